@@ -1,0 +1,19 @@
+//! The domain of the Caliper Events API: jobs, stored events, id allocation and idempotency.
+//!
+//! Everything here is written against the small ports in [`ports`]; the adapters (DynamoDB and SQS,
+//! or the embedded store and queue) live in their own crates and are chosen by the binaries.
+
+pub mod message;
+pub mod model;
+pub mod ports;
+pub mod process;
+pub mod submit;
+
+pub use message::{split_into_parts, JobMessage};
+pub use model::{EventResult, Job, JobState, NewJob, StoredEvent};
+pub use ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
+pub use process::Processor;
+pub use submit::{SubmitError, Submitter};
+
+#[cfg(test)]
+mod memory;

@@ -1,0 +1,114 @@
+//! The queue message: one part of one job's events.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// SQS takes at most 1 MiB (1,048,576 bytes) per message.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobMessage {
+    pub job_id: String,
+    pub client_app_id: String,
+    /// This message's place among the job's parts, from 0.
+    pub part: u32,
+    pub parts: u32,
+    pub sensor: String,
+    pub send_time: String,
+    pub events: Vec<Value>,
+}
+
+impl JobMessage {
+    pub fn to_json(&self) -> String {
+        // A struct of strings, integers and JSON values always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+}
+
+/// Splits a job's events into messages of at most `max_bytes` each, in order, never inside an event.
+/// An envelope without events still gets one (empty) message, so that its job completes the same way.
+pub fn split_into_parts(job_id: &str, client_app_id: &str, sensor: &str, send_time: &str, events: Vec<Value>, max_bytes: usize) -> Vec<JobMessage> {
+    let empty = JobMessage {
+        job_id: job_id.to_owned(),
+        client_app_id: client_app_id.to_owned(),
+        part: u32::MAX,
+        parts: u32::MAX,
+        sensor: sensor.to_owned(),
+        send_time: send_time.to_owned(),
+        events: Vec::new(),
+    };
+    // The largest part and parts numbers are counted in `overhead`, so real ones only make it smaller.
+    let overhead = empty.to_json().len();
+    let budget = max_bytes.saturating_sub(overhead);
+
+    let mut groups: Vec<Vec<Value>> = vec![Vec::new()];
+    let mut used = 0;
+    for event in events {
+        let size = caliper_validation::compact_size(&event) + 1; // and its comma
+        let current = groups.last().map_or(0, Vec::len);
+        if current > 0 && used + size > budget {
+            groups.push(Vec::new());
+            used = 0;
+        }
+        used += size;
+        if let Some(group) = groups.last_mut() {
+            group.push(event);
+        }
+    }
+
+    let parts = groups.len() as u32;
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(part, events)| JobMessage { part: part as u32, parts, events, ..empty.clone() })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(i: usize, pad: usize) -> Value {
+        json!({"id": format!("urn:uuid:{i}"), "pad": "x".repeat(pad)})
+    }
+
+    #[test]
+    fn small_envelopes_are_one_message() {
+        let parts = split_into_parts("j", "c", "s", "t", vec![event(1, 10), event(2, 10)], MAX_MESSAGE_BYTES);
+        assert_eq!(parts.len(), 1);
+        assert_eq!((parts[0].part, parts[0].parts, parts[0].events.len()), (0, 1, 2));
+    }
+
+    #[test]
+    fn no_events_still_make_one_message() {
+        let parts = split_into_parts("j", "c", "s", "t", vec![], MAX_MESSAGE_BYTES);
+        assert_eq!(parts.len(), 1);
+        assert!(parts[0].events.is_empty());
+    }
+
+    #[test]
+    fn large_envelopes_split_in_order_and_every_message_fits() {
+        let events: Vec<Value> = (0..40).map(|i| event(i, 100_000)).collect();
+        let parts = split_into_parts("job", "client", "https://example.edu/s", "2024-01-01T00:00:00Z", events.clone(), MAX_MESSAGE_BYTES);
+        assert!(parts.len() >= 4, "{} parts", parts.len());
+        for (i, message) in parts.iter().enumerate() {
+            assert_eq!(message.part as usize, i);
+            assert_eq!(message.parts as usize, parts.len());
+            assert!(message.to_json().len() <= MAX_MESSAGE_BYTES, "part {i} is {} bytes", message.to_json().len());
+        }
+        let rejoined: Vec<Value> = parts.into_iter().flat_map(|m| m.events).collect();
+        assert_eq!(rejoined, events, "nothing lost, nothing reordered");
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let parts = split_into_parts("j", "c", "s", "t", vec![event(1, 3)], 1000);
+        assert_eq!(JobMessage::from_json(&parts[0].to_json()).ok(), Some(parts[0].clone()));
+    }
+}

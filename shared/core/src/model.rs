@@ -1,0 +1,144 @@
+//! What the service keeps: jobs and stored events.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where a submission job stands. It moves waiting → active → completed, or ends failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Waiting,
+    Active,
+    Completed,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Active => "active",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "waiting" => Some(Self::Waiting),
+            "active" => Some(Self::Active),
+            "completed" => Some(Self::Completed),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+/// A job about to be recorded: one per accepted envelope, split into `parts` queue messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub id: String,
+    pub client_app_id: String,
+    pub parts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The id an event got, and its Caliper id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventResult {
+    pub allocated_id: u64,
+    pub external_id: String,
+}
+
+/// A job as read back. `results` holds every finished part's results, in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub client_app_id: String,
+    pub state: JobState,
+    pub parts: u32,
+    pub results: Vec<EventResult>,
+    pub created_at: DateTime<Utc>,
+    pub processed_on: Option<DateTime<Utc>>,
+    pub failed_reason: Option<String>,
+}
+
+/// A Caliper event as stored, in the shape readers get back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    /// Allocated by us: unique, increasing in allocation order.
+    pub id: u64,
+    /// The Caliper `id` (`urn:uuid:...`).
+    pub external_id: String,
+    pub sensor: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub profile: Option<String>,
+    pub action: String,
+    pub event_time: String,
+    pub send_time: String,
+    #[serde(rename = "created_at")]
+    pub created_at: String,
+    #[serde(rename = "updated_at")]
+    pub updated_at: String,
+    #[serde(rename = "deleted_at")]
+    pub deleted_at: Option<String>,
+    pub actor: Value,
+    pub object: Value,
+    pub generated: Option<Value>,
+    pub target: Option<Value>,
+    pub referrer: Option<Value>,
+    pub ed_app: Option<Value>,
+    pub group: Option<Value>,
+    pub membership: Option<Value>,
+    pub session: Option<Value>,
+    pub federated_session: Option<Value>,
+    pub extensions: Option<Value>,
+    pub client_app_id: String,
+}
+
+impl StoredEvent {
+    /// Builds the stored form of one validated event. Fields the validator guarantees are read
+    /// leniently all the same: a missing one becomes empty rather than a panic.
+    pub fn from_event(event: &Value, id: u64, sensor: &str, send_time: &str, client_app_id: &str, now: DateTime<Utc>) -> Self {
+        let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let part = |key: &str| event.get(key).cloned();
+        let stamp = timestamp(now);
+        Self {
+            id,
+            external_id: text("id"),
+            sensor: sensor.to_owned(),
+            event_type: text("type"),
+            profile: event.get("profile").and_then(Value::as_str).map(str::to_owned),
+            action: text("action"),
+            event_time: text("eventTime"),
+            send_time: send_time.to_owned(),
+            created_at: stamp.clone(),
+            updated_at: stamp,
+            deleted_at: None,
+            actor: part("actor").unwrap_or(Value::Null),
+            object: part("object").unwrap_or(Value::Null),
+            generated: part("generated"),
+            target: part("target"),
+            referrer: part("referrer"),
+            ed_app: part("edApp"),
+            group: part("group"),
+            membership: part("membership"),
+            session: part("session"),
+            federated_session: part("federatedSession"),
+            extensions: part("extensions"),
+            client_app_id: client_app_id.to_owned(),
+        }
+    }
+}
+
+/// ISO 8601 in UTC with milliseconds, the form every timestamp of the API takes.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}

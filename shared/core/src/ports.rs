@@ -1,0 +1,78 @@
+//! The ports: what the domain needs from storage and from the queue.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::message::JobMessage;
+use crate::model::{EventResult, Job, JobState, NewJob, StoredEvent};
+
+/// A storage or queue call that did not succeed. `retryable` errors (throttling, timeouts) are worth
+/// another try; the message's redelivery gives it one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl StoreError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: false }
+    }
+
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: true }
+    }
+}
+
+/// Jobs: one record per accepted envelope.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Records a new job in the `waiting` state.
+    async fn create(&self, job: &NewJob) -> Result<(), StoreError>;
+
+    async fn get(&self, id: &str) -> Result<Option<Job>, StoreError>;
+
+    /// `waiting` → `active`; any other state is left as it is.
+    async fn mark_active(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Records one part's results, once: a part recorded before keeps its first results. When every
+    /// part is recorded the job becomes `completed` with `processed_on = now` (a `failed` job stays
+    /// failed). Returns the state after the call.
+    async fn complete_part(&self, id: &str, part: u32, results: &[EventResult], now: DateTime<Utc>) -> Result<JobState, StoreError>;
+
+    /// Ends the job as `failed` with a reason, unless it already completed.
+    async fn mark_failed(&self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// What happened to one conditional insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// The Caliper id was stored before, under this allocated id.
+    Exists(u64),
+}
+
+/// Stored events, keyed by their Caliper id, and the counter that numbers them.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Reserves `count` consecutive ids atomically; returns the first.
+    async fn allocate_ids(&self, count: u64) -> Result<u64, StoreError>;
+
+    /// The allocated ids of those of `external_ids` already stored.
+    async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError>;
+
+    /// Stores each event unless its Caliper id is stored already; outcomes in input order.
+    async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError>;
+}
+
+/// The queue between submission and processing.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends every message, or fails.
+    async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError>;
+}

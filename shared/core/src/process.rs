@@ -1,0 +1,211 @@
+//! Processing one queue message: store its events exactly once and record the job's progress.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::message::JobMessage;
+use crate::model::{EventResult, JobState, StoredEvent};
+use crate::ports::{EventStore, InsertOutcome, JobStore, StoreError};
+
+pub struct Processor {
+    jobs: Arc<dyn JobStore>,
+    events: Arc<dyn EventStore>,
+}
+
+impl Processor {
+    pub fn new(jobs: Arc<dyn JobStore>, events: Arc<dyn EventStore>) -> Self {
+        Self { jobs, events }
+    }
+
+    /// Stores the message's events and records the part. Safe to run any number of times for the same
+    /// message, also concurrently: each Caliper id is stored once and keeps its first allocated id.
+    /// An error means the message should be delivered again.
+    pub async fn process(&self, message: &JobMessage) -> Result<JobState, StoreError> {
+        self.jobs.mark_active(&message.job_id).await?;
+
+        let external_ids: Vec<String> = message.events.iter().map(external_id).collect();
+        let mut allocated: HashMap<String, u64> = self.events.find_ids(&external_ids).await?;
+
+        // New events, each Caliper id once (an envelope may repeat one), numbered by one allocation.
+        let mut fresh: Vec<&Value> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (event, id) in message.events.iter().zip(&external_ids) {
+            if !allocated.contains_key(id) && seen.insert(id.as_str()) {
+                fresh.push(event);
+            }
+        }
+        if !fresh.is_empty() {
+            let first = self.events.allocate_ids(fresh.len() as u64).await?;
+            let now = Utc::now();
+            let stored: Vec<StoredEvent> = fresh
+                .iter()
+                .enumerate()
+                .map(|(i, event)| StoredEvent::from_event(event, first + i as u64, &message.sensor, &message.send_time, &message.client_app_id, now))
+                .collect();
+            let outcomes = self.events.insert_new(&stored).await?;
+            for (event, outcome) in stored.iter().zip(outcomes) {
+                // Another delivery may have stored it in between: its id wins, ours is left unused.
+                let id = match outcome {
+                    InsertOutcome::Inserted => event.id,
+                    InsertOutcome::Exists(id) => id,
+                };
+                allocated.insert(event.external_id.clone(), id);
+            }
+        }
+
+        let results: Vec<EventResult> = external_ids
+            .into_iter()
+            .map(|external_id| {
+                let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
+                EventResult { allocated_id, external_id }
+            })
+            .collect();
+        let state = self.jobs.complete_part(&message.job_id, message.part, &results, Utc::now()).await?;
+        tracing::info!(job_id = message.job_id, part = message.part, events = results.len(), state = state.as_str(), "part processed");
+        Ok(state)
+    }
+
+    /// Called when a message is on its last allowed delivery and failed again: the job says why
+    /// before the message moves to the dead-letter queue.
+    pub async fn give_up(&self, message: &JobMessage, error: &StoreError) -> Result<(), StoreError> {
+        let reason = format!("part {} of {} could not be stored after repeated attempts: {error}", message.part + 1, message.parts);
+        tracing::error!(job_id = message.job_id, part = message.part, %error, "giving up on a message");
+        self.jobs.mark_failed(&message.job_id, &reason, Utc::now()).await
+    }
+}
+
+fn external_id(event: &Value) -> String {
+    event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{MemoryEvents, MemoryJobs, MemoryQueue};
+    use crate::message::JobMessage;
+    use crate::model::NewJob;
+    use crate::submit::{SubmitError, Submitter};
+    use serde_json::json;
+
+    fn event(n: u32) -> Value {
+        json!({"id": format!("urn:uuid:00000000-0000-4000-8000-{n:012}"), "type": "Event", "action": "Created",
+               "actor": "https://example.edu/u/1", "object": "https://example.edu/o/1", "eventTime": "2024-01-01T00:00:00Z"})
+    }
+
+    fn envelope(events: Vec<Value>) -> Value {
+        json!({"sensor": "https://example.edu/s", "sendTime": "2024-01-01T00:00:00Z", "dataVersion": "x", "data": events})
+    }
+
+    struct World {
+        jobs: Arc<MemoryJobs>,
+        events: Arc<MemoryEvents>,
+        queue: Arc<MemoryQueue>,
+    }
+
+    impl World {
+        fn new() -> Self {
+            Self { jobs: Arc::default(), events: Arc::default(), queue: Arc::default() }
+        }
+        fn submitter(&self) -> Submitter {
+            Submitter::new(self.jobs.clone(), self.queue.clone())
+        }
+        fn processor(&self) -> Processor {
+            Processor::new(self.jobs.clone(), self.events.clone())
+        }
+        async fn drain(&self) {
+            for message in self.queue.take() {
+                self.processor().process(&message).await.ok();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_completes_with_results_in_input_order() {
+        let world = World::new();
+        let job_id = world.submitter().submit("client", envelope(vec![event(2), event(1), event(3)])).await.ok().unwrap_or_default();
+        assert_eq!(world.jobs.get(&job_id).await.ok().flatten().map(|j| j.state), Some(JobState::Waiting));
+        world.drain().await;
+        let job = world.jobs.get(&job_id).await.ok().flatten().unwrap_or_else(|| panic!("job {job_id} is gone"));
+        assert_eq!(job.state, JobState::Completed);
+        assert!(job.processed_on.is_some());
+        let ids: Vec<&str> = job.results.iter().map(|r| r.external_id.as_str()).collect();
+        assert_eq!(ids, vec![event(2)["id"].as_str().unwrap_or(""), event(1)["id"].as_str().unwrap_or(""), event(3)["id"].as_str().unwrap_or("")]);
+        let allocated: Vec<u64> = job.results.iter().map(|r| r.allocated_id).collect();
+        assert_eq!(allocated, vec![1, 2, 3], "one allocation, numbered in input order");
+    }
+
+    #[tokio::test]
+    async fn resending_keeps_the_first_allocated_ids_and_stores_once() {
+        let world = World::new();
+        let first = world.submitter().submit("client", envelope(vec![event(1), event(2)])).await.ok().unwrap_or_default();
+        world.drain().await;
+        let second = world.submitter().submit("client", envelope(vec![event(2), event(9), event(1)])).await.ok().unwrap_or_default();
+        world.drain().await;
+        let a = world.jobs.get(&first).await.ok().flatten().map(|j| j.results).unwrap_or_default();
+        let b = world.jobs.get(&second).await.ok().flatten().map(|j| j.results).unwrap_or_default();
+        assert_eq!(b[0].allocated_id, a[1].allocated_id);
+        assert_eq!(b[2].allocated_id, a[0].allocated_id);
+        assert!(b[1].allocated_id > a[1].allocated_id);
+        assert_eq!(world.events.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_message_changes_nothing() {
+        let world = World::new();
+        let job_id = world.submitter().submit("client", envelope(vec![event(1), event(1), event(2)])).await.ok().unwrap_or_default();
+        let messages = world.queue.take();
+        for message in messages.iter().chain(messages.iter()) {
+            world.processor().process(message).await.ok();
+        }
+        let job = world.jobs.get(&job_id).await.ok().flatten().map(|j| j.results).unwrap_or_default();
+        let allocated: Vec<u64> = job.iter().map(|r| r.allocated_id).collect();
+        assert_eq!(allocated, vec![1, 1, 2], "a repeated id within an envelope shares its allocation");
+        assert_eq!(world.events.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_split_job_completes_when_every_part_is_done() {
+        let world = World::new();
+        let events: Vec<Value> = (0..20).map(event).collect();
+        let job_id = world.submitter().with_max_message_bytes(1200).submit("client", envelope(events)).await.ok().unwrap_or_default();
+        let mut messages = world.queue.take();
+        assert!(messages.len() > 2, "{} messages", messages.len());
+        messages.reverse(); // parts may finish in any order
+        let last = messages.pop();
+        for message in &messages {
+            assert_eq!(world.processor().process(message).await.ok(), Some(JobState::Active));
+        }
+        if let Some(message) = last {
+            assert_eq!(world.processor().process(&message).await.ok(), Some(JobState::Completed));
+        }
+        let job = world.jobs.get(&job_id).await.ok().flatten().map(|j| j.results).unwrap_or_default();
+        let expected: Vec<String> = (0..20).map(|n| event(n)["id"].as_str().unwrap_or("").to_owned()).collect();
+        assert_eq!(job.iter().map(|r| r.external_id.clone()).collect::<Vec<_>>(), expected);
+    }
+
+    #[tokio::test]
+    async fn a_queue_failure_fails_the_job_and_the_submission() {
+        let world = World::new();
+        world.queue.fail_next();
+        let result = world.submitter().submit("client", envelope(vec![event(1)])).await;
+        assert!(matches!(result, Err(SubmitError::Enqueue(_))));
+        let jobs = world.jobs.all();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].state, JobState::Failed);
+        assert!(jobs[0].failed_reason.as_deref().unwrap_or("").contains("queued"));
+    }
+
+    #[tokio::test]
+    async fn giving_up_fails_the_job_with_a_reason() {
+        let world = World::new();
+        world.jobs.create(&NewJob { id: "j".into(), client_app_id: "c".into(), parts: 1, created_at: Utc::now() }).await.ok();
+        let message = JobMessage { job_id: "j".into(), client_app_id: "c".into(), part: 0, parts: 1, sensor: "s".into(), send_time: "t".into(), events: vec![] };
+        world.processor().give_up(&message, &StoreError::new("disk on fire")).await.ok();
+        let job = world.jobs.get("j").await.ok().flatten();
+        assert_eq!(job.as_ref().map(|j| j.state), Some(JobState::Failed));
+        assert!(job.and_then(|j| j.failed_reason).unwrap_or_default().contains("disk on fire"));
+    }
+}
