@@ -12,7 +12,7 @@ pub mod submit;
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
-pub use process::Processor;
+pub use process::{Delivery, Processor};
 pub use submit::{SubmitError, Submitter};
 
 #[cfg(test)]

@@ -68,6 +68,31 @@ impl Processor {
         Ok(state)
     }
 
+    /// Handles one delivery of a queue message body, as SQS or the embedded queue hands it over, and
+    /// says what the queue should do with it. `receives` counts this delivery.
+    pub async fn deliver(&self, body: &str, receives: u32, max_receives: u32) -> Delivery {
+        let message = match JobMessage::from_json(body) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(%error, "unreadable queue message");
+                return if receives >= max_receives { Delivery::DeadLetter } else { Delivery::Retry };
+            }
+        };
+        match self.process(&message).await {
+            Ok(_) => Delivery::Done,
+            Err(error) if receives >= max_receives => {
+                if let Err(mark) = self.give_up(&message, &error).await {
+                    tracing::error!(job_id = message.job_id, %mark, "could not mark the job failed");
+                }
+                Delivery::DeadLetter
+            }
+            Err(error) => {
+                tracing::warn!(job_id = message.job_id, receives, %error, "processing failed; the message will be delivered again");
+                Delivery::Retry
+            }
+        }
+    }
+
     /// Called when a message is on its last allowed delivery and failed again: the job says why
     /// before the message moves to the dead-letter queue.
     pub async fn give_up(&self, message: &JobMessage, error: &StoreError) -> Result<(), StoreError> {
@@ -75,6 +100,17 @@ impl Processor {
         tracing::error!(job_id = message.job_id, part = message.part, %error, "giving up on a message");
         self.jobs.mark_failed(&message.job_id, &reason, Utc::now()).await
     }
+}
+
+/// What the queue should do with a delivered message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Processed: delete it.
+    Done,
+    /// Failed: deliver it again later.
+    Retry,
+    /// Failed on its last allowed delivery (its job is marked failed): move it to the dead letters.
+    DeadLetter,
 }
 
 fn external_id(event: &Value) -> String {

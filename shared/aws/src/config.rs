@@ -1,0 +1,29 @@
+/// Names of the AWS resources, from the environment (the SAM template sets them on every function).
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    /// `CALIPER_JOBS_TABLE`, default `caliper-jobs`.
+    pub jobs_table: String,
+    /// `CALIPER_EVENTS_TABLE`, default `caliper-events`.
+    pub events_table: String,
+    /// `CALIPER_QUEUE_URL`; when unset, the queue is found by `CALIPER_QUEUE_NAME` (default `caliper-events`).
+    pub queue_url: Option<String>,
+    pub queue_name: String,
+    /// `CALIPER_MAX_RECEIVES`, default 5: must equal the queue's redrive `maxReceiveCount`.
+    pub max_receives: u32,
+    /// `CALIPER_JOB_TTL_DAYS`, default 30: how long job records are kept.
+    pub job_ttl_days: i64,
+}
+
+impl AwsSettings {
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            jobs_table: var("CALIPER_JOBS_TABLE").unwrap_or_else(|| "caliper-jobs".into()),
+            events_table: var("CALIPER_EVENTS_TABLE").unwrap_or_else(|| "caliper-events".into()),
+            queue_url: var("CALIPER_QUEUE_URL"),
+            queue_name: var("CALIPER_QUEUE_NAME").unwrap_or_else(|| "caliper-events".into()),
+            max_receives: var("CALIPER_MAX_RECEIVES").and_then(|v| v.parse().ok()).unwrap_or(5),
+            job_ttl_days: var("CALIPER_JOB_TTL_DAYS").and_then(|v| v.parse().ok()).unwrap_or(30),
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Events in DynamoDB, keyed by their Caliper id (`externalId`), written with a condition so that
+//! each is stored once. The id counter is one reserved item of the same table, updated once per batch.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+use caliper_core::{EventStore, InsertOutcome, StoreError, StoredEvent};
+use futures::future::try_join_all;
+
+use crate::errors::store_error;
+
+/// The counter's key: not an IRI, so no event can ever collide with it.
+const COUNTER_KEY: &str = "#counter:event-id";
+/// Concurrent writes per batch: enough to hide latency, few enough to stay polite to the table.
+const WRITE_CONCURRENCY: usize = 16;
+/// BatchGetItem takes at most 100 keys.
+const BATCH_GET_KEYS: usize = 100;
+
+#[derive(Clone)]
+pub struct DynamoEvents {
+    client: Client,
+    table: String,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn key(external_id: &str) -> Item {
+    HashMap::from([("externalId".to_owned(), AttributeValue::S(external_id.to_owned()))])
+}
+
+fn allocated_id(item: &Item) -> Option<u64> {
+    item.get("allocatedId").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+impl DynamoEvents {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    fn item(event: &StoredEvent) -> Result<Item, StoreError> {
+        let doc = serde_json::to_string(event).map_err(|e| StoreError::new(e.to_string()))?;
+        let mut item = key(&event.external_id);
+        item.insert("allocatedId".into(), AttributeValue::N(event.id.to_string()));
+        item.insert("clientAppId".into(), AttributeValue::S(event.client_app_id.clone()));
+        item.insert("sensor".into(), AttributeValue::S(event.sensor.clone()));
+        item.insert("eventTime".into(), AttributeValue::S(event.event_time.clone()));
+        item.insert("doc".into(), AttributeValue::S(doc));
+        Ok(item)
+    }
+
+    async fn insert_one(&self, event: &StoredEvent) -> Result<InsertOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::item(event)?))
+            .condition_expression("attribute_not_exists(externalId)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(InsertOutcome::Inserted),
+            Err(e) => match e.as_service_error() {
+                Some(failed) if failed.is_conditional_check_failed_exception() => {
+                    let existing = match failed {
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().and_then(allocated_id),
+                        _ => None,
+                    };
+                    match existing {
+                        Some(id) => Ok(InsertOutcome::Exists(id)),
+                        None => self.find_ids(std::slice::from_ref(&event.external_id)).await?
+                            .get(&event.external_id)
+                            .map(|id| InsertOutcome::Exists(*id))
+                            .ok_or_else(|| StoreError::retryable(format!("event {} was neither stored nor found", event.external_id))),
+                    }
+                }
+                _ => Err(store_error("PutItem (event)", e)),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for DynamoEvents {
+    async fn allocate_ids(&self, count: u64) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(COUNTER_KEY)))
+            .update_expression("ADD lastId :count")
+            .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem (id counter)", e))?;
+        let last: u64 = output
+            .attributes()
+            .and_then(|a| a.get("lastId"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::new("the id counter returned no value"))?;
+        Ok(last + 1 - count)
+    }
+
+    async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+        // BatchGetItem refuses duplicate keys.
+        let unique: Vec<&String> = external_ids.iter().collect::<HashSet<_>>().into_iter().collect();
+        let mut found = HashMap::new();
+        for chunk in unique.chunks(BATCH_GET_KEYS) {
+            let mut pending: Vec<Item> = chunk.iter().map(|id| key(id)).collect();
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .projection_expression("externalId, allocatedId")
+                    .build()
+                    .map_err(|e| StoreError::new(e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| store_error("BatchGetItem (events)", e))?;
+                for item in output.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                    if let (Some(id), Some(allocated)) = (item.get("externalId").and_then(|v| v.as_s().ok()), allocated_id(item)) {
+                        found.insert(id.clone(), allocated);
+                    }
+                }
+                pending = output.unprocessed_keys().and_then(|u| u.get(&self.table)).map(|k| k.keys().to_vec()).unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::retryable("BatchGetItem (events) kept leaving keys unprocessed"));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6))).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(events.len());
+        for chunk in events.chunks(WRITE_CONCURRENCY) {
+            outcomes.extend(try_join_all(chunk.iter().map(|event| self.insert_one(event))).await?);
+        }
+        Ok(outcomes)
+    }
+
+    async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        if external_id == COUNTER_KEY {
+            return Ok(None);
+        }
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(external_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem (event)", e))?;
+        let Some(doc) = output.item().and_then(|i| i.get("doc")).and_then(|v| v.as_s().ok()) else { return Ok(None) };
+        serde_json::from_str(doc).map(Some).map_err(|e| StoreError::new(format!("stored event {external_id} is unreadable: {e}")))
+    }
+}
