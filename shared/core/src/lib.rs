@@ -17,3 +17,13 @@ pub use submit::{SubmitError, Submitter};
 
 #[cfg(test)]
 mod memory;
+
+use std::sync::Arc;
+
+/// One set of adapters: what a backend (AWS, embedded) provides to the application.
+#[derive(Clone)]
+pub struct Ports {
+    pub jobs: Arc<dyn JobStore>,
+    pub events: Arc<dyn EventStore>,
+    pub queue: Arc<dyn Queue>,
+}

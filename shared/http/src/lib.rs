@@ -1,0 +1,15 @@
+//! The HTTP face of the API, shared by the Lambda binaries and caliper-local: one handler per
+//! route, the error shape, the caller's identity and scopes, and the route table.
+
+pub mod app;
+pub mod body;
+pub mod caller;
+pub mod handlers;
+pub mod response;
+pub mod routes;
+pub mod telemetry;
+
+pub use app::App;
+pub use caller::{Caller, Scope};
+pub use response::ApiError;
+pub use routes::{Route, ROUTES};

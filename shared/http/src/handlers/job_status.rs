@@ -1,0 +1,53 @@
+use caliper_core::model::timestamp;
+use caliper_core::{Job, JobState};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
+
+use super::{respond, unavailable};
+use crate::app::App;
+use crate::caller::{authorize, Scope};
+use crate::response::{ok, ApiError};
+
+/// GET `/jobs/{jobId}/status`. Another client's job answers 404, exactly like a missing one.
+pub async fn job_status(app: &App, request: Request) -> Response<Body> {
+    respond(status(app, request).await)
+}
+
+async fn status(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authorize(&request, &[Scope::EventCreate])?;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "Job not found");
+    let params = request.path_parameters();
+    let job_id = params.first("jobId").unwrap_or_default();
+    // Our ids are UUIDs; anything else cannot name a job, and is not worth a storage call.
+    if uuid::Uuid::try_parse(job_id).is_err() {
+        return Err(not_found());
+    }
+    let job = app.ports.jobs.get(job_id).await.map_err(|e| unavailable(&e))?;
+    let job = job.filter(|job| caller.may_see(&job.client_app_id)).ok_or_else(not_found)?;
+    Ok(ok(&json!({ "job": job_json(&job) })))
+}
+
+/// The contract's job shape: `returnValue` and `processedOn` stay null until the job finishes.
+pub fn job_json(job: &Job) -> Value {
+    let results: Vec<Value> = job
+        .results
+        .iter()
+        .map(|r| json!({"allocatedId": r.allocated_id.to_string(), "externalId": r.external_id}))
+        .collect();
+    let return_value = match job.state {
+        JobState::Completed => json!({"status": "success", "results": results}),
+        JobState::Failed => json!({"status": "error", "results": results}),
+        JobState::Waiting | JobState::Active => Value::Null,
+    };
+    let mut body = json!({
+        "id": job.id,
+        "state": job.state.as_str(),
+        "returnValue": return_value,
+        "processedOn": job.processed_on.map(timestamp),
+    });
+    if let Some(reason) = &job.failed_reason {
+        body["failedReason"] = json!(reason);
+    }
+    body
+}

@@ -1,0 +1,31 @@
+use caliper_core::SubmitError;
+use caliper_validation::validate_envelope;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use super::{respond, unavailable};
+use crate::app::App;
+use crate::body::json_body;
+use crate::caller::{authorize, Scope};
+use crate::response::{ok, ApiError};
+
+/// POST `/caliper/event` (and `/caliper/v1p2`): validate the envelope, record a job, queue it.
+pub async fn submit_events(app: &App, request: Request) -> Response<Body> {
+    respond(submit(app, request).await)
+}
+
+async fn submit(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = authorize(&request, &[Scope::EventCreate])?;
+    let envelope = json_body(&request, &app.limits)?;
+    validate_envelope(&envelope, &app.limits)
+        .map_err(|problems| ApiError::new(StatusCode::BAD_REQUEST, problems.summary()).with_errors(problems.list))?;
+    let job_id = app.submitter.submit(&caller.client_id, envelope).await.map_err(|error| match error {
+        SubmitError::Record(e) | SubmitError::Enqueue(e) => unavailable(&e),
+    })?;
+    Ok(ok(&json!({
+        "status": "success",
+        "message": "Events accepted for processing",
+        "jobId": job_id,
+    })))
+}
