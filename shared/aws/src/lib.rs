@@ -17,3 +17,19 @@ pub use sqs::{SqsPoller, SqsQueue};
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     aws_config::load_from_env().await
 }
+
+use std::sync::Arc;
+
+use caliper_core::Ports;
+
+/// The DynamoDB and SQS ports named by the environment (see [`AwsSettings`]). `queue_url` overrides
+/// `CALIPER_QUEUE_URL`, for callers that just created the queue.
+pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings, queue_url: Option<String>) -> Ports {
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let url = queue_url.or_else(|| settings.queue_url.clone()).unwrap_or_default();
+    Ports {
+        jobs: Arc::new(DynamoJobs::new(dynamo.clone(), &settings.jobs_table, settings.job_ttl_days)),
+        events: Arc::new(DynamoEvents::new(dynamo, &settings.events_table)),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
+    }
+}

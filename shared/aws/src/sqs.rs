@@ -45,8 +45,8 @@ pub struct SqsPoller {
 }
 
 impl SqsPoller {
-    pub fn new(client: Client, url: impl Into<String>, max_receives: u32) -> Self {
-        Self { client, url: url.into(), max_receives }
+    pub fn new(sdk: &aws_config::SdkConfig, url: impl Into<String>, max_receives: u32) -> Self {
+        Self { client: Client::new(sdk), url: url.into(), max_receives }
     }
 
     pub async fn run(&self, processor: Arc<Processor>) {

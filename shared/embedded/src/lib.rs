@@ -7,3 +7,16 @@ mod store;
 
 pub use db::Embedded;
 pub use queue::{EmbeddedQueue, QueueSettings};
+
+use std::path::Path;
+use std::sync::Arc;
+
+use caliper_core::{Ports, StoreError};
+
+/// The embedded ports over one database in `dir`, and the queue (whose worker the caller runs).
+pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueue), StoreError> {
+    let store = Embedded::open(dir)?;
+    let queue = EmbeddedQueue::new(store.clone(), settings);
+    let ports = Ports { jobs: Arc::new(store.clone()), events: Arc::new(store), queue: Arc::new(queue.clone()) };
+    Ok((ports, queue))
+}

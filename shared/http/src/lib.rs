@@ -10,6 +10,7 @@ pub mod routes;
 pub mod telemetry;
 
 pub use app::App;
+pub use caliper_validation::Limits;
 pub use caller::{Caller, Scope};
 pub use response::ApiError;
 pub use routes::{Route, ROUTES};

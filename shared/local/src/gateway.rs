@@ -1,0 +1,121 @@
+//! Plays API Gateway: matches the route, builds the HTTP API (v2) event a Lambda would receive,
+//! with the authorizer's claims, and hands it to the function's handler.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body as AxumBody};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Router;
+use base64::Engine;
+use caliper_http::{handlers, ApiError, App, Scope, ROUTES};
+use serde_json::{json, Map, Value};
+
+struct Gateway {
+    app: Arc<App>,
+    routes: matchit::Router<Vec<&'static caliper_http::Route>>,
+    client_id: String,
+    requests: AtomicU64,
+}
+
+pub fn router(app: Arc<App>, client_id: String) -> Router {
+    let mut routes: matchit::Router<Vec<&'static caliper_http::Route>> = matchit::Router::new();
+    let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
+    paths.dedup();
+    for path in paths {
+        let same_path: Vec<_> = ROUTES.iter().filter(|r| r.path == path).collect();
+        // The table is ours and fixed; a conflict would be a bug caught by the first test run.
+        routes.insert(path, same_path).expect("the route table has no conflicting paths");
+    }
+    let gateway = Arc::new(Gateway { app, routes, client_id, requests: AtomicU64::new(0) });
+    Router::new().fallback(serve).with_state(gateway)
+}
+
+async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let method = parts.method.as_str().to_owned();
+
+    let Ok(matched) = gateway.routes.at(&path) else {
+        return error(StatusCode::NOT_FOUND, format!("No route for {method} {path}"));
+    };
+    let Some(route) = matched.value.iter().find(|r| r.method == method) else {
+        let allowed: Vec<&str> = matched.value.iter().map(|r| r.method).collect();
+        return error(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {path}; use {}", allowed.join(" or ")));
+    };
+    let path_parameters: Map<String, Value> = matched.params.iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+
+    // One byte over the limit is enough for the handler to answer 413 itself.
+    let limit = gateway.app.limits.max_body_bytes + 1;
+    let bytes = match to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return error(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body is larger than {} bytes", gateway.app.limits.max_body_bytes))
+        }
+    };
+
+    let mut headers = Map::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        // API Gateway joins repeated headers with commas.
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), json!(value));
+            }
+        }
+    }
+    let route_key = format!("{} {}", route.method, route.path);
+    let scopes: Vec<String> = Scope::ALL.iter().map(|s| s.uri()).collect();
+    let request_id = gateway.requests.fetch_add(1, Ordering::Relaxed);
+    let event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": parts.uri.query().unwrap_or(""),
+        "headers": headers,
+        "pathParameters": path_parameters,
+        "requestContext": {
+            "accountId": "local",
+            "apiId": "caliper-local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""},
+            "requestId": format!("local-{request_id}"),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": 0,
+            "authorizer": {"jwt": {"claims": {"client_id": gateway.client_id, "scope": scopes.join(" ")}, "scopes": null}}
+        },
+        "body": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        "isBase64Encoded": true,
+    });
+    let lambda_request = match lambda_http::request::from_str(&event.to_string()) {
+        Ok(request) => request,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("The request could not be read: {e}")),
+    };
+    let response = handlers::dispatch(&gateway.app, route.function, lambda_request).await;
+    to_axum(response)
+}
+
+fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes: Vec<u8> = match body {
+        lambda_http::Body::Empty => Vec::new(),
+        lambda_http::Body::Text(text) => text.into_bytes(),
+        lambda_http::Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    };
+    // axum and lambda_http share the `http` crate, so the parts carry over as they are.
+    Response::from_parts(parts, AxumBody::from(bytes))
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    to_axum(ApiError::new(status, message).into_response())
+}
