@@ -1,0 +1,205 @@
+//! The whole flow through the same handlers the Lambdas run: submit → queue → process → job status,
+//! on the embedded backend and on DynamoDB + SQS (moto).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use caliper_core::{Ports, Processor};
+use caliper_http::{handlers, App, Limits};
+use caliper_tests::{aws_world, embedded_world, envelope, event_id, gateway_request, read_response, tool_use_event};
+use serde_json::{json, Value};
+
+async fn submit(app: &App, body: &Value) -> (u16, Value) {
+    read_response(handlers::submit_events(app, gateway_request("submit-events", Some(body), None)).await)
+}
+
+async fn status(app: &App, job_id: &str) -> (u16, Value) {
+    read_response(handlers::job_status(app, gateway_request("job-status", None, Some(job_id))).await)
+}
+
+/// Polls the job status until it finishes; a bounded wait, not a timing assertion.
+async fn finished(app: &App, job_id: &str) -> Value {
+    for _ in 0..300 {
+        let (code, body) = status(app, job_id).await;
+        assert_eq!(code, 200, "{body}");
+        if matches!(body["job"]["state"].as_str(), Some("completed" | "failed")) {
+            return body["job"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {job_id} did not finish");
+}
+
+fn allocated_ids(job: &Value) -> Vec<String> {
+    job["returnValue"]["results"].as_array().into_iter().flatten().map(|r| r["allocatedId"].as_str().unwrap_or("").to_owned()).collect()
+}
+
+fn external_ids(job: &Value) -> Vec<String> {
+    job["returnValue"]["results"].as_array().into_iter().flatten().map(|r| r["externalId"].as_str().unwrap_or("").to_owned()).collect()
+}
+
+/// The common script: accept, complete, resend with the same ids, reject invalid input unstored.
+async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
+    let ids = [event_id(), event_id(), event_id()];
+    let body = envelope(ids.iter().map(|id| tool_use_event(id)).collect());
+    let (code, reply) = submit(app, &body).await;
+    assert_eq!(code, 200, "{reply}");
+    assert_eq!(reply["status"], "success");
+    let job_id = reply["jobId"].as_str().unwrap_or_default().to_owned();
+
+    let job = finished(app, &job_id).await;
+    assert_eq!(job["state"], "completed", "{job}");
+    assert_eq!(job["id"], job_id.as_str());
+    assert!(job["processedOn"].is_string());
+    assert_eq!(external_ids(&job), ids.to_vec());
+    let first = allocated_ids(&job);
+    assert!(first.iter().all(|id| id.parse::<u64>().is_ok()), "{first:?}");
+
+    let (_, again) = submit(app, &body).await;
+    let job = finished(app, again["jobId"].as_str().unwrap_or_default()).await;
+    assert_eq!(allocated_ids(&job), first, "a resent event keeps its first allocated id");
+    for id in &ids {
+        let stored = ports.events.get(id).await.expect("get").expect("stored");
+        assert_eq!(stored.client_app_id, "example-client");
+    }
+
+    let unstored = event_id();
+    let mut bad = envelope(vec![tool_use_event(&unstored)]);
+    bad["data"][0]["eventTime"] = json!("not a time");
+    let (code, reply) = submit(app, &bad).await;
+    assert_eq!(code, 400, "{reply}");
+    assert_eq!(reply["status"], "error");
+    assert_eq!(reply["errors"][0]["path"], "/data/0/eventTime");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(ports.events.get(&unstored).await.expect("get").is_none(), "an invalid envelope stores nothing");
+
+    let (code, reply) = status(app, &uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!((code, reply["message"].as_str()), (404, Some("Job not found")));
+    let (code, _) = status(app, "../../etc/passwd").await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_flow() {
+    let (ports, queue, _dir) = embedded_world();
+    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let worker = tokio::spawn(async move { queue.run(processor).await });
+    let app = App::new(ports.clone(), Limits::default());
+    accepted_events_are_stored_once(&app, &ports).await;
+    worker.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_flow() {
+    let world = aws_world(5).await;
+    let processor = Arc::new(Processor::new(world.ports.jobs.clone(), world.ports.events.clone()));
+    let poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), 5);
+    let worker = tokio::spawn(async move { poller.run(processor).await });
+    let app = App::new(world.ports.clone(), Limits::default());
+    accepted_events_are_stored_once(&app, &world.ports).await;
+    worker.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_envelope_over_one_message_is_split_not_truncated() {
+    let world = aws_world(5).await;
+    let processor = Arc::new(Processor::new(world.ports.jobs.clone(), world.ports.events.clone()));
+    let poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), 5);
+    let worker = tokio::spawn(async move { poller.run(processor).await });
+    let app = App::new(world.ports.clone(), Limits::default());
+
+    // 12 events of ~200 KB: about 2.4 MB, more than two SQS messages hold.
+    let ids: Vec<String> = (0..12).map(|_| event_id()).collect();
+    let events: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let mut event = tool_use_event(id);
+            event["extensions"] = json!({"blob": "x".repeat(200_000)});
+            event
+        })
+        .collect();
+    let (code, reply) = submit(&app, &envelope(events)).await;
+    assert_eq!(code, 200, "{reply}");
+    let job = finished(&app, reply["jobId"].as_str().unwrap_or_default()).await;
+    assert_eq!(job["state"], "completed", "{job}");
+    assert_eq!(external_ids(&job), ids);
+    let stored = world.ports.events.get(&ids[11]).await.expect("get").expect("stored");
+    assert_eq!(stored.extensions.as_ref().and_then(|e| e["blob"].as_str()).map(str::len), Some(200_000));
+    worker.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_that_keeps_failing_fails_its_job_and_reaches_the_dead_letter_queue() {
+    let world = aws_world(2).await;
+    let app = App::new(world.ports.clone(), Limits::default());
+    let (code, reply) = submit(&app, &envelope(vec![tool_use_event(&event_id())])).await;
+    assert_eq!(code, 200, "{reply}");
+    let job_id = reply["jobId"].as_str().unwrap_or_default().to_owned();
+
+    // Storage breaks after acceptance: every delivery fails until the last allowed one.
+    let dynamo = aws_sdk_dynamodb::Client::new(&world.sdk);
+    dynamo.delete_table().table_name(&world.settings.events_table).send().await.expect("delete the events table");
+    let processor = Arc::new(Processor::new(world.ports.jobs.clone(), world.ports.events.clone()));
+    let poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), 2);
+    let worker = tokio::spawn(async move { poller.run(processor).await });
+
+    let job = finished(&app, &job_id).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let reason = job["failedReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("could not be stored") && reason.contains("ResourceNotFound"), "{reason}");
+    assert_eq!(job["returnValue"]["status"], "error");
+
+    let sqs = aws_sdk_sqs::Client::new(&world.sdk);
+    let dlq = sqs.get_queue_url().queue_name(format!("{}-dlq", world.settings.queue_name)).send().await.expect("dlq url");
+    let mut moved = false;
+    for _ in 0..100 {
+        let received = sqs.receive_message().queue_url(dlq.queue_url().unwrap_or_default()).send().await.expect("receive");
+        if let Some(message) = received.messages().first() {
+            assert!(message.body().unwrap_or_default().contains(&job_id));
+            moved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(moved, "the message never reached the dead-letter queue");
+    worker.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_data_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (job_id, first) = {
+        let (ports, queue) = caliper_embedded::ports(dir.path(), Default::default()).expect("open");
+        let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+        let worker = tokio::spawn(async move { queue.run(processor).await });
+        let app = App::new(ports, Limits::default());
+        let (_, reply) = submit(&app, &envelope(vec![tool_use_event(&event_id())])).await;
+        let job_id = reply["jobId"].as_str().unwrap_or_default().to_owned();
+        let job = finished(&app, &job_id).await;
+        worker.abort();
+        let _ = worker.await;
+        (job_id, job)
+    };
+    let (ports, _queue) = caliper_embedded::ports(dir.path(), Default::default()).expect("reopen");
+    let app = App::new(ports, Limits::default());
+    let (code, reply) = status(&app, &job_id).await;
+    assert_eq!(code, 200);
+    assert_eq!(reply["job"], first);
+}
+
+#[tokio::test]
+async fn a_queued_message_outlives_a_restart_before_processing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let job_id = {
+        let (ports, _queue) = caliper_embedded::ports(dir.path(), Default::default()).expect("open");
+        let app = App::new(ports, Limits::default());
+        let (_, reply) = submit(&app, &envelope(vec![tool_use_event(&event_id())])).await;
+        reply["jobId"].as_str().unwrap_or_default().to_owned()
+    }; // no worker ran: the process "died" right after answering 200
+    let (ports, queue) = caliper_embedded::ports(dir.path(), Default::default()).expect("reopen");
+    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let worker = tokio::spawn(async move { queue.run(processor).await });
+    let app = App::new(ports, Limits::default());
+    assert_eq!(finished(&app, &job_id).await["state"], "completed");
+    worker.abort();
+}

@@ -1,0 +1,107 @@
+//! Shared set-up for the integration tests: AWS clients pointed at the moto_server that
+//! `tests/run.sh` starts, fresh resources per test, and sample envelopes.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use caliper_aws::AwsSettings;
+use caliper_core::Ports;
+use serde_json::{json, Value};
+
+/// The SDK configured for moto. Fails loudly when moto is not there: these tests never skip.
+pub async fn moto_sdk() -> SdkConfig {
+    let url = std::env::var("CALIPER_TEST_MOTO_URL")
+        .expect("CALIPER_TEST_MOTO_URL is not set: run the tests with tests/run.sh, which starts moto_server");
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// Tables and queues of their own for one test, so that tests run in parallel on one moto.
+pub struct AwsWorld {
+    pub sdk: SdkConfig,
+    pub settings: AwsSettings,
+    pub queue_url: String,
+    pub ports: Ports,
+}
+
+pub async fn aws_world(max_receives: u32) -> AwsWorld {
+    let sdk = moto_sdk().await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let settings = AwsSettings {
+        jobs_table: format!("jobs-{suffix}"),
+        events_table: format!("events-{suffix}"),
+        queue_url: None,
+        queue_name: format!("queue-{suffix}"),
+        max_receives,
+        job_ttl_days: 30,
+    };
+    let queue_url = caliper_aws::create_resources(&sdk, &settings).await.unwrap_or_else(|e| panic!("cannot create resources on moto: {e}"));
+    let ports = caliper_aws::ports(&sdk, &settings, Some(queue_url.clone()));
+    AwsWorld { sdk, settings, queue_url, ports }
+}
+
+/// Embedded ports in a fresh temporary directory (kept alive by the returned guard).
+pub fn embedded_world() -> (Ports, caliper_embedded::EmbeddedQueue, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
+    let settings = caliper_embedded::QueueSettings { retry_delay: std::time::Duration::from_millis(20), ..Default::default() };
+    let (ports, queue) = caliper_embedded::ports(dir.path(), settings).unwrap_or_else(|e| panic!("cannot open the embedded store: {e}"));
+    (ports, queue, dir)
+}
+
+pub fn event_id() -> String {
+    format!("urn:uuid:{}", uuid::Uuid::new_v4())
+}
+
+/// A valid ToolUseEvent with the given Caliper id.
+pub fn tool_use_event(id: &str) -> Value {
+    json!({
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+        "id": id,
+        "type": "ToolUseEvent",
+        "profile": "ToolUseProfile",
+        "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
+        "action": "Used",
+        "object": {"id": "https://example.edu", "type": "SoftwareApplication"},
+        "eventTime": "2016-11-15T10:15:00.000Z",
+        "edApp": "https://example.edu"
+    })
+}
+
+pub fn envelope(events: Vec<Value>) -> Value {
+    json!({
+        "sensor": "https://example.edu/sensors/1",
+        "sendTime": "2024-05-01T12:00:00.000Z",
+        "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+        "data": events,
+    })
+}
+
+/// A request as API Gateway hands it to a Lambda, made from a payload in `events/`: the same files
+/// `cargo lambda invoke --data-file` uses. `body` replaces the payload's body; `job_id` its path.
+pub fn gateway_request(payload: &str, body: Option<&Value>, job_id: Option<&str>) -> lambda_http::Request {
+    let path = format!("{}/../events/{payload}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let mut event: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+    }
+    if let Some(job_id) = job_id {
+        event["pathParameters"] = json!({"jobId": job_id});
+        event["rawPath"] = json!(format!("/jobs/{job_id}/status"));
+    }
+    lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|e| panic!("{path} is not an API Gateway event: {e}"))
+}
+
+/// A response's status and JSON body.
+pub fn read_response(response: lambda_http::Response<lambda_http::Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        lambda_http::Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (status, body)
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a used one: installs what the tests need into
+# target/test-venv, starts moto_server on a free 127.0.0.1 port, runs every Rust and Python test,
+# and stops moto again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/test-venv
+python=${PYTHON:-python3}
+if [ ! -x "$venv/bin/moto_server" ] || ! cmp -s tests/requirements.txt "$venv/requirements.txt"; then
+    echo "==> installing test tools into $venv"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
+    cp tests/requirements.txt "$venv/requirements.txt"
+fi
+
+port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo "==> starting moto_server on 127.0.0.1:$port"
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/moto-api/" > /dev/null && break
+    sleep 0.1
+done
+export CALIPER_TEST_MOTO_URL="http://127.0.0.1:$port"
+
+echo "==> cargo test"
+cargo test --workspace --locked
+
+echo "==> end-to-end tests of caliper-local"
+cargo build --locked -p caliper-local
+"$venv/bin/python" -m pytest -q tests/e2e
