@@ -1,0 +1,106 @@
+"""Starts caliper-local as a user would, on a free port, and talks to it over HTTP."""
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = ROOT / "target" / "debug" / "caliper-local"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Local:
+    """One running caliper-local; `restart()` keeps its data directory and flags."""
+
+    def __init__(self, args, env):
+        self.args, self.env, self.process = args, env, None
+
+    def start(self):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(self.args_log(), "ab")
+        self.process = subprocess.Popen(
+            [str(BINARY), "--listen", f"127.0.0.1:{port}", *self.args], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"caliper-local exited: see {self.args_log()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("caliper-local did not start listening")
+
+    def args_log(self):
+        return ROOT / "target" / "caliper-local-e2e.log"
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def request(self, method, path, body=None, content_type="application/json"):
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if content_type:
+            request.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def wait_for_job(self, job_id, seconds=10):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            status, body = self.request("GET", f"/jobs/{job_id}/status")
+            assert status == 200, body
+            if body["job"]["state"] in ("completed", "failed"):
+                return body["job"]
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} did not finish in {seconds} s")
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    local = Local(["--data-dir", str(tmp_path / "data")], dict(os.environ)).start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def aws():
+    moto = os.environ.get("CALIPER_TEST_MOTO_URL")
+    assert moto, "CALIPER_TEST_MOTO_URL is not set: run tests/run.sh, which starts moto_server"
+    suffix = uuid.uuid4().hex[:12]
+    env = dict(
+        os.environ,
+        AWS_ENDPOINT_URL=moto,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_REGION="us-east-1",
+        CALIPER_JOBS_TABLE=f"e2e-jobs-{suffix}",
+        CALIPER_EVENTS_TABLE=f"e2e-events-{suffix}",
+        CALIPER_QUEUE_NAME=f"e2e-queue-{suffix}",
+    )
+    local = Local(["--backend", "aws", "--create-resources"], env).start()
+    yield local
+    local.stop()
