@@ -33,9 +33,11 @@ impl Default for Limits {
 
 impl Limits {
     /// Hard ceilings: the depth stays under serde_json's own recursion limit (128), an item under
-    /// one SQS message (1 MiB) with room for the message's own fields.
+    /// one SQS message (1 MiB) with room for the message's own fields, and the item count so that
+    /// a job's results are kept in one DynamoDB item (400 KB), about 90 bytes an event.
     const DEPTH_CEILING: usize = 100;
     const ITEM_CEILING: usize = 900 * 1024;
+    const ITEMS_CEILING: usize = 4000;
 
     /// Reads the limits from the environment; unset or unparsable variables keep their defaults.
     pub fn from_env() -> Self {
@@ -45,7 +47,7 @@ impl Limits {
         };
         Self {
             max_body_bytes: read("CALIPER_MAX_BODY_BYTES", d.max_body_bytes),
-            max_items: read("CALIPER_MAX_EVENTS", d.max_items),
+            max_items: read("CALIPER_MAX_EVENTS", d.max_items).min(Self::ITEMS_CEILING),
             max_item_bytes: read("CALIPER_MAX_ITEM_BYTES", d.max_item_bytes).min(Self::ITEM_CEILING),
             max_depth: read("CALIPER_MAX_DEPTH", d.max_depth).min(Self::DEPTH_CEILING),
         }
