@@ -8,57 +8,151 @@ use caliper_tests::{event_id, tool_use_event};
 use chrono::Utc;
 
 fn new_job(parts: u32) -> NewJob {
-    NewJob { id: uuid::Uuid::new_v4().to_string(), client_app_id: "client-a".into(), parts, created_at: Utc::now() }
+    NewJob {
+        id: uuid::Uuid::new_v4().to_string(),
+        client_app_id: "client-a".into(),
+        parts,
+        created_at: Utc::now(),
+    }
 }
 
 fn result(n: u64) -> EventResult {
-    EventResult { allocated_id: n, external_id: format!("urn:uuid:00000000-0000-4000-8000-{n:012}") }
+    EventResult {
+        allocated_id: n,
+        external_id: format!("urn:uuid:00000000-0000-4000-8000-{n:012}"),
+    }
 }
 
 fn stored(external_id: &str, id: u64) -> StoredEvent {
-    StoredEvent::from_event(&tool_use_event(external_id), id, "https://example.edu/sensors/1", "2024-05-01T12:00:00.000Z", "client-a", Utc::now())
+    StoredEvent::from_event(
+        &tool_use_event(external_id),
+        id,
+        "https://example.edu/sensors/1",
+        "2024-05-01T12:00:00.000Z",
+        "client-a",
+        Utc::now(),
+    )
 }
 
 pub async fn a_new_job_waits(ports: Ports) {
     let job = new_job(1);
     ports.jobs.create(&job).await.expect("create");
-    let read = ports.jobs.get(&job.id).await.expect("get").expect("the job exists");
-    assert_eq!((read.state, read.parts, read.client_app_id.as_str()), (JobState::Waiting, 1, "client-a"));
-    assert_eq!((read.results.len(), read.processed_on, read.failed_reason), (0, None, None));
-    assert_eq!(read.created_at.timestamp_millis(), job.created_at.timestamp_millis());
-    assert!(ports.jobs.get(&uuid::Uuid::new_v4().to_string()).await.expect("get").is_none());
+    let read = ports
+        .jobs
+        .get(&job.id)
+        .await
+        .expect("get")
+        .expect("the job exists");
+    assert_eq!(
+        (read.state, read.parts, read.client_app_id.as_str()),
+        (JobState::Waiting, 1, "client-a")
+    );
+    assert_eq!(
+        (read.results.len(), read.processed_on, read.failed_reason),
+        (0, None, None)
+    );
+    assert_eq!(
+        read.created_at.timestamp_millis(),
+        job.created_at.timestamp_millis()
+    );
+    assert!(ports
+        .jobs
+        .get(&uuid::Uuid::new_v4().to_string())
+        .await
+        .expect("get")
+        .is_none());
 }
 
 pub async fn parts_complete_once_in_part_order(ports: Ports) {
     let job = new_job(3);
     ports.jobs.create(&job).await.expect("create");
     ports.jobs.mark_active(&job.id).await.expect("active");
-    assert_eq!(ports.jobs.get(&job.id).await.expect("get").map(|j| j.state), Some(JobState::Active));
+    assert_eq!(
+        ports.jobs.get(&job.id).await.expect("get").map(|j| j.state),
+        Some(JobState::Active)
+    );
     let now = Utc::now();
-    assert_eq!(ports.jobs.complete_part(&job.id, 2, &[result(5), result(6)], now).await.expect("part 2"), JobState::Active);
-    assert_eq!(ports.jobs.complete_part(&job.id, 0, &[result(1)], now).await.expect("part 0"), JobState::Active);
+    assert_eq!(
+        ports
+            .jobs
+            .complete_part(&job.id, 2, &[result(5), result(6)], now)
+            .await
+            .expect("part 2"),
+        JobState::Active
+    );
+    assert_eq!(
+        ports
+            .jobs
+            .complete_part(&job.id, 0, &[result(1)], now)
+            .await
+            .expect("part 0"),
+        JobState::Active
+    );
     // A redelivered part keeps its first results and does not count twice.
-    assert_eq!(ports.jobs.complete_part(&job.id, 0, &[result(99)], now).await.expect("part 0 again"), JobState::Active);
-    assert_eq!(ports.jobs.complete_part(&job.id, 1, &[result(3)], now).await.expect("part 1"), JobState::Completed);
+    assert_eq!(
+        ports
+            .jobs
+            .complete_part(&job.id, 0, &[result(99)], now)
+            .await
+            .expect("part 0 again"),
+        JobState::Active
+    );
+    assert_eq!(
+        ports
+            .jobs
+            .complete_part(&job.id, 1, &[result(3)], now)
+            .await
+            .expect("part 1"),
+        JobState::Completed
+    );
     let read = ports.jobs.get(&job.id).await.expect("get").expect("exists");
     assert_eq!(read.state, JobState::Completed);
-    assert_eq!(read.results, vec![result(1), result(3), result(5), result(6)]);
+    assert_eq!(
+        read.results,
+        vec![result(1), result(3), result(5), result(6)]
+    );
     assert!(read.processed_on.is_some());
     // Completed is final.
     ports.jobs.mark_active(&job.id).await.expect("active again");
-    ports.jobs.mark_failed(&job.id, "too late", Utc::now()).await.expect("fail");
-    assert_eq!(ports.jobs.get(&job.id).await.expect("get").map(|j| j.state), Some(JobState::Completed));
+    ports
+        .jobs
+        .mark_failed(&job.id, "too late", Utc::now())
+        .await
+        .expect("fail");
+    assert_eq!(
+        ports.jobs.get(&job.id).await.expect("get").map(|j| j.state),
+        Some(JobState::Completed)
+    );
 }
 
 pub async fn failed_is_final_and_says_why(ports: Ports) {
     let job = new_job(2);
     ports.jobs.create(&job).await.expect("create");
-    ports.jobs.mark_failed(&job.id, "part 1 of 2 could not be stored", Utc::now()).await.expect("fail");
-    let state = ports.jobs.complete_part(&job.id, 0, &[result(1)], Utc::now()).await.expect("part 0");
-    let state = if state == JobState::Failed { ports.jobs.complete_part(&job.id, 1, &[result(2)], Utc::now()).await.expect("part 1") } else { state };
+    ports
+        .jobs
+        .mark_failed(&job.id, "part 1 of 2 could not be stored", Utc::now())
+        .await
+        .expect("fail");
+    let state = ports
+        .jobs
+        .complete_part(&job.id, 0, &[result(1)], Utc::now())
+        .await
+        .expect("part 0");
+    let state = if state == JobState::Failed {
+        ports
+            .jobs
+            .complete_part(&job.id, 1, &[result(2)], Utc::now())
+            .await
+            .expect("part 1")
+    } else {
+        state
+    };
     assert_eq!(state, JobState::Failed);
     let read = ports.jobs.get(&job.id).await.expect("get").expect("exists");
-    assert_eq!(read.failed_reason.as_deref(), Some("part 1 of 2 could not be stored"));
+    assert_eq!(
+        read.failed_reason.as_deref(),
+        Some("part 1 of 2 could not be stored")
+    );
     assert!(read.processed_on.is_some());
 }
 
@@ -94,16 +188,52 @@ async fn futures_join(ports: Ports, tasks: usize, count: u64) -> Vec<u64> {
 
 pub async fn each_event_is_stored_once(ports: Ports) {
     let (a, b) = (event_id(), event_id());
-    assert!(ports.events.find_ids(&[a.clone(), b.clone()]).await.expect("find").is_empty());
-    let outcomes = ports.events.insert_new(&[stored(&a, 10), stored(&b, 11)]).await.expect("insert");
-    assert_eq!(outcomes, vec![InsertOutcome::Inserted, InsertOutcome::Inserted]);
-    let again = ports.events.insert_new(&[stored(&b, 20), stored(&a, 21)]).await.expect("insert again");
-    assert_eq!(again, vec![InsertOutcome::Exists(11), InsertOutcome::Exists(10)]);
-    let found = ports.events.find_ids(&[a.clone(), b.clone(), a.clone(), event_id()]).await.expect("find");
-    assert_eq!((found.get(&a), found.get(&b), found.len()), (Some(&10), Some(&11), 2));
+    assert!(ports
+        .events
+        .find_ids(&[a.clone(), b.clone()])
+        .await
+        .expect("find")
+        .is_empty());
+    let outcomes = ports
+        .events
+        .insert_new(&[stored(&a, 10), stored(&b, 11)])
+        .await
+        .expect("insert");
+    assert_eq!(
+        outcomes,
+        vec![InsertOutcome::Inserted, InsertOutcome::Inserted]
+    );
+    let again = ports
+        .events
+        .insert_new(&[stored(&b, 20), stored(&a, 21)])
+        .await
+        .expect("insert again");
+    assert_eq!(
+        again,
+        vec![InsertOutcome::Exists(11), InsertOutcome::Exists(10)]
+    );
+    let found = ports
+        .events
+        .find_ids(&[a.clone(), b.clone(), a.clone(), event_id()])
+        .await
+        .expect("find");
+    assert_eq!(
+        (found.get(&a), found.get(&b), found.len()),
+        (Some(&10), Some(&11), 2)
+    );
     let read = ports.events.get(&a).await.expect("get").expect("stored");
-    assert_eq!(read, ports.events.get(&a).await.expect("get").expect("stored"));
-    assert_eq!((read.id, read.external_id.as_str(), read.client_app_id.as_str()), (10, a.as_str(), "client-a"));
+    assert_eq!(
+        read,
+        ports.events.get(&a).await.expect("get").expect("stored")
+    );
+    assert_eq!(
+        (
+            read.id,
+            read.external_id.as_str(),
+            read.client_app_id.as_str()
+        ),
+        (10, a.as_str(), "client-a")
+    );
     assert_eq!(read.actor, tool_use_event(&a)["actor"]);
     assert!(ports.events.get(&event_id()).await.expect("get").is_none());
 }
@@ -127,19 +257,35 @@ pub async fn racing_inserts_store_one(ports: Ports) {
             }
         }
     }
-    let winner = ports.events.get(&id).await.expect("get").expect("stored").id;
+    let winner = ports
+        .events
+        .get(&id)
+        .await
+        .expect("get")
+        .expect("stored")
+        .id;
     assert_eq!(inserted, 1);
-    assert!(existing.iter().all(|n| *n == winner), "losers saw {existing:?}, the stored id is {winner}");
+    assert!(
+        existing.iter().all(|n| *n == winner),
+        "losers saw {existing:?}, the stored id is {winner}"
+    );
 }
 
 pub async fn many_ids_are_found_at_once(ports: Ports) {
     // More than one BatchGetItem page (100 keys).
     let ids: Vec<String> = (0..150).map(|_| event_id()).collect();
-    let events: Vec<StoredEvent> = ids.iter().enumerate().map(|(n, id)| stored(id, n as u64 + 1)).collect();
+    let events: Vec<StoredEvent> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| stored(id, n as u64 + 1))
+        .collect();
     ports.events.insert_new(&events).await.expect("insert");
     let found = ports.events.find_ids(&ids).await.expect("find");
     assert_eq!(found.len(), 150);
-    assert!(ids.iter().enumerate().all(|(n, id)| found.get(id) == Some(&(n as u64 + 1))));
+    assert!(ids
+        .iter()
+        .enumerate()
+        .all(|(n, id)| found.get(id) == Some(&(n as u64 + 1))));
 }
 
 macro_rules! conformance {

@@ -6,15 +6,22 @@ use std::time::Duration;
 
 use caliper_core::{Ports, Processor};
 use caliper_http::{handlers, App, Limits};
-use caliper_tests::{aws_world, embedded_world, envelope, event_id, gateway_request, read_response, tool_use_event};
+use caliper_tests::{
+    aws_world, embedded_world, envelope, event_id, gateway_request, read_response, tool_use_event,
+    AwsWorld,
+};
 use serde_json::{json, Value};
 
 async fn submit(app: &App, body: &Value) -> (u16, Value) {
-    read_response(handlers::submit_events(app, gateway_request("submit-events", Some(body), None)).await)
+    read_response(
+        handlers::submit_events(app, gateway_request("submit-events", Some(body), None)).await,
+    )
 }
 
 async fn status(app: &App, job_id: &str) -> (u16, Value) {
-    read_response(handlers::job_status(app, gateway_request("job-status", None, Some(job_id))).await)
+    read_response(
+        handlers::job_status(app, gateway_request("job-status", None, Some(job_id))).await,
+    )
 }
 
 /// Polls the job status until it finishes; a bounded wait, not a timing assertion.
@@ -31,11 +38,21 @@ async fn finished(app: &App, job_id: &str) -> Value {
 }
 
 fn allocated_ids(job: &Value) -> Vec<String> {
-    job["returnValue"]["results"].as_array().into_iter().flatten().map(|r| r["allocatedId"].as_str().unwrap_or("").to_owned()).collect()
+    job["returnValue"]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["allocatedId"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 fn external_ids(job: &Value) -> Vec<String> {
-    job["returnValue"]["results"].as_array().into_iter().flatten().map(|r| r["externalId"].as_str().unwrap_or("").to_owned()).collect()
+    job["returnValue"]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["externalId"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 /// The common script: accept, complete, resend with the same ids, reject invalid input unstored.
@@ -53,11 +70,18 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
     assert!(job["processedOn"].is_string());
     assert_eq!(external_ids(&job), ids.to_vec());
     let first = allocated_ids(&job);
-    assert!(first.iter().all(|id| id.parse::<u64>().is_ok()), "{first:?}");
+    assert!(
+        first.iter().all(|id| id.parse::<u64>().is_ok()),
+        "{first:?}"
+    );
 
     let (_, again) = submit(app, &body).await;
     let job = finished(app, again["jobId"].as_str().unwrap_or_default()).await;
-    assert_eq!(allocated_ids(&job), first, "a resent event keeps its first allocated id");
+    assert_eq!(
+        allocated_ids(&job),
+        first,
+        "a resent event keeps its first allocated id"
+    );
     for id in &ids {
         let stored = ports.events.get(id).await.expect("get").expect("stored");
         assert_eq!(stored.client_app_id, "example-client");
@@ -71,10 +95,16 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
     assert_eq!(reply["status"], "error");
     assert_eq!(reply["errors"][0]["path"], "/data/0/eventTime");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(ports.events.get(&unstored).await.expect("get").is_none(), "an invalid envelope stores nothing");
+    assert!(
+        ports.events.get(&unstored).await.expect("get").is_none(),
+        "an invalid envelope stores nothing"
+    );
 
     let (code, reply) = status(app, &uuid::Uuid::new_v4().to_string()).await;
-    assert_eq!((code, reply["message"].as_str()), (404, Some("Job not found")));
+    assert_eq!(
+        (code, reply["message"].as_str()),
+        (404, Some("Job not found"))
+    );
     let (code, _) = status(app, "../../etc/passwd").await;
     assert_eq!(code, 404);
 }
@@ -89,12 +119,20 @@ async fn embedded_flow() {
     worker.abort();
 }
 
+/// Processes the world's queue in the background, as the Lambda trigger would.
+fn spawn_poller(world: &AwsWorld, max_receives: u32) -> tokio::task::JoinHandle<()> {
+    let processor = Arc::new(Processor::new(
+        world.ports.jobs.clone(),
+        world.ports.events.clone(),
+    ));
+    let poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), max_receives);
+    tokio::spawn(async move { poller.run(processor).await })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn aws_flow() {
     let world = aws_world(5).await;
-    let processor = Arc::new(Processor::new(world.ports.jobs.clone(), world.ports.events.clone()));
-    let poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), 5);
-    let worker = tokio::spawn(async move { poller.run(processor).await });
+    let worker = spawn_poller(&world, 5);
     let app = App::new(world.ports.clone(), Limits::default());
     accepted_events_are_stored_once(&app, &world.ports).await;
     worker.abort();
@@ -103,9 +141,7 @@ async fn aws_flow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_envelope_over_one_message_is_split_not_truncated() {
     let world = aws_world(5).await;
-    let processor = Arc::new(Processor::new(world.ports.jobs.clone(), world.ports.events.clone()));
-    let poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), 5);
-    let worker = tokio::spawn(async move { poller.run(processor).await });
+    let worker = spawn_poller(&world, 5);
     let app = App::new(world.ports.clone(), Limits::default());
 
     // 12 events of ~200 KB: about 2.4 MB, more than two SQS messages hold.
@@ -123,8 +159,21 @@ async fn an_envelope_over_one_message_is_split_not_truncated() {
     let job = finished(&app, reply["jobId"].as_str().unwrap_or_default()).await;
     assert_eq!(job["state"], "completed", "{job}");
     assert_eq!(external_ids(&job), ids);
-    let stored = world.ports.events.get(&ids[11]).await.expect("get").expect("stored");
-    assert_eq!(stored.extensions.as_ref().and_then(|e| e["blob"].as_str()).map(str::len), Some(200_000));
+    let stored = world
+        .ports
+        .events
+        .get(&ids[11])
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        stored
+            .extensions
+            .as_ref()
+            .and_then(|e| e["blob"].as_str())
+            .map(str::len),
+        Some(200_000)
+    );
     worker.abort();
 }
 
@@ -138,22 +187,38 @@ async fn a_message_that_keeps_failing_fails_its_job_and_reaches_the_dead_letter_
 
     // Storage breaks after acceptance: every delivery fails until the last allowed one.
     let dynamo = aws_sdk_dynamodb::Client::new(&world.sdk);
-    dynamo.delete_table().table_name(&world.settings.events_table).send().await.expect("delete the events table");
-    let processor = Arc::new(Processor::new(world.ports.jobs.clone(), world.ports.events.clone()));
-    let poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), 2);
-    let worker = tokio::spawn(async move { poller.run(processor).await });
+    dynamo
+        .delete_table()
+        .table_name(&world.settings.events_table)
+        .send()
+        .await
+        .expect("delete the events table");
+    let worker = spawn_poller(&world, 2);
 
     let job = finished(&app, &job_id).await;
     assert_eq!(job["state"], "failed", "{job}");
     let reason = job["failedReason"].as_str().unwrap_or_default();
-    assert!(reason.contains("could not be stored") && reason.contains("ResourceNotFound"), "{reason}");
+    assert!(
+        reason.contains("could not be stored") && reason.contains("ResourceNotFound"),
+        "{reason}"
+    );
     assert_eq!(job["returnValue"]["status"], "error");
 
     let sqs = aws_sdk_sqs::Client::new(&world.sdk);
-    let dlq = sqs.get_queue_url().queue_name(format!("{}-dlq", world.settings.queue_name)).send().await.expect("dlq url");
+    let dlq = sqs
+        .get_queue_url()
+        .queue_name(format!("{}-dlq", world.settings.queue_name))
+        .send()
+        .await
+        .expect("dlq url");
     let mut moved = false;
     for _ in 0..100 {
-        let received = sqs.receive_message().queue_url(dlq.queue_url().unwrap_or_default()).send().await.expect("receive");
+        let received = sqs
+            .receive_message()
+            .queue_url(dlq.queue_url().unwrap_or_default())
+            .send()
+            .await
+            .expect("receive");
         if let Some(message) = received.messages().first() {
             assert!(message.body().unwrap_or_default().contains(&job_id));
             moved = true;
@@ -191,7 +256,8 @@ async fn embedded_data_survives_a_restart() {
 async fn a_queued_message_outlives_a_restart_before_processing() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let job_id = {
-        let (ports, _queue) = caliper_embedded::ports(dir.path(), Default::default()).expect("open");
+        let (ports, _queue) =
+            caliper_embedded::ports(dir.path(), Default::default()).expect("open");
         let app = App::new(ports, Limits::default());
         let (_, reply) = submit(&app, &envelope(vec![tool_use_event(&event_id())])).await;
         reply["jobId"].as_str().unwrap_or_default().to_owned()

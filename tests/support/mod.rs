@@ -38,16 +38,27 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         max_receives,
         job_ttl_days: 30,
     };
-    let queue_url = caliper_aws::create_resources(&sdk, &settings).await.unwrap_or_else(|e| panic!("cannot create resources on moto: {e}"));
+    let queue_url = caliper_aws::create_resources(&sdk, &settings)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create resources on moto: {e}"));
     let ports = caliper_aws::ports(&sdk, &settings, Some(queue_url.clone()));
-    AwsWorld { sdk, settings, queue_url, ports }
+    AwsWorld {
+        sdk,
+        settings,
+        queue_url,
+        ports,
+    }
 }
 
 /// Embedded ports in a fresh temporary directory (kept alive by the returned guard).
 pub fn embedded_world() -> (Ports, caliper_embedded::EmbeddedQueue, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
-    let settings = caliper_embedded::QueueSettings { retry_delay: std::time::Duration::from_millis(20), ..Default::default() };
-    let (ports, queue) = caliper_embedded::ports(dir.path(), settings).unwrap_or_else(|e| panic!("cannot open the embedded store: {e}"));
+    let settings = caliper_embedded::QueueSettings {
+        retry_delay: std::time::Duration::from_millis(20),
+        ..Default::default()
+    };
+    let (ports, queue) = caliper_embedded::ports(dir.path(), settings)
+        .unwrap_or_else(|e| panic!("cannot open the embedded store: {e}"));
     (ports, queue, dir)
 }
 
@@ -81,10 +92,15 @@ pub fn envelope(events: Vec<Value>) -> Value {
 
 /// A request as API Gateway hands it to a Lambda, made from a payload in `events/`: the same files
 /// `cargo lambda invoke --data-file` uses. `body` replaces the payload's body; `job_id` its path.
-pub fn gateway_request(payload: &str, body: Option<&Value>, job_id: Option<&str>) -> lambda_http::Request {
+pub fn gateway_request(
+    payload: &str,
+    body: Option<&Value>,
+    job_id: Option<&str>,
+) -> lambda_http::Request {
     let path = format!("{}/../events/{payload}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let mut event: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
+    let mut event: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
     if let Some(body) = body {
         event["body"] = json!(body.to_string());
     }
@@ -92,7 +108,8 @@ pub fn gateway_request(payload: &str, body: Option<&Value>, job_id: Option<&str>
         event["pathParameters"] = json!({"jobId": job_id});
         event["rawPath"] = json!(format!("/jobs/{job_id}/status"));
     }
-    lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|e| panic!("{path} is not an API Gateway event: {e}"))
+    lambda_http::request::from_str(&event.to_string())
+        .unwrap_or_else(|e| panic!("{path} is not an API Gateway event: {e}"))
 }
 
 /// A response's status and JSON body.

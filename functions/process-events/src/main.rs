@@ -11,9 +11,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let sdk = caliper_aws::load_sdk_config().await;
-    let settings = caliper_aws::AwsSettings::from_env();
-    let ports = caliper_aws::ports(&sdk, &settings, None);
+    let (ports, settings) = caliper_aws::from_env().await;
     let processor = Arc::new(Processor::new(ports.jobs, ports.events));
     let max_receives = settings.max_receives;
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
@@ -25,8 +23,18 @@ async fn main() -> Result<(), Error> {
 
 async fn handle(processor: &Processor, event: SqsEvent, max_receives: u32) -> SqsBatchResponse {
     let deliveries = event.records.iter().map(|record| async move {
-        let receives = record.attributes.get("ApproximateReceiveCount").and_then(|v| v.parse().ok()).unwrap_or(1);
-        let delivery = processor.deliver(record.body.as_deref().unwrap_or_default(), receives, max_receives).await;
+        let receives = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let delivery = processor
+            .deliver(
+                record.body.as_deref().unwrap_or_default(),
+                receives,
+                max_receives,
+            )
+            .await;
         (record.message_id.clone().unwrap_or_default(), delivery)
     });
     let mut response = SqsBatchResponse::default();

@@ -6,7 +6,10 @@ use lambda_http::{run, service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let sdk = caliper_aws::load_sdk_config().await;
-    let app = App::new(caliper_aws::ports(&sdk, &caliper_aws::AwsSettings::from_env(), None), caliper_http::Limits::from_env());
-    run(service_fn(|request: Request| async { Ok::<_, Error>(handlers::submit_events(&app, request).await) })).await
+    let (ports, _) = caliper_aws::from_env().await;
+    let app = App::new(ports, caliper_http::Limits::from_env());
+    run(service_fn(|request: Request| async {
+        Ok::<_, Error>(handlers::submit_events(&app, request).await)
+    }))
+    .await
 }

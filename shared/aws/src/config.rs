@@ -22,8 +22,12 @@ impl AwsSettings {
             events_table: var("CALIPER_EVENTS_TABLE").unwrap_or_else(|| "caliper-events".into()),
             queue_url: var("CALIPER_QUEUE_URL"),
             queue_name: var("CALIPER_QUEUE_NAME").unwrap_or_else(|| "caliper-events".into()),
-            max_receives: var("CALIPER_MAX_RECEIVES").and_then(|v| v.parse().ok()).unwrap_or(5),
-            job_ttl_days: var("CALIPER_JOB_TTL_DAYS").and_then(|v| v.parse().ok()).unwrap_or(30),
+            max_receives: var("CALIPER_MAX_RECEIVES")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(5),
+            job_ttl_days: var("CALIPER_JOB_TTL_DAYS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30),
         }
     }
 }

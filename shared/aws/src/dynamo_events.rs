@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
 use aws_sdk_dynamodb::Client;
 use caliper_core::{EventStore, InsertOutcome, StoreError, StoredEvent};
 use futures::future::try_join_all;
@@ -27,25 +29,42 @@ pub struct DynamoEvents {
 type Item = HashMap<String, AttributeValue>;
 
 fn key(external_id: &str) -> Item {
-    HashMap::from([("externalId".to_owned(), AttributeValue::S(external_id.to_owned()))])
+    HashMap::from([(
+        "externalId".to_owned(),
+        AttributeValue::S(external_id.to_owned()),
+    )])
 }
 
 fn allocated_id(item: &Item) -> Option<u64> {
-    item.get("allocatedId").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get("allocatedId")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 impl DynamoEvents {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     fn item(event: &StoredEvent) -> Result<Item, StoreError> {
         let doc = serde_json::to_string(event).map_err(|e| StoreError::new(e.to_string()))?;
         let mut item = key(&event.external_id);
-        item.insert("allocatedId".into(), AttributeValue::N(event.id.to_string()));
-        item.insert("clientAppId".into(), AttributeValue::S(event.client_app_id.clone()));
+        item.insert(
+            "allocatedId".into(),
+            AttributeValue::N(event.id.to_string()),
+        );
+        item.insert(
+            "clientAppId".into(),
+            AttributeValue::S(event.client_app_id.clone()),
+        );
         item.insert("sensor".into(), AttributeValue::S(event.sensor.clone()));
-        item.insert("eventTime".into(), AttributeValue::S(event.event_time.clone()));
+        item.insert(
+            "eventTime".into(),
+            AttributeValue::S(event.event_time.clone()),
+        );
         item.insert("doc".into(), AttributeValue::S(doc));
         Ok(item)
     }
@@ -70,10 +89,17 @@ impl DynamoEvents {
                     };
                     match existing {
                         Some(id) => Ok(InsertOutcome::Exists(id)),
-                        None => self.find_ids(std::slice::from_ref(&event.external_id)).await?
+                        None => self
+                            .find_ids(std::slice::from_ref(&event.external_id))
+                            .await?
                             .get(&event.external_id)
                             .map(|id| InsertOutcome::Exists(*id))
-                            .ok_or_else(|| StoreError::retryable(format!("event {} was neither stored nor found", event.external_id))),
+                            .ok_or_else(|| {
+                                StoreError::retryable(format!(
+                                    "event {} was neither stored nor found",
+                                    event.external_id
+                                ))
+                            }),
                     }
                 }
                 _ => Err(store_error("PutItem (event)", e)),
@@ -107,7 +133,11 @@ impl EventStore for DynamoEvents {
 
     async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
         // BatchGetItem refuses duplicate keys.
-        let unique: Vec<&String> = external_ids.iter().collect::<HashSet<_>>().into_iter().collect();
+        let unique: Vec<&String> = external_ids
+            .iter()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let mut found = HashMap::new();
         for chunk in unique.chunks(BATCH_GET_KEYS) {
             let mut pending: Vec<Item> = chunk.iter().map(|id| key(id)).collect();
@@ -126,18 +156,33 @@ impl EventStore for DynamoEvents {
                     .send()
                     .await
                     .map_err(|e| store_error("BatchGetItem (events)", e))?;
-                for item in output.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    if let (Some(id), Some(allocated)) = (item.get("externalId").and_then(|v| v.as_s().ok()), allocated_id(item)) {
+                for item in output
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(id), Some(allocated)) = (
+                        item.get("externalId").and_then(|v| v.as_s().ok()),
+                        allocated_id(item),
+                    ) {
                         found.insert(id.clone(), allocated);
                     }
                 }
-                pending = output.unprocessed_keys().and_then(|u| u.get(&self.table)).map(|k| k.keys().to_vec()).unwrap_or_default();
+                pending = output
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
                 if !pending.is_empty() {
                     attempt += 1;
                     if attempt > 8 {
-                        return Err(StoreError::retryable("BatchGetItem (events) kept leaving keys unprocessed"));
+                        return Err(StoreError::retryable(
+                            "BatchGetItem (events) kept leaving keys unprocessed",
+                        ));
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6))).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
+                        .await;
                 }
             }
         }
@@ -165,7 +210,15 @@ impl EventStore for DynamoEvents {
             .send()
             .await
             .map_err(|e| store_error("GetItem (event)", e))?;
-        let Some(doc) = output.item().and_then(|i| i.get("doc")).and_then(|v| v.as_s().ok()) else { return Ok(None) };
-        serde_json::from_str(doc).map(Some).map_err(|e| StoreError::new(format!("stored event {external_id} is unreadable: {e}")))
+        let Some(doc) = output
+            .item()
+            .and_then(|i| i.get("doc"))
+            .and_then(|v| v.as_s().ok())
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(doc)
+            .map(Some)
+            .map_err(|e| StoreError::new(format!("stored event {external_id} is unreadable: {e}")))
     }
 }

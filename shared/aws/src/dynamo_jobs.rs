@@ -30,16 +30,24 @@ fn n(value: impl ToString) -> AttributeValue {
 }
 
 fn text<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
-    item.get(key).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn time(item: &Item, key: &str) -> Option<DateTime<Utc>> {
-    text(item, key).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc))
+    text(item, key)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl DynamoJobs {
     pub fn new(client: Client, table: impl Into<String>, ttl_days: i64) -> Self {
-        Self { client, table: table.into(), ttl_days }
+        Self {
+            client,
+            table: table.into(),
+            ttl_days,
+        }
     }
 
     fn key(id: &str) -> Item {
@@ -48,18 +56,26 @@ impl DynamoJobs {
 
     fn parse(item: &Item) -> Result<Job, StoreError> {
         let bad = |what: &str| StoreError::new(format!("job item has no valid {what}"));
-        let parts: u32 = item.get("parts").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| bad("parts"))?;
+        let parts: u32 = item
+            .get("parts")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad("parts"))?;
         let mut results = Vec::new();
         for part in 0..parts {
             if let Some(json) = text(item, &format!("p{part}")) {
-                let mut chunk: Vec<EventResult> = serde_json::from_str(json).map_err(|e| StoreError::new(format!("job item has unreadable results: {e}")))?;
+                let mut chunk: Vec<EventResult> = serde_json::from_str(json).map_err(|e| {
+                    StoreError::new(format!("job item has unreadable results: {e}"))
+                })?;
                 results.append(&mut chunk);
             }
         }
         Ok(Job {
             id: text(item, "jobId").ok_or_else(|| bad("jobId"))?.to_owned(),
             client_app_id: text(item, "clientAppId").unwrap_or_default().to_owned(),
-            state: text(item, "state").and_then(JobState::parse).ok_or_else(|| bad("state"))?,
+            state: text(item, "state")
+                .and_then(JobState::parse)
+                .ok_or_else(|| bad("state"))?,
             parts,
             results,
             created_at: time(item, "createdAt").ok_or_else(|| bad("createdAt"))?,
@@ -69,7 +85,14 @@ impl DynamoJobs {
     }
 
     /// Runs a state change whose condition may legitimately fail (the job moved on): that is no error.
-    async fn conditional_update(&self, call: &str, id: &str, update: &str, condition: &str, values: Item) -> Result<(), StoreError> {
+    async fn conditional_update(
+        &self,
+        call: &str,
+        id: &str,
+        update: &str,
+        condition: &str,
+        values: Item,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
@@ -83,7 +106,12 @@ impl DynamoJobs {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(store_error(call, e)),
         }
     }
@@ -100,7 +128,10 @@ impl JobStore for DynamoJobs {
             .item("clientAppId", s(&job.client_app_id))
             .item("state", s(JobState::Waiting.as_str()))
             .item("parts", n(job.parts))
-            .item("createdAt", s(caliper_core::model::timestamp(job.created_at)))
+            .item(
+                "createdAt",
+                s(caliper_core::model::timestamp(job.created_at)),
+            )
             .item("expiresAt", n(expires))
             .condition_expression("attribute_not_exists(jobId)")
             .send()
@@ -123,11 +154,27 @@ impl JobStore for DynamoJobs {
     }
 
     async fn mark_active(&self, id: &str) -> Result<(), StoreError> {
-        let values = HashMap::from([(":waiting".to_owned(), s("waiting")), (":active".to_owned(), s("active"))]);
-        self.conditional_update("UpdateItem (job active)", id, "SET #state = :active", "#state = :waiting", values).await
+        let values = HashMap::from([
+            (":waiting".to_owned(), s("waiting")),
+            (":active".to_owned(), s("active")),
+        ]);
+        self.conditional_update(
+            "UpdateItem (job active)",
+            id,
+            "SET #state = :active",
+            "#state = :waiting",
+            values,
+        )
+        .await
     }
 
-    async fn complete_part(&self, id: &str, part: u32, results: &[EventResult], now: DateTime<Utc>) -> Result<JobState, StoreError> {
+    async fn complete_part(
+        &self,
+        id: &str,
+        part: u32,
+        results: &[EventResult],
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
         let json = serde_json::to_string(results).map_err(|e| StoreError::new(e.to_string()))?;
         let output = self
             .client
@@ -145,7 +192,10 @@ impl JobStore for DynamoJobs {
             .map_err(|e| store_error("UpdateItem (job part)", e))?;
         let item = output.attributes().cloned().unwrap_or_default();
         let job = Self::parse(&item)?;
-        let done = item.get("doneParts").and_then(|v| v.as_ns().ok()).map_or(0, Vec::len) as u32;
+        let done = item
+            .get("doneParts")
+            .and_then(|v| v.as_ns().ok())
+            .map_or(0, Vec::len) as u32;
         if done < job.parts || job.state.is_finished() {
             return Ok(job.state);
         }
@@ -155,12 +205,27 @@ impl JobStore for DynamoJobs {
             (":completed".to_owned(), s("completed")),
             (":now".to_owned(), s(caliper_core::model::timestamp(now))),
         ]);
-        self.conditional_update("UpdateItem (job completed)", id, "SET #state = :completed, processedOn = :now", "#state IN (:waiting, :active)", values).await?;
+        self.conditional_update(
+            "UpdateItem (job completed)",
+            id,
+            "SET #state = :completed, processedOn = :now",
+            "#state IN (:waiting, :active)",
+            values,
+        )
+        .await?;
         // Whoever won the race, the stored state is the answer.
-        Ok(self.get(id).await?.map_or(JobState::Completed, |job| job.state))
+        Ok(self
+            .get(id)
+            .await?
+            .map_or(JobState::Completed, |job| job.state))
     }
 
-    async fn mark_failed(&self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_failed(
+        &self,
+        id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let values = HashMap::from([
             (":failed".to_owned(), s("failed")),
             (":completed".to_owned(), s("completed")),

@@ -18,7 +18,9 @@ where
     R: std::fmt::Debug,
 {
     let retryable = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         other => other.code().is_some_and(|code| RETRYABLE.contains(&code)),
     };
     let detail = match (error.code(), error.message()) {
@@ -27,5 +29,9 @@ where
         _ => aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string(),
     };
     let message = format!("{call} failed: {detail}");
-    if retryable { StoreError::retryable(message) } else { StoreError::new(message) }
+    if retryable {
+        StoreError::retryable(message)
+    } else {
+        StoreError::new(message)
+    }
 }

@@ -22,13 +22,30 @@ use std::sync::Arc;
 
 use caliper_core::Ports;
 
+/// Everything a Lambda needs, from its environment: the ports and the settings they came from.
+pub async fn from_env() -> (Ports, AwsSettings) {
+    let sdk = load_sdk_config().await;
+    let settings = AwsSettings::from_env();
+    (ports(&sdk, &settings, None), settings)
+}
+
 /// The DynamoDB and SQS ports named by the environment (see [`AwsSettings`]). `queue_url` overrides
 /// `CALIPER_QUEUE_URL`, for callers that just created the queue.
-pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings, queue_url: Option<String>) -> Ports {
+pub fn ports(
+    sdk: &aws_config::SdkConfig,
+    settings: &AwsSettings,
+    queue_url: Option<String>,
+) -> Ports {
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let url = queue_url.or_else(|| settings.queue_url.clone()).unwrap_or_default();
+    let url = queue_url
+        .or_else(|| settings.queue_url.clone())
+        .unwrap_or_default();
     Ports {
-        jobs: Arc::new(DynamoJobs::new(dynamo.clone(), &settings.jobs_table, settings.job_ttl_days)),
+        jobs: Arc::new(DynamoJobs::new(
+            dynamo.clone(),
+            &settings.jobs_table,
+            settings.job_ttl_days,
+        )),
         events: Arc::new(DynamoEvents::new(dynamo, &settings.events_table)),
         queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
     }

@@ -21,7 +21,10 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+        Self {
+            client,
+            url: url.into(),
+        }
     }
 }
 
@@ -29,7 +32,13 @@ impl SqsQueue {
 impl Queue for SqsQueue {
     async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError> {
         // One SendMessage each: a part may be close to 1 MiB, the limit of a whole batch request.
-        let sends = messages.iter().map(|message| self.client.send_message().queue_url(&self.url).message_body(message.to_json()).send());
+        let sends = messages.iter().map(|message| {
+            self.client
+                .send_message()
+                .queue_url(&self.url)
+                .message_body(message.to_json())
+                .send()
+        });
         for sent in join_all(sends).await {
             sent.map_err(|e| store_error("SendMessage", e))?;
         }
@@ -46,7 +55,11 @@ pub struct SqsPoller {
 
 impl SqsPoller {
     pub fn new(sdk: &aws_config::SdkConfig, url: impl Into<String>, max_receives: u32) -> Self {
-        Self { client: Client::new(sdk), url: url.into(), max_receives }
+        Self {
+            client: Client::new(sdk),
+            url: url.into(),
+            max_receives,
+        }
     }
 
     pub async fn run(&self, processor: Arc<Processor>) {

@@ -10,12 +10,18 @@ use crate::message::JobMessage;
 use crate::model::{EventResult, Job, JobState, NewJob, StoredEvent};
 use crate::ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
 
+/// A job and the results of its finished parts, by part number.
+type JobEntry = (Job, BTreeMap<u32, Vec<EventResult>>);
+
 #[derive(Default)]
-pub struct MemoryJobs(Mutex<HashMap<String, (Job, BTreeMap<u32, Vec<EventResult>>)>>);
+pub struct MemoryJobs(Mutex<HashMap<String, JobEntry>>);
 
 impl MemoryJobs {
     pub fn all(&self) -> Vec<Job> {
-        self.0.lock().map(|m| m.values().map(|(j, _)| j.clone()).collect()).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|m| m.values().map(|(j, _)| j.clone()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -32,13 +38,19 @@ impl JobStore for MemoryJobs {
             processed_on: None,
             failed_reason: None,
         };
-        self.0.lock().map_err(|_| StoreError::new("poisoned"))?.insert(job.id.clone(), (record, BTreeMap::new()));
+        self.0
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?
+            .insert(job.id.clone(), (record, BTreeMap::new()));
         Ok(())
     }
 
     async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
         let map = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
-        Ok(map.get(id).map(|(job, parts)| Job { results: parts.values().flatten().cloned().collect(), ..job.clone() }))
+        Ok(map.get(id).map(|(job, parts)| Job {
+            results: parts.values().flatten().cloned().collect(),
+            ..job.clone()
+        }))
     }
 
     async fn mark_active(&self, id: &str) -> Result<(), StoreError> {
@@ -51,9 +63,17 @@ impl JobStore for MemoryJobs {
         Ok(())
     }
 
-    async fn complete_part(&self, id: &str, part: u32, results: &[EventResult], now: DateTime<Utc>) -> Result<JobState, StoreError> {
+    async fn complete_part(
+        &self,
+        id: &str,
+        part: u32,
+        results: &[EventResult],
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
         let mut map = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
-        let (job, parts) = map.get_mut(id).ok_or_else(|| StoreError::new("no such job"))?;
+        let (job, parts) = map
+            .get_mut(id)
+            .ok_or_else(|| StoreError::new("no such job"))?;
         parts.entry(part).or_insert_with(|| results.to_vec());
         if parts.len() as u32 == job.parts && !job.state.is_finished() {
             job.state = JobState::Completed;
@@ -62,7 +82,12 @@ impl JobStore for MemoryJobs {
         Ok(job.state)
     }
 
-    async fn mark_failed(&self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_failed(
+        &self,
+        id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut map = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
         if let Some((job, _)) = map.get_mut(id) {
             if job.state != JobState::Completed {
@@ -90,19 +115,31 @@ impl MemoryEvents {
 #[async_trait]
 impl EventStore for MemoryEvents {
     async fn allocate_ids(&self, count: u64) -> Result<u64, StoreError> {
-        let mut counter = self.counter.lock().map_err(|_| StoreError::new("poisoned"))?;
+        let mut counter = self
+            .counter
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
         let first = *counter + 1;
         *counter += count;
         Ok(first)
     }
 
     async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
-        let map = self.events.lock().map_err(|_| StoreError::new("poisoned"))?;
-        Ok(external_ids.iter().filter_map(|id| map.get(id).map(|e| (id.clone(), e.id))).collect())
+        let map = self
+            .events
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
+        Ok(external_ids
+            .iter()
+            .filter_map(|id| map.get(id).map(|e| (id.clone(), e.id)))
+            .collect())
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
-        let mut map = self.events.lock().map_err(|_| StoreError::new("poisoned"))?;
+        let mut map = self
+            .events
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
         Ok(events
             .iter()
             .map(|event| match map.get(&event.external_id) {
@@ -116,7 +153,12 @@ impl EventStore for MemoryEvents {
     }
 
     async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        Ok(self.events.lock().map_err(|_| StoreError::new("poisoned"))?.get(external_id).cloned())
+        Ok(self
+            .events
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?
+            .get(external_id)
+            .cloned())
     }
 }
 
@@ -128,7 +170,10 @@ pub struct MemoryQueue {
 
 impl MemoryQueue {
     pub fn take(&self) -> Vec<JobMessage> {
-        self.messages.lock().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default()
+        self.messages
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
     }
 
     pub fn fail_next(&self) {
@@ -141,11 +186,17 @@ impl MemoryQueue {
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError> {
-        let mut fail = self.fail_next.lock().map_err(|_| StoreError::new("poisoned"))?;
+        let mut fail = self
+            .fail_next
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
         if std::mem::take(&mut *fail) {
             return Err(StoreError::retryable("the queue is unavailable"));
         }
-        self.messages.lock().map_err(|_| StoreError::new("poisoned"))?.extend_from_slice(messages);
+        self.messages
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?
+            .extend_from_slice(messages);
         Ok(())
     }
 }

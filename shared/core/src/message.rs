@@ -32,7 +32,14 @@ impl JobMessage {
 
 /// Splits a job's events into messages of at most `max_bytes` each, in order, never inside an event.
 /// An envelope without events still gets one (empty) message, so that its job completes the same way.
-pub fn split_into_parts(job_id: &str, client_app_id: &str, sensor: &str, send_time: &str, events: Vec<Value>, max_bytes: usize) -> Vec<JobMessage> {
+pub fn split_into_parts(
+    job_id: &str,
+    client_app_id: &str,
+    sensor: &str,
+    send_time: &str,
+    events: Vec<Value>,
+    max_bytes: usize,
+) -> Vec<JobMessage> {
     let empty = JobMessage {
         job_id: job_id.to_owned(),
         client_app_id: client_app_id.to_owned(),
@@ -65,7 +72,12 @@ pub fn split_into_parts(job_id: &str, client_app_id: &str, sensor: &str, send_ti
     groups
         .into_iter()
         .enumerate()
-        .map(|(part, events)| JobMessage { part: part as u32, parts, events, ..empty.clone() })
+        .map(|(part, events)| JobMessage {
+            part: part as u32,
+            parts,
+            events,
+            ..empty.clone()
+        })
         .collect()
 }
 
@@ -80,9 +92,19 @@ mod tests {
 
     #[test]
     fn small_envelopes_are_one_message() {
-        let parts = split_into_parts("j", "c", "s", "t", vec![event(1, 10), event(2, 10)], MAX_MESSAGE_BYTES);
+        let parts = split_into_parts(
+            "j",
+            "c",
+            "s",
+            "t",
+            vec![event(1, 10), event(2, 10)],
+            MAX_MESSAGE_BYTES,
+        );
         assert_eq!(parts.len(), 1);
-        assert_eq!((parts[0].part, parts[0].parts, parts[0].events.len()), (0, 1, 2));
+        assert_eq!(
+            (parts[0].part, parts[0].parts, parts[0].events.len()),
+            (0, 1, 2)
+        );
     }
 
     #[test]
@@ -95,12 +117,23 @@ mod tests {
     #[test]
     fn large_envelopes_split_in_order_and_every_message_fits() {
         let events: Vec<Value> = (0..40).map(|i| event(i, 100_000)).collect();
-        let parts = split_into_parts("job", "client", "https://example.edu/s", "2024-01-01T00:00:00Z", events.clone(), MAX_MESSAGE_BYTES);
+        let parts = split_into_parts(
+            "job",
+            "client",
+            "https://example.edu/s",
+            "2024-01-01T00:00:00Z",
+            events.clone(),
+            MAX_MESSAGE_BYTES,
+        );
         assert!(parts.len() >= 4, "{} parts", parts.len());
         for (i, message) in parts.iter().enumerate() {
             assert_eq!(message.part as usize, i);
             assert_eq!(message.parts as usize, parts.len());
-            assert!(message.to_json().len() <= MAX_MESSAGE_BYTES, "part {i} is {} bytes", message.to_json().len());
+            assert!(
+                message.to_json().len() <= MAX_MESSAGE_BYTES,
+                "part {i} is {} bytes",
+                message.to_json().len()
+            );
         }
         let rejoined: Vec<Value> = parts.into_iter().flat_map(|m| m.events).collect();
         assert_eq!(rejoined, events, "nothing lost, nothing reordered");
@@ -109,6 +142,9 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         let parts = split_into_parts("j", "c", "s", "t", vec![event(1, 3)], 1000);
-        assert_eq!(JobMessage::from_json(&parts[0].to_json()).ok(), Some(parts[0].clone()));
+        assert_eq!(
+            JobMessage::from_json(&parts[0].to_json()).ok(),
+            Some(parts[0].clone())
+        );
     }
 }

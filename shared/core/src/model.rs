@@ -106,8 +106,21 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// Builds the stored form of one validated event. Fields the validator guarantees are read
     /// leniently all the same: a missing one becomes empty rather than a panic.
-    pub fn from_event(event: &Value, id: u64, sensor: &str, send_time: &str, client_app_id: &str, now: DateTime<Utc>) -> Self {
-        let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    pub fn from_event(
+        event: &Value,
+        id: u64,
+        sensor: &str,
+        send_time: &str,
+        client_app_id: &str,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let text = |key: &str| {
+            event
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let part = |key: &str| event.get(key).cloned();
         let stamp = timestamp(now);
         Self {
@@ -115,7 +128,10 @@ impl StoredEvent {
             external_id: text("id"),
             sensor: sensor.to_owned(),
             event_type: text("type"),
-            profile: event.get("profile").and_then(Value::as_str).map(str::to_owned),
+            profile: event
+                .get("profile")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             action: text("action"),
             event_time: text("eventTime"),
             send_time: send_time.to_owned(),

@@ -19,11 +19,17 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false }
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
     }
 
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: true }
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
     }
 }
 
@@ -41,10 +47,21 @@ pub trait JobStore: Send + Sync {
     /// Records one part's results, once: a part recorded before keeps its first results. When every
     /// part is recorded the job becomes `completed` with `processed_on = now` (a `failed` job stays
     /// failed). Returns the state after the call.
-    async fn complete_part(&self, id: &str, part: u32, results: &[EventResult], now: DateTime<Utc>) -> Result<JobState, StoreError>;
+    async fn complete_part(
+        &self,
+        id: &str,
+        part: u32,
+        results: &[EventResult],
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError>;
 
     /// Ends the job as `failed` with a reason, unless it already completed.
-    async fn mark_failed(&self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn mark_failed(
+        &self,
+        id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 /// What happened to one conditional insert.

@@ -43,7 +43,16 @@ impl Processor {
             let stored: Vec<StoredEvent> = fresh
                 .iter()
                 .enumerate()
-                .map(|(i, event)| StoredEvent::from_event(event, first + i as u64, &message.sensor, &message.send_time, &message.client_app_id, now))
+                .map(|(i, event)| {
+                    StoredEvent::from_event(
+                        event,
+                        first + i as u64,
+                        &message.sensor,
+                        &message.send_time,
+                        &message.client_app_id,
+                        now,
+                    )
+                })
                 .collect();
             let outcomes = self.events.insert_new(&stored).await?;
             for (event, outcome) in stored.iter().zip(outcomes) {
@@ -60,11 +69,23 @@ impl Processor {
             .into_iter()
             .map(|external_id| {
                 let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
-                EventResult { allocated_id, external_id }
+                EventResult {
+                    allocated_id,
+                    external_id,
+                }
             })
             .collect();
-        let state = self.jobs.complete_part(&message.job_id, message.part, &results, Utc::now()).await?;
-        tracing::info!(job_id = message.job_id, part = message.part, events = results.len(), state = state.as_str(), "part processed");
+        let state = self
+            .jobs
+            .complete_part(&message.job_id, message.part, &results, Utc::now())
+            .await?;
+        tracing::info!(
+            job_id = message.job_id,
+            part = message.part,
+            events = results.len(),
+            state = state.as_str(),
+            "part processed"
+        );
         Ok(state)
     }
 
@@ -75,7 +96,11 @@ impl Processor {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(%error, "unreadable queue message");
-                return if receives >= max_receives { Delivery::DeadLetter } else { Delivery::Retry };
+                return if receives >= max_receives {
+                    Delivery::DeadLetter
+                } else {
+                    Delivery::Retry
+                };
             }
         };
         match self.process(&message).await {
@@ -95,10 +120,20 @@ impl Processor {
 
     /// Called when a message is on its last allowed delivery and failed again: the job says why
     /// before the message moves to the dead-letter queue.
-    pub async fn give_up(&self, message: &JobMessage, error: &StoreError) -> Result<(), StoreError> {
-        let reason = format!("part {} of {} could not be stored after repeated attempts: {error}", message.part + 1, message.parts);
+    pub async fn give_up(
+        &self,
+        message: &JobMessage,
+        error: &StoreError,
+    ) -> Result<(), StoreError> {
+        let reason = format!(
+            "part {} of {} could not be stored after repeated attempts: {error}",
+            message.part + 1,
+            message.parts
+        );
         tracing::error!(job_id = message.job_id, part = message.part, %error, "giving up on a message");
-        self.jobs.mark_failed(&message.job_id, &reason, Utc::now()).await
+        self.jobs
+            .mark_failed(&message.job_id, &reason, Utc::now())
+            .await
     }
 }
 
@@ -114,7 +149,11 @@ pub enum Delivery {
 }
 
 fn external_id(event: &Value) -> String {
-    event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
+    event
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -143,7 +182,11 @@ mod tests {
 
     impl World {
         fn new() -> Self {
-            Self { jobs: Arc::default(), events: Arc::default(), queue: Arc::default() }
+            Self {
+                jobs: Arc::default(),
+                events: Arc::default(),
+                queue: Arc::default(),
+            }
         }
         fn submitter(&self) -> Submitter {
             Submitter::new(self.jobs.clone(), self.queue.clone())
@@ -161,27 +204,82 @@ mod tests {
     #[tokio::test]
     async fn a_job_completes_with_results_in_input_order() {
         let world = World::new();
-        let job_id = world.submitter().submit("client", envelope(vec![event(2), event(1), event(3)])).await.ok().unwrap_or_default();
-        assert_eq!(world.jobs.get(&job_id).await.ok().flatten().map(|j| j.state), Some(JobState::Waiting));
+        let job_id = world
+            .submitter()
+            .submit("client", envelope(vec![event(2), event(1), event(3)]))
+            .await
+            .ok()
+            .unwrap_or_default();
+        assert_eq!(
+            world
+                .jobs
+                .get(&job_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|j| j.state),
+            Some(JobState::Waiting)
+        );
         world.drain().await;
-        let job = world.jobs.get(&job_id).await.ok().flatten().unwrap_or_else(|| panic!("job {job_id} is gone"));
+        let job = world
+            .jobs
+            .get(&job_id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("job {job_id} is gone"));
         assert_eq!(job.state, JobState::Completed);
         assert!(job.processed_on.is_some());
         let ids: Vec<&str> = job.results.iter().map(|r| r.external_id.as_str()).collect();
-        assert_eq!(ids, vec![event(2)["id"].as_str().unwrap_or(""), event(1)["id"].as_str().unwrap_or(""), event(3)["id"].as_str().unwrap_or("")]);
+        assert_eq!(
+            ids,
+            vec![
+                event(2)["id"].as_str().unwrap_or(""),
+                event(1)["id"].as_str().unwrap_or(""),
+                event(3)["id"].as_str().unwrap_or("")
+            ]
+        );
         let allocated: Vec<u64> = job.results.iter().map(|r| r.allocated_id).collect();
-        assert_eq!(allocated, vec![1, 2, 3], "one allocation, numbered in input order");
+        assert_eq!(
+            allocated,
+            vec![1, 2, 3],
+            "one allocation, numbered in input order"
+        );
     }
 
     #[tokio::test]
     async fn resending_keeps_the_first_allocated_ids_and_stores_once() {
         let world = World::new();
-        let first = world.submitter().submit("client", envelope(vec![event(1), event(2)])).await.ok().unwrap_or_default();
+        let first = world
+            .submitter()
+            .submit("client", envelope(vec![event(1), event(2)]))
+            .await
+            .ok()
+            .unwrap_or_default();
         world.drain().await;
-        let second = world.submitter().submit("client", envelope(vec![event(2), event(9), event(1)])).await.ok().unwrap_or_default();
+        let second = world
+            .submitter()
+            .submit("client", envelope(vec![event(2), event(9), event(1)]))
+            .await
+            .ok()
+            .unwrap_or_default();
         world.drain().await;
-        let a = world.jobs.get(&first).await.ok().flatten().map(|j| j.results).unwrap_or_default();
-        let b = world.jobs.get(&second).await.ok().flatten().map(|j| j.results).unwrap_or_default();
+        let a = world
+            .jobs
+            .get(&first)
+            .await
+            .ok()
+            .flatten()
+            .map(|j| j.results)
+            .unwrap_or_default();
+        let b = world
+            .jobs
+            .get(&second)
+            .await
+            .ok()
+            .flatten()
+            .map(|j| j.results)
+            .unwrap_or_default();
         assert_eq!(b[0].allocated_id, a[1].allocated_id);
         assert_eq!(b[2].allocated_id, a[0].allocated_id);
         assert!(b[1].allocated_id > a[1].allocated_id);
@@ -191,14 +289,30 @@ mod tests {
     #[tokio::test]
     async fn a_redelivered_message_changes_nothing() {
         let world = World::new();
-        let job_id = world.submitter().submit("client", envelope(vec![event(1), event(1), event(2)])).await.ok().unwrap_or_default();
+        let job_id = world
+            .submitter()
+            .submit("client", envelope(vec![event(1), event(1), event(2)]))
+            .await
+            .ok()
+            .unwrap_or_default();
         let messages = world.queue.take();
         for message in messages.iter().chain(messages.iter()) {
             world.processor().process(message).await.ok();
         }
-        let job = world.jobs.get(&job_id).await.ok().flatten().map(|j| j.results).unwrap_or_default();
+        let job = world
+            .jobs
+            .get(&job_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|j| j.results)
+            .unwrap_or_default();
         let allocated: Vec<u64> = job.iter().map(|r| r.allocated_id).collect();
-        assert_eq!(allocated, vec![1, 1, 2], "a repeated id within an envelope shares its allocation");
+        assert_eq!(
+            allocated,
+            vec![1, 1, 2],
+            "a repeated id within an envelope shares its allocation"
+        );
         assert_eq!(world.events.len(), 2);
     }
 
@@ -206,42 +320,99 @@ mod tests {
     async fn a_split_job_completes_when_every_part_is_done() {
         let world = World::new();
         let events: Vec<Value> = (0..20).map(event).collect();
-        let job_id = world.submitter().with_max_message_bytes(1200).submit("client", envelope(events)).await.ok().unwrap_or_default();
+        let job_id = world
+            .submitter()
+            .with_max_message_bytes(1200)
+            .submit("client", envelope(events))
+            .await
+            .ok()
+            .unwrap_or_default();
         let mut messages = world.queue.take();
         assert!(messages.len() > 2, "{} messages", messages.len());
         messages.reverse(); // parts may finish in any order
         let last = messages.pop();
         for message in &messages {
-            assert_eq!(world.processor().process(message).await.ok(), Some(JobState::Active));
+            assert_eq!(
+                world.processor().process(message).await.ok(),
+                Some(JobState::Active)
+            );
         }
         if let Some(message) = last {
-            assert_eq!(world.processor().process(&message).await.ok(), Some(JobState::Completed));
+            assert_eq!(
+                world.processor().process(&message).await.ok(),
+                Some(JobState::Completed)
+            );
         }
-        let job = world.jobs.get(&job_id).await.ok().flatten().map(|j| j.results).unwrap_or_default();
-        let expected: Vec<String> = (0..20).map(|n| event(n)["id"].as_str().unwrap_or("").to_owned()).collect();
-        assert_eq!(job.iter().map(|r| r.external_id.clone()).collect::<Vec<_>>(), expected);
+        let job = world
+            .jobs
+            .get(&job_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|j| j.results)
+            .unwrap_or_default();
+        let expected: Vec<String> = (0..20)
+            .map(|n| event(n)["id"].as_str().unwrap_or("").to_owned())
+            .collect();
+        assert_eq!(
+            job.iter()
+                .map(|r| r.external_id.clone())
+                .collect::<Vec<_>>(),
+            expected
+        );
     }
 
     #[tokio::test]
     async fn a_queue_failure_fails_the_job_and_the_submission() {
         let world = World::new();
         world.queue.fail_next();
-        let result = world.submitter().submit("client", envelope(vec![event(1)])).await;
+        let result = world
+            .submitter()
+            .submit("client", envelope(vec![event(1)]))
+            .await;
         assert!(matches!(result, Err(SubmitError::Enqueue(_))));
         let jobs = world.jobs.all();
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].state, JobState::Failed);
-        assert!(jobs[0].failed_reason.as_deref().unwrap_or("").contains("queued"));
+        assert!(jobs[0]
+            .failed_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("queued"));
     }
 
     #[tokio::test]
     async fn giving_up_fails_the_job_with_a_reason() {
         let world = World::new();
-        world.jobs.create(&NewJob { id: "j".into(), client_app_id: "c".into(), parts: 1, created_at: Utc::now() }).await.ok();
-        let message = JobMessage { job_id: "j".into(), client_app_id: "c".into(), part: 0, parts: 1, sensor: "s".into(), send_time: "t".into(), events: vec![] };
-        world.processor().give_up(&message, &StoreError::new("disk on fire")).await.ok();
+        world
+            .jobs
+            .create(&NewJob {
+                id: "j".into(),
+                client_app_id: "c".into(),
+                parts: 1,
+                created_at: Utc::now(),
+            })
+            .await
+            .ok();
+        let message = JobMessage {
+            job_id: "j".into(),
+            client_app_id: "c".into(),
+            part: 0,
+            parts: 1,
+            sensor: "s".into(),
+            send_time: "t".into(),
+            events: vec![],
+        };
+        world
+            .processor()
+            .give_up(&message, &StoreError::new("disk on fire"))
+            .await
+            .ok();
         let job = world.jobs.get("j").await.ok().flatten();
         assert_eq!(job.as_ref().map(|j| j.state), Some(JobState::Failed));
-        assert!(job.and_then(|j| j.failed_reason).unwrap_or_default().contains("disk on fire"));
+        assert!(job
+            .and_then(|j| j.failed_reason)
+            .unwrap_or_default()
+            .contains("disk on fire"));
     }
 }

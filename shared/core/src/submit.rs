@@ -25,7 +25,11 @@ pub struct Submitter {
 
 impl Submitter {
     pub fn new(jobs: Arc<dyn JobStore>, queue: Arc<dyn Queue>) -> Self {
-        Self { jobs, queue, max_message_bytes: MAX_MESSAGE_BYTES }
+        Self {
+            jobs,
+            queue,
+            max_message_bytes: MAX_MESSAGE_BYTES,
+        }
     }
 
     /// Smaller messages, for tests that exercise splitting without megabytes of data.
@@ -37,20 +41,45 @@ impl Submitter {
     /// Takes an envelope that passed validation and returns its job id once the job is recorded and
     /// every part is on the queue: from then on the events are durable. Entities in `data` give
     /// context only and are not stored as events.
-    pub async fn submit(&self, client_app_id: &str, envelope: Value) -> Result<String, SubmitError> {
+    pub async fn submit(
+        &self,
+        client_app_id: &str,
+        envelope: Value,
+    ) -> Result<String, SubmitError> {
         let job_id = uuid::Uuid::new_v4().to_string();
-        let text = |key: &str| envelope.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |key: &str| {
+            envelope
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let (sensor, send_time) = (text("sensor"), text("sendTime"));
         let events: Vec<Value> = match envelope {
             Value::Object(mut fields) => match fields.remove("data") {
-                Some(Value::Array(items)) => items.into_iter().filter(caliper_validation::is_event).collect(),
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .filter(caliper_validation::is_event)
+                    .collect(),
                 _ => Vec::new(),
             },
             _ => Vec::new(),
         };
-        let messages = split_into_parts(&job_id, client_app_id, &sensor, &send_time, events, self.max_message_bytes);
+        let messages = split_into_parts(
+            &job_id,
+            client_app_id,
+            &sensor,
+            &send_time,
+            events,
+            self.max_message_bytes,
+        );
 
-        let job = NewJob { id: job_id.clone(), client_app_id: client_app_id.to_owned(), parts: messages.len() as u32, created_at: Utc::now() };
+        let job = NewJob {
+            id: job_id.clone(),
+            client_app_id: client_app_id.to_owned(),
+            parts: messages.len() as u32,
+            created_at: Utc::now(),
+        };
         self.jobs.create(&job).await.map_err(SubmitError::Record)?;
         if let Err(error) = self.queue.send(&messages).await {
             // The client is told the submission failed; the job must never look like a success.

@@ -19,9 +19,15 @@ pub struct Embedded {
 impl Embedded {
     /// Opens (or creates) `dir/caliper.redb`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::new(format!("cannot create the data directory {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::new(format!(
+                "cannot create the data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
         let path = dir.join("caliper.redb");
-        let db = Database::create(&path).map_err(|e| StoreError::new(format!("cannot open {}: {e}", path.display())))?;
+        let db = Database::create(&path)
+            .map_err(|e| StoreError::new(format!("cannot open {}: {e}", path.display())))?;
         // Create every table up front so that readers never meet a missing one.
         let txn = db.begin_write().map_err(fail)?;
         txn.open_table(JOBS).map_err(fail)?;

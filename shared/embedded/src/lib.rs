@@ -17,6 +17,10 @@ use caliper_core::{Ports, StoreError};
 pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueue), StoreError> {
     let store = Embedded::open(dir)?;
     let queue = EmbeddedQueue::new(store.clone(), settings);
-    let ports = Ports { jobs: Arc::new(store.clone()), events: Arc::new(store), queue: Arc::new(queue.clone()) };
+    let ports = Ports {
+        jobs: Arc::new(store.clone()),
+        events: Arc::new(store),
+        queue: Arc::new(queue.clone()),
+    };
     Ok((ports, queue))
 }

@@ -28,7 +28,11 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self { max_receives: 5, retry_delay: Duration::from_millis(500), batch_size: 10 }
+        Self {
+            max_receives: 5,
+            retry_delay: Duration::from_millis(500),
+            batch_size: 10,
+        }
     }
 }
 
@@ -52,7 +56,11 @@ fn now_ms() -> i64 {
 
 impl EmbeddedQueue {
     pub fn new(store: Embedded, settings: QueueSettings) -> Self {
-        Self { store, wake: Arc::new(Notify::new()), settings }
+        Self {
+            store,
+            wake: Arc::new(Notify::new()),
+            settings,
+        }
     }
 
     /// Processes messages until the task is dropped. Messages left in flight by an earlier run
@@ -72,18 +80,29 @@ impl EmbeddedQueue {
             };
             if batch.is_empty() {
                 // Woken by a send, or by the clock for messages waiting out a retry delay.
-                let _ = tokio::time::timeout(Duration::from_millis(250), self.wake.notified()).await;
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(250), self.wake.notified()).await;
                 continue;
             }
-            join_all(batch.into_iter().map(|(seq, receives, body)| self.handle(&processor, seq, receives, body))).await;
+            join_all(
+                batch
+                    .into_iter()
+                    .map(|(seq, receives, body)| self.handle(&processor, seq, receives, body)),
+            )
+            .await;
         }
     }
 
     async fn handle(&self, processor: &Processor, seq: u64, receives: u32, body: String) {
-        let settle = match processor.deliver(&body, receives, self.settings.max_receives).await {
+        let settle = match processor
+            .deliver(&body, receives, self.settings.max_receives)
+            .await
+        {
             Delivery::Done => Settle::Done,
             Delivery::DeadLetter => Settle::DeadLetter,
-            Delivery::Retry => Settle::RetryAfter(self.settings.retry_delay * 2u32.saturating_pow(receives.saturating_sub(1))),
+            Delivery::Retry => Settle::RetryAfter(
+                self.settings.retry_delay * 2u32.saturating_pow(receives.saturating_sub(1)),
+            ),
         };
         self.settle(seq, settle).await;
     }
@@ -112,7 +131,9 @@ impl EmbeddedQueue {
                     for (seq, mut queued) in ready {
                         queued.receives += 1;
                         queued.visible_at_ms = i64::MAX; // in flight until settled
-                        table.insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice()).map_err(fail)?;
+                        table
+                            .insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice())
+                            .map_err(fail)?;
                         taken.push((seq, queued.receives, queued.body));
                     }
                 }
@@ -133,12 +154,18 @@ impl EmbeddedQueue {
                     match (how, record) {
                         (Settle::Done, _) | (_, None) => {}
                         (Settle::DeadLetter, Some(bytes)) => {
-                            txn.open_table(DEAD_LETTERS).map_err(fail)?.insert(seq, bytes.as_slice()).map_err(fail)?;
+                            txn.open_table(DEAD_LETTERS)
+                                .map_err(fail)?
+                                .insert(seq, bytes.as_slice())
+                                .map_err(fail)?;
                         }
                         (Settle::RetryAfter(delay), Some(bytes)) => {
-                            let mut queued: Queued = serde_json::from_slice(&bytes).map_err(fail)?;
+                            let mut queued: Queued =
+                                serde_json::from_slice(&bytes).map_err(fail)?;
                             queued.visible_at_ms = now_ms() + delay.as_millis() as i64;
-                            table.insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice()).map_err(fail)?;
+                            table
+                                .insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice())
+                                .map_err(fail)?;
                         }
                     }
                 }
@@ -166,7 +193,9 @@ impl EmbeddedQueue {
                     }
                     for (seq, mut queued) in stuck {
                         queued.visible_at_ms = 0;
-                        table.insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice()).map_err(fail)?;
+                        table
+                            .insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice())
+                            .map_err(fail)?;
                     }
                 }
                 txn.commit().map_err(fail)
@@ -180,7 +209,11 @@ impl EmbeddedQueue {
             .blocking(|db| {
                 let txn = db.begin_read().map_err(fail)?;
                 let waiting = txn.open_table(QUEUE).map_err(fail)?.len().map_err(fail)?;
-                let dead = txn.open_table(DEAD_LETTERS).map_err(fail)?.len().map_err(fail)?;
+                let dead = txn
+                    .open_table(DEAD_LETTERS)
+                    .map_err(fail)?
+                    .len()
+                    .map_err(fail)?;
                 Ok((waiting, dead))
             })
             .await
@@ -203,12 +236,22 @@ impl Queue for EmbeddedQueue {
                 let txn = db.begin_write().map_err(fail)?;
                 {
                     let mut counters = txn.open_table(COUNTERS).map_err(fail)?;
-                    let mut seq = counters.get(QUEUE_SEQUENCE).map_err(fail)?.map(|g| g.value()).unwrap_or(0);
+                    let mut seq = counters
+                        .get(QUEUE_SEQUENCE)
+                        .map_err(fail)?
+                        .map(|g| g.value())
+                        .unwrap_or(0);
                     let mut table = txn.open_table(QUEUE).map_err(fail)?;
                     for body in bodies {
                         seq += 1;
-                        let queued = Queued { receives: 0, visible_at_ms: 0, body };
-                        table.insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice()).map_err(fail)?;
+                        let queued = Queued {
+                            receives: 0,
+                            visible_at_ms: 0,
+                            body,
+                        };
+                        table
+                            .insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice())
+                            .map_err(fail)?;
                     }
                     counters.insert(QUEUE_SEQUENCE, seq).map_err(fail)?;
                 }

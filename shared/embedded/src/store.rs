@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use caliper_core::{EventResult, EventStore, InsertOutcome, Job, JobState, JobStore, NewJob, StoreError, StoredEvent};
+use caliper_core::{
+    EventResult, EventStore, InsertOutcome, Job, JobState, JobStore, NewJob, StoreError,
+    StoredEvent,
+};
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
@@ -41,7 +44,8 @@ impl JobRecord {
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::new(format!("embedded store holds an unreadable record: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::new(format!("embedded store holds an unreadable record: {e}")))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -60,12 +64,18 @@ impl Embedded {
             let txn = db.begin_write().map_err(fail)?;
             let outcome = {
                 let mut table = txn.open_table(JOBS).map_err(fail)?;
-                let record = table.get(id.as_str()).map_err(fail)?.map(|g| decode::<JobRecord>(g.value())).transpose()?;
+                let record = table
+                    .get(id.as_str())
+                    .map_err(fail)?
+                    .map(|g| decode::<JobRecord>(g.value()))
+                    .transpose()?;
                 match record {
                     None => None,
                     Some(mut record) => {
                         let outcome = change(&mut record);
-                        table.insert(id.as_str(), encode(&record)?.as_slice()).map_err(fail)?;
+                        table
+                            .insert(id.as_str(), encode(&record)?.as_slice())
+                            .map_err(fail)?;
                         Some(outcome)
                     }
                 }
@@ -94,7 +104,10 @@ impl JobStore for Embedded {
         let id = job.id.clone();
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(fail)?;
-            txn.open_table(JOBS).map_err(fail)?.insert(id.as_str(), bytes.as_slice()).map_err(fail)?;
+            txn.open_table(JOBS)
+                .map_err(fail)?
+                .insert(id.as_str(), bytes.as_slice())
+                .map_err(fail)?;
             txn.commit().map_err(fail)
         })
         .await
@@ -105,7 +118,11 @@ impl JobStore for Embedded {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(fail)?;
             let table = txn.open_table(JOBS).map_err(fail)?;
-            let record = table.get(id.as_str()).map_err(fail)?.map(|g| decode::<JobRecord>(g.value())).transpose()?;
+            let record = table
+                .get(id.as_str())
+                .map_err(fail)?
+                .map(|g| decode::<JobRecord>(g.value()))
+                .transpose()?;
             Ok(record.map(JobRecord::into_job))
         })
         .await
@@ -121,7 +138,13 @@ impl JobStore for Embedded {
         Ok(())
     }
 
-    async fn complete_part(&self, id: &str, part: u32, results: &[EventResult], now: DateTime<Utc>) -> Result<JobState, StoreError> {
+    async fn complete_part(
+        &self,
+        id: &str,
+        part: u32,
+        results: &[EventResult],
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
         let results = results.to_vec();
         let state = self
             .update_job(id, move |job| {
@@ -136,7 +159,12 @@ impl JobStore for Embedded {
         state.ok_or_else(|| StoreError::new(format!("job {id} does not exist")))
     }
 
-    async fn mark_failed(&self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_failed(
+        &self,
+        id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let reason = reason.to_owned();
         self.update_job(id, move |job| {
             if job.state != JobState::Completed {
@@ -157,7 +185,11 @@ impl EventStore for Embedded {
             let txn = db.begin_write().map_err(fail)?;
             let first = {
                 let mut table = txn.open_table(COUNTERS).map_err(fail)?;
-                let last = table.get(EVENT_COUNTER).map_err(fail)?.map(|g| g.value()).unwrap_or(0);
+                let last = table
+                    .get(EVENT_COUNTER)
+                    .map_err(fail)?
+                    .map(|g| g.value())
+                    .unwrap_or(0);
                 table.insert(EVENT_COUNTER, last + count).map_err(fail)?;
                 last + 1
             };
@@ -184,14 +216,21 @@ impl EventStore for Embedded {
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
-        let encoded: Vec<(String, Vec<u8>)> = events.iter().map(|e| Ok((e.external_id.clone(), encode(e)?))).collect::<Result<_, StoreError>>()?;
+        let encoded: Vec<(String, Vec<u8>)> = events
+            .iter()
+            .map(|e| Ok((e.external_id.clone(), encode(e)?)))
+            .collect::<Result<_, StoreError>>()?;
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(fail)?;
             let mut outcomes = Vec::with_capacity(encoded.len());
             {
                 let mut table = txn.open_table(EVENTS).map_err(fail)?;
                 for (id, bytes) in &encoded {
-                    let existing = table.get(id.as_str()).map_err(fail)?.map(|g| decode::<StoredEvent>(g.value())).transpose()?;
+                    let existing = table
+                        .get(id.as_str())
+                        .map_err(fail)?
+                        .map(|g| decode::<StoredEvent>(g.value()))
+                        .transpose()?;
                     match existing {
                         Some(event) => outcomes.push(InsertOutcome::Exists(event.id)),
                         None => {
@@ -212,7 +251,11 @@ impl EventStore for Embedded {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(fail)?;
             let table = txn.open_table(EVENTS).map_err(fail)?;
-            table.get(id.as_str()).map_err(fail)?.map(|g| decode(g.value())).transpose()
+            table
+                .get(id.as_str())
+                .map_err(fail)?
+                .map(|g| decode(g.value()))
+                .transpose()
         })
         .await
     }

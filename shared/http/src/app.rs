@@ -11,6 +11,10 @@ pub struct App {
 impl App {
     pub fn new(ports: Ports, limits: Limits) -> Self {
         let submitter = Submitter::new(ports.jobs.clone(), ports.queue.clone());
-        Self { ports, limits, submitter }
+        Self {
+            ports,
+            limits,
+            submitter,
+        }
     }
 }

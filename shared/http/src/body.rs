@@ -28,13 +28,27 @@ pub fn json_body(request: &Request, limits: &Limits) -> Result<Value, ApiError> 
 }
 
 fn check_content_type(request: &Request) -> Result<(), ApiError> {
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let is_json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let is_json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
     if is_json {
         return Ok(());
     }
-    let found = if content_type.is_empty() { "none".to_owned() } else { format!("{content_type:?}") };
+    let found = if content_type.is_empty() {
+        "none".to_owned()
+    } else {
+        format!("{content_type:?}")
+    };
     Err(ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         format!("The request body must be JSON sent with `Content-Type: application/json`; the content type was {found}"),

@@ -1,8 +1,8 @@
 //! Who is calling, from the JWT claims that API Gateway's authorizer (or caliper-local, playing its
 //! part) puts in the request context, and what their scopes allow.
 
-use lambda_http::request::RequestContext;
 use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 use crate::response::ApiError;
@@ -18,7 +18,12 @@ pub enum Scope {
 
 impl Scope {
     pub const PREFIX: &'static str = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/";
-    pub const ALL: [Scope; 4] = [Scope::Admin, Scope::EventCreate, Scope::WebhookCreate, Scope::WebhookReadonly];
+    pub const ALL: [Scope; 4] = [
+        Scope::Admin,
+        Scope::EventCreate,
+        Scope::WebhookCreate,
+        Scope::WebhookReadonly,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -49,11 +54,27 @@ pub struct Caller {
 impl Caller {
     /// Reads the caller from the request's authorizer claims (`client_id`, `scope`).
     pub fn from_request(request: &Request) -> Result<Self, ApiError> {
-        let unauthenticated = || ApiError::new(StatusCode::UNAUTHORIZED, "Missing or invalid access token: send `Authorization: Bearer <token>` obtained from the token endpoint");
-        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else { return Err(unauthenticated()) };
-        let claims = context.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| &jwt.claims).ok_or_else(unauthenticated)?;
-        let client_id = claims.get("client_id").filter(|id| !id.is_empty()).ok_or_else(unauthenticated)?.clone();
-        let scopes = claims.get("scope").map(|s| s.split_whitespace().filter_map(Scope::from_uri).collect()).unwrap_or_default();
+        let unauthenticated = || {
+            ApiError::new(StatusCode::UNAUTHORIZED, "Missing or invalid access token: send `Authorization: Bearer <token>` obtained from the token endpoint")
+        };
+        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+            return Err(unauthenticated());
+        };
+        let claims = context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| &jwt.claims)
+            .ok_or_else(unauthenticated)?;
+        let client_id = claims
+            .get("client_id")
+            .filter(|id| !id.is_empty())
+            .ok_or_else(unauthenticated)?
+            .clone();
+        let scopes = claims
+            .get("scope")
+            .map(|s| s.split_whitespace().filter_map(Scope::from_uri).collect())
+            .unwrap_or_default();
         Ok(Self { client_id, scopes })
     }
 
@@ -66,8 +87,18 @@ impl Caller {
         if self.is_admin() || accepted.iter().any(|s| self.scopes.contains(s)) {
             return Ok(());
         }
-        let names: Vec<String> = accepted.iter().chain(std::iter::once(&Scope::Admin)).map(|s| s.uri()).collect();
-        Err(ApiError::new(StatusCode::FORBIDDEN, format!("The access token lacks the scope this route needs: one of {}", names.join(", "))))
+        let names: Vec<String> = accepted
+            .iter()
+            .chain(std::iter::once(&Scope::Admin))
+            .map(|s| s.uri())
+            .collect();
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "The access token lacks the scope this route needs: one of {}",
+                names.join(", ")
+            ),
+        ))
     }
 
     /// Whether the caller may see something owned by `client_id`.

@@ -11,7 +11,19 @@ pub struct Route {
 }
 
 pub const ROUTES: &[Route] = &[
-    Route { method: "POST", path: "/caliper/event", function: "submit-events" },
-    Route { method: "POST", path: "/caliper/v1p2", function: "submit-events" },
-    Route { method: "GET", path: "/jobs/{jobId}/status", function: "job-status" },
+    Route {
+        method: "POST",
+        path: "/caliper/event",
+        function: "submit-events",
+    },
+    Route {
+        method: "POST",
+        path: "/caliper/v1p2",
+        function: "submit-events",
+    },
+    Route {
+        method: "GET",
+        path: "/jobs/{jobId}/status",
+        function: "job-status",
+    },
 ];

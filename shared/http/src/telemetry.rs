@@ -7,9 +7,18 @@ fn filter() -> EnvFilter {
 }
 
 pub fn init_lambda() {
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter()).with_current_span(false).without_time().with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter())
+        .with_current_span(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }
 
 pub fn init_local() {
-    let _ = tracing_subscriber::fmt().with_env_filter(filter()).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_target(false)
+        .try_init();
 }

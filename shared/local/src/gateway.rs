@@ -27,9 +27,16 @@ pub fn router(app: Arc<App>, client_id: String) -> Router {
     for path in paths {
         let same_path: Vec<_> = ROUTES.iter().filter(|r| r.path == path).collect();
         // The table is ours and fixed; a conflict would be a bug caught by the first test run.
-        routes.insert(path, same_path).expect("the route table has no conflicting paths");
+        routes
+            .insert(path, same_path)
+            .expect("the route table has no conflicting paths");
     }
-    let gateway = Arc::new(Gateway { app, routes, client_id, requests: AtomicU64::new(0) });
+    let gateway = Arc::new(Gateway {
+        app,
+        routes,
+        client_id,
+        requests: AtomicU64::new(0),
+    });
     Router::new().fallback(serve).with_state(gateway)
 }
 
@@ -39,20 +46,39 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     let method = parts.method.as_str().to_owned();
 
     let Ok(matched) = gateway.routes.at(&path) else {
-        return error(StatusCode::NOT_FOUND, format!("No route for {method} {path}"));
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("No route for {method} {path}"),
+        );
     };
     let Some(route) = matched.value.iter().find(|r| r.method == method) else {
         let allowed: Vec<&str> = matched.value.iter().map(|r| r.method).collect();
-        return error(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {path}; use {}", allowed.join(" or ")));
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "{method} is not allowed on {path}; use {}",
+                allowed.join(" or ")
+            ),
+        );
     };
-    let path_parameters: Map<String, Value> = matched.params.iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    let path_parameters: Map<String, Value> = matched
+        .params
+        .iter()
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect();
 
     // One byte over the limit is enough for the handler to answer 413 itself.
     let limit = gateway.app.limits.max_body_bytes + 1;
     let bytes = match to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            return error(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body is larger than {} bytes", gateway.app.limits.max_body_bytes))
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "The request body is larger than {} bytes",
+                    gateway.app.limits.max_body_bytes
+                ),
+            )
         }
     };
 
@@ -98,7 +124,12 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     });
     let lambda_request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(request) => request,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("The request could not be read: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("The request could not be read: {e}"),
+            )
+        }
     };
     let response = handlers::dispatch(&gateway.app, route.function, lambda_request).await;
     to_axum(response)

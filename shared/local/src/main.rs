@@ -50,8 +50,11 @@ async fn main() -> anyhow::Result<()> {
 
     let (ports, worker) = match args.backend {
         Backend::Embedded => {
-            let (ports, queue) = caliper_embedded::ports(&args.data_dir, caliper_embedded::QueueSettings::default())
-                .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+            let (ports, queue) =
+                caliper_embedded::ports(&args.data_dir, caliper_embedded::QueueSettings::default())
+                    .with_context(|| {
+                        format!("cannot open the data directory {}", args.data_dir.display())
+                    })?;
             let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
             let worker = tokio::spawn(async move { queue.run(processor).await });
             tracing::info!(data_dir = %args.data_dir.display(), "embedded backend");
@@ -61,27 +64,42 @@ async fn main() -> anyhow::Result<()> {
             let sdk = caliper_aws::load_sdk_config().await;
             let settings = caliper_aws::AwsSettings::from_env();
             let queue_url = if args.create_resources {
-                Some(caliper_aws::create_resources(&sdk, &settings).await.context("cannot create the AWS resources")?)
+                Some(
+                    caliper_aws::create_resources(&sdk, &settings)
+                        .await
+                        .context("cannot create the AWS resources")?,
+                )
             } else {
                 settings.queue_url.clone()
             };
-            let queue_url = queue_url.context("set CALIPER_QUEUE_URL, or pass --create-resources")?;
+            let queue_url =
+                queue_url.context("set CALIPER_QUEUE_URL, or pass --create-resources")?;
             let ports = caliper_aws::ports(&sdk, &settings, Some(queue_url.clone()));
             let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
-            let poller = caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
+            let poller =
+                caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
             let worker = tokio::spawn(async move { poller.run(processor).await });
-            tracing::info!(jobs = settings.jobs_table, events = settings.events_table, queue = queue_url, "aws backend");
+            tracing::info!(
+                jobs = settings.jobs_table,
+                events = settings.events_table,
+                queue = queue_url,
+                "aws backend"
+            );
             (ports, worker)
         }
     };
 
     let app = Arc::new(App::new(ports, limits));
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     tracing::info!("caliper-local listening on http://{address}");
     tracing::info!("try: curl -s -X POST http://{address}/caliper/event -H 'Content-Type: application/json' -d @events/envelope.json");
     let router = gateway::router(app, args.client_id);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown())
+        .await?;
     worker.abort();
     Ok(())
 }

@@ -34,7 +34,10 @@ mod tests {
     fn iris() {
         assert!(is_iri("https://example.edu/users/1"));
         assert!(is_iri("urn:uuid:c51570e4-f8ed-4c18-bb3a-dfe51b2cc594"));
-        assert!(is_iri("https:/your-app.domain/users/1"), "a single slash is an absolute path, still an IRI");
+        assert!(
+            is_iri("https:/your-app.domain/users/1"),
+            "a single slash is an absolute path, still an IRI"
+        );
         assert!(is_iri("https://example.edu/ü/é"));
         assert!(!is_iri("users/1"), "relative references are not ids");
         assert!(!is_iri("https://exa mple.edu"));
@@ -54,7 +57,10 @@ mod tests {
     #[test]
     fn event_ids() {
         assert!(is_event_id("urn:uuid:c51570e4-f8ed-4c18-bb3a-dfe51b2cc594"));
-        assert!(!is_event_id("urn:uuid:c51570e4f8ed4c18bb3adfe51b2cc594"), "hyphenated form only");
+        assert!(
+            !is_event_id("urn:uuid:c51570e4f8ed4c18bb3adfe51b2cc594"),
+            "hyphenated form only"
+        );
         assert!(!is_event_id("urn:uuid:not-a-uuid"));
         assert!(!is_event_id("c51570e4-f8ed-4c18-bb3a-dfe51b2cc594"));
     }

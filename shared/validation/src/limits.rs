@@ -43,12 +43,16 @@ impl Limits {
     pub fn from_env() -> Self {
         let d = Self::default();
         let read = |name: &str, default: usize| -> usize {
-            std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
         };
         Self {
             max_body_bytes: read("CALIPER_MAX_BODY_BYTES", d.max_body_bytes),
             max_items: read("CALIPER_MAX_EVENTS", d.max_items).min(Self::ITEMS_CEILING),
-            max_item_bytes: read("CALIPER_MAX_ITEM_BYTES", d.max_item_bytes).min(Self::ITEM_CEILING),
+            max_item_bytes: read("CALIPER_MAX_ITEM_BYTES", d.max_item_bytes)
+                .min(Self::ITEM_CEILING),
             max_depth: read("CALIPER_MAX_DEPTH", d.max_depth).min(Self::DEPTH_CEILING),
         }
     }
@@ -80,15 +84,25 @@ impl ParseRejection {
 /// and only then serde_json, whose recursion limit is therefore never reached.
 pub fn parse_json(body: &[u8], limits: &Limits) -> Result<Value, ParseRejection> {
     if body.len() > limits.max_body_bytes {
-        return Err(ParseRejection::TooLarge { limit: limits.max_body_bytes, size: body.len() });
+        return Err(ParseRejection::TooLarge {
+            limit: limits.max_body_bytes,
+            size: body.len(),
+        });
     }
     if let Some(offset) = depth_exceeded_at(body, limits.max_depth) {
-        return Err(ParseRejection::TooDeep { limit: limits.max_depth, offset });
+        return Err(ParseRejection::TooDeep {
+            limit: limits.max_depth,
+            offset,
+        });
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ParseRejection::NotJson { message: "the body is empty; send a Caliper envelope".into() });
+        return Err(ParseRejection::NotJson {
+            message: "the body is empty; send a Caliper envelope".into(),
+        });
     }
-    serde_json::from_slice(body).map_err(|e| ParseRejection::NotJson { message: e.to_string() })
+    serde_json::from_slice(body).map_err(|e| ParseRejection::NotJson {
+        message: e.to_string(),
+    })
 }
 
 /// The byte offset where nesting first exceeds `max_depth`, if it does. Brackets inside strings
@@ -122,7 +136,9 @@ fn depth_exceeded_at(body: &[u8], max_depth: usize) -> Option<usize> {
 
 /// Limits on a parsed envelope: how many items, and how large each one is.
 pub fn check_envelope(envelope: &Value, limits: &Limits, problems: &mut Problems) {
-    let Some(items) = envelope.get("data").and_then(Value::as_array) else { return };
+    let Some(items) = envelope.get("data").and_then(Value::as_array) else {
+        return;
+    };
     if items.len() > limits.max_items {
         problems.push(Problem::new(
             "/data",
@@ -164,31 +180,67 @@ mod tests {
 
     #[test]
     fn depth_is_checked_before_parsing() {
-        let limits = Limits { max_depth: 4, ..Limits::default() };
+        let limits = Limits {
+            max_depth: 4,
+            ..Limits::default()
+        };
         assert!(parse_json(b"[[[[1]]]]", &limits).is_ok());
-        assert_eq!(parse_json(b"[[[[[1]]]]]", &limits), Err(ParseRejection::TooDeep { limit: 4, offset: 4 }));
+        assert_eq!(
+            parse_json(b"[[[[[1]]]]]", &limits),
+            Err(ParseRejection::TooDeep {
+                limit: 4,
+                offset: 4
+            })
+        );
         let deep = "[".repeat(100_000);
-        assert!(matches!(parse_json(deep.as_bytes(), &Limits::default()), Err(ParseRejection::TooDeep { .. })));
+        assert!(matches!(
+            parse_json(deep.as_bytes(), &Limits::default()),
+            Err(ParseRejection::TooDeep { .. })
+        ));
     }
 
     #[test]
     fn brackets_in_strings_do_not_count() {
-        let limits = Limits { max_depth: 2, ..Limits::default() };
+        let limits = Limits {
+            max_depth: 2,
+            ..Limits::default()
+        };
         assert!(parse_json(br#"{"a": "[[[[{{{{\"[[["}"#, &limits).is_ok());
     }
 
     #[test]
     fn size_empty_and_garbage() {
-        let limits = Limits { max_body_bytes: 10, ..Limits::default() };
-        assert_eq!(parse_json(b"[1,2,3,4,5,6]", &limits), Err(ParseRejection::TooLarge { limit: 10, size: 13 }));
-        assert!(matches!(parse_json(b"  ", &limits), Err(ParseRejection::NotJson { .. })));
-        assert!(matches!(parse_json(b"{\"a\":", &limits), Err(ParseRejection::NotJson { .. })));
-        assert!(matches!(parse_json(&[0xff, 0xfe], &limits), Err(ParseRejection::NotJson { .. })));
+        let limits = Limits {
+            max_body_bytes: 10,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_json(b"[1,2,3,4,5,6]", &limits),
+            Err(ParseRejection::TooLarge {
+                limit: 10,
+                size: 13
+            })
+        );
+        assert!(matches!(
+            parse_json(b"  ", &limits),
+            Err(ParseRejection::NotJson { .. })
+        ));
+        assert!(matches!(
+            parse_json(b"{\"a\":", &limits),
+            Err(ParseRejection::NotJson { .. })
+        ));
+        assert!(matches!(
+            parse_json(&[0xff, 0xfe], &limits),
+            Err(ParseRejection::NotJson { .. })
+        ));
     }
 
     #[test]
     fn compact_size_matches_serialisation() {
         let v: Value = serde_json::json!({"a": [1, "two", {"three": null}]});
-        assert_eq!(compact_size(&v), serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(0));
+        assert_eq!(
+            compact_size(&v),
+            serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(0)
+        );
     }
 }

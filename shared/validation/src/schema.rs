@@ -15,7 +15,8 @@ const ENVELOPE_SCHEMA: &str = include_str!("../schema/envelope.json");
 fn validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        let schema: Value = serde_json::from_str(ENVELOPE_SCHEMA).expect("envelope.json is valid JSON");
+        let schema: Value =
+            serde_json::from_str(ENVELOPE_SCHEMA).expect("envelope.json is valid JSON");
         jsonschema::options()
             .should_validate_formats(true)
             .with_format("caliper-iri", formats::is_iri)
@@ -39,14 +40,25 @@ fn explain(error: &ValidationError<'_>, problems: &mut Problems) {
     let message = match error.kind() {
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            let what = if path.is_empty() { "the envelope".to_owned() } else { format!("the object at {path}") };
-            problems.push(Problem::new(pointer_join(&path, name), format!("`{name}` is required but missing from {what}")));
+            let what = if path.is_empty() {
+                "the envelope".to_owned()
+            } else {
+                format!("the object at {path}")
+            };
+            problems.push(Problem::new(
+                pointer_join(&path, name),
+                format!("`{name}` is required but missing from {what}"),
+            ));
             return;
         }
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let owner = owner_name(&path, instance);
             for name in unexpected {
-                let hint = if path.is_empty() { "" } else { "; put custom data in `extensions`" };
+                let hint = if path.is_empty() {
+                    ""
+                } else {
+                    "; put custom data in `extensions`"
+                };
                 problems.push(Problem::new(
                     pointer_join(&path, name),
                     format!("`{name}` is not a property of {owner}{hint}"),
@@ -55,25 +67,43 @@ fn explain(error: &ValidationError<'_>, problems: &mut Problems) {
             return;
         }
         ValidationErrorKind::Type { kind } => {
-            format!("expected {}, found {}", expected_types(kind), json_type(instance))
+            format!(
+                "expected {}, found {}",
+                expected_types(kind),
+                json_type(instance)
+            )
         }
         ValidationErrorKind::Format { format } => {
-            format!("expected {}, found {}", formats::expectation(format), found(instance))
+            format!(
+                "expected {}, found {}",
+                formats::expectation(format),
+                found(instance)
+            )
         }
         ValidationErrorKind::Constant { expected_value } => {
-            format!("expected {}, found {}", found(expected_value), found(instance))
+            format!(
+                "expected {}, found {}",
+                found(expected_value),
+                found(instance)
+            )
         }
         ValidationErrorKind::Enum { options } => {
             let list: Vec<String> = options
                 .as_array()
                 .map(|items| items.iter().filter_map(Value::as_str).map(quoted).collect())
                 .unwrap_or_default();
-            format!("expected one of {}, found {}", list.join(", "), found(instance))
+            format!(
+                "expected one of {}, found {}",
+                list.join(", "),
+                found(instance)
+            )
         }
         ValidationErrorKind::MinItems { limit } => {
             format!("expected at least {limit} item(s), found an empty array")
         }
-        ValidationErrorKind::MinLength { .. } => "expected a non-empty string, found \"\"".to_owned(),
+        ValidationErrorKind::MinLength { .. } => {
+            "expected a non-empty string, found \"\"".to_owned()
+        }
         _ => format!("{error}"),
     };
     problems.push(Problem::new(path, message));
@@ -101,7 +131,11 @@ fn owner_name(path: &str, instance: &Value) -> String {
     if path.is_empty() {
         return "the envelope".to_owned();
     }
-    let kind = if crate::is_event(instance) { "an Event" } else { "an Entity" };
+    let kind = if crate::is_event(instance) {
+        "an Event"
+    } else {
+        "an Entity"
+    };
     match instance.get("type").and_then(Value::as_str) {
         Some(t) => format!("{kind} of type {}", quoted(t)),
         None => kind.to_owned(),

@@ -28,7 +28,10 @@ fn tool_use_event() -> Value {
 }
 
 fn problems_of(doc: &Value) -> Vec<Problem> {
-    validate_envelope(doc, &Limits::default()).err().map(|p| p.list).unwrap_or_default()
+    validate_envelope(doc, &Limits::default())
+        .err()
+        .map(|p| p.list)
+        .unwrap_or_default()
 }
 
 fn paths_of(doc: &Value) -> Vec<String> {
@@ -59,7 +62,11 @@ fn profile_is_required_beyond_the_base_event() {
     let problems = problems_of(&envelope(json!([event])));
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].path, "/data/0/profile");
-    assert!(problems[0].message.contains("required"), "{}", problems[0].message);
+    assert!(
+        problems[0].message.contains("required"),
+        "{}",
+        problems[0].message
+    );
 }
 
 #[test]
@@ -75,9 +82,24 @@ fn reports_every_problem_with_a_pointer() {
     let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(
         paths,
-        vec!["/data/0/actor", "/data/0/colour", "/data/0/eventTime", "/data/0/id", "/data/0/profile", "/dataVersion", "/sendTime", "/sensor"]
+        vec![
+            "/data/0/actor",
+            "/data/0/colour",
+            "/data/0/eventTime",
+            "/data/0/id",
+            "/data/0/profile",
+            "/dataVersion",
+            "/sendTime",
+            "/sensor"
+        ]
     );
-    let message_at = |path: &str| problems.iter().find(|p| p.path == path).map(|p| p.message.clone()).unwrap_or_default();
+    let message_at = |path: &str| {
+        problems
+            .iter()
+            .find(|p| p.path == path)
+            .map(|p| p.message.clone())
+            .unwrap_or_default()
+    };
     assert!(message_at("/data/0/eventTime").contains("\"yesterday\""));
     assert!(message_at("/data/0/eventTime").contains("ISO 8601"));
     assert!(message_at("/data/0/profile").contains("\"ToolUseProfile\""));
@@ -103,7 +125,10 @@ fn embedded_entities_need_an_iri_id_and_a_type() {
     let mut event = tool_use_event();
     event["object"] = json!({"id": "relative/path", "name": "x"});
     event["target"] = json!("not an iri");
-    assert_eq!(paths_of(&envelope(json!([event]))), vec!["/data/0/object/id", "/data/0/object/type", "/data/0/target"]);
+    assert_eq!(
+        paths_of(&envelope(json!([event]))),
+        vec!["/data/0/object/id", "/data/0/object/type", "/data/0/target"]
+    );
 }
 
 #[test]
@@ -115,18 +140,30 @@ fn pointers_escape_slashes_and_tildes() {
 
 #[test]
 fn too_many_items_and_too_large_items() {
-    let limits = Limits { max_items: 2, max_item_bytes: 600, ..Limits::default() };
+    let limits = Limits {
+        max_items: 2,
+        max_item_bytes: 600,
+        ..Limits::default()
+    };
     let mut big = tool_use_event();
     big["extensions"] = json!({"blob": "x".repeat(1000)});
     let doc = envelope(json!([tool_use_event(), big, tool_use_event()]));
-    let paths: Vec<String> = validate_envelope(&doc, &limits).err().map(|p| p.list).unwrap_or_default().into_iter().map(|p| p.path).collect();
+    let paths: Vec<String> = validate_envelope(&doc, &limits)
+        .err()
+        .map(|p| p.list)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.path)
+        .collect();
     assert_eq!(paths, vec!["/data", "/data/1"]);
 }
 
 #[test]
 fn the_list_is_capped_and_says_so() {
     let bad: Vec<Value> = (0..150).map(|_| json!({"type": "ToolUseEvent"})).collect();
-    let problems = validate_envelope(&envelope(json!(bad)), &Limits::default()).err().unwrap_or_default();
+    let problems = validate_envelope(&envelope(json!(bad)), &Limits::default())
+        .err()
+        .unwrap_or_default();
     assert_eq!(problems.list.len(), Problems::CAP);
     assert!(problems.capped);
     assert!(problems.summary().contains("left out"));

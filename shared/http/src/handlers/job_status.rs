@@ -23,8 +23,15 @@ async fn status(app: &App, request: Request) -> Result<Response<Body>, ApiError>
     if uuid::Uuid::try_parse(job_id).is_err() {
         return Err(not_found());
     }
-    let job = app.ports.jobs.get(job_id).await.map_err(|e| unavailable(&e))?;
-    let job = job.filter(|job| caller.may_see(&job.client_app_id)).ok_or_else(not_found)?;
+    let job = app
+        .ports
+        .jobs
+        .get(job_id)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let job = job
+        .filter(|job| caller.may_see(&job.client_app_id))
+        .ok_or_else(not_found)?;
     Ok(ok(&json!({ "job": job_json(&job) })))
 }
 

@@ -19,15 +19,23 @@ pub async fn dispatch(app: &App, function: &str, request: Request) -> Response<B
     match function {
         "submit-events" => submit_events(app, request).await,
         "job-status" => job_status(app, request).await,
-        other => ApiError::new(StatusCode::NOT_FOUND, format!("No function named {other}")).into_response(),
+        other => ApiError::new(StatusCode::NOT_FOUND, format!("No function named {other}"))
+            .into_response(),
     }
 }
 
 /// A storage failure as an answer: the caller may retry; the details stay in the logs.
 pub(crate) fn unavailable(error: &StoreError) -> ApiError {
     tracing::error!(%error, "storage call failed");
-    let status = if error.retryable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
-    ApiError::new(status, "The service could not complete the request; try again shortly")
+    let status = if error.retryable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    ApiError::new(
+        status,
+        "The service could not complete the request; try again shortly",
+    )
 }
 
 pub(crate) fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {

@@ -18,11 +18,16 @@ pub async fn submit_events(app: &App, request: Request) -> Response<Body> {
 async fn submit(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
     let caller = authorize(&request, &[Scope::EventCreate])?;
     let envelope = json_body(&request, &app.limits)?;
-    validate_envelope(&envelope, &app.limits)
-        .map_err(|problems| ApiError::new(StatusCode::BAD_REQUEST, problems.summary()).with_errors(problems.list))?;
-    let job_id = app.submitter.submit(&caller.client_id, envelope).await.map_err(|error| match error {
-        SubmitError::Record(e) | SubmitError::Enqueue(e) => unavailable(&e),
+    validate_envelope(&envelope, &app.limits).map_err(|problems| {
+        ApiError::new(StatusCode::BAD_REQUEST, problems.summary()).with_errors(problems.list)
     })?;
+    let job_id = app
+        .submitter
+        .submit(&caller.client_id, envelope)
+        .await
+        .map_err(|error| match error {
+            SubmitError::Record(e) | SubmitError::Enqueue(e) => unavailable(&e),
+        })?;
     Ok(ok(&json!({
         "status": "success",
         "message": "Events accepted for processing",
