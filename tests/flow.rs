@@ -7,8 +7,8 @@ use std::time::Duration;
 use caliper_core::{Ports, Processor};
 use caliper_http::{handlers, App, Limits};
 use caliper_tests::{
-    aws_world, embedded_world, envelope, event_id, gateway_request, read_response, tool_use_event,
-    AwsWorld,
+    aws_world, embedded_world, envelope, event_id, gateway_request, gateway_request_as,
+    read_response, tool_use_event, AwsWorld,
 };
 use serde_json::{json, Value};
 
@@ -99,6 +99,34 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
         ports.events.get(&unstored).await.expect("get").is_none(),
         "an invalid envelope stores nothing"
     );
+
+    // Another client sees the job exactly as if it did not exist; an admin sees it.
+    let scope = |name: &str| format!("https://purl.imsglobal.org/spec/caliper/v1p1/scope/{name}");
+    let as_client = |client: &str, scope: String| {
+        gateway_request_as(
+            "job-status",
+            None,
+            Some(&job_id),
+            Some(json!({"client_id": client, "scope": scope})),
+        )
+    };
+    let (code, reply) = read_response(
+        handlers::job_status(app, as_client("other-client", scope("event.create"))).await,
+    );
+    assert_eq!(
+        (code, reply["message"].as_str()),
+        (404, Some("Job not found"))
+    );
+    let (code, reply) =
+        read_response(handlers::job_status(app, as_client("other-client", scope("admin"))).await);
+    assert_eq!(
+        (code, reply["job"]["id"].as_str()),
+        (200, Some(job_id.as_str()))
+    );
+    let (code, _) = read_response(
+        handlers::job_status(app, as_client("example-client", scope("webhook.readonly"))).await,
+    );
+    assert_eq!(code, 403);
 
     let (code, reply) = status(app, &uuid::Uuid::new_v4().to_string()).await;
     assert_eq!(

@@ -97,6 +97,16 @@ pub fn gateway_request(
     body: Option<&Value>,
     job_id: Option<&str>,
 ) -> lambda_http::Request {
+    gateway_request_as(payload, body, job_id, None)
+}
+
+/// The same, with the authorizer's claims replaced (another client, other scopes).
+pub fn gateway_request_as(
+    payload: &str,
+    body: Option<&Value>,
+    job_id: Option<&str>,
+    claims: Option<Value>,
+) -> lambda_http::Request {
     let path = format!("{}/../events/{payload}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let mut event: Value =
@@ -107,6 +117,9 @@ pub fn gateway_request(
     if let Some(job_id) = job_id {
         event["pathParameters"] = json!({"jobId": job_id});
         event["rawPath"] = json!(format!("/jobs/{job_id}/status"));
+    }
+    if let Some(claims) = claims {
+        event["requestContext"]["authorizer"]["jwt"]["claims"] = claims;
     }
     lambda_http::request::from_str(&event.to_string())
         .unwrap_or_else(|e| panic!("{path} is not an API Gateway event: {e}"))

@@ -113,3 +113,92 @@ pub fn authorize(request: &Request, accepted: &[Scope]) -> Result<Caller, ApiErr
     caller.require(accepted)?;
     Ok(caller)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(claims: Option<serde_json::Value>) -> Request {
+        let mut context = json!({"http": {"method": "GET", "path": "/"}, "timeEpoch": 0});
+        if let Some(claims) = claims {
+            context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+        }
+        let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {}, "requestContext": context, "isBase64Encoded": false});
+        lambda_http::request::from_str(&event.to_string())
+            .unwrap_or_else(|e| panic!("test event: {e}"))
+    }
+
+    fn status(result: Result<Caller, ApiError>) -> u16 {
+        result.map_or_else(|e| e.status.as_u16(), |_| 200)
+    }
+
+    #[test]
+    fn no_claims_or_no_client_is_unauthenticated() {
+        assert_eq!(
+            status(authorize(&request(None), &[Scope::EventCreate])),
+            401
+        );
+        assert_eq!(
+            status(authorize(
+                &request(Some(json!({"scope": Scope::Admin.uri()}))),
+                &[Scope::EventCreate]
+            )),
+            401
+        );
+    }
+
+    #[test]
+    fn scopes_are_full_uris_and_admin_opens_every_route() {
+        let with = |scope: String| request(Some(json!({"client_id": "c1", "scope": scope})));
+        assert_eq!(
+            status(authorize(
+                &with(Scope::EventCreate.uri()),
+                &[Scope::EventCreate]
+            )),
+            200
+        );
+        assert_eq!(
+            status(authorize(&with(Scope::Admin.uri()), &[Scope::EventCreate])),
+            200
+        );
+        assert_eq!(
+            status(authorize(
+                &with(Scope::WebhookReadonly.uri()),
+                &[Scope::EventCreate]
+            )),
+            403
+        );
+        assert_eq!(
+            status(authorize(
+                &with("event.create".into()),
+                &[Scope::EventCreate]
+            )),
+            403,
+            "bare names are not scopes"
+        );
+        let both = format!(
+            "{} {}",
+            Scope::WebhookCreate.uri(),
+            Scope::EventCreate.uri()
+        );
+        let caller =
+            authorize(&with(both), &[Scope::EventCreate]).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(caller.client_id, "c1");
+        assert!(caller.may_see("c1") && !caller.may_see("c2"));
+    }
+
+    #[test]
+    fn a_forbidden_answer_names_the_scopes_that_would_do() {
+        let denied = authorize(
+            &request(Some(json!({"client_id": "c1"}))),
+            &[Scope::EventCreate],
+        )
+        .err();
+        let message = denied.map(|e| e.message).unwrap_or_default();
+        assert!(
+            message.contains(&Scope::EventCreate.uri()) && message.contains(&Scope::Admin.uri()),
+            "{message}"
+        );
+    }
+}
