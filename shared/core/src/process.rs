@@ -194,6 +194,19 @@ mod tests {
         fn processor(&self) -> Processor {
             Processor::new(self.jobs.clone(), self.events.clone())
         }
+        async fn submit(&self, events: Vec<Value>) -> String {
+            self.submitter()
+                .submit("client", envelope(events))
+                .await
+                .expect("submit")
+        }
+        async fn job(&self, job_id: &str) -> crate::Job {
+            self.jobs
+                .get(job_id)
+                .await
+                .expect("get")
+                .expect("the job exists")
+        }
         async fn drain(&self) {
             for message in self.queue.take() {
                 self.processor().process(&message).await.ok();
@@ -204,12 +217,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_completes_with_results_in_input_order() {
         let world = World::new();
-        let job_id = world
-            .submitter()
-            .submit("client", envelope(vec![event(2), event(1), event(3)]))
-            .await
-            .ok()
-            .unwrap_or_default();
+        let job_id = world.submit(vec![event(2), event(1), event(3)]).await;
         assert_eq!(
             world
                 .jobs
@@ -250,36 +258,12 @@ mod tests {
     #[tokio::test]
     async fn resending_keeps_the_first_allocated_ids_and_stores_once() {
         let world = World::new();
-        let first = world
-            .submitter()
-            .submit("client", envelope(vec![event(1), event(2)]))
-            .await
-            .ok()
-            .unwrap_or_default();
+        let first = world.submit(vec![event(1), event(2)]).await;
         world.drain().await;
-        let second = world
-            .submitter()
-            .submit("client", envelope(vec![event(2), event(9), event(1)]))
-            .await
-            .ok()
-            .unwrap_or_default();
+        let second = world.submit(vec![event(2), event(9), event(1)]).await;
         world.drain().await;
-        let a = world
-            .jobs
-            .get(&first)
-            .await
-            .ok()
-            .flatten()
-            .map(|j| j.results)
-            .unwrap_or_default();
-        let b = world
-            .jobs
-            .get(&second)
-            .await
-            .ok()
-            .flatten()
-            .map(|j| j.results)
-            .unwrap_or_default();
+        let a = world.job(&first).await.results;
+        let b = world.job(&second).await.results;
         assert_eq!(b[0].allocated_id, a[1].allocated_id);
         assert_eq!(b[2].allocated_id, a[0].allocated_id);
         assert!(b[1].allocated_id > a[1].allocated_id);
@@ -289,24 +273,12 @@ mod tests {
     #[tokio::test]
     async fn a_redelivered_message_changes_nothing() {
         let world = World::new();
-        let job_id = world
-            .submitter()
-            .submit("client", envelope(vec![event(1), event(1), event(2)]))
-            .await
-            .ok()
-            .unwrap_or_default();
+        let job_id = world.submit(vec![event(1), event(1), event(2)]).await;
         let messages = world.queue.take();
         for message in messages.iter().chain(messages.iter()) {
             world.processor().process(message).await.ok();
         }
-        let job = world
-            .jobs
-            .get(&job_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|j| j.results)
-            .unwrap_or_default();
+        let job = world.job(&job_id).await.results;
         let allocated: Vec<u64> = job.iter().map(|r| r.allocated_id).collect();
         assert_eq!(
             allocated,
@@ -343,14 +315,7 @@ mod tests {
                 Some(JobState::Completed)
             );
         }
-        let job = world
-            .jobs
-            .get(&job_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|j| j.results)
-            .unwrap_or_default();
+        let job = world.job(&job_id).await.results;
         let expected: Vec<String> = (0..20)
             .map(|n| event(n)["id"].as_str().unwrap_or("").to_owned())
             .collect();
