@@ -297,3 +297,51 @@ async fn a_queued_message_outlives_a_restart_before_processing() {
     assert_eq!(finished(&app, &job_id).await["state"], "completed");
     worker.abort();
 }
+
+/// The Lambda trigger's handling of an SQS batch, fed from `events/process-events.json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sqs_trigger_reports_only_failed_records() {
+    let world = aws_world(5).await;
+    let app = App::new(world.ports.clone(), Limits::default());
+    let (_, reply) = submit(&app, &envelope(vec![tool_use_event(&event_id())])).await;
+    let job_id = reply["jobId"].as_str().unwrap_or_default().to_owned();
+    let sqs = aws_sdk_sqs::Client::new(&world.sdk);
+    let received = sqs
+        .receive_message()
+        .queue_url(&world.queue_url)
+        .send()
+        .await
+        .expect("receive");
+    let queued = received
+        .messages()
+        .first()
+        .and_then(|m| m.body())
+        .expect("the job's message is on the queue")
+        .to_owned();
+
+    let path = format!(
+        "{}/../events/process-events.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let mut unknown_job = event["Records"][0].clone();
+    event["Records"][0]["body"] = json!(queued);
+    unknown_job["messageId"] = json!("for-a-job-never-recorded");
+    event["Records"]
+        .as_array_mut()
+        .expect("records")
+        .push(unknown_job);
+    let batch: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(event).expect("an SQS event");
+
+    let processor = Processor::new(world.ports.jobs.clone(), world.ports.events.clone());
+    let response = caliper_aws::process_sqs_event(&processor, batch, 5).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, vec!["for-a-job-never-recorded"]);
+    assert_eq!(finished(&app, &job_id).await["state"], "completed");
+}

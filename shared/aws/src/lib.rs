@@ -4,12 +4,14 @@ mod config;
 mod dynamo_events;
 mod dynamo_jobs;
 mod errors;
+mod lambda_sqs;
 mod resources;
 mod sqs;
 
 pub use config::AwsSettings;
 pub use dynamo_events::DynamoEvents;
 pub use dynamo_jobs::DynamoJobs;
+pub use lambda_sqs::process_sqs_event;
 pub use resources::create_resources;
 pub use sqs::{SqsPoller, SqsQueue};
 
