@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a used one: installs what the tests need into
-# target/test-venv, starts moto_server on a free 127.0.0.1 port, runs every Rust and Python test,
-# and stops moto again.
+# target/test-venv (moto, pytest, cfn-lint), starts moto_server on a free 127.0.0.1 port, runs every
+# Rust and Python test, and stops moto again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,6 @@ export CALIPER_TEST_MOTO_URL="http://127.0.0.1:$port"
 echo "==> cargo test"
 cargo test --workspace --locked
 
-echo "==> end-to-end tests of caliper-local"
+echo "==> end-to-end tests of caliper-local, and the SAM template against the code"
 cargo build --locked -p caliper-local
-"$venv/bin/python" -m pytest -q tests/e2e
+"$venv/bin/python" -m pytest -q tests/e2e tests/template

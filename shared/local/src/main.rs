@@ -40,12 +40,23 @@ struct Args {
     /// The client id every request is attributed to (with every scope) until tokens are required.
     #[arg(long, env = "CALIPER_LOCAL_CLIENT_ID", default_value = "local-client")]
     client_id: String,
+    /// Print the routes (method, path, function) as JSON and exit.
+    #[arg(long)]
+    routes: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     caliper_http::telemetry::init_local();
     let args = Args::parse();
+    if args.routes {
+        let routes: Vec<_> = caliper_http::ROUTES
+            .iter()
+            .map(|r| serde_json::json!({"method": r.method, "path": r.path, "function": r.function}))
+            .collect();
+        println!("{}", serde_json::Value::Array(routes));
+        return Ok(());
+    }
     let limits = Limits::from_env();
 
     let (ports, worker) = match args.backend {
