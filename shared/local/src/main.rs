@@ -52,7 +52,9 @@ async fn main() -> anyhow::Result<()> {
     if args.routes {
         let routes: Vec<_> = caliper_http::ROUTES
             .iter()
-            .map(|r| serde_json::json!({"method": r.method, "path": r.path, "function": r.function}))
+            .map(
+                |r| serde_json::json!({"method": r.method, "path": r.path, "function": r.function}),
+            )
             .collect();
         println!("{}", serde_json::Value::Array(routes));
         return Ok(());

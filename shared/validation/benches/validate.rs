@@ -1,0 +1,97 @@
+//! Validation throughput against the baseline of parsing the same bytes with serde_json alone.
+//! Run: `cargo bench -p caliper-validation --bench validate`. The figure that matters is the ratio
+//! `parse + validate` / `parse only`, measured in the same run (README, "Performance").
+
+use caliper_validation::{parse_json, validate_envelope, Limits};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use serde_json::{json, Value};
+
+fn urn(n: usize) -> String {
+    format!("urn:uuid:00000000-0000-4000-8000-{n:012}")
+}
+
+/// What the official client's `send_activity` produces, 100 times.
+fn timeback_envelope() -> Value {
+    let events: Vec<Value> = (0..100)
+        .map(|n| {
+            json!({
+                "@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+                "id": urn(n),
+                "type": "ActivityEvent",
+                "profile": "TimebackProfile",
+                "eventTime": "2025-01-15T10:30:00.000Z",
+                "actor": {"id": format!("https://api.example.com/users/{n}"), "type": "TimebackUser",
+                          "email": "student@example.edu", "role": "student"},
+                "action": "Completed",
+                "object": {"id": "https://myapp.example.com/activities/lesson-1", "type": "TimebackActivityContext",
+                           "subject": "Math", "app": {"name": "My Learning App"}, "course": {"name": "Algebra 101"}},
+                "generated": {"id": format!("https://myapp.example.com/metrics/{n}"), "type": "TimebackActivityMetricsCollection",
+                              "attempt": 1,
+                              "items": [{"type": "totalQuestions", "value": 10}, {"type": "correctQuestions", "value": 8},
+                                        {"type": "xpEarned", "value": 150}]},
+                "edApp": {"id": "https://myapp.example.com", "type": "SoftwareApplication"}
+            })
+        })
+        .collect();
+    envelope(events)
+}
+
+/// A mix of spec events: tool use, annotation, assessment.
+fn mixed_envelope() -> Value {
+    let events: Vec<Value> = (0..100)
+        .map(|n| match n % 3 {
+            0 => json!({"id": urn(n), "type": "ToolUseEvent", "profile": "ToolUseProfile", "action": "Used",
+                        "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
+                        "object": {"id": "https://example.edu", "type": "SoftwareApplication"},
+                        "eventTime": "2016-11-15T10:15:00.000Z", "edApp": "https://example.edu"}),
+            1 => json!({"id": urn(n), "type": "AnnotationEvent", "profile": "AnnotationProfile", "action": "Highlighted",
+                        "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
+                        "object": {"id": "https://example.edu/resources/1", "type": "DigitalResource"},
+                        "generated": {"id": "https://example.edu/annotations/1", "type": "HighlightAnnotation",
+                                      "selection": {"type": "TextPositionSelector", "start": 412, "end": 795}},
+                        "eventTime": "2023-08-01T06:00:00.000Z"}),
+            _ => json!({"id": urn(n), "type": "AssessmentEvent", "profile": "AssessmentProfile", "action": "Started",
+                        "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
+                        "object": {"id": "https://example.edu/assess/1", "type": "Assessment", "name": "Quiz"},
+                        "generated": {"id": "https://example.edu/assess/1/attempts/1", "type": "Attempt", "count": 1},
+                        "eventTime": "2016-11-15T10:15:00.000Z",
+                        "session": {"id": "https://example.edu/sessions/1", "type": "Session"}}),
+        })
+        .collect();
+    envelope(events)
+}
+
+fn envelope(events: Vec<Value>) -> Value {
+    json!({"sensor": "https://example.edu/sensors/1", "sendTime": "2025-01-15T10:30:00.000Z",
+           "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": events})
+}
+
+fn bench(c: &mut Criterion) {
+    let limits = Limits::default();
+    for (name, doc) in [
+        ("timeback_100", timeback_envelope()),
+        ("mixed_100", mixed_envelope()),
+    ] {
+        let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+        // A benchmark of a rejected envelope would measure the error path, not validation.
+        assert!(
+            validate_envelope(&doc, &limits).is_ok(),
+            "{name} must be valid"
+        );
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function("parse_only", |b| {
+            b.iter(|| serde_json::from_slice::<Value>(&bytes).ok())
+        });
+        group.bench_function("parse_and_validate", |b| {
+            b.iter(|| {
+                let value = parse_json(&bytes, &limits).ok();
+                value.map(|v| validate_envelope(&v, &limits).is_ok())
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
