@@ -7,12 +7,14 @@ pub mod message;
 pub mod model;
 pub mod ports;
 pub mod process;
+pub mod record;
 pub mod submit;
 
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
 pub use process::{Delivery, Processor};
+pub use record::JobRecord;
 pub use submit::{SubmitError, Submitter};
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! In-memory fakes of the ports, for the domain's unit tests only.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -9,58 +9,50 @@ use chrono::{DateTime, Utc};
 use crate::message::JobMessage;
 use crate::model::{EventResult, Job, JobState, NewJob, StoredEvent};
 use crate::ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
-
-/// A job and the results of its finished parts, by part number.
-type JobEntry = (Job, BTreeMap<u32, Vec<EventResult>>);
+use crate::record::JobRecord;
 
 #[derive(Default)]
-pub struct MemoryJobs(Mutex<HashMap<String, JobEntry>>);
+pub struct MemoryJobs(Mutex<HashMap<String, JobRecord>>);
 
 impl MemoryJobs {
     pub fn all(&self) -> Vec<Job> {
         self.0
             .lock()
-            .map(|m| m.values().map(|(j, _)| j.clone()).collect())
+            .map(|m| m.values().map(JobRecord::to_job).collect())
             .unwrap_or_default()
+    }
+
+    fn update<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut JobRecord) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        let mut map = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+        Ok(map.get_mut(id).map(change))
     }
 }
 
 #[async_trait]
 impl JobStore for MemoryJobs {
     async fn create(&self, job: &NewJob) -> Result<(), StoreError> {
-        let record = Job {
-            id: job.id.clone(),
-            client_app_id: job.client_app_id.clone(),
-            state: JobState::Waiting,
-            parts: job.parts,
-            results: vec![],
-            created_at: job.created_at,
-            processed_on: None,
-            failed_reason: None,
-        };
         self.0
             .lock()
             .map_err(|_| StoreError::new("poisoned"))?
-            .insert(job.id.clone(), (record, BTreeMap::new()));
+            .insert(job.id.clone(), JobRecord::new(job));
         Ok(())
     }
 
     async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        let map = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
-        Ok(map.get(id).map(|(job, parts)| Job {
-            results: parts.values().flatten().cloned().collect(),
-            ..job.clone()
-        }))
+        Ok(self
+            .0
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?
+            .get(id)
+            .map(JobRecord::to_job))
     }
 
     async fn mark_active(&self, id: &str) -> Result<(), StoreError> {
-        let mut map = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
-        if let Some((job, _)) = map.get_mut(id) {
-            if job.state == JobState::Waiting {
-                job.state = JobState::Active;
-            }
-        }
-        Ok(())
+        self.update(id, JobRecord::activate).map(|_| ())
     }
 
     async fn complete_part(
@@ -70,16 +62,8 @@ impl JobStore for MemoryJobs {
         results: &[EventResult],
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError> {
-        let mut map = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
-        let (job, parts) = map
-            .get_mut(id)
-            .ok_or_else(|| StoreError::new("no such job"))?;
-        parts.entry(part).or_insert_with(|| results.to_vec());
-        if parts.len() as u32 == job.parts && !job.state.is_finished() {
-            job.state = JobState::Completed;
-            job.processed_on = Some(now);
-        }
-        Ok(job.state)
+        self.update(id, |job| job.record_part(part, results, now))?
+            .ok_or_else(|| StoreError::new("no such job"))
     }
 
     async fn mark_failed(
@@ -88,15 +72,7 @@ impl JobStore for MemoryJobs {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut map = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
-        if let Some((job, _)) = map.get_mut(id) {
-            if job.state != JobState::Completed {
-                job.state = JobState::Failed;
-                job.failed_reason = Some(reason.to_owned());
-                job.processed_on = Some(now);
-            }
-        }
-        Ok(())
+        self.update(id, |job| job.fail(reason, now)).map(|_| ())
     }
 }
 

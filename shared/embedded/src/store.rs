@@ -1,11 +1,11 @@
 //! The job and event stores on redb. Each call is one write transaction, which redb serialises:
 //! that alone makes allocation atomic and inserts conditional.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use caliper_core::{
-    EventResult, EventStore, InsertOutcome, Job, JobState, JobStore, NewJob, StoreError,
+    EventResult, EventStore, InsertOutcome, Job, JobRecord, JobState, JobStore, NewJob, StoreError,
     StoredEvent,
 };
 use chrono::{DateTime, Utc};
@@ -15,33 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::db::{fail, Embedded, COUNTERS, EVENTS, JOBS};
 
 const EVENT_COUNTER: &str = "event_id";
-
-#[derive(Serialize, Deserialize)]
-struct JobRecord {
-    id: String,
-    client_app_id: String,
-    state: JobState,
-    parts: u32,
-    done: BTreeMap<u32, Vec<EventResult>>,
-    created_at: DateTime<Utc>,
-    processed_on: Option<DateTime<Utc>>,
-    failed_reason: Option<String>,
-}
-
-impl JobRecord {
-    fn into_job(self) -> Job {
-        Job {
-            id: self.id,
-            client_app_id: self.client_app_id,
-            state: self.state,
-            parts: self.parts,
-            results: self.done.into_values().flatten().collect(),
-            created_at: self.created_at,
-            processed_on: self.processed_on,
-            failed_reason: self.failed_reason,
-        }
-    }
-}
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes)
@@ -90,17 +63,7 @@ impl Embedded {
 #[async_trait]
 impl JobStore for Embedded {
     async fn create(&self, job: &NewJob) -> Result<(), StoreError> {
-        let record = JobRecord {
-            id: job.id.clone(),
-            client_app_id: job.client_app_id.clone(),
-            state: JobState::Waiting,
-            parts: job.parts,
-            done: BTreeMap::new(),
-            created_at: job.created_at,
-            processed_on: None,
-            failed_reason: None,
-        };
-        let bytes = encode(&record)?;
+        let bytes = encode(&JobRecord::new(job))?;
         let id = job.id.clone();
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(fail)?;
@@ -123,18 +86,13 @@ impl JobStore for Embedded {
                 .map_err(fail)?
                 .map(|g| decode::<JobRecord>(g.value()))
                 .transpose()?;
-            Ok(record.map(JobRecord::into_job))
+            Ok(record.as_ref().map(JobRecord::to_job))
         })
         .await
     }
 
     async fn mark_active(&self, id: &str) -> Result<(), StoreError> {
-        self.update_job(id, |job| {
-            if job.state == JobState::Waiting {
-                job.state = JobState::Active;
-            }
-        })
-        .await?;
+        self.update_job(id, JobRecord::activate).await?;
         Ok(())
     }
 
@@ -147,14 +105,7 @@ impl JobStore for Embedded {
     ) -> Result<JobState, StoreError> {
         let results = results.to_vec();
         let state = self
-            .update_job(id, move |job| {
-                job.done.entry(part).or_insert(results);
-                if job.done.len() as u32 >= job.parts && !job.state.is_finished() {
-                    job.state = JobState::Completed;
-                    job.processed_on = Some(now);
-                }
-                job.state
-            })
+            .update_job(id, move |job| job.record_part(part, &results, now))
             .await?;
         state.ok_or_else(|| StoreError::new(format!("job {id} does not exist")))
     }
@@ -166,14 +117,8 @@ impl JobStore for Embedded {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let reason = reason.to_owned();
-        self.update_job(id, move |job| {
-            if job.state != JobState::Completed {
-                job.state = JobState::Failed;
-                job.failed_reason = Some(reason);
-                job.processed_on = Some(now);
-            }
-        })
-        .await?;
+        self.update_job(id, move |job| job.fail(&reason, now))
+            .await?;
         Ok(())
     }
 }
