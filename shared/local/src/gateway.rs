@@ -1,6 +1,7 @@
 //! Plays API Gateway: matches the route, builds the HTTP API (v2) event a Lambda would receive,
 //! with the authorizer's claims, and hands it to the function's handler.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -22,10 +23,12 @@ struct Gateway {
 
 pub fn router(app: Arc<App>, client_id: String) -> Router {
     let mut routes: matchit::Router<Vec<&'static caliper_http::Route>> = matchit::Router::new();
-    let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
-    paths.dedup();
-    for path in paths {
-        let same_path: Vec<_> = ROUTES.iter().filter(|r| r.path == path).collect();
+    // One entry per path with every method on it, however the table orders its routes.
+    let mut by_path: BTreeMap<&str, Vec<&'static caliper_http::Route>> = BTreeMap::new();
+    for route in ROUTES {
+        by_path.entry(route.path).or_default().push(route);
+    }
+    for (path, same_path) in by_path {
         // The table is ours and fixed; a conflict would be a bug caught by the first test run.
         routes
             .insert(path, same_path)
