@@ -345,3 +345,36 @@ async fn the_sqs_trigger_reports_only_failed_records() {
     assert_eq!(failed, vec!["for-a-job-never-recorded"]);
     assert_eq!(finished(&app, &job_id).await["state"], "completed");
 }
+
+/// The embedded queue's own retries: a message that cannot be processed is delivered again, then
+/// moved to the dead letters after the last allowed receive, and the queue is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_embedded_queue_dead_letters_what_keeps_failing() {
+    let (ports, queue, _dir) = embedded_world();
+    let orphan = caliper_core::JobMessage {
+        job_id: "never-recorded".into(),
+        client_app_id: "example-client".into(),
+        part: 0,
+        parts: 1,
+        sensor: "https://example.edu/sensors/1".into(),
+        send_time: "2024-05-01T12:00:00.000Z".into(),
+        events: vec![tool_use_event(&event_id())],
+    };
+    ports.queue.send(&[orphan]).await.expect("send");
+    assert_eq!(queue.depth().await.expect("depth"), (1, 0));
+    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let worker = {
+        let queue = queue.clone();
+        tokio::spawn(async move { queue.run(processor).await })
+    };
+    let mut depth = (1, 0);
+    for _ in 0..200 {
+        depth = queue.depth().await.expect("depth");
+        if depth == (0, 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(depth, (0, 1), "(waiting, dead letters)");
+    worker.abort();
+}

@@ -380,4 +380,35 @@ mod tests {
             .unwrap_or_default()
             .contains("disk on fire"));
     }
+
+    #[tokio::test]
+    async fn a_delivery_says_what_the_queue_should_do() {
+        let world = World::new();
+        let processor = world.processor();
+        assert_eq!(processor.deliver("not json", 1, 3).await, Delivery::Retry);
+        assert_eq!(
+            processor.deliver("not json", 3, 3).await,
+            Delivery::DeadLetter
+        );
+
+        world.submit(vec![event(1)]).await;
+        let message = world.queue.take().pop().expect("one message");
+        assert_eq!(
+            processor.deliver(&message.to_json(), 1, 3).await,
+            Delivery::Done
+        );
+
+        let orphan = JobMessage {
+            job_id: "never-recorded".into(),
+            ..message
+        };
+        assert_eq!(
+            processor.deliver(&orphan.to_json(), 2, 3).await,
+            Delivery::Retry
+        );
+        assert_eq!(
+            processor.deliver(&orphan.to_json(), 3, 3).await,
+            Delivery::DeadLetter
+        );
+    }
 }
