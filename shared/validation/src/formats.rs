@@ -16,11 +16,58 @@ pub fn is_event_id(s: &str) -> bool {
         .is_some_and(|u| u.len() == 36 && uuid::Uuid::try_parse(u).is_ok())
 }
 
+/// An ISO 8601 duration such as `PT2H30M`, `P1DT12H` or `PT0.5S`: designators in order, at least
+/// one component, and a fraction only on seconds.
+pub fn is_duration(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('P') else {
+        return false;
+    };
+    let (date, time) = match rest.split_once('T') {
+        Some((date, time)) if !time.is_empty() => (date, Some(time)),
+        Some(_) => return false,
+        None => (rest, None),
+    };
+    let components = |part: &str, designators: &str, fraction_on: Option<char>| -> Option<usize> {
+        let (mut count, mut allowed, mut digits) = (0, designators, String::new());
+        for c in part.chars() {
+            if c.is_ascii_digit() || (c == '.' && fraction_on.is_some()) {
+                digits.push(c);
+                continue;
+            }
+            let position = allowed.find(c)?;
+            let fraction_ok = fraction_on == Some(c);
+            let valid = !digits.is_empty()
+                && !digits.starts_with('.')
+                && !digits.ends_with('.')
+                && digits.matches('.').count() <= usize::from(fraction_ok);
+            if !valid {
+                return None;
+            }
+            allowed = &allowed[position + 1..];
+            digits.clear();
+            count += 1;
+        }
+        digits.is_empty().then_some(count)
+    };
+    let Some(date_count) = components(date, "YMWD", None) else {
+        return false;
+    };
+    let time_count = match time {
+        Some(time) => match components(time, "HMS", Some('S')) {
+            Some(n) if n > 0 => n,
+            _ => return false,
+        },
+        None => 0,
+    };
+    date_count + time_count > 0
+}
+
 /// What each format expects, in words, for error messages.
 pub fn expectation(format: &str) -> &'static str {
     match format {
         "caliper-iri" => "an absolute IRI such as \"https://example.edu/users/554433\"",
         "caliper-date-time" => "an ISO 8601 date-time with a zone such as \"2024-05-01T12:00:00.000Z\"",
+        "caliper-duration" => "an ISO 8601 duration such as \"PT2H30M\"",
         "caliper-event-id" => "an event id of the form \"urn:uuid:<uuid>\" such as \"urn:uuid:c51570e4-f8ed-4c18-bb3a-dfe51b2cc594\"",
         _ => "a value of another format",
     }
@@ -52,6 +99,35 @@ mod tests {
         assert!(!is_date_time("2016-11-15"));
         assert!(!is_date_time("2016-13-15T10:15:00Z"));
         assert!(!is_date_time("yesterday"));
+    }
+
+    #[test]
+    fn durations() {
+        for ok in [
+            "PT2H30M",
+            "P1DT12H",
+            "PT0.5S",
+            "P3Y6M4DT12H30M5S",
+            "P2W",
+            "PT1M30.25S",
+        ] {
+            assert!(is_duration(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "2016-11-15T10:55:30.000Z",
+            "PT1.5M",
+            "P1H",
+            "PT30M1H",
+            "P1.S",
+            "PT.5S",
+            "P-1D",
+            "PT1S2",
+        ] {
+            assert!(!is_duration(bad), "{bad}");
+        }
     }
 
     #[test]

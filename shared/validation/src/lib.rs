@@ -1,12 +1,16 @@
-//! The Caliper 1.2 envelope model and its validator.
+//! The Caliper 1.2 model and its validator.
 //!
-//! Pure: bytes or JSON in, a list of [`Problem`]s out, no I/O. Structure is described by our own
-//! JSON Schema document (`schema/envelope.json`, compiled once per process); the rules a schema says
-//! badly (IRIs, date-times, event ids, size and depth limits) are plain Rust.
+//! Pure: bytes or JSON in, a list of [`Problem`]s out, no I/O. The envelope's structure is described
+//! by our own JSON Schema document (`schema/envelope.json`, compiled once per process). Events and
+//! entities are checked against the Caliper model in [`model`]: tables of types, actions, profiles
+//! and property kinds, read by plain Rust (`check`), since a schema says type hierarchies and
+//! per-action rules badly. Size, depth and string limits are in `limits`.
 
+mod check;
 mod describe;
 mod formats;
 mod limits;
+pub mod model;
 mod problem;
 mod schema;
 
@@ -16,18 +20,18 @@ pub use problem::{Problem, Problems};
 use serde_json::Value;
 
 /// The one `dataVersion` this API accepts.
-pub const CALIPER_V1P2: &str = "http://purl.imsglobal.org/ctx/caliper/v1p2";
+pub const CALIPER_V1P2: &str = model::vocabulary::CONTEXT_V1P2;
 
 /// Checks a parsed envelope; `Ok` or every problem found (capped at [`Problems::CAP`]).
 pub fn validate_envelope(envelope: &Value, limits: &Limits) -> Result<(), Problems> {
     let mut problems = Problems::default();
     schema::check(envelope, &mut problems);
+    check::items(envelope, &mut problems);
     limits::check_envelope(envelope, limits, &mut problems);
     problems.into_result()
 }
 
-/// An item of `data` is an Event when it has an `action` or its `type` ends in `Event`;
-/// the same rule the schema uses to choose between the Event and Entity definitions.
+/// An item of `data` is an Event when it has an `action` or its `type` ends in `Event`.
 pub fn is_event(item: &Value) -> bool {
     item.get("action").is_some()
         || item

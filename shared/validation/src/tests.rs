@@ -104,7 +104,7 @@ fn reports_every_problem_with_a_pointer() {
     assert!(message_at("/data/0/eventTime").contains("ISO 8601"));
     assert!(message_at("/data/0/profile").contains("\"ToolUseProfile\""));
     assert!(message_at("/data/0/colour").contains("extensions"));
-    assert!(message_at("/data/0/actor").contains("found a number"));
+    assert!(message_at("/data/0/actor").contains("found 42"));
     assert!(message_at("/sendTime").contains("required"));
     assert!(message_at("/dataVersion").contains("http://purl.imsglobal.org/ctx/caliper/v1p2"));
 }

@@ -1,0 +1,224 @@
+//! Events: type, action and profile as the model defines them, and the entity in each role.
+
+use serde_json::{Map, Value};
+
+use super::words::{one_of_terms, with_article};
+use super::Checker;
+use crate::describe::{found, quoted};
+use crate::formats;
+use crate::model::vocabulary::{self, GENERAL_PROFILE, PROFILES};
+use crate::model::{self, ActionRule, EventType, Kind, EVENT_PROPERTIES};
+
+/// Roles whose entity types depend on the event's type and action.
+enum Role {
+    Actor,
+    Object,
+    Generated,
+}
+
+impl Checker<'_> {
+    pub(super) fn event(&mut self, event: &Map<String, Value>) {
+        let event_type = self.event_type(event.get("type"));
+        let owner = match event_type {
+            Some(t) => format!("this {}", t.name),
+            None => "this event".to_owned(),
+        };
+        for property in EVENT_PROPERTIES.iter().filter(|p| p.required) {
+            if !event.contains_key(property.name) {
+                self.missing(property.name, &owner);
+            }
+        }
+        let rules = self.action(event.get("action"), event_type);
+        if let Some(event_type) = event_type {
+            self.profile(event.get("profile"), event_type);
+        }
+        for (key, value) in event {
+            let key = key.as_str();
+            match key {
+                "type" | "action" | "profile" => {}
+                "@context" => self.at(key, |c| c.top_level_context(value)),
+                "id" => self.at(key, |c| c.event_id(value)),
+                "actor" => self.at(key, |c| c.role(value, &rules, Role::Actor)),
+                "object" => self.at(key, |c| c.role(value, &rules, Role::Object)),
+                "generated" => self.at(key, |c| c.role(value, &rules, Role::Generated)),
+                "target" | "referrer" => {
+                    let allowed = event_type.map_or(&[][..], |t| match key {
+                        "target" => t.target,
+                        _ => t.referrer,
+                    });
+                    let kind = Kind::Entity(if allowed.is_empty() {
+                        &["Entity"]
+                    } else {
+                        allowed
+                    });
+                    self.at(key, |c| c.value(value, &kind));
+                }
+                _ => match base_or_own_property(event_type, key) {
+                    Some(kind) => self.at(key, |c| c.value(value, kind)),
+                    None => self.report_at(
+                        key,
+                        format!(
+                            "`{key}` is not a property of {}; put custom data in `extensions`",
+                            event_type.map_or("an event".to_owned(), |t| with_article(t.name))
+                        ),
+                    ),
+                },
+            }
+        }
+        if rules.iter().all(|r| r.generated_required)
+            && !rules.is_empty()
+            && !event.contains_key("generated")
+        {
+            self.missing("generated", &owner);
+        }
+    }
+
+    /// The event type named by `type`, or a problem saying why there is none.
+    fn event_type(&mut self, value: Option<&Value>) -> Option<&'static EventType> {
+        let message = match value? {
+            Value::String(name) => match model::event_type(name) {
+                Some(event_type) => return Some(event_type),
+                None => format!(
+                    "unknown event type {}; expected {}",
+                    quoted(name),
+                    one_of_terms(model::event_type_names())
+                ),
+            },
+            other => format!(
+                "expected an event type name (a string), found {}",
+                found(other)
+            ),
+        };
+        self.report_at("type", message);
+        None
+    }
+
+    /// Checks `action` and answers the rules that govern the event's entities: the rule of the
+    /// action when the type allows it, otherwise all the type's rules (so that one wrong action
+    /// does not also make every entity look wrong).
+    fn action(
+        &mut self,
+        value: Option<&Value>,
+        event_type: Option<&'static EventType>,
+    ) -> Vec<&'static ActionRule> {
+        let all_rules = || {
+            event_type
+                .map(|t| t.rules.iter().collect())
+                .unwrap_or_default()
+        };
+        let Some(value) = value else {
+            return all_rules();
+        };
+        let problem = match (value, event_type) {
+            (Value::String(action), Some(t)) => match t.rule(action) {
+                Some(rule) => return vec![rule],
+                None if vocabulary::is_action(action) => format!(
+                    "the action {} is not allowed for {}; expected {}",
+                    quoted(action),
+                    with_article(t.name),
+                    one_of_terms(t.actions())
+                ),
+                None => format!(
+                    "unknown action {}; expected {} for {}",
+                    quoted(action),
+                    one_of_terms(t.actions()),
+                    with_article(t.name)
+                ),
+            },
+            (Value::String(action), None) if vocabulary::is_action(action) => return Vec::new(),
+            (Value::String(action), None) => {
+                format!(
+                    "unknown action {}; expected a Caliper 1.2 action such as \"Viewed\"",
+                    quoted(action)
+                )
+            }
+            (other, _) => format!("expected an action term (a string), found {}", found(other)),
+        };
+        self.report_at("action", problem);
+        all_rules()
+    }
+
+    /// `profile`: known, defining the event's type (the General profile admits every type), and
+    /// required except for the generic `Event`.
+    fn profile(&mut self, value: Option<&Value>, event_type: &EventType) {
+        let allowed = || {
+            let mut names: Vec<&str> = event_type.profiles.to_vec();
+            if !names.contains(&GENERAL_PROFILE) {
+                names.push(GENERAL_PROFILE);
+            }
+            one_of_terms(names)
+        };
+        let problem = match value {
+            None if event_type.name == "Event" => return,
+            None => format!(
+                "`profile` is required for {}; expected {}",
+                with_article(event_type.name),
+                allowed()
+            ),
+            Some(Value::String(p))
+                if event_type.profiles.contains(&p.as_str()) || p == GENERAL_PROFILE =>
+            {
+                return
+            }
+            Some(Value::String(p)) if PROFILES.contains(&p.as_str()) => format!(
+                "the profile {} does not define {}; expected {}",
+                quoted(p),
+                with_article(event_type.name),
+                allowed()
+            ),
+            Some(Value::String(p)) => {
+                format!("unknown profile {}; expected {}", quoted(p), allowed())
+            }
+            Some(other) => format!("expected a profile term (a string), found {}", found(other)),
+        };
+        self.report_at("profile", problem);
+    }
+
+    fn event_id(&mut self, value: &Value) {
+        if !value.as_str().is_some_and(formats::is_event_id) {
+            self.report(format!(
+                "expected {}, found {}",
+                formats::expectation("caliper-event-id"),
+                found(value)
+            ));
+        }
+    }
+
+    /// The actor, object or generated entity, of the types the governing rules allow.
+    fn role(&mut self, value: &Value, rules: &[&ActionRule], role: Role) {
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for rule in rules {
+            let types = match role {
+                Role::Actor => rule.actor,
+                Role::Object => rule.object,
+                Role::Generated => rule.generated,
+            };
+            if types.is_empty() {
+                allowed = vec!["Entity"];
+                break;
+            }
+            for t in types {
+                if !allowed.contains(t) {
+                    allowed.push(t);
+                }
+            }
+        }
+        if allowed.is_empty() {
+            allowed.push(if matches!(role, Role::Actor) {
+                "Agent"
+            } else {
+                "Entity"
+            });
+        }
+        self.entity_ref(value, &allowed);
+    }
+}
+
+/// The kind of a property every event has, or that the event's type adds.
+fn base_or_own_property(event_type: Option<&EventType>, key: &str) -> Option<&'static Kind> {
+    EVENT_PROPERTIES
+        .iter()
+        .chain(event_type.map_or(&[][..], |t| t.properties))
+        .find(|p| p.name == key)
+        .map(|p| &p.kind)
+}

@@ -1,0 +1,469 @@
+//! Appendices C, D and E: every entity type, its supertype and the properties it adds.
+
+use super::vocabulary::{LTI_MESSAGE_TYPES, METRICS, ROLES, STATUSES, SYSTEM_IDENTIFIER_TYPES};
+use super::Kind::{self, *};
+use super::{opt, req, EntityType, Property};
+
+const AGENT: Kind = Entity(&["Agent"]);
+const PERSON: Kind = Entity(&["Person"]);
+const DIGITAL_RESOURCE: Kind = Entity(&["DigitalResource"]);
+const ATTEMPT: Kind = Entity(&["Attempt"]);
+const TEXTS: Kind = List(&Text);
+
+/// An entity type below `Entity`.
+const fn entity(
+    name: &'static str,
+    supertype: &'static str,
+    properties: &'static [Property],
+) -> EntityType {
+    EntityType {
+        name,
+        supertype: Some(supertype),
+        properties,
+        open: false,
+    }
+}
+
+/// A structured value without an `id` of its own.
+const fn value(name: &'static str, properties: &'static [Property]) -> EntityType {
+    EntityType {
+        name,
+        supertype: None,
+        properties,
+        open: false,
+    }
+}
+
+const RESPONSE_VALUE: &[Property] = &[opt("value", Text)];
+const RESPONSE_VALUES: &[Property] = &[opt("values", TEXTS)];
+
+pub const ALL: &[EntityType] = &[
+    EntityType {
+        name: "Entity",
+        supertype: None,
+        properties: &[
+            req("id", Iri),
+            req("type", Text),
+            opt("@context", Text),
+            opt("name", Text),
+            opt("description", Text),
+            opt("dateCreated", DateTime),
+            opt("dateModified", DateTime),
+            opt("otherIdentifiers", List(&Entity(&["SystemIdentifier"]))),
+            opt("isPartOf", Entity(&["Entity"])),
+            opt("extensions", Map),
+        ],
+        open: false,
+    },
+    // Agents
+    entity("Agent", "Entity", &[]),
+    entity("Person", "Agent", &[]),
+    entity(
+        "Organization",
+        "Agent",
+        &[
+            opt("members", List(&AGENT)),
+            opt("subOrganizationOf", Entity(&["Organization"])),
+        ],
+    ),
+    entity(
+        "CourseOffering",
+        "Organization",
+        &[opt("courseNumber", Text), opt("academicSession", Text)],
+    ),
+    entity("CourseSection", "CourseOffering", &[opt("category", Text)]),
+    entity("Group", "Organization", &[]),
+    entity(
+        "SoftwareApplication",
+        "Agent",
+        &[
+            opt("host", Text),
+            opt("ipAddress", Text),
+            opt("userAgent", Text),
+            opt("version", Text),
+        ],
+    ),
+    // Digital resources
+    entity(
+        "DigitalResource",
+        "Entity",
+        &[
+            opt("creators", List(&AGENT)),
+            opt("mediaType", Text),
+            opt("keywords", TEXTS),
+            opt("learningObjectives", List(&Entity(&["LearningObjective"]))),
+            opt(
+                "alignedLearningObjective",
+                List(&Entity(&["LearningObjective"])),
+            ),
+            opt("datePublished", DateTime),
+            opt("version", Text),
+            opt("storageName", Text),
+            // The official 1.2 schema also allows the assignable properties on every resource.
+            opt("dateToActivate", DateTime),
+            opt("dateToShow", DateTime),
+            opt("dateToStartOn", DateTime),
+            opt("dateToSubmit", DateTime),
+            opt("maxAttempts", Count),
+            opt("maxSubmits", Count),
+            opt("maxScore", Decimal),
+        ],
+    ),
+    entity("AssignableDigitalResource", "DigitalResource", &[]),
+    entity(
+        "Assessment",
+        "AssignableDigitalResource",
+        &[opt("items", List(&Entity(&["AssessmentItem"])))],
+    ),
+    entity(
+        "AssessmentItem",
+        "AssignableDigitalResource",
+        &[opt("isTimeDependent", Boolean)],
+    ),
+    entity("Chapter", "DigitalResource", &[]),
+    entity("Document", "DigitalResource", &[]),
+    entity("Frame", "DigitalResource", &[opt("index", Integer)]),
+    entity(
+        "LtiLink",
+        "DigitalResource",
+        &[opt("messageType", Term(LTI_MESSAGE_TYPES))],
+    ),
+    entity(
+        "MediaLocation",
+        "DigitalResource",
+        &[opt("currentTime", Duration)],
+    ),
+    entity(
+        "MediaObject",
+        "DigitalResource",
+        &[opt("duration", Duration)],
+    ),
+    entity(
+        "AudioObject",
+        "MediaObject",
+        &[
+            opt("volumeMin", Text),
+            opt("volumeMax", Text),
+            opt("volumeLevel", Text),
+            opt("muted", Boolean),
+        ],
+    ),
+    entity("ImageObject", "MediaObject", &[]),
+    entity("VideoObject", "MediaObject", &[]),
+    entity(
+        "Message",
+        "DigitalResource",
+        &[
+            opt("replyTo", Entity(&["Message"])),
+            opt("body", Text),
+            opt("attachments", List(&DIGITAL_RESOURCE)),
+        ],
+    ),
+    entity("Page", "DigitalResource", &[]),
+    entity("WebPage", "DigitalResource", &[]),
+    entity(
+        "DigitalResourceCollection",
+        "DigitalResource",
+        &[opt("items", List(&DIGITAL_RESOURCE))],
+    ),
+    entity(
+        "Forum",
+        "DigitalResourceCollection",
+        &[opt("items", List(&Entity(&["Thread"])))],
+    ),
+    entity(
+        "Thread",
+        "DigitalResourceCollection",
+        &[opt("items", List(&Entity(&["Message"])))],
+    ),
+    entity("Question", "DigitalResource", &[opt("questionPosed", Text)]),
+    entity(
+        "DateTimeQuestion",
+        "Question",
+        &[
+            opt("minDateTime", DateTime),
+            opt("minLabel", Text),
+            opt("maxDateTime", DateTime),
+            opt("maxLabel", Text),
+        ],
+    ),
+    entity(
+        "MultiselectQuestion",
+        "Question",
+        &[
+            opt("points", Integer),
+            opt("itemLabels", TEXTS),
+            opt("itemValues", TEXTS),
+        ],
+    ),
+    entity("OpenEndedQuestion", "Question", &[]),
+    entity(
+        "RatingScaleQuestion",
+        "Question",
+        &[opt("scale", Entity(&["Scale"]))],
+    ),
+    entity(
+        "QuestionnaireItem",
+        "DigitalResource",
+        &[
+            opt("question", Entity(&["Question"])),
+            opt("categories", TEXTS),
+            opt("weight", Decimal),
+        ],
+    ),
+    entity(
+        "SurveyInvitation",
+        "DigitalResource",
+        &[
+            opt("rater", PERSON),
+            opt("survey", Entity(&["Survey"])),
+            opt("sentCount", Integer),
+            opt("dateSent", DateTime),
+        ],
+    ),
+    // Collections
+    entity(
+        "Collection",
+        "Entity",
+        &[opt("items", List(&Entity(&["Entity"])))],
+    ),
+    entity(
+        "AggregateMeasureCollection",
+        "Collection",
+        &[opt("items", List(&Entity(&["AggregateMeasure"])))],
+    ),
+    entity(
+        "Questionnaire",
+        "Collection",
+        &[opt("items", List(&Entity(&["QuestionnaireItem"])))],
+    ),
+    entity(
+        "Survey",
+        "Collection",
+        &[opt("items", List(&Entity(&["Questionnaire"])))],
+    ),
+    // Annotations
+    entity(
+        "Annotation",
+        "Entity",
+        &[opt("annotator", PERSON), opt("annotated", DIGITAL_RESOURCE)],
+    ),
+    entity(
+        "BookmarkAnnotation",
+        "Annotation",
+        &[opt("bookmarkNotes", Text)],
+    ),
+    entity(
+        "HighlightAnnotation",
+        "Annotation",
+        &[
+            opt("selection", Entity(&["TextPositionSelector"])),
+            opt("selectionText", Text),
+        ],
+    ),
+    entity(
+        "SharedAnnotation",
+        "Annotation",
+        &[opt("withAgents", List(&AGENT))],
+    ),
+    entity("TagAnnotation", "Annotation", &[opt("tags", TEXTS)]),
+    // Activity, outcomes and feedback
+    entity(
+        "Attempt",
+        "Entity",
+        &[
+            opt("assignee", AGENT),
+            opt("assignable", DIGITAL_RESOURCE),
+            opt("count", Count),
+            opt("startedAtTime", DateTime),
+            opt("endedAtTime", DateTime),
+            opt("duration", Duration),
+        ],
+    ),
+    entity(
+        "AggregateMeasure",
+        "Entity",
+        &[
+            req("metric", Term(METRICS)),
+            req("metricValue", Decimal),
+            opt("maxMetricValue", Decimal),
+            opt("startedAtTime", DateTime),
+            opt("endedAtTime", DateTime),
+        ],
+    ),
+    entity(
+        "Response",
+        "Entity",
+        &[
+            opt("attempt", ATTEMPT),
+            opt("startedAtTime", DateTime),
+            opt("endedAtTime", DateTime),
+            opt("duration", Duration),
+        ],
+    ),
+    entity(
+        "DateTimeResponse",
+        "Response",
+        &[opt("dateTimeSelected", DateTime)],
+    ),
+    entity("FillinBlankResponse", "Response", RESPONSE_VALUES),
+    entity("MultipleChoiceResponse", "Response", RESPONSE_VALUE),
+    entity("MultipleResponseResponse", "Response", RESPONSE_VALUES),
+    entity(
+        "MultiselectResponse",
+        "Response",
+        &[opt("selections", TEXTS)],
+    ),
+    entity("OpenEndedResponse", "Response", RESPONSE_VALUE),
+    entity(
+        "RatingScaleResponse",
+        "Response",
+        &[opt("selections", TEXTS)],
+    ),
+    entity("SelectTextResponse", "Response", RESPONSE_VALUES),
+    entity("TrueFalseResponse", "Response", RESPONSE_VALUE),
+    entity(
+        "Result",
+        "Entity",
+        &[
+            opt("attempt", ATTEMPT),
+            opt("maxResultScore", Decimal),
+            opt("resultScore", Decimal),
+            opt("scoredBy", AGENT),
+            opt("comment", Text),
+            opt("normalScore", Decimal),
+            opt("penaltyScore", Decimal),
+            opt("extraCreditScore", Decimal),
+            opt("totalScore", Decimal),
+            opt("curvedTotalScore", Decimal),
+            opt("curveFactor", Decimal),
+        ],
+    ),
+    entity(
+        "Score",
+        "Entity",
+        &[
+            opt("attempt", ATTEMPT),
+            opt("maxScore", Decimal),
+            opt("scoreGiven", Decimal),
+            opt("scoredBy", AGENT),
+            opt("comment", Text),
+            // Added by the Timeback extension: the official client's graded-question events send it.
+            opt("scoreType", Text),
+        ],
+    ),
+    entity(
+        "Comment",
+        "Entity",
+        &[
+            opt("commenter", PERSON),
+            opt("commentedOn", Entity(&["Entity"])),
+            opt("value", Text),
+        ],
+    ),
+    entity(
+        "Rating",
+        "Entity",
+        &[
+            opt("rater", PERSON),
+            opt("rated", Entity(&["Entity"])),
+            opt("question", Entity(&["Question"])),
+            opt("selections", TEXTS),
+            opt("ratingComment", Entity(&["Comment"])),
+            opt("scale", Entity(&["Scale"])),
+        ],
+    ),
+    entity("Scale", "Entity", &[]),
+    entity(
+        "LikertScale",
+        "Scale",
+        &[
+            opt("scalePoints", Integer),
+            opt("itemLabels", TEXTS),
+            opt("itemValues", TEXTS),
+        ],
+    ),
+    entity(
+        "MultiselectScale",
+        "Scale",
+        &[
+            opt("scalePoints", Integer),
+            opt("itemLabels", TEXTS),
+            opt("itemValues", TEXTS),
+            opt("isOrderedSelection", Boolean),
+            opt("minSelections", Integer),
+            opt("maxSelections", Integer),
+        ],
+    ),
+    entity(
+        "NumericScale",
+        "Scale",
+        &[
+            opt("minValue", Decimal),
+            opt("minLabel", Text),
+            opt("maxValue", Decimal),
+            opt("maxLabel", Text),
+            opt("step", Decimal),
+        ],
+    ),
+    // Context: learning objectives, links, memberships, sessions, search
+    entity("LearningObjective", "Entity", &[]),
+    entity("Link", "Entity", &[]),
+    entity(
+        "Membership",
+        "Entity",
+        &[
+            opt("organization", Entity(&["Organization"])),
+            opt("member", AGENT),
+            opt("roles", List(&Term(ROLES))),
+            opt("status", Term(STATUSES)),
+        ],
+    ),
+    entity(
+        "Session",
+        "Entity",
+        &[
+            opt("user", PERSON),
+            opt("client", Entity(&["SoftwareApplication"])),
+            opt("startedAtTime", DateTime),
+            opt("endedAtTime", DateTime),
+            opt("duration", Duration),
+        ],
+    ),
+    entity("LtiSession", "Session", &[opt("messageParameters", Map)]),
+    entity(
+        "Query",
+        "Entity",
+        &[
+            opt("creator", PERSON),
+            opt("searchTarget", Entity(&["Entity"])),
+            opt("searchTerms", Text),
+        ],
+    ),
+    entity(
+        "SearchResponse",
+        "Entity",
+        &[
+            opt("searchProvider", Entity(&["SoftwareApplication"])),
+            opt("searchTarget", Entity(&["Entity"])),
+            opt("query", Entity(&["Query"])),
+            opt("searchResultsItemCount", Count),
+            opt("searchResults", List(&Entity(&["Entity"]))),
+        ],
+    ),
+    // Structured values (appendices D and E)
+    value(
+        "TextPositionSelector",
+        &[req("type", Text), req("start", Count), req("end", Count)],
+    ),
+    value(
+        "SystemIdentifier",
+        &[
+            req("type", Text),
+            req("identifier", Text),
+            req("identifierType", Term(SYSTEM_IDENTIFIER_TYPES)),
+            opt("source", Entity(&["SoftwareApplication"])),
+            opt("extensions", Map),
+        ],
+    ),
+];

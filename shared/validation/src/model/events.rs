@@ -1,0 +1,341 @@
+//! Appendix B and the certification guide's conformance tables: every event type of Caliper 1.2,
+//! the profiles that define it, its actions, and the entities each action takes.
+
+use super::vocabulary::ACTIONS;
+use super::Kind::Entity;
+use super::{opt, ActionRule, EventType};
+
+const PERSON: &[&str] = &["Person"];
+const DIGITAL_RESOURCE: &[&str] = &["DigitalResource"];
+const RESOURCE_OR_APP: &[&str] = &["DigitalResource", "SoftwareApplication"];
+
+/// A rule whose generated entity, if any, is unconstrained.
+const fn acts(
+    actions: &'static [&'static str],
+    actor: &'static [&'static str],
+    object: &'static [&'static str],
+) -> ActionRule {
+    ActionRule {
+        actions,
+        actor,
+        object,
+        generated: &[],
+        generated_required: false,
+    }
+}
+
+/// A rule that names the entity the action generates.
+const fn generates(
+    actions: &'static [&'static str],
+    actor: &'static [&'static str],
+    object: &'static [&'static str],
+    generated: &'static [&'static str],
+) -> ActionRule {
+    ActionRule {
+        actions,
+        actor,
+        object,
+        generated,
+        generated_required: false,
+    }
+}
+
+const fn event(
+    name: &'static str,
+    profiles: &'static [&'static str],
+    rules: &'static [ActionRule],
+) -> EventType {
+    EventType {
+        name,
+        profiles,
+        rules,
+        target: &[],
+        referrer: &[],
+        properties: &[],
+    }
+}
+
+pub const ALL: &[EventType] = &[
+    event(
+        "Event",
+        &["GeneralProfile"],
+        &[acts(ACTIONS, &["Agent"], &["Entity"])],
+    ),
+    EventType {
+        target: DIGITAL_RESOURCE,
+        ..event(
+            "AnnotationEvent",
+            &["AnnotationProfile"],
+            &[generates(
+                &["Bookmarked", "Highlighted", "Shared", "Tagged"],
+                PERSON,
+                DIGITAL_RESOURCE,
+                &["Annotation"],
+            )],
+        )
+    },
+    event(
+        "AssessmentEvent",
+        &["AssessmentProfile"],
+        &[generates(
+            &[
+                "Started",
+                "Paused",
+                "Resumed",
+                "Restarted",
+                "Reset",
+                "Submitted",
+            ],
+            PERSON,
+            &["Assessment"],
+            &["Attempt"],
+        )],
+    ),
+    event(
+        "AssessmentItemEvent",
+        &["AssessmentProfile"],
+        &[
+            generates(
+                &["Started", "Skipped"],
+                PERSON,
+                &["AssessmentItem"],
+                &["Attempt"],
+            ),
+            generates(&["Completed"], PERSON, &["AssessmentItem"], &["Response"]),
+        ],
+    ),
+    event(
+        "AssignableEvent",
+        &["AssignableProfile"],
+        &[generates(
+            &[
+                "Activated",
+                "Deactivated",
+                "Started",
+                "Completed",
+                "Submitted",
+                "Reviewed",
+            ],
+            PERSON,
+            &["AssignableDigitalResource"],
+            &["Attempt"],
+        )],
+    ),
+    event(
+        "FeedbackEvent",
+        &["FeedbackProfile"],
+        &[
+            generates(&["Commented"], PERSON, &["Entity"], &["Comment"]),
+            generates(&["Ranked"], PERSON, &["Entity"], &["Rating"]),
+        ],
+    ),
+    event(
+        "ForumEvent",
+        &["ForumProfile"],
+        &[acts(&["Subscribed", "Unsubscribed"], PERSON, &["Forum"])],
+    ),
+    event(
+        "GradeEvent",
+        &["GradingProfile"],
+        &[generates(&["Graded"], &["Agent"], &["Attempt"], &["Score"])],
+    ),
+    EventType {
+        target: &["MediaLocation"],
+        ..event(
+            "MediaEvent",
+            &["MediaProfile"],
+            &[acts(
+                &[
+                    "Started",
+                    "Ended",
+                    "Paused",
+                    "Resumed",
+                    "Restarted",
+                    "ForwardedTo",
+                    "JumpedTo",
+                    "ChangedResolution",
+                    "ChangedSize",
+                    "ChangedSpeed",
+                    "ChangedVolume",
+                    "EnabledClosedCaptioning",
+                    "DisabledClosedCaptioning",
+                    "EnteredFullScreen",
+                    "ExitedFullScreen",
+                    "Muted",
+                    "Unmuted",
+                    "OpenedPopout",
+                    "ClosedPopout",
+                ],
+                PERSON,
+                &["MediaObject"],
+            )],
+        )
+    },
+    event(
+        "MessageEvent",
+        &["ForumProfile"],
+        &[acts(
+            &["Posted", "MarkedAsRead", "MarkedAsUnread"],
+            PERSON,
+            &["Message"],
+        )],
+    ),
+    EventType {
+        target: DIGITAL_RESOURCE,
+        referrer: RESOURCE_OR_APP,
+        properties: &[opt("navigatedFrom", Entity(RESOURCE_OR_APP))],
+        ..event(
+            "NavigationEvent",
+            &[
+                "AssessmentProfile",
+                "AssignableProfile",
+                "ForumProfile",
+                "MediaProfile",
+                "ReadingProfile",
+                "SurveyProfile",
+            ],
+            &[acts(&["NavigatedTo"], PERSON, RESOURCE_OR_APP)],
+        )
+    },
+    event(
+        "QuestionnaireEvent",
+        &["SurveyProfile"],
+        &[generates(
+            &["Started", "Submitted"],
+            PERSON,
+            &["Questionnaire"],
+            &["Attempt"],
+        )],
+    ),
+    event(
+        "QuestionnaireItemEvent",
+        &["SurveyProfile"],
+        &[
+            generates(
+                &["Started", "Skipped"],
+                PERSON,
+                &["QuestionnaireItem"],
+                &["Attempt"],
+            ),
+            generates(
+                &["Completed"],
+                PERSON,
+                &["QuestionnaireItem"],
+                &["Response"],
+            ),
+        ],
+    ),
+    event(
+        "ResourceManagementEvent",
+        &["ResourceManagementProfile"],
+        &[generates(
+            &[
+                "Archived",
+                "Copied",
+                "Created",
+                "Deleted",
+                "Described",
+                "Downloaded",
+                "Modified",
+                "Printed",
+                "Published",
+                "Restored",
+                "Retrieved",
+                "Saved",
+                "Unpublished",
+                "Uploaded",
+            ],
+            PERSON,
+            DIGITAL_RESOURCE,
+            DIGITAL_RESOURCE,
+        )],
+    ),
+    event(
+        "SearchEvent",
+        &["SearchProfile"],
+        &[generates(
+            &["Searched"],
+            PERSON,
+            &["Entity"],
+            &["SearchResponse"],
+        )],
+    ),
+    EventType {
+        target: DIGITAL_RESOURCE,
+        referrer: RESOURCE_OR_APP,
+        ..event(
+            "SessionEvent",
+            &["SessionProfile"],
+            &[
+                acts(&["LoggedIn", "LoggedOut"], PERSON, &["SoftwareApplication"]),
+                acts(&["TimedOut"], &["SoftwareApplication"], &["Session"]),
+            ],
+        )
+    },
+    event(
+        "SurveyEvent",
+        &["SurveyProfile"],
+        &[acts(&["OptedIn", "OptedOut"], PERSON, &["Survey"])],
+    ),
+    event(
+        "SurveyInvitationEvent",
+        &["SurveyProfile"],
+        &[acts(
+            &["Accepted", "Declined", "Sent"],
+            PERSON,
+            &["SurveyInvitation"],
+        )],
+    ),
+    event(
+        "ThreadEvent",
+        &["ForumProfile"],
+        &[acts(
+            &["MarkedAsRead", "MarkedAsUnread"],
+            PERSON,
+            &["Thread"],
+        )],
+    ),
+    EventType {
+        target: DIGITAL_RESOURCE,
+        ..event(
+            "ToolLaunchEvent",
+            &["ToolLaunchProfile"],
+            &[acts(
+                &["Launched", "Returned"],
+                PERSON,
+                &["SoftwareApplication"],
+            )],
+        )
+    },
+    EventType {
+        target: RESOURCE_OR_APP,
+        ..event(
+            "ToolUseEvent",
+            &["ToolUseProfile"],
+            &[generates(
+                &["Used"],
+                PERSON,
+                &["SoftwareApplication"],
+                &["AggregateMeasureCollection"],
+            )],
+        )
+    },
+    event(
+        "ViewEvent",
+        &[
+            "AssessmentProfile",
+            "AssignableProfile",
+            "ForumProfile",
+            "GradingProfile",
+            "MediaProfile",
+            "ReadingProfile",
+            "SurveyProfile",
+        ],
+        // The Grading profile lets any agent view a Result.
+        &[acts(
+            &["Viewed"],
+            &["Agent"],
+            &["DigitalResource", "Result"],
+        )],
+    ),
+];
