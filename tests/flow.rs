@@ -178,7 +178,9 @@ async fn an_envelope_over_one_message_is_split_not_truncated() {
         .iter()
         .map(|id| {
             let mut event = tool_use_event(id);
-            event["extensions"] = json!({"blob": "x".repeat(200_000)});
+            // Four strings, each under the 64 KiB string limit.
+            let part = "x".repeat(50_000);
+            event["extensions"] = json!({"blob": [part.clone(), part.clone(), part.clone(), part]});
             event
         })
         .collect();
@@ -198,8 +200,12 @@ async fn an_envelope_over_one_message_is_split_not_truncated() {
         stored
             .extensions
             .as_ref()
-            .and_then(|e| e["blob"].as_str())
-            .map(str::len),
+            .and_then(|e| e["blob"].as_array())
+            .map(|parts| parts
+                .iter()
+                .filter_map(|p| p.as_str())
+                .map(str::len)
+                .sum::<usize>()),
         Some(200_000)
     );
     worker.abort();

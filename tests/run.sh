@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a used one: installs what the tests need into
-# target/test-venv (moto, pytest, cfn-lint), starts moto_server on a free 127.0.0.1 port, runs every
-# Rust and Python test, and stops moto again.
+# target/test-venv (moto, pytest, cfn-lint, the official timeback-caliper client), starts
+# moto_server on a free 127.0.0.1 port, runs every Rust and Python test, and stops moto again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The official Timeback client needs Python 3.12: $PYTHON, else pyenv's 3.12, else python3.12.
+python=${PYTHON:-$(ls -d "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)}
+python=${python:-python3.12}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    echo "tests/run.sh needs Python 3.12 or later (for the official timeback-caliper client); set PYTHON" >&2
+    exit 1
+fi
+
 venv=target/test-venv
-python=${PYTHON:-python3}
 if [ ! -x "$venv/bin/moto_server" ] || ! cmp -s tests/requirements.txt "$venv/requirements.txt"; then
     echo "==> installing test tools into $venv"
     rm -rf "$venv"

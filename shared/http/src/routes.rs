@@ -23,6 +23,16 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/caliper/event",
+        function: "endpoint-config",
+    },
+    Route {
+        method: "POST",
+        path: "/caliper/event/validate",
+        function: "validate-events",
+    },
+    Route {
+        method: "GET",
         path: "/jobs/{jobId}/status",
         function: "job-status",
     },

@@ -31,6 +31,21 @@ pub fn validate_envelope(envelope: &Value, limits: &Limits) -> Result<(), Proble
     problems.into_result()
 }
 
+/// The problem with an envelope's `dataVersion` when it names a version this API does not support
+/// (Caliper's endpoint answers that with 422); a missing or non-string one is an ordinary problem.
+pub fn unsupported_version(envelope: &Value) -> Option<Problem> {
+    let version = envelope.get("dataVersion")?.as_str()?;
+    (version != CALIPER_V1P2).then(|| {
+        Problem::new(
+            "/dataVersion",
+            format!(
+                "this endpoint supports Caliper data version {CALIPER_V1P2:?} only, found {}; send Caliper 1.2 data",
+                describe::quoted(version)
+            ),
+        )
+    })
+}
+
 /// An item of `data` is an Event when it has an `action` or its `type` ends in `Event`.
 pub fn is_event(item: &Value) -> bool {
     item.get("action").is_some()

@@ -18,6 +18,8 @@ pub struct Limits {
     pub max_item_bytes: usize,
     /// `CALIPER_MAX_DEPTH`: the deepest nesting of arrays and objects in a body.
     pub max_depth: usize,
+    /// `CALIPER_MAX_STRING_BYTES`: the longest string (value or key) in an item, in UTF-8 bytes.
+    pub max_string_bytes: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +29,7 @@ impl Default for Limits {
             max_items: 1000,
             max_item_bytes: 256 * 1024,
             max_depth: 32,
+            max_string_bytes: 64 * 1024,
         }
     }
 }
@@ -54,6 +57,7 @@ impl Limits {
             max_item_bytes: read("CALIPER_MAX_ITEM_BYTES", d.max_item_bytes)
                 .min(Self::ITEM_CEILING),
             max_depth: read("CALIPER_MAX_DEPTH", d.max_depth).min(Self::DEPTH_CEILING),
+            max_string_bytes: read("CALIPER_MAX_STRING_BYTES", d.max_string_bytes),
         }
     }
 }
@@ -134,7 +138,7 @@ fn depth_exceeded_at(body: &[u8], max_depth: usize) -> Option<usize> {
     None
 }
 
-/// Limits on a parsed envelope: how many items, and how large each one is.
+/// Limits on a parsed envelope: how many items, how large each one is, and how long its strings.
 pub fn check_envelope(envelope: &Value, limits: &Limits, problems: &mut Problems) {
     let Some(items) = envelope.get("data").and_then(Value::as_array) else {
         return;
@@ -153,6 +157,60 @@ pub fn check_envelope(envelope: &Value, limits: &Limits, problems: &mut Problems
                 format!("this item is {size} bytes as compact JSON; at most {} bytes are accepted per item", limits.max_item_bytes),
             ));
         }
+        if has_long_string(item, limits.max_string_bytes) {
+            long_strings(
+                item,
+                &mut format!("/data/{index}"),
+                limits.max_string_bytes,
+                problems,
+            );
+        }
+    }
+}
+
+/// Whether any string value or key under `value` is longer than `max` bytes: a walk without
+/// paths, so that the common case costs no allocation.
+fn has_long_string(value: &Value, max: usize) -> bool {
+    match value {
+        Value::String(s) => s.len() > max,
+        Value::Array(items) => items.iter().any(|item| has_long_string(item, max)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.len() > max || has_long_string(item, max)),
+        _ => false,
+    }
+}
+
+/// Reports every string value or key longer than `max` bytes under `value`.
+fn long_strings(value: &Value, path: &mut String, max: usize, problems: &mut Problems) {
+    let too_long = |path: &str, what: &str, len: usize| {
+        Problem::new(
+            path,
+            format!("this {what} is {len} bytes long; at most {max} bytes are accepted per string"),
+        )
+    };
+    match value {
+        Value::String(s) if s.len() > max => problems.push(too_long(path, "string", s.len())),
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("/{index}"));
+                long_strings(item, path, max, problems);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                *path = crate::problem::pointer_join(path, key);
+                if key.len() > max {
+                    problems.push(too_long(path, "property name", key.len()));
+                }
+                long_strings(item, path, max, problems);
+                path.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 

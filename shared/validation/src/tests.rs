@@ -168,3 +168,273 @@ fn the_list_is_capped_and_says_so() {
     assert!(problems.capped);
     assert!(problems.summary().contains("left out"));
 }
+
+/// What the official Timeback client's `create_activity_event` builds.
+fn timeback_activity_event() -> Value {
+    json!({
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+        "id": "urn:uuid:1e335f5d-88a4-4ea2-96c9-28faef825354",
+        "type": "ActivityEvent",
+        "action": "Completed",
+        "profile": "TimebackProfile",
+        "actor": {"id": "https://example.edu/users/1", "type": "TimebackUser",
+                  "email": "s@example.edu", "name": "S", "role": "student"},
+        "object": {"id": "https://example.edu/activities/1", "type": "TimebackActivityContext",
+                   "subject": "Math", "app": {"id": "https://example.edu/app", "name": "App"},
+                   "course": {"name": "Alg"}, "activity": {"name": "Quiz"}, "process": true},
+        "eventTime": "2026-11-22T22:14:18.218640Z",
+        "generated": {"id": "urn:uuid:2e4fac1b-f8a1-467b-b09e-356aefc73d33",
+                      "type": "TimebackActivityMetricsCollection",
+                      "items": [{"type": "xpEarned", "value": 10}], "attempt": 2,
+                      "extensions": {"b": 2}},
+        "extensions": {"a": 1}
+    })
+}
+
+fn problems_of_event(event: Value) -> Vec<(String, String)> {
+    problems_of(&envelope(json!([event])))
+        .into_iter()
+        .map(|p| (p.path, p.message))
+        .collect()
+}
+
+fn only_path(event: Value) -> String {
+    let problems = problems_of_event(event);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    problems[0].0.clone()
+}
+
+#[test]
+fn timeback_events_as_the_official_client_builds_them() {
+    assert_eq!(problems_of_event(timeback_activity_event()), vec![]);
+    let mut alias = timeback_activity_event();
+    alias["type"] = json!("TimebackActivityEvent");
+    assert_eq!(problems_of_event(alias), vec![]);
+
+    let mut extra = timeback_activity_event();
+    extra["actor"]["grade"] = json!(7);
+    extra["object"]["app"]["version"] = json!("2.1");
+    assert_eq!(problems_of_event(extra), vec![], "Timeback types are open");
+
+    let time_spent = json!({
+        "id": "urn:uuid:f9c4ad46-94a0-40c5-8d31-e627f5d77dd8", "type": "TimeSpentEvent",
+        "action": "SpentTime", "profile": "TimebackProfile",
+        "actor": {"id": "https://example.edu/users/1", "type": "TimebackUser", "email": "s@example.edu"},
+        "object": {"id": "https://example.edu/activities/1", "type": "TimebackActivityContext",
+                   "subject": "Reading", "app": {"name": "App"}},
+        "eventTime": "2026-11-22T22:14:18Z",
+        "generated": {"id": "urn:uuid:b45059ed-9521-4fa2-8547-a0dcbedf9c1d",
+                      "type": "TimebackTimeSpentMetricsCollection",
+                      "items": [{"type": "active", "value": 30.5, "subType": "x",
+                                 "startDate": "2024-01-01T00:00:00Z"}]}
+    });
+    assert_eq!(problems_of_event(time_spent.clone()), vec![]);
+    let mut negative = time_spent;
+    negative["generated"]["items"][0]["value"] = json!(-1);
+    assert_eq!(only_path(negative), "/data/0/generated/items/0/value");
+}
+
+#[test]
+fn timeback_mistakes_are_pointed_at() {
+    let with = |edit: fn(&mut Value)| {
+        let mut event = timeback_activity_event();
+        edit(&mut event);
+        problems_of_event(event)
+    };
+    let subject = with(|e| e["object"]["subject"] = json!("Maths"));
+    assert_eq!(subject.len(), 1);
+    assert_eq!(subject[0].0, "/data/0/object/subject");
+    assert!(
+        subject[0].1.contains("\"Math\"") && subject[0].1.contains("found \"Maths\""),
+        "{}",
+        subject[0].1
+    );
+
+    let metric = with(|e| e["generated"]["items"][0]["type"] = json!("xp"));
+    assert_eq!(metric[0].0, "/data/0/generated/items/0/type");
+    assert!(metric[0].1.contains("\"xpEarned\""));
+
+    let action = with(|e| e["action"] = json!("SpentTime"));
+    assert_eq!(action[0].0, "/data/0/action");
+    assert!(
+        action[0].1.contains("expected \"Completed\""),
+        "{}",
+        action[0].1
+    );
+
+    let email = with(|e| {
+        e["actor"].as_object_mut().map(|a| a.remove("email"));
+    });
+    assert_eq!(email[0].0, "/data/0/actor/email");
+
+    let generated = with(|e| {
+        e.as_object_mut().map(|a| a.remove("generated"));
+    });
+    assert_eq!(generated[0].0, "/data/0/generated");
+
+    let attempt = with(|e| e["generated"]["attempt"] = json!(0));
+    assert_eq!(attempt[0].0, "/data/0/generated/attempt");
+
+    let actor = with(|e| e["actor"]["type"] = json!("Person"));
+    let at_type = actor
+        .iter()
+        .find(|p| p.0 == "/data/0/actor/type")
+        .expect("the actor's type is blamed");
+    assert!(at_type.1.contains("TimebackUser"), "{}", at_type.1);
+}
+
+#[test]
+fn profiles_must_define_the_event_type() {
+    let mut event = tool_use_event();
+    event["profile"] = json!("AnnotationProfile");
+    let problems = problems_of_event(event);
+    assert_eq!(problems[0].0, "/data/0/profile");
+    assert!(
+        problems[0].1.contains("\"ToolUseProfile\""),
+        "{}",
+        problems[0].1
+    );
+
+    let mut general = tool_use_event();
+    general["profile"] = json!("GeneralProfile");
+    assert_eq!(
+        problems_of_event(general),
+        vec![],
+        "the General profile admits every type"
+    );
+}
+
+#[test]
+fn actions_and_roles_follow_the_event_type() {
+    let mut event = tool_use_event();
+    event["action"] = json!("Viewed");
+    let problems = problems_of_event(event);
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0]
+            .1
+            .contains("not allowed for a ToolUseEvent; expected \"Used\""),
+        "{}",
+        problems[0].1
+    );
+
+    let mut object = tool_use_event();
+    object["object"] = json!({"id": "https://example.edu/users/1", "type": "Person"});
+    assert_eq!(only_path(object), "/data/0/object/type");
+
+    let mut subtype = tool_use_event();
+    subtype["actor"] =
+        json!({"id": "https://example.edu/users/1", "type": "TimebackUser", "email": "a@b.c"});
+    assert_eq!(
+        problems_of_event(subtype),
+        vec![],
+        "a subtype stands in for its supertype"
+    );
+}
+
+#[test]
+fn decimals_need_a_fraction() {
+    let mut quiz =
+        json!({"id": "https://example.edu/quiz/1", "type": "Assessment", "maxScore": 50});
+    let problems = problems_of(&envelope(json!([quiz.clone()])));
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].path, "/data/0/maxScore");
+    assert!(
+        problems[0].message.contains("such as 50.0, found 50"),
+        "{}",
+        problems[0].message
+    );
+    quiz["maxScore"] = json!(50.0);
+    assert_eq!(problems_of(&envelope(json!([quiz]))), vec![]);
+}
+
+#[test]
+fn tool_use_measures_may_name_their_own_metrics_as_the_api_documents() {
+    let measure = json!({"id": "https://example.edu/m/1", "type": "AggregateMeasure",
+                         "metric": "Facts Learnt", "metricValue": 2});
+    let mut event = tool_use_event();
+    event["generated"] = json!({"id": "https://example.edu/m", "type": "AggregateMeasureCollection",
+                                "items": [measure.clone()]});
+    assert_eq!(problems_of_event(event.clone()), vec![]);
+
+    event["generated"]["items"][0]["metric"] = json!("");
+    assert_eq!(only_path(event), "/data/0/generated/items/0/metric");
+
+    let problems = problems_of(&envelope(json!([measure])));
+    assert_eq!(problems.len(), 1, "elsewhere metrics are Caliper's terms");
+    assert_eq!(problems[0].path, "/data/0/metric");
+    assert!(problems[0].message.contains("\"UnitsCompleted\""));
+}
+
+#[test]
+fn contexts_put_caliper_last() {
+    let mut event = tool_use_event();
+    event["@context"] =
+        json!(["http://purl.imsglobal.org/ctx/caliper/v1p2", {"q": "http://schema.org/query"}]);
+    assert_eq!(only_path(event.clone()), "/data/0/@context");
+    event["@context"] =
+        json!([{"q": "http://schema.org/query"}, "http://purl.imsglobal.org/ctx/caliper/v1p2"]);
+    assert_eq!(problems_of_event(event.clone()), vec![]);
+    event["@context"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
+    assert_eq!(only_path(event), "/data/0/@context");
+}
+
+#[test]
+fn unknown_types_and_properties_are_named() {
+    let mut event = tool_use_event();
+    event["group"] = json!({"id": "https://example.edu/g/1", "type": "Clique"});
+    let problems = problems_of_event(event);
+    assert_eq!(problems[0].0, "/data/0/group/type");
+    assert!(problems[0].1.contains("unknown entity type \"Clique\""));
+
+    let mut nested = tool_use_event();
+    nested["group"]["colour"] = json!("red");
+    let problems = problems_of_event(nested);
+    assert_eq!(problems[0].0, "/data/0/group/colour");
+    assert!(problems[0]
+        .1
+        .contains("not a property of a CourseSection; put custom data in `extensions`"));
+
+    let mut as_entity = tool_use_event();
+    as_entity["object"] = json!({"id": "https://example.edu/e/1", "type": "ViewEvent"});
+    assert!(problems_of_event(as_entity)[0]
+        .1
+        .contains("found the event type \"ViewEvent\""));
+
+    let mut unknown = tool_use_event();
+    unknown["type"] = json!("LikedEvent");
+    assert_eq!(only_path(unknown), "/data/0/type");
+}
+
+#[test]
+fn long_strings_are_refused_where_they_are() {
+    let limits = Limits {
+        max_string_bytes: 100,
+        ..Limits::default()
+    };
+    let mut event = tool_use_event();
+    event["extensions"] = json!({"note": "x".repeat(101), "ok": "y".repeat(100)});
+    let problems = validate_envelope(&envelope(json!([event])), &limits)
+        .err()
+        .unwrap_or_default()
+        .list;
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, vec!["/data/0/extensions/note"]);
+    assert!(problems[0].message.contains("101 bytes"));
+}
+
+#[test]
+fn an_unsupported_data_version_is_told_apart() {
+    let mut doc = envelope(json!([tool_use_event()]));
+    assert_eq!(unsupported_version(&doc), None);
+    doc["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
+    let problem = unsupported_version(&doc).expect("v1p1 is not supported");
+    assert_eq!(problem.path, "/dataVersion");
+    assert!(problem.message.contains("v1p1"));
+    doc["dataVersion"] = json!(2);
+    assert_eq!(
+        unsupported_version(&doc),
+        None,
+        "a wrong type is an ordinary problem"
+    );
+}

@@ -1,11 +1,15 @@
 //! One handler per route. Each reads the request, calls the domain and maps the outcome to HTTP;
 //! none fails: every error becomes the contract's error JSON.
 
+mod endpoint_config;
 mod job_status;
 mod submit_events;
+mod validate_events;
 
+pub use endpoint_config::endpoint_config;
 pub use job_status::job_status;
 pub use submit_events::submit_events;
+pub use validate_events::validate_events;
 
 use caliper_core::StoreError;
 use lambda_http::http::StatusCode;
@@ -19,6 +23,8 @@ pub async fn dispatch(app: &App, function: &str, request: Request) -> Response<B
     match function {
         "submit-events" => submit_events(app, request).await,
         "job-status" => job_status(app, request).await,
+        "validate-events" => validate_events(&app.limits, request).await,
+        "endpoint-config" => endpoint_config(&app.limits, request).await,
         other => ApiError::new(StatusCode::NOT_FOUND, format!("No function named {other}"))
             .into_response(),
     }

@@ -1,5 +1,5 @@
 use caliper_core::SubmitError;
-use caliper_validation::validate_envelope;
+use caliper_validation::{unsupported_version, validate_envelope};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -11,6 +11,7 @@ use crate::caller::{authorize, Scope};
 use crate::response::{ok, ApiError};
 
 /// POST `/caliper/event` (and `/caliper/v1p2`): validate the envelope, record a job, queue it.
+/// An unsupported `dataVersion` answers 422 (Caliper 1.2 section 6.1), any other problem 400.
 pub async fn submit_events(app: &App, request: Request) -> Response<Body> {
     respond(submit(app, request).await)
 }
@@ -18,6 +19,12 @@ pub async fn submit_events(app: &App, request: Request) -> Response<Body> {
 async fn submit(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
     let caller = authorize(&request, &[Scope::EventCreate])?;
     let envelope = json_body(&request, &app.limits)?;
+    if let Some(problem) = unsupported_version(&envelope) {
+        return Err(
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, problem.message.clone())
+                .with_errors(vec![problem]),
+        );
+    }
     validate_envelope(&envelope, &app.limits).map_err(|problems| {
         ApiError::new(StatusCode::BAD_REQUEST, problems.summary()).with_errors(problems.list)
     })?;

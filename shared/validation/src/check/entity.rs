@@ -6,6 +6,7 @@ use super::words::{one_of_terms, one_of_types, with_article};
 use super::Checker;
 use crate::describe::{found, quoted};
 use crate::formats;
+use crate::model::vocabulary::METRICS;
 use crate::model::{self, Kind, Shape};
 
 impl Checker<'_> {
@@ -26,6 +27,8 @@ impl Checker<'_> {
             (Kind::NonNegativeNumber, Value::Number(n)) if n.as_f64().is_some_and(|n| n >= 0.0) => {
             }
             (Kind::Term(terms), Value::String(s)) if terms.contains(&s.as_str()) => {}
+            (Kind::Metric, Value::String(s)) if METRICS.contains(&s.as_str()) => {}
+            (Kind::Metric, Value::String(s)) if self.custom_metrics && !s.trim().is_empty() => {}
             (Kind::Entity(types), _) => self.entity_ref(value, types),
             (Kind::Object(shape), Value::Object(map)) => self.object(map, shape),
             (Kind::List(inner), Value::Array(items)) => {
@@ -167,6 +170,7 @@ fn expectation(kind: &Kind) -> String {
         Kind::Number => "a number".into(),
         Kind::Map => "an object of custom key/value pairs".into(),
         Kind::Term(terms) => one_of_terms(terms.iter().copied()),
+        Kind::Metric => one_of_terms(METRICS.iter().copied()),
         Kind::Entity(types) => one_of_types(types),
         Kind::Object(_) => "an object".into(),
         Kind::List(inner) => format!("an array of {}", plural(inner)),

@@ -40,7 +40,11 @@ impl Checker<'_> {
                 "id" => self.at(key, |c| c.event_id(value)),
                 "actor" => self.at(key, |c| c.role(value, &rules, Role::Actor)),
                 "object" => self.at(key, |c| c.role(value, &rules, Role::Object)),
-                "generated" => self.at(key, |c| c.role(value, &rules, Role::Generated)),
+                "generated" => self.at(key, |c| {
+                    c.custom_metrics = event_type.is_some_and(|t| t.custom_metrics);
+                    c.role(value, &rules, Role::Generated);
+                    c.custom_metrics = false;
+                }),
                 "target" | "referrer" => {
                     let allowed = event_type.map_or(&[][..], |t| match key {
                         "target" => t.target,

@@ -22,6 +22,7 @@ pub fn items(envelope: &Value, problems: &mut Problems) {
     let mut checker = Checker {
         path: String::from("/data"),
         problems,
+        custom_metrics: false,
     };
     for (index, item) in items.iter().enumerate() {
         if let Value::Object(map) = item {
@@ -40,6 +41,8 @@ pub fn items(envelope: &Value, problems: &mut Problems) {
 struct Checker<'p> {
     path: String,
     problems: &'p mut Problems,
+    /// Set while inside the `generated` entity of an event that allows custom metrics.
+    custom_metrics: bool,
 }
 
 impl Checker<'_> {

@@ -1,6 +1,6 @@
 //! Appendices C, D and E: every entity type, its supertype and the properties it adds.
 
-use super::vocabulary::{LTI_MESSAGE_TYPES, METRICS, ROLES, STATUSES, SYSTEM_IDENTIFIER_TYPES};
+use super::vocabulary::{LTI_MESSAGE_TYPES, ROLES, STATUSES, SYSTEM_IDENTIFIER_TYPES};
 use super::Kind::{self, *};
 use super::{opt, req, EntityType, Property};
 
@@ -284,9 +284,10 @@ pub const ALL: &[EntityType] = &[
         "AggregateMeasure",
         "Entity",
         &[
-            req("metric", Term(METRICS)),
-            req("metricValue", Decimal),
-            opt("maxMetricValue", Decimal),
+            req("metric", Metric),
+            // Often counts: any JSON number (the API's documented examples send 2, not 2.0).
+            req("metricValue", Number),
+            opt("maxMetricValue", Number),
             opt("startedAtTime", DateTime),
             opt("endedAtTime", DateTime),
         ],

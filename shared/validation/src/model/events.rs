@@ -52,6 +52,7 @@ const fn event(
         target: &[],
         referrer: &[],
         properties: &[],
+        custom_metrics: false,
     }
 }
 
@@ -309,6 +310,9 @@ pub const ALL: &[EventType] = &[
     },
     EventType {
         target: RESOURCE_OR_APP,
+        // The API's documented example "Tool Use Generated Metrics" reports metrics such as
+        // "Facts Learnt" that are not Caliper terms.
+        custom_metrics: true,
         ..event(
             "ToolUseEvent",
             &["ToolUseProfile"],

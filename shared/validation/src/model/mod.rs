@@ -42,6 +42,9 @@ pub enum Kind {
     Map,
     /// One of a fixed set of terms.
     Term(&'static [&'static str]),
+    /// An AggregateMeasure's metric: a Caliper metric term, or any name where the event allows
+    /// custom metrics (see [`EventType::custom_metrics`]).
+    Metric,
     /// An entity of one of these types (or a subtype), embedded as an object or given by its IRI.
     Entity(&'static [&'static str]),
     /// A plain JSON object with the given properties (extension profiles).
@@ -117,6 +120,8 @@ pub struct EventType {
     pub referrer: &'static [&'static str],
     /// Properties beyond those every event has.
     pub properties: &'static [Property],
+    /// Whether the measures this event generates may name metrics of their own.
+    pub custom_metrics: bool,
 }
 
 impl EventType {

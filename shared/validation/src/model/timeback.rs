@@ -127,6 +127,7 @@ const fn event(name: &'static str, rules: &'static [ActionRule]) -> EventType {
         target: &[],
         referrer: &[],
         properties: &[],
+        custom_metrics: false,
     }
 }
 

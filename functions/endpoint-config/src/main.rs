@@ -1,0 +1,14 @@
+//! GET /caliper/event: the endpoint configuration (versions, payload size, profiles, limits).
+
+use caliper_http::{handlers, Limits};
+use lambda_http::{run, service_fn, Error, Request};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    caliper_http::telemetry::init_lambda();
+    let limits = Limits::from_env();
+    run(service_fn(|request: Request| async {
+        Ok::<_, Error>(handlers::endpoint_config(&limits, request).await)
+    }))
+    .await
+}

@@ -1,0 +1,76 @@
+//! The storage-free routes, through the payloads in `events/`: validate, and the endpoint
+//! configuration; and the 422 that submission answers for another Caliper version.
+
+use caliper_http::{handlers, App, Limits};
+use caliper_tests::{
+    embedded_world, envelope, event_id, gateway_request, read_response, tool_use_event,
+};
+use serde_json::json;
+
+#[tokio::test]
+async fn the_validate_payload_is_valid_and_its_answer_is_the_contracts() {
+    let limits = Limits::default();
+    let (code, body) = read_response(
+        handlers::validate_events(&limits, gateway_request("validate-events", None, None)).await,
+    );
+    assert_eq!(
+        (code, body["status"].as_str()),
+        (200, Some("success")),
+        "{body}"
+    );
+
+    let mut event = tool_use_event(&event_id());
+    event["action"] = json!("Viewed");
+    let (code, body) = read_response(
+        handlers::validate_events(
+            &limits,
+            gateway_request("validate-events", Some(&envelope(vec![event])), None),
+        )
+        .await,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["status"], "error");
+    assert_eq!(body["errors"][0]["path"], "/data/0/action");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1 problem")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_endpoint_configuration_follows_the_limits() {
+    let limits = Limits {
+        max_body_bytes: 512 * 1024,
+        max_items: 50,
+        ..Limits::default()
+    };
+    let (code, body) = read_response(
+        handlers::endpoint_config(&limits, gateway_request("endpoint-config", None, None)).await,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body["caliper_supported_versions"],
+        json!(["http://purl.imsglobal.org/ctx/caliper/v1p2"])
+    );
+    assert_eq!(body["caliper_maximum_payload_size"], 512);
+    assert_eq!(
+        body["caliper_supported_extensions"]["max_events_per_envelope"],
+        50
+    );
+}
+
+#[tokio::test]
+async fn another_caliper_version_is_422_on_submission() {
+    let (ports, _queue, _dir) = embedded_world();
+    let app = App::new(ports, Limits::default());
+    let mut body = envelope(vec![tool_use_event(&event_id())]);
+    body["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
+    let (code, reply) = read_response(
+        handlers::submit_events(&app, gateway_request("submit-events", Some(&body), None)).await,
+    );
+    assert_eq!(code, 422, "{reply}");
+    assert_eq!(reply["errors"][0]["path"], "/dataVersion");
+    assert!(reply.get("jobId").is_none());
+}
