@@ -36,10 +36,10 @@ fn timeback_envelope() -> Value {
     envelope(events)
 }
 
-/// A mix of spec events: tool use, annotation, assessment.
+/// A mix of spec events: tool use, annotation, media, navigation, assessment.
 fn mixed_envelope() -> Value {
     let events: Vec<Value> = (0..100)
-        .map(|n| match n % 3 {
+        .map(|n| match n % 5 {
             0 => json!({"id": urn(n), "type": "ToolUseEvent", "profile": "ToolUseProfile", "action": "Used",
                         "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
                         "object": {"id": "https://example.edu", "type": "SoftwareApplication"},
@@ -50,6 +50,19 @@ fn mixed_envelope() -> Value {
                         "generated": {"id": "https://example.edu/annotations/1", "type": "HighlightAnnotation",
                                       "selection": {"type": "TextPositionSelector", "start": 412, "end": 795}},
                         "eventTime": "2023-08-01T06:00:00.000Z"}),
+            3 => json!({"id": urn(n), "type": "MediaEvent", "profile": "MediaProfile", "action": "Paused",
+                        "actor": "https://example.edu/users/554433",
+                        "object": {"id": "https://example.edu/videos/1225", "type": "VideoObject", "duration": "PT1H12M27S"},
+                        "target": {"id": "https://example.edu/videos/1225#t=1200", "type": "MediaLocation", "currentTime": "PT20M"},
+                        "eventTime": "2016-11-15T10:15:00.000Z",
+                        "membership": {"id": "https://example.edu/rosters/1", "type": "Membership",
+                                       "member": "https://example.edu/users/554433", "roles": ["Learner"], "status": "Active"}}),
+            4 => json!({"id": urn(n), "type": "NavigationEvent", "profile": "ReadingProfile", "action": "NavigatedTo",
+                        "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
+                        "object": {"id": "https://example.edu/etexts/201", "type": "Document", "name": "Caliper", "version": "1.2"},
+                        "referrer": {"id": "https://example.edu/pages/1", "type": "WebPage"},
+                        "eventTime": "2016-11-15T10:15:00.000Z",
+                        "group": {"id": "https://example.edu/sections/1", "type": "CourseSection", "courseNumber": "CPS 435-01"}}),
             _ => json!({"id": urn(n), "type": "AssessmentEvent", "profile": "AssessmentProfile", "action": "Started",
                         "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
                         "object": {"id": "https://example.edu/assess/1", "type": "Assessment", "name": "Quiz"},
