@@ -54,7 +54,11 @@ fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (key, item) in map {
-                pointers(item, format!("{at}/{}", key.replace('~', "~0").replace('/', "~1")), out);
+                pointers(
+                    item,
+                    format!("{at}/{}", key.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         Value::Array(items) => {
@@ -72,7 +76,9 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         prop_oneof![
             ".*",
             Just("https://example.edu/x".to_owned()),
@@ -187,5 +193,8 @@ proptest! {
 
 #[test]
 fn the_unmutated_envelope_is_valid() {
-    assert_eq!(validate_envelope(&valid_envelope(), &Limits::default()), Ok(()));
+    assert_eq!(
+        validate_envelope(&valid_envelope(), &Limits::default()),
+        Ok(())
+    );
 }

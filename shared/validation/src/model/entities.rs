@@ -11,7 +11,7 @@ const ATTEMPT: Kind = Entity(&["Attempt"]);
 const TEXTS: Kind = List(&Text);
 
 /// An entity type below `Entity`.
-const fn entity(
+pub(super) const fn entity(
     name: &'static str,
     supertype: &'static str,
     properties: &'static [Property],

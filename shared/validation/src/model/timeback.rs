@@ -4,7 +4,7 @@
 //! Caliper's own.
 
 use super::Kind::{self, *};
-use super::{opt, req, ActionRule, EntityType, EventType, Property, Shape};
+use super::{entities, opt, req, ActionRule, EntityType, EventType, Property, Shape};
 
 pub const PROFILE: &str = "TimebackProfile";
 
@@ -32,16 +32,15 @@ const ACTIVITY_METRICS: &[&str] = &[
 ];
 const TIME_SPENT_METRICS: &[&str] = &["active", "inactive", "waste", "unknown", "anti-pattern"];
 
+/// An entity type that accepts properties beyond its own.
 const fn open(
     name: &'static str,
     supertype: &'static str,
     properties: &'static [Property],
 ) -> EntityType {
     EntityType {
-        name,
-        supertype: Some(supertype),
-        properties,
         open: true,
+        ..entities::entity(name, supertype, properties)
     }
 }
 
