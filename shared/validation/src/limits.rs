@@ -110,21 +110,13 @@ pub fn parse_json(body: &[u8], limits: &Limits) -> Result<Value, ParseRejection>
 }
 
 /// The byte offset where nesting first exceeds `max_depth`, if it does. Brackets inside strings
-/// do not count; the scan is linear and allocation-free.
+/// do not count; the scan is linear and allocation-free, and skips through strings with `memchr`.
 fn depth_exceeded_at(body: &[u8], max_depth: usize) -> Option<usize> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (offset, &byte) in body.iter().enumerate() {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
+    let mut depth = 0usize;
+    let mut offset = 0usize;
+    while offset < body.len() {
+        match body[offset] {
+            b'"' => offset = string_end(body, offset + 1),
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max_depth {
@@ -134,8 +126,21 @@ fn depth_exceeded_at(body: &[u8], max_depth: usize) -> Option<usize> {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        offset += 1;
     }
     None
+}
+
+/// The offset of the quote that closes a string whose contents start at `from` (or the end).
+fn string_end(body: &[u8], mut from: usize) -> usize {
+    while let Some(found) = memchr::memchr2(b'"', b'\\', &body[from.min(body.len())..]) {
+        let at = from + found;
+        if body[at] == b'"' {
+            return at;
+        }
+        from = at + 2; // an escape: skip the escaped byte
+    }
+    body.len()
 }
 
 /// Limits on a parsed envelope: how many items, how large each one is, and how long its strings.
@@ -150,14 +155,14 @@ pub fn check_envelope(envelope: &Value, limits: &Limits, problems: &mut Problems
         ));
     }
     for (index, item) in items.iter().enumerate() {
-        let size = compact_size(item);
+        let (size, has_long_string) = measure(item, limits.max_string_bytes);
         if size > limits.max_item_bytes {
             problems.push(Problem::new(
                 format!("/data/{index}"),
                 format!("this item is {size} bytes as compact JSON; at most {} bytes are accepted per item", limits.max_item_bytes),
             ));
         }
-        if has_long_string(item, limits.max_string_bytes) {
+        if has_long_string {
             long_strings(
                 item,
                 &mut format!("/data/{index}"),
@@ -168,16 +173,82 @@ pub fn check_envelope(envelope: &Value, limits: &Limits, problems: &mut Problems
     }
 }
 
-/// Whether any string value or key under `value` is longer than `max` bytes: a walk without
-/// paths, so that the common case costs no allocation.
-fn has_long_string(value: &Value, max: usize) -> bool {
+/// The length of a value serialised as compact JSON, counted without building the string.
+pub fn compact_size(value: &Value) -> usize {
+    measure(value, usize::MAX).0
+}
+
+/// In one walk: the compact JSON size of `value` (as serde_json writes it), and whether any string
+/// value or key in it is longer than `max_string` bytes.
+fn measure(value: &Value, max_string: usize) -> (usize, bool) {
     match value {
-        Value::String(s) => s.len() > max,
-        Value::Array(items) => items.iter().any(|item| has_long_string(item, max)),
-        Value::Object(map) => map
-            .iter()
-            .any(|(key, item)| key.len() > max || has_long_string(item, max)),
-        _ => false,
+        Value::Null => (4, false),
+        Value::Bool(b) => (if *b { 4 } else { 5 }, false),
+        Value::Number(n) => (number_size(n), false),
+        Value::String(s) => (string_size(s), s.len() > max_string),
+        Value::Array(items) => {
+            items
+                .iter()
+                .fold((2 + items.len().saturating_sub(1), false), |acc, item| {
+                    let (size, long) = measure(item, max_string);
+                    (acc.0 + size, acc.1 || long)
+                })
+        }
+        Value::Object(map) => map.iter().fold(
+            (2 + map.len().saturating_sub(1), false),
+            |acc, (key, item)| {
+                let (size, long) = measure(item, max_string);
+                (
+                    acc.0 + string_size(key) + 1 + size,
+                    acc.1 || long || key.len() > max_string,
+                )
+            },
+        ),
+    }
+}
+
+/// A string's size in quotes, with serde_json's escapes.
+fn string_size(s: &str) -> usize {
+    let escapes: usize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    s.len() + 2 + escapes
+}
+
+fn number_size(n: &serde_json::Number) -> usize {
+    let digits = |mut v: u64| {
+        let mut count = 1;
+        while v >= 10 {
+            v /= 10;
+            count += 1;
+        }
+        count
+    };
+    if let Some(v) = n.as_u64() {
+        digits(v)
+    } else if let Some(v) = n.as_i64() {
+        1 + digits(v.unsigned_abs())
+    } else {
+        // Floats are few; let serde_json's own formatting say how long one is.
+        struct Counter(usize);
+        impl Write for Counter {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut counter = Counter(0);
+        // Writing into a counter cannot fail.
+        let _ = serde_json::to_writer(&mut counter, n);
+        counter.0
     }
 }
 
@@ -214,24 +285,6 @@ fn long_strings(value: &Value, path: &mut String, max: usize, problems: &mut Pro
     }
 }
 
-/// The length of a value serialised as compact JSON, counted without building the string.
-pub fn compact_size(value: &Value) -> usize {
-    struct Counter(usize);
-    impl Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Serialising a Value into a writer that never fails cannot fail.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +317,14 @@ mod tests {
             ..Limits::default()
         };
         assert!(parse_json(br#"{"a": "[[[[{{{{\"[[["}"#, &limits).is_ok());
+        assert!(
+            parse_json(br#"{"a": "\\", "b": ["[[["]}"#, &limits).is_ok(),
+            "an escaped backslash ends no string"
+        );
+        assert!(
+            parse_json(br#"{"a": "\\", "b": [[["x"]]]}"#, &limits).is_err(),
+            "nor hides brackets"
+        );
     }
 
     #[test]

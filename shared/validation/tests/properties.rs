@@ -2,7 +2,7 @@
 //! problem it reports points inside the submitted document (or, for a missing property, at the
 //! place where it belongs).
 
-use caliper_validation::{parse_json, validate_envelope, Limits, CALIPER_V1P2};
+use caliper_validation::{compact_size, parse_json, validate_envelope, Limits, CALIPER_V1P2};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -175,6 +175,12 @@ proptest! {
                 prop_assert!(resolves || missing_here, "{} does not point into the document: {}", problem.path, problem.message);
             }
         }
+    }
+
+    #[test]
+    fn compact_size_is_the_length_serde_json_writes(doc in any_json()) {
+        let written = serde_json::to_string(&doc).map(|s| s.len()).unwrap_or_default();
+        prop_assert_eq!(compact_size(&doc), written);
     }
 
     #[test]
