@@ -75,7 +75,7 @@ impl Checker<'_> {
         };
         let name = entity_type.name;
         if let Some(allowed) = allowed {
-            if !allowed.iter().any(|a| model::is_a(name, a)) {
+            if !allowed.iter().any(|a| entity_type.is_a(a)) {
                 let subtypes = if allowed.len() == 1 {
                     "or one of its subtypes"
                 } else {
@@ -91,13 +91,13 @@ impl Checker<'_> {
                 );
             }
         }
-        let open = model::lineage(name).any(|t| t.open);
+        let open = entity_type.open;
         for (key, value) in map {
             match key.as_str() {
                 "type" => {}
                 "@context" if top_level => self.at(key, |c| c.top_level_context(value)),
                 "@context" => self.at(key, |c| c.local_context(value)),
-                _ => match model::entity_property(name, key) {
+                _ => match entity_type.property(key) {
                     Some(property) => self.at(key, |c| c.value(value, &property.kind)),
                     None if open => {}
                     None => self.report_at(
@@ -110,7 +110,7 @@ impl Checker<'_> {
                 },
             }
         }
-        for property in model::lineage(name).flat_map(|t| t.properties) {
+        for property in &entity_type.properties {
             if property.required && !map.contains_key(property.name) {
                 self.missing(property.name, &format!("this {name}"));
             }
@@ -118,7 +118,7 @@ impl Checker<'_> {
     }
 
     /// The entity type named by `type`, or a problem saying why there is none.
-    fn entity_type(&mut self, type_value: Option<&Value>) -> Option<&'static model::EntityType> {
+    fn entity_type(&mut self, type_value: Option<&Value>) -> Option<&'static model::Resolved> {
         let message = match type_value {
             None => "`type` is required but missing from this entity".to_owned(),
             Some(Value::String(name)) => match model::entity_type(name) {

@@ -19,13 +19,13 @@ enum Role {
 impl Checker<'_> {
     pub(super) fn event(&mut self, event: &Map<String, Value>) {
         let event_type = self.event_type(event.get("type"));
-        let owner = match event_type {
+        let owner = || match event_type {
             Some(t) => format!("this {}", t.name),
             None => "this event".to_owned(),
         };
         for property in EVENT_PROPERTIES.iter().filter(|p| p.required) {
             if !event.contains_key(property.name) {
-                self.missing(property.name, &owner);
+                self.missing(property.name, &owner());
             }
         }
         let rules = self.action(event.get("action"), event_type);
@@ -38,11 +38,11 @@ impl Checker<'_> {
                 "type" | "action" | "profile" => {}
                 "@context" => self.at(key, |c| c.top_level_context(value)),
                 "id" => self.at(key, |c| c.event_id(value)),
-                "actor" => self.at(key, |c| c.role(value, &rules, Role::Actor)),
-                "object" => self.at(key, |c| c.role(value, &rules, Role::Object)),
+                "actor" => self.at(key, |c| c.role(value, rules, Role::Actor)),
+                "object" => self.at(key, |c| c.role(value, rules, Role::Object)),
                 "generated" => self.at(key, |c| {
                     c.custom_metrics = event_type.is_some_and(|t| t.custom_metrics);
-                    c.role(value, &rules, Role::Generated);
+                    c.role(value, rules, Role::Generated);
                     c.custom_metrics = false;
                 }),
                 "target" | "referrer" => {
@@ -73,7 +73,7 @@ impl Checker<'_> {
             && !rules.is_empty()
             && !event.contains_key("generated")
         {
-            self.missing("generated", &owner);
+            self.missing("generated", &owner());
         }
     }
 
@@ -104,18 +104,14 @@ impl Checker<'_> {
         &mut self,
         value: Option<&Value>,
         event_type: Option<&'static EventType>,
-    ) -> Vec<&'static ActionRule> {
-        let all_rules = || {
-            event_type
-                .map(|t| t.rules.iter().collect())
-                .unwrap_or_default()
-        };
+    ) -> &'static [ActionRule] {
+        let all_rules = || event_type.map_or(&[][..], |t| t.rules);
         let Some(value) = value else {
             return all_rules();
         };
         let problem = match (value, event_type) {
             (Value::String(action), Some(t)) => match t.rule(action) {
-                Some(rule) => return vec![rule],
+                Some(rule) => return std::slice::from_ref(rule),
                 None if vocabulary::is_action(action) => format!(
                     "the action {} is not allowed for {}; expected {}",
                     quoted(action),
@@ -129,7 +125,7 @@ impl Checker<'_> {
                     with_article(t.name)
                 ),
             },
-            (Value::String(action), None) if vocabulary::is_action(action) => return Vec::new(),
+            (Value::String(action), None) if vocabulary::is_action(action) => return &[],
             (Value::String(action), None) => {
                 format!(
                     "unknown action {}; expected a Caliper 1.2 action such as \"Viewed\"",
@@ -189,32 +185,33 @@ impl Checker<'_> {
     }
 
     /// The actor, object or generated entity, of the types the governing rules allow.
-    fn role(&mut self, value: &Value, rules: &[&ActionRule], role: Role) {
-        let mut allowed: Vec<&'static str> = Vec::new();
-        for rule in rules {
-            let types = match role {
-                Role::Actor => rule.actor,
-                Role::Object => rule.object,
-                Role::Generated => rule.generated,
-            };
-            if types.is_empty() {
-                allowed = vec!["Entity"];
-                break;
+    fn role(&mut self, value: &Value, rules: &[ActionRule], role: Role) {
+        let types_of = |rule: &ActionRule| match role {
+            Role::Actor => rule.actor,
+            Role::Object => rule.object,
+            Role::Generated => rule.generated,
+        };
+        let fallback: &[&str] = match role {
+            Role::Actor => &["Agent"],
+            _ => &["Entity"],
+        };
+        match rules {
+            [] => self.entity_ref(value, fallback),
+            [rule] if types_of(rule).is_empty() => self.entity_ref(value, &["Entity"]),
+            [rule] => self.entity_ref(value, types_of(rule)),
+            _ if rules.iter().any(|r| types_of(r).is_empty()) => {
+                self.entity_ref(value, &["Entity"])
             }
-            for t in types {
-                if !allowed.contains(t) {
-                    allowed.push(t);
+            _ => {
+                let mut allowed: Vec<&str> = Vec::new();
+                for t in rules.iter().flat_map(types_of) {
+                    if !allowed.contains(t) {
+                        allowed.push(t);
+                    }
                 }
+                self.entity_ref(value, &allowed);
             }
         }
-        if allowed.is_empty() {
-            allowed.push(if matches!(role, Role::Actor) {
-                "Agent"
-            } else {
-                "Entity"
-            });
-        }
-        self.entity_ref(value, &allowed);
     }
 }
 

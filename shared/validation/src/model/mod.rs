@@ -10,8 +10,9 @@ mod events;
 pub mod timeback;
 pub mod vocabulary;
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
 
 /// What a property's value must be.
 #[derive(Debug, Clone, Copy)]
@@ -157,29 +158,72 @@ pub const EVENT_PROPERTIES: &[Property] = &[
     opt("extensions", Kind::Map),
 ];
 
+/// An entity type with everything its supertypes give it, resolved once per process.
+#[derive(Debug)]
+pub struct Resolved {
+    pub name: &'static str,
+    /// The type itself, then its supertypes.
+    pub ancestors: Vec<&'static str>,
+    /// Its own properties and every inherited one a subtype does not redefine.
+    pub properties: Vec<&'static Property>,
+    /// Whether it, or a supertype, accepts properties beyond the model's.
+    pub open: bool,
+}
+
+impl Resolved {
+    pub fn property(&self, name: &str) -> Option<&'static Property> {
+        self.properties.iter().copied().find(|p| p.name == name)
+    }
+
+    pub fn is_a(&self, ancestor: &str) -> bool {
+        self.ancestors.contains(&ancestor)
+    }
+}
+
 struct Index {
-    entities: HashMap<&'static str, &'static EntityType>,
-    events: HashMap<&'static str, &'static EventType>,
+    entities: FxHashMap<&'static str, Resolved>,
+    events: FxHashMap<&'static str, &'static EventType>,
 }
 
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
-    INDEX.get_or_init(|| Index {
-        entities: entities::ALL
+    INDEX.get_or_init(|| {
+        let declared: FxHashMap<&str, &EntityType> = entities::ALL
             .iter()
             .chain(timeback::ENTITIES)
             .map(|t| (t.name, t))
-            .collect(),
-        events: events::ALL
-            .iter()
-            .chain(timeback::EVENTS)
-            .map(|t| (t.name, t))
-            .collect(),
+            .collect();
+        let resolve = |t: &'static EntityType| {
+            let lineage: Vec<&EntityType> = std::iter::successors(Some(t), |t| {
+                t.supertype.and_then(|s| declared.get(s).copied())
+            })
+            .collect();
+            let mut properties: Vec<&'static Property> = Vec::new();
+            for property in lineage.iter().flat_map(|t| t.properties) {
+                if !properties.iter().any(|p| p.name == property.name) {
+                    properties.push(property);
+                }
+            }
+            Resolved {
+                name: t.name,
+                ancestors: lineage.iter().map(|t| t.name).collect(),
+                properties,
+                open: lineage.iter().any(|t| t.open),
+            }
+        };
+        Index {
+            entities: declared.values().map(|t| (t.name, resolve(t))).collect(),
+            events: events::ALL
+                .iter()
+                .chain(timeback::EVENTS)
+                .map(|t| (t.name, t))
+                .collect(),
+        }
     })
 }
 
-pub fn entity_type(name: &str) -> Option<&'static EntityType> {
-    index().entities.get(name).copied()
+pub fn entity_type(name: &str) -> Option<&'static Resolved> {
+    index().entities.get(name)
 }
 
 pub fn event_type(name: &str) -> Option<&'static EventType> {
@@ -193,19 +237,14 @@ pub fn event_type_names() -> Vec<&'static str> {
     names
 }
 
-/// The type and its supertypes, most specific first.
-pub fn lineage(name: &str) -> impl Iterator<Item = &'static EntityType> {
-    std::iter::successors(entity_type(name), |t| t.supertype.and_then(entity_type))
-}
-
 /// Whether `name` is `ancestor` or one of its subtypes.
 pub fn is_a(name: &str, ancestor: &str) -> bool {
-    lineage(name).any(|t| t.name == ancestor)
+    entity_type(name).is_some_and(|t| t.is_a(ancestor))
 }
 
 /// The property `name` of an entity type, looked up through its supertypes.
 pub fn entity_property(type_name: &str, name: &str) -> Option<&'static Property> {
-    lineage(type_name).find_map(|t| t.properties.iter().find(|p| p.name == name))
+    entity_type(type_name)?.property(name)
 }
 
 #[cfg(test)]
@@ -265,6 +304,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn subtypes_redefine_what_they_inherit() {
+        let forum = entity_type("Forum").expect("Forum");
+        assert_eq!(
+            forum.ancestors,
+            [
+                "Forum",
+                "DigitalResourceCollection",
+                "DigitalResource",
+                "Entity"
+            ]
+        );
+        let items = forum.property("items").map(|p| format!("{:?}", p.kind));
+        assert_eq!(items.as_deref(), Some("List(Entity([\"Thread\"]))"));
+        assert!(entity_type("TimebackUser").is_some_and(|t| t.open));
+        assert!(entity_type("Person").is_some_and(|t| !t.open));
     }
 
     #[test]
