@@ -209,6 +209,11 @@ fn measure(value: &Value, max_string: usize) -> (usize, bool) {
 
 /// A string's size in quotes, with serde_json's escapes.
 fn string_size(s: &str) -> usize {
+    let needs_escape = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    // A plain count vectorises; the exact width of each escape is needed only when there are some.
+    if s.as_bytes().iter().filter(|b| needs_escape(b)).count() == 0 {
+        return s.len() + 2;
+    }
     let escapes: usize = s
         .bytes()
         .map(|b| match b {
