@@ -13,6 +13,7 @@ mod limits;
 pub mod model;
 mod problem;
 mod schema;
+mod strict_json;
 
 pub use limits::{compact_size, parse_json, Limits, ParseRejection};
 pub use problem::{Problem, Problems};

@@ -85,7 +85,8 @@ impl ParseRejection {
 }
 
 /// Parses a request body within the limits: size first, then depth (scanned without recursion),
-/// and only then serde_json, whose recursion limit is therefore never reached.
+/// and only then serde_json, whose recursion limit is therefore never reached. A property named
+/// twice in one object is refused.
 pub fn parse_json(body: &[u8], limits: &Limits) -> Result<Value, ParseRejection> {
     if body.len() > limits.max_body_bytes {
         return Err(ParseRejection::TooLarge {
@@ -104,7 +105,7 @@ pub fn parse_json(body: &[u8], limits: &Limits) -> Result<Value, ParseRejection>
             message: "the body is empty; send a Caliper envelope".into(),
         });
     }
-    serde_json::from_slice(body).map_err(|e| ParseRejection::NotJson {
+    crate::strict_json::from_slice(body).map_err(|e| ParseRejection::NotJson {
         message: e.to_string(),
     })
 }
