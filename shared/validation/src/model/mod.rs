@@ -237,16 +237,6 @@ pub fn event_type_names() -> Vec<&'static str> {
     names
 }
 
-/// Whether `name` is `ancestor` or one of its subtypes.
-pub fn is_a(name: &str, ancestor: &str) -> bool {
-    entity_type(name).is_some_and(|t| t.is_a(ancestor))
-}
-
-/// The property `name` of an entity type, looked up through its supertypes.
-pub fn entity_property(type_name: &str, name: &str) -> Option<&'static Property> {
-    entity_type(type_name)?.property(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,12 +326,17 @@ mod tests {
 
     #[test]
     fn subtypes_inherit() {
+        let is_a = |name: &str, ancestor: &str| entity_type(name).is_some_and(|t| t.is_a(ancestor));
         assert!(is_a("CourseSection", "Agent"));
         assert!(is_a("Forum", "DigitalResource"));
         assert!(is_a("VideoObject", "Entity"));
         assert!(!is_a("Person", "DigitalResource"));
-        assert!(entity_property("VideoObject", "duration").is_some());
-        assert!(entity_property("VideoObject", "name").is_some());
-        assert!(entity_property("Person", "duration").is_none());
+        let property = |name: &str, key: &str| entity_type(name).and_then(|t| t.property(key));
+        assert!(property("VideoObject", "duration").is_some());
+        assert!(
+            property("VideoObject", "name").is_some(),
+            "inherited from Entity"
+        );
+        assert!(property("Person", "duration").is_none());
     }
 }
