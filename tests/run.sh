@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The official Timeback client needs Python 3.12: $PYTHON, else pyenv's 3.12, else python3.12.
-python=${PYTHON:-$(ls -d "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)}
+python=${PYTHON:-$(ls -d "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.12*/bin/python3.12 2>/dev/null | tail -1 || true)}
 python=${python:-python3.12}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
     echo "tests/run.sh needs Python 3.12 or later (for the official timeback-caliper client); set PYTHON" >&2
