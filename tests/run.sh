@@ -37,5 +37,5 @@ echo "==> cargo test"
 cargo test --workspace --locked
 
 echo "==> end-to-end tests of caliper-local, and the SAM template against the code"
-cargo build --locked -p caliper-local
+cargo build --locked -p caliper-local -p caliper-load
 "$venv/bin/python" -m pytest -q tests/e2e tests/template

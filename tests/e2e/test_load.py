@@ -1,0 +1,19 @@
+"""A small run of the load tool against caliper-local: concurrent clients, then every job followed to
+its end; the tool exits non-zero if an event was lost or stored twice."""
+import subprocess
+
+from conftest import ROOT
+
+LOAD = ROOT / "target" / "debug" / "caliper-load"
+
+
+def test_a_small_load_run_loses_and_duplicates_nothing(embedded):
+    run = subprocess.run(
+        [str(LOAD), "--url", embedded.url, "--clients", "8", "--envelopes", "120", "--events-per-envelope", "5",
+         "--drain-timeout-secs", "120"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = {line[:24].strip(): line[24:].strip() for line in run.stdout.splitlines()}
+    assert report["events accepted"] == "600", run.stdout
+    assert report["events lost"] == "0" and report["ids allocated twice"] == "0", run.stdout
