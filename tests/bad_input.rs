@@ -68,6 +68,25 @@ async fn refused(world: &World, request: lambda_http::Request, status: u16) -> V
     body
 }
 
+/// Submits `bytes` as JSON and expects them refused with `status`.
+async fn refused_json(world: &World, bytes: &[u8], status: u16) -> Value {
+    refused(world, raw_request(bytes, Some("application/json")), status).await
+}
+
+fn message(body: &Value) -> &str {
+    body["message"].as_str().unwrap_or_default()
+}
+
+/// The JSON pointers of an error body's problems.
+fn paths(body: &Value) -> Vec<&str> {
+    body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["path"].as_str())
+        .collect()
+}
+
 fn json_bytes(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
@@ -91,10 +110,7 @@ async fn bodies_that_are_not_json() {
     ];
     for (name, bytes) in cases {
         let body = refused(&world, raw_request(&bytes, Some("application/json")), 400).await;
-        assert!(
-            body["message"].as_str().is_some_and(|m| m.contains("JSON")),
-            "{name}: {body}"
-        );
+        assert!(message(&body).contains("JSON"), "{name}: {body}");
     }
 }
 
@@ -110,47 +126,17 @@ async fn duplicate_keys_deep_nesting_and_size() {
             "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2",
             "data": [{{"id": "{id}", "id": "{id}"}}]}}"#
     );
-    let body = refused(
-        &world,
-        raw_request(duplicated.as_bytes(), Some("application/json")),
-        400,
-    )
-    .await;
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("\"id\" appears twice")),
-        "{body}"
-    );
+    let body = refused_json(&world, duplicated.as_bytes(), 400).await;
+    assert!(message(&body).contains("\"id\" appears twice"), "{body}");
 
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let body = refused(
-        &world,
-        raw_request(deep.as_bytes(), Some("application/json")),
-        400,
-    )
-    .await;
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("levels deep")),
-        "{body}"
-    );
+    let body = refused_json(&world, deep.as_bytes(), 400).await;
+    assert!(message(&body).contains("levels deep"), "{body}");
 
     let mut big = tool_use_event(&event_id());
     big["extensions"] = json!({"blob": "x".repeat(70 * 1024)});
-    let body = refused(
-        &world,
-        raw_request(&json_bytes(&envelope(vec![big])), Some("application/json")),
-        413,
-    )
-    .await;
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("bytes")),
-        "{body}"
-    );
+    let body = refused_json(&world, &json_bytes(&envelope(vec![big])), 413).await;
+    assert!(message(&body).contains("bytes"), "{body}");
 }
 
 #[tokio::test]
@@ -158,19 +144,8 @@ async fn a_huge_string_is_refused_where_it_is() {
     let world = world(Limits::default());
     let mut event = tool_use_event(&event_id());
     event["extensions"] = json!({"note": "é".repeat(40 * 1024)});
-    let body = refused(
-        &world,
-        raw_request(
-            &json_bytes(&envelope(vec![event])),
-            Some("application/json"),
-        ),
-        400,
-    )
-    .await;
-    assert_eq!(
-        body["errors"][0]["path"], "/data/0/extensions/note",
-        "{body}"
-    );
+    let body = refused_json(&world, &json_bytes(&envelope(vec![event])), 400).await;
+    assert_eq!(paths(&body), ["/data/0/extensions/note"], "{body}");
 }
 
 #[tokio::test]
@@ -191,9 +166,8 @@ async fn wrong_or_missing_content_types() {
         "Application/JSON",
         "application/ld+json",
     ] {
-        let (code, body) = read_response(
-            handlers::submit_events(&world.app, raw_request(&valid, Some(content_type))).await,
-        );
+        let request = raw_request(&valid, Some(content_type));
+        let (code, body) = read_response(handlers::submit_events(&world.app, request).await);
         assert_eq!(code, 200, "{content_type}: {body}");
     }
 }
@@ -213,36 +187,17 @@ async fn every_required_field_missing_in_turn_and_wrong_types() {
     for field in event_fields {
         let mut event = tool_use_event(&event_id());
         event.as_object_mut().map(|e| e.remove(field));
-        let body = refused(
-            &world,
-            raw_request(
-                &json_bytes(&envelope(vec![event])),
-                Some("application/json"),
-            ),
-            400,
-        )
-        .await;
-        let paths: Vec<&str> = body["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["path"].as_str())
-            .collect();
+        let body = refused_json(&world, &json_bytes(&envelope(vec![event])), 400).await;
         assert!(
-            paths.contains(&format!("/data/0/{field}").as_str()),
+            paths(&body).contains(&format!("/data/0/{field}").as_str()),
             "{field}: {body}"
         );
     }
     for field in ["sensor", "sendTime", "dataVersion", "data"] {
         let mut doc = envelope(vec![tool_use_event(&event_id())]);
         doc.as_object_mut().map(|e| e.remove(field));
-        let body = refused(
-            &world,
-            raw_request(&json_bytes(&doc), Some("application/json")),
-            400,
-        )
-        .await;
-        assert_eq!(body["errors"][0]["path"], format!("/{field}"), "{body}");
+        let body = refused_json(&world, &json_bytes(&doc), 400).await;
+        assert_eq!(paths(&body), [format!("/{field}")], "{body}");
     }
     let wrong_types = [
         json!(null),
@@ -256,31 +211,15 @@ async fn every_required_field_missing_in_turn_and_wrong_types() {
         for value in &wrong_types {
             let mut event = tool_use_event(&event_id());
             event[field] = value.clone();
-            let body = refused(
-                &world,
-                raw_request(
-                    &json_bytes(&envelope(vec![event])),
-                    Some("application/json"),
-                ),
-                400,
-            )
-            .await;
-            let pointed = body["errors"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e["path"].as_str())
+            let body = refused_json(&world, &json_bytes(&envelope(vec![event])), 400).await;
+            let pointed = paths(&body)
+                .iter()
                 .any(|p| p.starts_with(&format!("/data/0/{field}")));
             assert!(pointed, "{field} = {value}: {body}");
         }
     }
     for top in [json!(null), json!([]), json!("envelope"), json!(42)] {
-        refused(
-            &world,
-            raw_request(&json_bytes(&top), Some("application/json")),
-            400,
-        )
-        .await;
+        refused_json(&world, &json_bytes(&top), 400).await;
     }
 }
 
