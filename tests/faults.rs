@@ -1,0 +1,327 @@
+//! Faults injected into the real adapters (the embedded store and DynamoDB + SQS on moto): a
+//! processor that dies halfway through a batch, throttling, a queue that refuses a send after the
+//! job was recorded, and one message delivered twice at once. Nothing accepted is lost or stored
+//! twice, and no job claims a success it did not have.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use caliper_core::{
+    Delivery, EventStore, InsertOutcome, JobMessage, JobState, JobStore, NewJob, Ports, Processor,
+    Queue, StoreError, StoredEvent,
+};
+use caliper_http::{handlers, App, Limits};
+use caliper_tests::{envelope, event_id, gateway_request, read_response, tool_use_event};
+use chrono::Utc;
+
+/// An event store that fails chosen calls: `allocate_ids` with a throttling error the first
+/// `throttles` times, and `insert_new` by writing only the first half of the batch and then
+/// failing, the first `crashes` times (a processor dying mid-batch).
+struct FaultyEvents {
+    inner: Arc<dyn EventStore>,
+    throttles: AtomicUsize,
+    crashes: AtomicUsize,
+}
+
+fn take(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+#[async_trait]
+impl EventStore for FaultyEvents {
+    async fn allocate_ids(&self, count: u64) -> Result<u64, StoreError> {
+        if take(&self.throttles) {
+            return Err(StoreError::retryable(
+                "ProvisionedThroughputExceededException (injected)",
+            ));
+        }
+        self.inner.allocate_ids(count).await
+    }
+
+    async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+        self.inner.find_ids(external_ids).await
+    }
+
+    async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
+        if take(&self.crashes) {
+            self.inner.insert_new(&events[..events.len() / 2]).await?;
+            return Err(StoreError::new(
+                "the processor died halfway through the batch (injected)",
+            ));
+        }
+        self.inner.insert_new(events).await
+    }
+
+    async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        self.inner.get(external_id).await
+    }
+}
+
+/// A queue that refuses every send.
+struct RefusingQueue;
+
+#[async_trait]
+impl Queue for RefusingQueue {
+    async fn send(&self, _messages: &[JobMessage]) -> Result<(), StoreError> {
+        Err(StoreError::retryable("the queue is unavailable (injected)"))
+    }
+}
+
+/// A job store that remembers the ids of the jobs it created.
+struct RecordingJobs {
+    inner: Arc<dyn JobStore>,
+    created: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl JobStore for RecordingJobs {
+    async fn create(&self, job: &NewJob) -> Result<(), StoreError> {
+        self.created
+            .lock()
+            .expect("not poisoned")
+            .push(job.id.clone());
+        self.inner.create(job).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<caliper_core::Job>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn mark_active(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.mark_active(id).await
+    }
+    async fn complete_part(
+        &self,
+        id: &str,
+        part: u32,
+        results: &[caliper_core::EventResult],
+        at: chrono::DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        self.inner.complete_part(id, part, results, at).await
+    }
+    async fn mark_failed(
+        &self,
+        id: &str,
+        reason: &str,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.mark_failed(id, reason, at).await
+    }
+}
+
+fn faulty(ports: &Ports, throttles: usize, crashes: usize) -> Arc<FaultyEvents> {
+    Arc::new(FaultyEvents {
+        inner: ports.events.clone(),
+        throttles: AtomicUsize::new(throttles),
+        crashes: AtomicUsize::new(crashes),
+    })
+}
+
+/// A recorded job of one part and its message of `n` fresh events.
+async fn job_with_events(ports: &Ports, n: usize) -> JobMessage {
+    let job = NewJob {
+        id: uuid::Uuid::new_v4().to_string(),
+        client_app_id: "client-a".into(),
+        parts: 1,
+        created_at: Utc::now(),
+    };
+    ports.jobs.create(&job).await.expect("create the job");
+    JobMessage {
+        job_id: job.id,
+        client_app_id: "client-a".into(),
+        part: 0,
+        parts: 1,
+        sensor: "https://example.edu/sensors/1".into(),
+        send_time: "2024-05-01T12:00:00.000Z".into(),
+        events: (0..n).map(|_| tool_use_event(&event_id())).collect(),
+    }
+}
+
+/// The job's results as (externalId, allocatedId), after checking it completed.
+async fn completed_results(ports: &Ports, job_id: &str) -> Vec<(String, u64)> {
+    let job = ports
+        .jobs
+        .get(job_id)
+        .await
+        .expect("get")
+        .expect("the job exists");
+    assert_eq!(job.state, JobState::Completed, "{job:?}");
+    job.results
+        .into_iter()
+        .map(|r| (r.external_id, r.allocated_id))
+        .collect()
+}
+
+fn ids_of(message: &JobMessage) -> Vec<String> {
+    message
+        .events
+        .iter()
+        .filter_map(|e| e["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+pub async fn a_crash_halfway_through_a_batch_is_redelivered_without_duplicates(ports: Ports) {
+    let message = job_with_events(&ports, 10).await;
+    let crashing = Processor::new(ports.jobs.clone(), faulty(&ports, 0, 1));
+    assert!(
+        crashing.process(&message).await.is_err(),
+        "the injected crash surfaces"
+    );
+    let half_stored: Vec<(String, u64)> = {
+        let mut found = Vec::new();
+        for id in ids_of(&message) {
+            if let Some(event) = ports.events.get(&id).await.expect("get") {
+                found.push((id, event.id));
+            }
+        }
+        found
+    };
+    assert_eq!(
+        half_stored.len(),
+        5,
+        "the first half was written before the crash"
+    );
+    let job = ports
+        .jobs
+        .get(&message.job_id)
+        .await
+        .expect("get")
+        .expect("job");
+    assert_ne!(
+        job.state,
+        JobState::Completed,
+        "no success before the part is recorded"
+    );
+
+    let processor = Processor::new(ports.jobs.clone(), ports.events.clone());
+    assert_eq!(
+        processor.process(&message).await.expect("redelivery"),
+        JobState::Completed
+    );
+    let results = completed_results(&ports, &message.job_id).await;
+    assert_eq!(
+        results.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        ids_of(&message)
+    );
+    for (id, allocated) in &half_stored {
+        assert!(
+            results.contains(&(id.clone(), *allocated)),
+            "{id} keeps its first allocated id"
+        );
+    }
+    let distinct: std::collections::HashSet<u64> = results.iter().map(|r| r.1).collect();
+    assert_eq!(distinct.len(), 10, "no id allocated twice: {results:?}");
+
+    // A third delivery changes nothing.
+    assert_eq!(
+        processor.process(&message).await.expect("again"),
+        JobState::Completed
+    );
+    assert_eq!(completed_results(&ports, &message.job_id).await, results);
+}
+
+pub async fn throttling_fails_the_delivery_and_the_retry_stores_everything(ports: Ports) {
+    let message = job_with_events(&ports, 3).await;
+    let processor = Processor::new(ports.jobs.clone(), faulty(&ports, 1, 0));
+    let body = message.to_json();
+    assert_eq!(processor.deliver(&body, 1, 5).await, Delivery::Retry);
+    assert_eq!(processor.deliver(&body, 2, 5).await, Delivery::Done);
+    let results = completed_results(&ports, &message.job_id).await;
+    assert_eq!(results.len(), 3);
+    for id in ids_of(&message) {
+        assert!(
+            ports.events.get(&id).await.expect("get").is_some(),
+            "{id} stored"
+        );
+    }
+}
+
+pub async fn a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_failed(ports: Ports) {
+    let jobs = Arc::new(RecordingJobs {
+        inner: ports.jobs.clone(),
+        created: Mutex::new(Vec::new()),
+    });
+    let app = App::new(
+        Ports {
+            jobs: jobs.clone(),
+            events: ports.events.clone(),
+            queue: Arc::new(RefusingQueue),
+        },
+        Limits::default(),
+    );
+    let body = envelope(vec![tool_use_event(&event_id())]);
+    let (code, reply) = read_response(
+        handlers::submit_events(&app, gateway_request("submit-events", Some(&body), None)).await,
+    );
+    assert_eq!(code, 503, "{reply}");
+    assert!(reply.get("jobId").is_none(), "{reply}");
+    let created = jobs.created.lock().expect("not poisoned").clone();
+    assert_eq!(created.len(), 1, "the job was recorded before the send");
+    let job = ports
+        .jobs
+        .get(&created[0])
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(job.state, JobState::Failed, "{job:?}");
+    assert!(job.failed_reason.is_some_and(|r| !r.is_empty()));
+}
+
+pub async fn one_message_delivered_twice_at_once_is_stored_once(ports: Ports) {
+    let message = job_with_events(&ports, 20).await;
+    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let (a, b) = tokio::join!(
+        tokio::spawn({
+            let (p, m) = (processor.clone(), message.clone());
+            async move { p.process(&m).await }
+        }),
+        tokio::spawn({
+            let (p, m) = (processor.clone(), message.clone());
+            async move { p.process(&m).await }
+        }),
+    );
+    assert!(a.expect("joined").is_ok() && b.expect("joined").is_ok());
+    let results = completed_results(&ports, &message.job_id).await;
+    for (id, allocated) in &results {
+        let stored = ports.events.get(id).await.expect("get").expect("stored");
+        assert_eq!(
+            stored.id, *allocated,
+            "the job reports the id that was stored for {id}"
+        );
+    }
+    let distinct: std::collections::HashSet<u64> = results.iter().map(|r| r.1).collect();
+    assert_eq!(distinct.len(), 20);
+}
+
+macro_rules! faults {
+    ($adapter:ident, $ports:expr) => {
+        mod $adapter {
+            faults!(@cases $ports; a_crash_halfway_through_a_batch_is_redelivered_without_duplicates,
+                throttling_fails_the_delivery_and_the_retry_stores_everything,
+                a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_failed,
+                one_message_delivered_twice_at_once_is_stored_once);
+        }
+    };
+    (@cases $ports:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                #[allow(unused_variables)]
+                let (ports, _guard) = $ports;
+                super::$case(ports).await;
+            }
+        )*
+    };
+}
+
+faults!(embedded, {
+    let (ports, _queue, dir) = caliper_tests::embedded_world();
+    (ports, dir)
+});
+
+faults!(dynamodb, {
+    let world = caliper_tests::aws_world(5).await;
+    (world.ports, ())
+});
