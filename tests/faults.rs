@@ -16,13 +16,14 @@ use caliper_http::{handlers, App, Limits};
 use caliper_tests::{envelope, event_id, gateway_request, read_response, tool_use_event};
 use chrono::Utc;
 
-/// An event store that fails chosen calls: `allocate_ids` with a throttling error the first
-/// `throttles` times, and `insert_new` by writing only the first half of the batch and then
-/// failing, the first `crashes` times (a processor dying mid-batch).
+/// An event store that fails or delays chosen calls: `allocate_ids` with a throttling error the
+/// first `throttles` times; `insert_new` by writing only the first half of the batch and then
+/// failing, the first `crashes` times (a processor dying mid-batch); `find_ids` after a delay.
 struct FaultyEvents {
     inner: Arc<dyn EventStore>,
     throttles: AtomicUsize,
     crashes: AtomicUsize,
+    find_delay: std::time::Duration,
 }
 
 fn take(counter: &AtomicUsize) -> bool {
@@ -43,7 +44,9 @@ impl EventStore for FaultyEvents {
     }
 
     async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
-        self.inner.find_ids(external_ids).await
+        let found = self.inner.find_ids(external_ids).await;
+        tokio::time::sleep(self.find_delay).await;
+        found
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
@@ -116,6 +119,7 @@ fn faulty(ports: &Ports, throttles: usize, crashes: usize) -> Arc<FaultyEvents> 
         inner: ports.events.clone(),
         throttles: AtomicUsize::new(throttles),
         crashes: AtomicUsize::new(crashes),
+        find_delay: std::time::Duration::ZERO,
     })
 }
 
@@ -271,7 +275,12 @@ pub async fn a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_faile
 
 pub async fn one_message_delivered_twice_at_once_is_stored_once(ports: Ports) {
     let message = job_with_events(&ports, 20).await;
-    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    // Both deliveries look the ids up before either writes, so both allocate and race to insert.
+    let racing = Arc::new(FaultyEvents {
+        find_delay: std::time::Duration::from_millis(300),
+        ..Arc::into_inner(faulty(&ports, 0, 0)).expect("not shared yet")
+    });
+    let processor = Arc::new(Processor::new(ports.jobs.clone(), racing));
     let (a, b) = tokio::join!(
         tokio::spawn({
             let (p, m) = (processor.clone(), message.clone());

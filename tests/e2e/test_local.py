@@ -1,5 +1,6 @@
 """caliper-local end to end: the documented examples go in, complete, and keep their ids."""
 import copy
+import json
 import datetime
 import re
 import time
@@ -143,3 +144,16 @@ def test_jobs_survive_a_restart(embedded):
     status, reply = embedded.request("GET", f"/jobs/{job_id}/status")
     assert status == 200
     assert reply["job"] == job
+
+
+def test_an_envelope_over_one_queue_message_is_split_not_refused(embedded):
+    """12 events of about 100 KB each: 1.2 MB, more than one 1 MiB queue message holds."""
+    events = []
+    for _ in range(12):
+        event = copy.deepcopy(documented_examples()[1]["data"][0])
+        event["extensions"] = {"notes": ["x" * 50_000, "y" * 50_000]}
+        events.append(event)
+    body = envelope(*events)
+    assert len(json.dumps(body)) > 1024 * 1024
+    _, job = submit_and_complete(embedded, body)
+    assert [external for _, external in results(job)] == [e["id"] for e in events]
