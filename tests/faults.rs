@@ -1,7 +1,7 @@
 //! Faults injected into the real adapters (the embedded store and DynamoDB + SQS on moto): a
 //! processor that dies halfway through a batch, throttling, a queue that refuses a send after the
-//! job was recorded, and one message delivered twice at once. Nothing accepted is lost or stored
-//! twice, and no job claims a success it did not have.
+//! job was recorded, and deliveries racing each other. Nothing accepted is lost or stored twice,
+//! and no job claims a success it did not have.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -273,35 +273,37 @@ pub async fn a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_faile
     assert!(job.failed_reason.is_some_and(|r| !r.is_empty()));
 }
 
-pub async fn one_message_delivered_twice_at_once_is_stored_once(ports: Ports) {
-    let message = job_with_events(&ports, 20).await;
-    // Both deliveries look the ids up before either writes, so both allocate and race to insert.
+pub async fn deliveries_racing_at_once_store_each_event_once(ports: Ports) {
+    // One message delivered twice at once, and a second job resending the same events meanwhile.
+    let first = job_with_events(&ports, 20).await;
+    let mut resent = job_with_events(&ports, 0).await;
+    resent.events = first.events.clone();
+    // Every delivery looks the ids up before any writes, so all allocate and race to insert.
     let racing = Arc::new(FaultyEvents {
         find_delay: std::time::Duration::from_millis(300),
         ..Arc::into_inner(faulty(&ports, 0, 0)).expect("not shared yet")
     });
     let processor = Arc::new(Processor::new(ports.jobs.clone(), racing));
-    let (a, b) = tokio::join!(
-        tokio::spawn({
-            let (p, m) = (processor.clone(), message.clone());
-            async move { p.process(&m).await }
-        }),
-        tokio::spawn({
-            let (p, m) = (processor.clone(), message.clone());
-            async move { p.process(&m).await }
-        }),
-    );
-    assert!(a.expect("joined").is_ok() && b.expect("joined").is_ok());
-    let results = completed_results(&ports, &message.job_id).await;
-    for (id, allocated) in &results {
-        let stored = ports.events.get(id).await.expect("get").expect("stored");
-        assert_eq!(
-            stored.id, *allocated,
-            "the job reports the id that was stored for {id}"
-        );
+    let deliveries = [first.clone(), first.clone(), resent.clone()].map(|message| {
+        let processor = processor.clone();
+        tokio::spawn(async move { processor.process(&message).await })
+    });
+    for delivery in futures::future::join_all(deliveries).await {
+        assert!(delivery.expect("joined").is_ok());
     }
-    let distinct: std::collections::HashSet<u64> = results.iter().map(|r| r.1).collect();
-    assert_eq!(distinct.len(), 20);
+    for job_id in [&first.job_id, &resent.job_id] {
+        let results = completed_results(&ports, job_id).await;
+        assert_eq!(results.len(), 20);
+        for (id, allocated) in &results {
+            let stored = ports.events.get(id).await.expect("get").expect("stored");
+            assert_eq!(
+                stored.id, *allocated,
+                "job {job_id} reports the id stored for {id}"
+            );
+        }
+        let distinct: std::collections::HashSet<u64> = results.iter().map(|r| r.1).collect();
+        assert_eq!(distinct.len(), 20);
+    }
 }
 
 macro_rules! faults {
@@ -310,7 +312,7 @@ macro_rules! faults {
             faults!(@cases $ports; a_crash_halfway_through_a_batch_is_redelivered_without_duplicates,
                 throttling_fails_the_delivery_and_the_retry_stores_everything,
                 a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_failed,
-                one_message_delivered_twice_at_once_is_stored_once);
+                deliveries_racing_at_once_store_each_event_once);
         }
     };
     (@cases $ports:expr; $($case:ident),*) => {
