@@ -288,32 +288,12 @@ pub async fn many_ids_are_found_at_once(ports: Ports) {
         .all(|(n, id)| found.get(id) == Some(&(n as u64 + 1))));
 }
 
-macro_rules! conformance {
-    ($adapter:ident, $ports:expr) => {
-        mod $adapter {
-            conformance!(@cases $ports; a_new_job_waits, parts_complete_once_in_part_order, failed_is_final_and_says_why,
-                ids_are_allocated_in_disjoint_increasing_ranges, each_event_is_stored_once, racing_inserts_store_one,
-                many_ids_are_found_at_once);
-        }
-    };
-    (@cases $ports:expr; $($case:ident),*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $case() {
-                #[allow(unused_variables)]
-                let (ports, _guard) = $ports;
-                super::$case(ports).await;
-            }
-        )*
-    };
-}
-
-conformance!(embedded, {
-    let (ports, _queue, dir) = caliper_tests::embedded_world();
-    (ports, dir)
-});
-
-conformance!(dynamodb, {
-    let world = caliper_tests::aws_world(5).await;
-    (world.ports, ())
-});
+caliper_tests::on_every_backend!(
+    a_new_job_waits,
+    parts_complete_once_in_part_order,
+    failed_is_final_and_says_why,
+    ids_are_allocated_in_disjoint_increasing_ranges,
+    each_event_is_stored_once,
+    racing_inserts_store_one,
+    many_ids_are_found_at_once,
+);

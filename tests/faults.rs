@@ -306,33 +306,9 @@ pub async fn deliveries_racing_at_once_store_each_event_once(ports: Ports) {
     }
 }
 
-macro_rules! faults {
-    ($adapter:ident, $ports:expr) => {
-        mod $adapter {
-            faults!(@cases $ports; a_crash_halfway_through_a_batch_is_redelivered_without_duplicates,
-                throttling_fails_the_delivery_and_the_retry_stores_everything,
-                a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_failed,
-                deliveries_racing_at_once_store_each_event_once);
-        }
-    };
-    (@cases $ports:expr; $($case:ident),*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $case() {
-                #[allow(unused_variables)]
-                let (ports, _guard) = $ports;
-                super::$case(ports).await;
-            }
-        )*
-    };
-}
-
-faults!(embedded, {
-    let (ports, _queue, dir) = caliper_tests::embedded_world();
-    (ports, dir)
-});
-
-faults!(dynamodb, {
-    let world = caliper_tests::aws_world(5).await;
-    (world.ports, ())
-});
+caliper_tests::on_every_backend!(
+    a_crash_halfway_through_a_batch_is_redelivered_without_duplicates,
+    throttling_fails_the_delivery_and_the_retry_stores_everything,
+    a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_failed,
+    deliveries_racing_at_once_store_each_event_once,
+);

@@ -135,3 +135,29 @@ pub fn read_response(response: lambda_http::Response<lambda_http::Body>) -> (u16
     };
     (status, body)
 }
+
+/// Runs each named `async fn case(ports: Ports)` of the calling test file against every storage
+/// backend: a `#[tokio::test]` per case in `mod embedded` and in `mod dynamodb` (moto).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let (ports, _queue, _dir) = $crate::embedded_world();
+                    super::$case(ports).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let world = $crate::aws_world(5).await;
+                    super::$case(world.ports).await;
+                }
+            )*
+        }
+    };
+}

@@ -42,30 +42,21 @@ fn explain(error: &ValidationError<'_>, problems: &mut Problems) {
     let path = error.instance_path().as_str().to_owned();
     let instance = error.instance();
     let message = match error.kind() {
+        // The schema describes the envelope only (items are the Caliper model's business), so
+        // required and unexpected properties are always the envelope's.
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            let what = if path.is_empty() {
-                "the envelope".to_owned()
-            } else {
-                format!("the object at {path}")
-            };
             problems.push(Problem::new(
                 pointer_join(&path, name),
-                format!("`{name}` is required but missing from {what}"),
+                format!("`{name}` is required but missing from the envelope"),
             ));
             return;
         }
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let owner = owner_name(&path, instance);
             for name in unexpected {
-                let hint = if path.is_empty() {
-                    ""
-                } else {
-                    "; put custom data in `extensions`"
-                };
                 problems.push(Problem::new(
                     pointer_join(&path, name),
-                    format!("`{name}` is not a property of {owner}{hint}"),
+                    format!("`{name}` is not a property of the envelope"),
                 ));
             }
             return;
@@ -105,9 +96,6 @@ fn explain(error: &ValidationError<'_>, problems: &mut Problems) {
         ValidationErrorKind::MinItems { limit } => {
             format!("expected at least {limit} item(s), found an empty array")
         }
-        ValidationErrorKind::MinLength { .. } => {
-            "expected a non-empty string, found \"\"".to_owned()
-        }
         _ => format!("{error}"),
     };
     problems.push(Problem::new(path, message));
@@ -128,20 +116,4 @@ fn expected_types(kind: &TypeKind) -> String {
         })
         .collect();
     worded.join(" or ")
-}
-
-/// "an Event of type \"ToolUseEvent\"" and the like, so that a message names what it speaks of.
-fn owner_name(path: &str, instance: &Value) -> String {
-    if path.is_empty() {
-        return "the envelope".to_owned();
-    }
-    let kind = if crate::is_event(instance) {
-        "an Event"
-    } else {
-        "an Entity"
-    };
-    match instance.get("type").and_then(Value::as_str) {
-        Some(t) => format!("{kind} of type {}", quoted(t)),
-        None => kind.to_owned(),
-    }
 }

@@ -377,6 +377,13 @@ fn contexts_put_caliper_last() {
     assert_eq!(problems_of_event(event.clone()), vec![]);
     event["@context"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
     assert_eq!(only_path(event), "/data/0/@context");
+
+    // Nested contexts are local and additive: any context IRI or inline object, not free text.
+    let mut nested = tool_use_event();
+    nested["object"]["@context"] = json!(["http://schema.org/", {"q": "http://schema.org/query"}]);
+    assert_eq!(problems_of_event(nested.clone()), vec![]);
+    nested["object"]["@context"] = json!(["not a context"]);
+    assert_eq!(only_path(nested), "/data/0/object/@context/0");
 }
 
 #[test]

@@ -15,13 +15,7 @@ const fn acts(
     actor: &'static [&'static str],
     object: &'static [&'static str],
 ) -> ActionRule {
-    ActionRule {
-        actions,
-        actor,
-        object,
-        generated: &[],
-        generated_required: false,
-    }
+    generates(actions, actor, object, &[])
 }
 
 /// A rule that names the entity the action generates.
