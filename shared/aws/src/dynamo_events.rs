@@ -12,6 +12,7 @@ use caliper_core::{EventStore, InsertOutcome, StoreError, StoredEvent};
 use futures::future::try_join_all;
 
 use crate::errors::store_error;
+use crate::indexes::index_attributes;
 
 /// The counter's key: not an IRI, so no event can ever collide with it.
 const COUNTER_KEY: &str = "#counter:event-id";
@@ -22,8 +23,8 @@ const BATCH_GET_KEYS: usize = 100;
 
 #[derive(Clone)]
 pub struct DynamoEvents {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -66,7 +67,66 @@ impl DynamoEvents {
             AttributeValue::S(event.event_time.clone()),
         );
         item.insert("doc".into(), AttributeValue::S(doc));
+        item.extend(index_attributes(event));
         Ok(item)
+    }
+
+    /// The items of `external_ids` that exist, with the attributes of `projection`, in no order.
+    pub(crate) async fn batch_get(
+        &self,
+        external_ids: &[String],
+        projection: &str,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        // BatchGetItem refuses duplicate keys.
+        let unique: Vec<&String> = external_ids
+            .iter()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut found = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_KEYS) {
+            let mut pending: Vec<Item> = chunk.iter().map(|id| key(id)).collect();
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(consistent)
+                    .projection_expression(projection)
+                    .build()
+                    .map_err(|e| StoreError::new(e.to_string()))?;
+                let mut output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| store_error("BatchGetItem (events)", e))?;
+                found.extend(
+                    output
+                        .responses
+                        .as_mut()
+                        .and_then(|r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
+                pending = output
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::retryable(
+                            "BatchGetItem (events) kept leaving keys unprocessed",
+                        ));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
+                        .await;
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn insert_one(&self, event: &StoredEvent) -> Result<InsertOutcome, StoreError> {
@@ -132,61 +192,16 @@ impl EventStore for DynamoEvents {
     }
 
     async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
-        // BatchGetItem refuses duplicate keys.
-        let unique: Vec<&String> = external_ids
+        let items = self
+            .batch_get(external_ids, "externalId, allocatedId", true)
+            .await?;
+        Ok(items
             .iter()
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let mut found = HashMap::new();
-        for chunk in unique.chunks(BATCH_GET_KEYS) {
-            let mut pending: Vec<Item> = chunk.iter().map(|id| key(id)).collect();
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
-                    .projection_expression("externalId, allocatedId")
-                    .build()
-                    .map_err(|e| StoreError::new(e.to_string()))?;
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| store_error("BatchGetItem (events)", e))?;
-                for item in output
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    if let (Some(id), Some(allocated)) = (
-                        item.get("externalId").and_then(|v| v.as_s().ok()),
-                        allocated_id(item),
-                    ) {
-                        found.insert(id.clone(), allocated);
-                    }
-                }
-                pending = output
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .map(|k| k.keys().to_vec())
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(StoreError::retryable(
-                            "BatchGetItem (events) kept leaving keys unprocessed",
-                        ));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
-                        .await;
-                }
-            }
-        }
-        Ok(found)
+            .filter_map(|item| {
+                let id = item.get("externalId").and_then(|v| v.as_s().ok())?;
+                Some((id.clone(), allocated_id(item)?))
+            })
+            .collect())
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {

@@ -3,7 +3,9 @@
 mod config;
 mod dynamo_events;
 mod dynamo_jobs;
+mod dynamo_listing;
 mod errors;
+pub mod indexes;
 mod lambda_sqs;
 mod resources;
 mod sqs;
@@ -42,13 +44,15 @@ pub fn ports(
     let url = queue_url
         .or_else(|| settings.queue_url.clone())
         .unwrap_or_default();
+    let events = Arc::new(DynamoEvents::new(dynamo.clone(), &settings.events_table));
     Ports {
         jobs: Arc::new(DynamoJobs::new(
             dynamo.clone(),
             &settings.jobs_table,
             settings.job_ttl_days,
         )),
-        events: Arc::new(DynamoEvents::new(dynamo, &settings.events_table)),
+        events: events.clone(),
+        reader: events,
         queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
     }
 }

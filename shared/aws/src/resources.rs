@@ -2,13 +2,16 @@
 //! for tests. In AWS the SAM template owns them.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
+use caliper_core::query::Index;
 use aws_sdk_sqs::types::QueueAttributeName;
 use caliper_core::StoreError;
 
 use crate::config::AwsSettings;
 use crate::errors::store_error;
+use crate::indexes::{gsi, Gsi, KEPT_FIELDS, POSITION};
 
 /// Creates both tables and the queue with its dead-letter queue if missing; returns the queue URL.
 pub async fn create_resources(
@@ -16,8 +19,9 @@ pub async fn create_resources(
     settings: &AwsSettings,
 ) -> Result<String, StoreError> {
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    create_table(&dynamo, &settings.jobs_table, "jobId").await?;
-    create_table(&dynamo, &settings.events_table, "externalId").await?;
+    create_table(&dynamo, &settings.jobs_table, "jobId", &[]).await?;
+    let indexes: Vec<Gsi> = Index::EVERY.into_iter().map(gsi).collect();
+    create_table(&dynamo, &settings.events_table, "externalId", &indexes).await?;
 
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let dlq_url = sqs
@@ -56,29 +60,56 @@ async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
     hash_key: &str,
+    indexes: &[Gsi],
 ) -> Result<(), StoreError> {
     let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::new(e.to_string());
-    let result = client
+    let string = |attribute: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(attribute)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(invalid)
+    };
+    let key = |attribute: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(attribute)
+            .key_type(key_type)
+            .build()
+            .map_err(invalid)
+    };
+    let mut request = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(hash_key)
-                .attribute_type(ScalarAttributeType::S)
+        .attribute_definitions(string(hash_key)?)
+        .key_schema(key(hash_key, KeyType::Hash)?);
+    if !indexes.is_empty() {
+        request = request.attribute_definitions(string(POSITION)?);
+    }
+    for index in indexes {
+        let projection = if index.keeps_fields {
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(KEPT_FIELDS.map(str::to_owned).to_vec()))
                 .build()
-                .map_err(invalid)?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(hash_key)
-                .key_type(KeyType::Hash)
+        } else {
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
                 .build()
-                .map_err(invalid)?,
-        )
-        .send()
-        .await;
-    match result {
+        };
+        request = request
+            .attribute_definitions(string(index.key)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index.name)
+                    .key_schema(key(index.key, KeyType::Hash)?)
+                    .key_schema(key(POSITION, KeyType::Range)?)
+                    .projection(projection)
+                    .build()
+                    .map_err(invalid)?,
+            );
+    }
+    match request.send().await {
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()

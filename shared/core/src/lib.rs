@@ -7,12 +7,14 @@ pub mod message;
 pub mod model;
 pub mod ports;
 pub mod process;
+pub mod query;
 pub mod record;
 pub mod submit;
 
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventResult, Job, JobState, NewJob, StoredEvent};
-pub use ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
+pub use ports::{EventReader, EventStore, InsertOutcome, JobStore, Queue, StoreError};
+pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
 pub use process::{Delivery, Processor};
 pub use record::JobRecord;
 pub use submit::{SubmitError, Submitter};
@@ -27,5 +29,6 @@ use std::sync::Arc;
 pub struct Ports {
     pub jobs: Arc<dyn JobStore>,
     pub events: Arc<dyn EventStore>,
+    pub reader: Arc<dyn EventReader>,
     pub queue: Arc<dyn Queue>,
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::message::JobMessage;
 use crate::model::{EventResult, Job, JobState, NewJob, StoredEvent};
+use crate::query::{EventPage, EventQuery, Start};
 
 /// A storage or queue call that did not succeed. `retryable` errors (throttling, timeouts) are worth
 /// another try; the message's redelivery gives it one.
@@ -85,6 +86,21 @@ pub trait EventStore: Send + Sync {
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError>;
 
     async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError>;
+}
+
+/// Listings of stored events, in [`EventQuery`]'s order; every adapter follows [`EventQuery::plan`].
+#[async_trait]
+pub trait EventReader: Send + Sync {
+    /// Up to `limit` events matching `query`, from `start` on.
+    async fn list(
+        &self,
+        query: &EventQuery,
+        start: &Start,
+        limit: usize,
+    ) -> Result<EventPage, StoreError>;
+
+    /// How many events match `query`.
+    async fn count(&self, query: &EventQuery) -> Result<u64, StoreError>;
 }
 
 /// The queue between submission and processing.

@@ -6,6 +6,9 @@ use redb::{Database, TableDefinition};
 
 pub(crate) const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
 pub(crate) const EVENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("events");
+/// Listing indexes: (index, key, position) → the entry's fields. See `caliper_core::query`.
+pub(crate) const EVENT_INDEX: TableDefinition<(u8, &str, &str), &[u8]> =
+    TableDefinition::new("event_index");
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 pub(crate) const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
@@ -32,10 +35,12 @@ impl Embedded {
         let txn = db.begin_write().map_err(fail)?;
         txn.open_table(JOBS).map_err(fail)?;
         txn.open_table(EVENTS).map_err(fail)?;
+        txn.open_table(EVENT_INDEX).map_err(fail)?;
         txn.open_table(COUNTERS).map_err(fail)?;
         txn.open_table(QUEUE).map_err(fail)?;
         txn.open_table(DEAD_LETTERS).map_err(fail)?;
         txn.commit().map_err(fail)?;
+        crate::listing::index_stored_events(&db)?;
         Ok(Self { db: Arc::new(db) })
     }
 

@@ -2,6 +2,7 @@
 //! jobs, events and queued messages survive a restart, with no AWS and no emulator.
 
 mod db;
+mod listing;
 mod queue;
 mod store;
 
@@ -19,7 +20,8 @@ pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueu
     let queue = EmbeddedQueue::new(store.clone(), settings);
     let ports = Ports {
         jobs: Arc::new(store.clone()),
-        events: Arc::new(store),
+        events: Arc::new(store.clone()),
+        reader: Arc::new(store),
         queue: Arc::new(queue.clone()),
     };
     Ok((ports, queue))

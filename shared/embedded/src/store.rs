@@ -12,16 +12,17 @@ use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{fail, Embedded, COUNTERS, EVENTS, JOBS};
+use crate::db::{fail, Embedded, COUNTERS, EVENTS, EVENT_INDEX, JOBS};
+use crate::listing::index_event;
 
 const EVENT_COUNTER: &str = "event_id";
 
-fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes)
         .map_err(|e| StoreError::new(format!("embedded store holds an unreadable record: {e}")))
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(fail)
 }
 
@@ -161,25 +162,25 @@ impl EventStore for Embedded {
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
-        let encoded: Vec<(String, Vec<u8>)> = events
-            .iter()
-            .map(|e| Ok((e.external_id.clone(), encode(e)?)))
-            .collect::<Result<_, StoreError>>()?;
+        let events = events.to_vec();
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(fail)?;
-            let mut outcomes = Vec::with_capacity(encoded.len());
+            let mut outcomes = Vec::with_capacity(events.len());
             {
                 let mut table = txn.open_table(EVENTS).map_err(fail)?;
-                for (id, bytes) in &encoded {
+                let mut index = txn.open_table(EVENT_INDEX).map_err(fail)?;
+                for event in &events {
+                    let id = event.external_id.as_str();
                     let existing = table
-                        .get(id.as_str())
+                        .get(id)
                         .map_err(fail)?
                         .map(|g| decode::<StoredEvent>(g.value()))
                         .transpose()?;
                     match existing {
-                        Some(event) => outcomes.push(InsertOutcome::Exists(event.id)),
+                        Some(stored) => outcomes.push(InsertOutcome::Exists(stored.id)),
                         None => {
-                            table.insert(id.as_str(), bytes.as_slice()).map_err(fail)?;
+                            table.insert(id, encode(event)?.as_slice()).map_err(fail)?;
+                            index_event(&mut index, event)?;
                             outcomes.push(InsertOutcome::Inserted);
                         }
                     }

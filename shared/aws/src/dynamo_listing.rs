@@ -1,0 +1,248 @@
+//! Listings on DynamoDB: each is a Query of one index key's shards, in parallel, merged by position.
+//! Pages read index entries (keys, and for the actor and email indexes the fields a filter tests)
+//! and then fetch only the page's events; counts read entries, never events.
+
+use std::collections::{HashMap, VecDeque};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use caliper_core::query::Plan;
+use caliper_core::{EventPage, EventQuery, EventReader, Order, Start, StoreError, StoredEvent};
+use futures::future::try_join_all;
+
+use crate::dynamo_events::DynamoEvents;
+use crate::errors::store_error;
+use crate::indexes::{gsi, partition, POSITION, SHARDS};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// One index entry: where it sits and which event it names.
+struct Entry {
+    position: String,
+    external_id: String,
+}
+
+/// A shard's entries read so far, and where its next page begins.
+#[derive(Default)]
+struct Shard {
+    entries: VecDeque<Entry>,
+    resume: Option<Item>,
+    started: bool,
+}
+
+impl Shard {
+    fn may_have_more(&self) -> bool {
+        !self.started || self.resume.is_some()
+    }
+}
+
+/// The Query of one shard of a plan, between two sort keys, with the plan's residual as filter.
+struct ShardQuery<'a> {
+    events: &'a DynamoEvents,
+    plan: Plan,
+    low: String,
+    high: String,
+    order: Order,
+}
+
+impl ShardQuery<'_> {
+    fn request(&self, shard: u64) -> QueryFluentBuilder {
+        let index = gsi(self.plan.index);
+        let mut request = self
+            .events
+            .client
+            .query()
+            .table_name(&self.events.table)
+            .index_name(index.name)
+            .key_condition_expression("#k = :k AND #p BETWEEN :low AND :high")
+            .expression_attribute_names("#k", index.key)
+            .expression_attribute_names("#p", POSITION)
+            .expression_attribute_values(":k", AttributeValue::S(partition(shard, &self.plan.key)))
+            .expression_attribute_values(":low", AttributeValue::S(self.low.clone()))
+            .expression_attribute_values(":high", AttributeValue::S(self.high.clone()))
+            .scan_index_forward(self.order == Order::OldestFirst);
+        let residual = &self.plan.residual;
+        let tests = [
+            ("clientAppId", &residual.client_app_id),
+            ("sensor", &residual.sensor),
+            ("actorId", &residual.actor_id),
+            ("actorEmail", &residual.actor_email),
+        ];
+        let mut conditions = Vec::new();
+        for (n, (attribute, wanted)) in tests.into_iter().enumerate() {
+            if let Some(wanted) = wanted {
+                conditions.push(format!("#f{n} = :f{n}"));
+                request = request
+                    .expression_attribute_names(format!("#f{n}"), attribute)
+                    .expression_attribute_values(format!(":f{n}"), AttributeValue::S(wanted.clone()));
+            }
+        }
+        if !conditions.is_empty() {
+            request = request.filter_expression(conditions.join(" AND "));
+        }
+        request
+    }
+
+    /// One page of a shard's entries (at most `limit` read), and where the next begins.
+    async fn page(
+        &self,
+        shard: u64,
+        resume: Option<Item>,
+        limit: i32,
+    ) -> Result<(Vec<Entry>, Option<Item>), StoreError> {
+        let output = self
+            .request(shard)
+            .projection_expression("externalId, #p")
+            .limit(limit)
+            .set_exclusive_start_key(resume)
+            .send()
+            .await
+            .map_err(|e| store_error("Query (event index)", e))?;
+        let entries = output
+            .items()
+            .iter()
+            .filter_map(|item| {
+                Some(Entry {
+                    position: item.get(POSITION)?.as_s().ok()?.clone(),
+                    external_id: item.get("externalId")?.as_s().ok()?.clone(),
+                })
+            })
+            .collect();
+        Ok((entries, output.last_evaluated_key))
+    }
+
+    /// How many entries of a shard pass the filter.
+    async fn count(&self, shard: u64) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        let mut resume = None;
+        loop {
+            let output = self
+                .request(shard)
+                .select(Select::Count)
+                .set_exclusive_start_key(resume)
+                .send()
+                .await
+                .map_err(|e| store_error("Query (event count)", e))?;
+            total += u64::try_from(output.count).unwrap_or(0);
+            resume = output.last_evaluated_key;
+            if resume.is_none() {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The first `wanted` entries across every shard, in order: each shard is read a chunk at a
+    /// time, and only when the merge has used up what was read of it.
+    async fn merged(&self, wanted: usize) -> Result<Vec<Entry>, StoreError> {
+        let shards_len = SHARDS as usize;
+        // Enough per shard for the whole page when events spread evenly, and a little over.
+        let chunk = i32::try_from((wanted.div_ceil(shards_len) + 8).min(1000)).unwrap_or(1000);
+        let mut shards: Vec<Shard> = (0..shards_len).map(|_| Shard::default()).collect();
+        let mut merged = Vec::with_capacity(wanted);
+        while merged.len() < wanted {
+            let empty: Vec<usize> = (0..shards_len)
+                .filter(|&s| shards[s].entries.is_empty() && shards[s].may_have_more())
+                .collect();
+            if !empty.is_empty() {
+                let pages = try_join_all(empty.iter().map(|&s| {
+                    self.page(s as u64, shards[s].resume.take(), chunk)
+                }))
+                .await?;
+                for (s, (entries, resume)) in empty.into_iter().zip(pages) {
+                    let shard = &mut shards[s];
+                    shard.entries.extend(entries);
+                    shard.resume = resume;
+                    shard.started = true;
+                }
+                // A filtered page can come back empty and still have more behind it.
+                continue;
+            }
+            let heads = shards
+                .iter_mut()
+                .filter(|s| !s.entries.is_empty());
+            let next = match self.order {
+                Order::NewestFirst => heads.max_by(|a, b| a.entries[0].position.cmp(&b.entries[0].position)),
+                Order::OldestFirst => heads.min_by(|a, b| a.entries[0].position.cmp(&b.entries[0].position)),
+            };
+            match next.and_then(|shard| shard.entries.pop_front()) {
+                Some(entry) => merged.push(entry),
+                None => break,
+            }
+        }
+        Ok(merged)
+    }
+}
+
+impl DynamoEvents {
+    fn shard_query(&self, query: &EventQuery, start: &Start) -> Option<ShardQuery<'_>> {
+        let (low, high) = query.key_range(start)?;
+        Some(ShardQuery {
+            events: self,
+            plan: query.plan(),
+            low,
+            high,
+            order: query.order,
+        })
+    }
+}
+
+#[async_trait]
+impl EventReader for DynamoEvents {
+    async fn list(
+        &self,
+        query: &EventQuery,
+        start: &Start,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        let empty = EventPage {
+            events: Vec::new(),
+            more: false,
+        };
+        let Some(reader) = self.shard_query(query, start) else {
+            return Ok(empty);
+        };
+        let skip = match start {
+            Start::Offset(n) => usize::try_from(*n).unwrap_or(usize::MAX),
+            Start::After(_) => 0,
+        };
+        // One more than the page, to know whether another follows.
+        let entries = reader.merged(skip.saturating_add(limit + 1)).await?;
+        let page: Vec<Entry> = entries.into_iter().skip(skip).collect();
+        let more = page.len() > limit;
+        let ids: Vec<String> = page
+            .into_iter()
+            .take(limit)
+            .map(|e| e.external_id)
+            .collect();
+        let mut docs: HashMap<String, StoredEvent> = HashMap::with_capacity(ids.len());
+        for item in self.batch_get(&ids, "externalId, doc", false).await? {
+            let (Some(id), Some(doc)) = (
+                item.get("externalId").and_then(|v| v.as_s().ok()),
+                item.get("doc").and_then(|v| v.as_s().ok()),
+            ) else {
+                continue;
+            };
+            let event = serde_json::from_str(doc)
+                .map_err(|e| StoreError::new(format!("stored event {id} is unreadable: {e}")))?;
+            docs.insert(id.clone(), event);
+        }
+        let events = ids
+            .iter()
+            .map(|id| {
+                docs.remove(id).ok_or_else(|| {
+                    StoreError::retryable(format!("the index names {id}, which could not be read"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(EventPage { events, more })
+    }
+
+    async fn count(&self, query: &EventQuery) -> Result<u64, StoreError> {
+        let Some(reader) = self.shard_query(query, &Start::Offset(0)) else {
+            return Ok(0);
+        };
+        let counts = try_join_all((0..SHARDS).map(|s| reader.count(s))).await?;
+        Ok(counts.into_iter().sum())
+    }
+}

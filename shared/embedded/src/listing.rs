@@ -1,0 +1,145 @@
+//! Listings on the embedded store: one table holds every index of `caliper_core::query`, keyed by
+//! (index, key, position), so that a listing is one range read in either direction.
+
+use async_trait::async_trait;
+use caliper_core::query::{Index, IndexFields, Plan};
+use caliper_core::{EventPage, EventQuery, EventReader, Order, Position, Start, StoreError, StoredEvent};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table};
+
+use crate::db::{fail, Embedded, EVENTS, EVENT_INDEX};
+use crate::store::{decode, encode};
+
+fn tag(index: Index) -> u8 {
+    match index {
+        Index::All => 0,
+        Index::Client => 1,
+        Index::Sensor => 2,
+        Index::ClientSensor => 3,
+        Index::Actor => 4,
+        Index::Email => 5,
+    }
+}
+
+/// Adds `event` to every index that has a key for it (inside the caller's write transaction).
+pub(crate) fn index_event(
+    table: &mut Table<(u8, &str, &str), &[u8]>,
+    event: &StoredEvent,
+) -> Result<(), StoreError> {
+    let position = Position::of(event).key();
+    let fields = encode(&IndexFields::of(event))?;
+    for index in Index::EVERY {
+        if let Some(key) = index.key_of(event) {
+            table
+                .insert((tag(index), key.as_str(), position.as_str()), fields.as_slice())
+                .map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// Indexes the events of a database written before the indexes existed.
+pub(crate) fn index_stored_events(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write().map_err(fail)?;
+    {
+        let events = txn.open_table(EVENTS).map_err(fail)?;
+        let mut index = txn.open_table(EVENT_INDEX).map_err(fail)?;
+        if index.len().map_err(fail)? > 0 || events.len().map_err(fail)? == 0 {
+            return Ok(());
+        }
+        tracing::info!("indexing the stored events for listings");
+        for entry in events.iter().map_err(fail)? {
+            let (_, value) = entry.map_err(fail)?;
+            index_event(&mut index, &decode::<StoredEvent>(value.value())?)?;
+        }
+    }
+    txn.commit().map_err(fail)
+}
+
+/// Walks the entries of a plan in order, keeping those its residual admits, until `visit` says
+/// stop.
+fn walk(
+    txn: &ReadTransaction,
+    query: &EventQuery,
+    start: &Start,
+    mut visit: impl FnMut(&IndexFields) -> bool,
+) -> Result<(), StoreError> {
+    let Plan {
+        index,
+        key,
+        residual,
+    } = query.plan();
+    let Some((low, high)) = query.key_range(start) else {
+        return Ok(());
+    };
+    let table = txn.open_table(EVENT_INDEX).map_err(fail)?;
+    let range = table
+        .range((tag(index), key.as_str(), low.as_str())..=(tag(index), key.as_str(), high.as_str()))
+        .map_err(fail)?;
+    let entries: Box<dyn Iterator<Item = _>> = match query.order {
+        Order::NewestFirst => Box::new(range.rev()),
+        Order::OldestFirst => Box::new(range),
+    };
+    for entry in entries {
+        let (_, value) = entry.map_err(fail)?;
+        let fields: IndexFields = decode(value.value())?;
+        if residual.admits(&fields) && !visit(&fields) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl EventReader for Embedded {
+    async fn list(
+        &self,
+        query: &EventQuery,
+        start: &Start,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        let (query, start) = (query.clone(), start.clone());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(fail)?;
+            let mut skip = match start {
+                Start::Offset(n) => n,
+                Start::After(_) => 0,
+            };
+            let mut ids = Vec::with_capacity(limit + 1);
+            // One more than the page, to know whether another follows.
+            walk(&txn, &query, &start, |fields| {
+                if skip > 0 {
+                    skip -= 1;
+                } else {
+                    ids.push(fields.external_id.clone());
+                }
+                ids.len() <= limit
+            })?;
+            let more = ids.len() > limit;
+            ids.truncate(limit);
+            let table = txn.open_table(EVENTS).map_err(fail)?;
+            let mut events = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let guard = table.get(id.as_str()).map_err(fail)?.ok_or_else(|| {
+                    StoreError::new(format!("the index names {id}, which is not stored"))
+                })?;
+                events.push(decode(guard.value())?);
+            }
+            Ok(EventPage { events, more })
+        })
+        .await
+    }
+
+    async fn count(&self, query: &EventQuery) -> Result<u64, StoreError> {
+        let query = query.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(fail)?;
+            let mut count = 0;
+            walk(&txn, &query, &Start::Offset(0), |_| {
+                count += 1;
+                true
+            })?;
+            Ok(count)
+        })
+        .await
+    }
+}

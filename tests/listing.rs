@@ -1,0 +1,296 @@
+//! The listing part of the storage conformance suite, on every adapter: thousands of events from
+//! several clients, sensors and actors, and every filter, both orders, offset and cursor paging and
+//! client isolation compared with a brute-force filter over the same events.
+
+use caliper_core::query::date_bound;
+use caliper_core::{
+    EventFilter, EventQuery, Order, Ports, Position, Start, StoredEvent, Visibility,
+};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde_json::{json, Value};
+
+const EVENTS: u64 = 2400;
+const CLIENTS: [&str; 3] = ["client-a", "client-b", "client-c"];
+const SENSORS: [&str; 4] = [
+    "https://example.edu/sensors/1",
+    "https://example.edu/sensors/2",
+    "https://example.edu/sensors/3#fragment",
+    "https://other.example/sensor",
+];
+
+/// A small deterministic generator, so that a failure repeats.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self, sides: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % sides
+    }
+}
+
+fn actor_iri(n: u64) -> String {
+    format!("https://example.edu/users/{n}")
+}
+
+fn email(n: u64) -> String {
+    format!("learner{n}@example.edu")
+}
+
+/// Events spread over four days, many sharing an `eventTime`, written with different offsets and
+/// precisions; actors as IRIs or objects, with an email in `email`, in `extensions.email` (in any
+/// case), or none. Allocated ids do not follow event times.
+fn world() -> Vec<StoredEvent> {
+    let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
+    let base = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).single().unwrap_or_default();
+    (1..=EVENTS)
+        .map(|id| {
+            // 600 distinct instants over four days: ties are common.
+            let t = base + Duration::milliseconds(dice.roll(600) as i64 * 576_000 + 1);
+            let event_time = match dice.roll(3) {
+                0 => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                1 => t.with_timezone(&chrono::FixedOffset::east_opt(7200).unwrap_or_else(|| unreachable!()))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+                _ => t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            };
+            let who = dice.roll(12);
+            let actor = match dice.roll(4) {
+                0 => json!(actor_iri(who)),
+                1 => json!({"id": actor_iri(who), "type": "Person", "email": email(who)}),
+                2 => json!({"id": actor_iri(who), "type": "Person",
+                            "extensions": {"email": email(who).to_uppercase()}}),
+                _ => json!({"id": actor_iri(who), "type": "Person"}),
+            };
+            let event = json!({
+                "id": format!("urn:uuid:00000000-0000-4000-8000-{id:012}"),
+                "type": "ToolUseEvent",
+                "action": "Used",
+                "actor": actor,
+                "object": {"id": "https://example.edu", "type": "SoftwareApplication"},
+                "eventTime": event_time,
+            });
+            let sensor = SENSORS[dice.roll(4) as usize];
+            let client = CLIENTS[dice.roll(3) as usize];
+            StoredEvent::from_event(&event, id, sensor, "2024-05-05T00:00:00.000Z", client, Utc::now())
+        })
+        .collect()
+}
+
+/// One listing request: the parameters as a reader sends them.
+#[derive(Debug, Clone, Default)]
+struct Case {
+    own: Option<&'static str>,
+    sensor: Option<&'static str>,
+    actor_id: Option<String>,
+    actor_email: Option<String>,
+    start_date: Option<&'static str>,
+    end_date: Option<&'static str>,
+    oldest_first: bool,
+}
+
+impl Case {
+    fn query(&self) -> EventQuery {
+        EventQuery {
+            visibility: self
+                .own
+                .map_or(Visibility::All, |c| Visibility::Own(c.to_owned())),
+            filter: EventFilter {
+                sensor: self.sensor.map(str::to_owned),
+                actor_id: self.actor_id.clone(),
+                actor_email: self.actor_email.clone(),
+                from: self.start_date.and_then(|d| date_bound(d, false)),
+                until: self.end_date.and_then(|d| date_bound(d, true)),
+            },
+            order: if self.oldest_first {
+                Order::OldestFirst
+            } else {
+                Order::NewestFirst
+            },
+        }
+    }
+
+    /// The answer by brute force, written apart from the stores' code: parse, compare, sort.
+    fn expected(&self, all: &[StoredEvent]) -> Vec<u64> {
+        let instant = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).ok();
+        let bound = |s: &str, end: bool| {
+            instant(s).or_else(|| {
+                let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+                let start = day.and_hms_opt(0, 0, 0)?.and_utc();
+                Some(if end { start + Duration::days(1) - Duration::nanoseconds(1) } else { start })
+            })
+        };
+        let from = self.start_date.and_then(|s| bound(s, false));
+        let until = self.end_date.and_then(|s| bound(s, true));
+        let mut found: Vec<(DateTime<Utc>, u64)> = all
+            .iter()
+            .filter(|e| self.own.is_none_or(|c| e.client_app_id == c))
+            .filter(|e| self.sensor.is_none_or(|s| e.sensor == s))
+            .filter(|e| {
+                let id = e.actor.as_str().or_else(|| e.actor["id"].as_str());
+                self.actor_id.as_deref().is_none_or(|a| id == Some(a))
+            })
+            .filter(|e| {
+                let email = e.actor["email"].as_str().or_else(|| e.actor["extensions"]["email"].as_str());
+                self.actor_email
+                    .as_deref()
+                    .is_none_or(|a| email.is_some_and(|m| m.eq_ignore_ascii_case(a)))
+            })
+            .filter_map(|e| Some((instant(&e.event_time)?, e.id)))
+            .filter(|(t, _)| from.is_none_or(|f| *t >= f) && until.is_none_or(|u| *t <= u))
+            .collect();
+        found.sort();
+        if !self.oldest_first {
+            found.reverse();
+        }
+        found.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let owners = [Some("client-a"), Some("client-b"), None];
+    for (n, own) in owners.into_iter().enumerate() {
+        let oldest_first = n % 2 == 1;
+        let base = Case {
+            own,
+            oldest_first,
+            ..Case::default()
+        };
+        cases.push(base.clone());
+        cases.push(Case { oldest_first: !oldest_first, ..base.clone() });
+        cases.push(Case { sensor: Some(SENSORS[2]), ..base.clone() });
+        cases.push(Case { actor_id: Some(actor_iri(3)), ..base.clone() });
+        cases.push(Case { actor_email: Some(email(5).to_uppercase()), ..base.clone() });
+        cases.push(Case { start_date: Some("2024-05-02"), ..base.clone() });
+        cases.push(Case { end_date: Some("2024-05-01"), ..base.clone() });
+        cases.push(Case {
+            start_date: Some("2024-05-02T03:12:00.001Z"),
+            end_date: Some("2024-05-03T10:00:00+02:00"),
+            ..base.clone()
+        });
+        cases.push(Case {
+            sensor: Some(SENSORS[0]),
+            actor_id: Some(actor_iri(7)),
+            start_date: Some("2024-05-02"),
+            ..base.clone()
+        });
+        cases.push(Case {
+            sensor: Some(SENSORS[1]),
+            actor_email: Some(email(2)),
+            actor_id: Some(actor_iri(2)),
+            end_date: Some("2024-05-03"),
+            ..base.clone()
+        });
+        cases.push(Case { actor_email: Some("nobody@example.edu".into()), ..base.clone() });
+        cases.push(Case { start_date: Some("2024-05-03"), end_date: Some("2024-05-02"), ..base });
+    }
+    cases
+}
+
+async fn store(ports: &Ports, events: &[StoredEvent]) {
+    for chunk in events.chunks(200) {
+        ports.events.insert_new(chunk).await.expect("insert");
+    }
+}
+
+fn ids(events: &[StoredEvent]) -> Vec<u64> {
+    events.iter().map(|e| e.id).collect()
+}
+
+pub async fn listings_match_a_brute_force_filter(ports: Ports) {
+    let all = world();
+    store(&ports, &all).await;
+    for case in cases() {
+        let query = case.query();
+        let expected = case.expected(&all);
+        let count = ports.reader.count(&query).await.expect("count");
+        assert_eq!(count, expected.len() as u64, "count of {case:?}");
+
+        // Cursor paging walks the whole listing, a page after the other.
+        let limit = (expected.len() / 4).clamp(25, 400);
+        let mut walked = Vec::new();
+        let mut start = Start::Offset(0);
+        loop {
+            let page = ports.reader.list(&query, &start, limit).await.expect("list");
+            walked.extend(ids(&page.events));
+            assert!(page.events.len() <= limit);
+            assert_eq!(page.more, walked.len() < expected.len(), "`more` after {} of {case:?}", walked.len());
+            match page.events.last() {
+                Some(last) if page.more => start = Start::After(Position::of(last)),
+                _ => break,
+            }
+        }
+        assert_eq!(walked, expected, "cursor walk of {case:?}");
+
+        // Offset paging: a page from the middle, and one past the end.
+        let offset = expected.len() / 3;
+        let page = ports
+            .reader
+            .list(&query, &Start::Offset(offset as u64), 7)
+            .await
+            .expect("list");
+        let want: Vec<u64> = expected.iter().skip(offset).take(7).copied().collect();
+        assert_eq!(ids(&page.events), want, "offset {offset} of {case:?}");
+        assert_eq!(page.more, offset + 7 < expected.len());
+        let past = ports
+            .reader
+            .list(&query, &Start::Offset(expected.len() as u64), 10)
+            .await
+            .expect("list");
+        assert!(past.events.is_empty() && !past.more);
+    }
+}
+
+pub async fn a_client_sees_only_its_own_events(ports: Ports) {
+    let all = world();
+    store(&ports, &all).await;
+    // Filters that match every client's events must still yield the caller's own only.
+    for own in CLIENTS {
+        for filter in [
+            EventFilter { actor_id: Some(actor_iri(4)), ..Default::default() },
+            EventFilter { actor_email: Some(email(4)), ..Default::default() },
+            EventFilter { sensor: Some(SENSORS[3].into()), ..Default::default() },
+            EventFilter::default(),
+        ] {
+            let query = EventQuery {
+                visibility: Visibility::Own(own.into()),
+                filter: filter.clone(),
+                order: Order::NewestFirst,
+            };
+            let page = ports.reader.list(&query, &Start::Offset(0), 1000).await.expect("list");
+            assert!(!page.events.is_empty(), "{own} {filter:?}");
+            assert!(page.events.iter().all(|e| e.client_app_id == own), "{own} {filter:?}");
+            let admin = EventQuery { visibility: Visibility::All, ..query };
+            let every = ports.reader.count(&admin).await.expect("count");
+            let mine = ports.reader.count(&EventQuery { visibility: Visibility::Own(own.into()), ..admin }).await.expect("count");
+            assert!(every > mine, "an admin sees more than {own} with {filter:?}");
+        }
+    }
+}
+
+pub async fn a_stored_event_is_listed_whole(ports: Ports) {
+    let id = "urn:uuid:5e4c6b2c-0000-4000-8000-000000000001";
+    let event: Value = json!({
+        "id": id, "type": "ToolUseEvent", "action": "Used",
+        "actor": {"id": "https://example.edu/users/1", "type": "Person", "email": "Ada@Example.edu"},
+        "object": {"id": "https://example.edu", "type": "SoftwareApplication"},
+        "eventTime": "2024-05-01T12:00:00.000Z",
+        "extensions": {"note": "kept"},
+    });
+    let stored = StoredEvent::from_event(&event, 42, SENSORS[0], "2024-05-01T12:00:01.000Z", "client-a", Utc::now());
+    store(&ports, std::slice::from_ref(&stored)).await;
+    let query = EventQuery {
+        visibility: Visibility::Own("client-a".into()),
+        filter: EventFilter { actor_email: Some("ada@example.EDU".into()), ..Default::default() },
+        order: Order::NewestFirst,
+    };
+    let page = ports.reader.list(&query, &Start::Offset(0), 10).await.expect("list");
+    assert_eq!(page.events, vec![stored]);
+}
+
+caliper_tests::on_every_backend!(
+    listings_match_a_brute_force_filter,
+    a_client_sees_only_its_own_events,
+    a_stored_event_is_listed_whole,
+);
