@@ -9,7 +9,7 @@ use caliper_core::{
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 
-const EVENTS: u64 = 2400;
+const EVENTS: u64 = 2000;
 const CLIENTS: [&str; 3] = ["client-a", "client-b", "client-c"];
 const SENSORS: [&str; 4] = [
     "https://example.edu/sensors/1",
@@ -43,14 +43,20 @@ fn email(n: u64) -> String {
 /// case), or none. Allocated ids do not follow event times.
 fn world() -> Vec<StoredEvent> {
     let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
-    let base = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).single().unwrap_or_default();
+    let base = Utc
+        .with_ymd_and_hms(2024, 5, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     (1..=EVENTS)
         .map(|id| {
             // 600 distinct instants over four days: ties are common.
             let t = base + Duration::milliseconds(dice.roll(600) as i64 * 576_000 + 1);
             let event_time = match dice.roll(3) {
                 0 => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                1 => t.with_timezone(&chrono::FixedOffset::east_opt(7200).unwrap_or_else(|| unreachable!()))
+                1 => t
+                    .with_timezone(
+                        &chrono::FixedOffset::east_opt(7200).unwrap_or_else(|| unreachable!()),
+                    )
                     .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
                 _ => t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             };
@@ -72,7 +78,14 @@ fn world() -> Vec<StoredEvent> {
             });
             let sensor = SENSORS[dice.roll(4) as usize];
             let client = CLIENTS[dice.roll(3) as usize];
-            StoredEvent::from_event(&event, id, sensor, "2024-05-05T00:00:00.000Z", client, Utc::now())
+            StoredEvent::from_event(
+                &event,
+                id,
+                sensor,
+                "2024-05-05T00:00:00.000Z",
+                client,
+                Utc::now(),
+            )
         })
         .collect()
 }
@@ -112,12 +125,20 @@ impl Case {
 
     /// The answer by brute force, written apart from the stores' code: parse, compare, sort.
     fn expected(&self, all: &[StoredEvent]) -> Vec<u64> {
-        let instant = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).ok();
+        let instant = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .ok()
+        };
         let bound = |s: &str, end: bool| {
             instant(s).or_else(|| {
                 let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
                 let start = day.and_hms_opt(0, 0, 0)?.and_utc();
-                Some(if end { start + Duration::days(1) - Duration::nanoseconds(1) } else { start })
+                Some(if end {
+                    start + Duration::days(1) - Duration::nanoseconds(1)
+                } else {
+                    start
+                })
             })
         };
         let from = self.start_date.and_then(|s| bound(s, false));
@@ -131,7 +152,9 @@ impl Case {
                 self.actor_id.as_deref().is_none_or(|a| id == Some(a))
             })
             .filter(|e| {
-                let email = e.actor["email"].as_str().or_else(|| e.actor["extensions"]["email"].as_str());
+                let email = e.actor["email"]
+                    .as_str()
+                    .or_else(|| e.actor["extensions"]["email"].as_str());
                 self.actor_email
                     .as_deref()
                     .is_none_or(|a| email.is_some_and(|m| m.eq_ignore_ascii_case(a)))
@@ -147,23 +170,48 @@ impl Case {
     }
 }
 
+/// Every filter alone and combined, both orders and empty answers, for one client and for an admin;
+/// the plain filters for a second client.
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
-    let owners = [Some("client-a"), Some("client-b"), None];
-    for (n, own) in owners.into_iter().enumerate() {
-        let oldest_first = n % 2 == 1;
+    for (own, oldest_first) in [
+        (Some("client-a"), false),
+        (None, true),
+        (Some("client-b"), true),
+    ] {
         let base = Case {
             own,
             oldest_first,
             ..Case::default()
         };
         cases.push(base.clone());
-        cases.push(Case { oldest_first: !oldest_first, ..base.clone() });
-        cases.push(Case { sensor: Some(SENSORS[2]), ..base.clone() });
-        cases.push(Case { actor_id: Some(actor_iri(3)), ..base.clone() });
-        cases.push(Case { actor_email: Some(email(5).to_uppercase()), ..base.clone() });
-        cases.push(Case { start_date: Some("2024-05-02"), ..base.clone() });
-        cases.push(Case { end_date: Some("2024-05-01"), ..base.clone() });
+        cases.push(Case {
+            sensor: Some(SENSORS[2]),
+            ..base.clone()
+        });
+        cases.push(Case {
+            actor_id: Some(actor_iri(3)),
+            ..base.clone()
+        });
+        cases.push(Case {
+            actor_email: Some(email(5).to_uppercase()),
+            ..base.clone()
+        });
+        if own == Some("client-b") {
+            continue;
+        }
+        cases.push(Case {
+            oldest_first: !oldest_first,
+            ..base.clone()
+        });
+        cases.push(Case {
+            start_date: Some("2024-05-02"),
+            ..base.clone()
+        });
+        cases.push(Case {
+            end_date: Some("2024-05-01"),
+            ..base.clone()
+        });
         cases.push(Case {
             start_date: Some("2024-05-02T03:12:00.001Z"),
             end_date: Some("2024-05-03T10:00:00+02:00"),
@@ -182,8 +230,15 @@ fn cases() -> Vec<Case> {
             end_date: Some("2024-05-03"),
             ..base.clone()
         });
-        cases.push(Case { actor_email: Some("nobody@example.edu".into()), ..base.clone() });
-        cases.push(Case { start_date: Some("2024-05-03"), end_date: Some("2024-05-02"), ..base });
+        cases.push(Case {
+            actor_email: Some("nobody@example.edu".into()),
+            ..base.clone()
+        });
+        cases.push(Case {
+            start_date: Some("2024-05-03"),
+            end_date: Some("2024-05-02"),
+            ..base
+        });
     }
     cases
 }
@@ -199,6 +254,7 @@ fn ids(events: &[StoredEvent]) -> Vec<u64> {
 }
 
 pub async fn listings_match_a_brute_force_filter(ports: Ports) {
+    // One world per backend: writing it is the slow part on moto.
     let all = world();
     store(&ports, &all).await;
     for case in cases() {
@@ -208,14 +264,23 @@ pub async fn listings_match_a_brute_force_filter(ports: Ports) {
         assert_eq!(count, expected.len() as u64, "count of {case:?}");
 
         // Cursor paging walks the whole listing, a page after the other.
-        let limit = (expected.len() / 4).clamp(25, 400);
+        let limit = (expected.len() / 3).clamp(25, 1000);
         let mut walked = Vec::new();
         let mut start = Start::Offset(0);
         loop {
-            let page = ports.reader.list(&query, &start, limit).await.expect("list");
+            let page = ports
+                .reader
+                .list(&query, &start, limit)
+                .await
+                .expect("list");
             walked.extend(ids(&page.events));
             assert!(page.events.len() <= limit);
-            assert_eq!(page.more, walked.len() < expected.len(), "`more` after {} of {case:?}", walked.len());
+            assert_eq!(
+                page.more,
+                walked.len() < expected.len(),
+                "`more` after {} of {case:?}",
+                walked.len()
+            );
             match page.events.last() {
                 Some(last) if page.more => start = Start::After(Position::of(last)),
                 _ => break,
@@ -240,17 +305,25 @@ pub async fn listings_match_a_brute_force_filter(ports: Ports) {
             .expect("list");
         assert!(past.events.is_empty() && !past.more);
     }
+    clients_see_only_their_own_events(&ports).await;
 }
 
-pub async fn a_client_sees_only_its_own_events(ports: Ports) {
-    let all = world();
-    store(&ports, &all).await;
-    // Filters that match every client's events must still yield the caller's own only.
+/// Filters that match every client's events still yield the caller's own only.
+async fn clients_see_only_their_own_events(ports: &Ports) {
     for own in CLIENTS {
         for filter in [
-            EventFilter { actor_id: Some(actor_iri(4)), ..Default::default() },
-            EventFilter { actor_email: Some(email(4)), ..Default::default() },
-            EventFilter { sensor: Some(SENSORS[3].into()), ..Default::default() },
+            EventFilter {
+                actor_id: Some(actor_iri(4)),
+                ..Default::default()
+            },
+            EventFilter {
+                actor_email: Some(email(4)),
+                ..Default::default()
+            },
+            EventFilter {
+                sensor: Some(SENSORS[3].into()),
+                ..Default::default()
+            },
             EventFilter::default(),
         ] {
             let query = EventQuery {
@@ -258,13 +331,33 @@ pub async fn a_client_sees_only_its_own_events(ports: Ports) {
                 filter: filter.clone(),
                 order: Order::NewestFirst,
             };
-            let page = ports.reader.list(&query, &Start::Offset(0), 1000).await.expect("list");
+            let page = ports
+                .reader
+                .list(&query, &Start::Offset(0), 1000)
+                .await
+                .expect("list");
             assert!(!page.events.is_empty(), "{own} {filter:?}");
-            assert!(page.events.iter().all(|e| e.client_app_id == own), "{own} {filter:?}");
-            let admin = EventQuery { visibility: Visibility::All, ..query };
+            assert!(
+                page.events.iter().all(|e| e.client_app_id == own),
+                "{own} {filter:?}"
+            );
+            let admin = EventQuery {
+                visibility: Visibility::All,
+                ..query
+            };
             let every = ports.reader.count(&admin).await.expect("count");
-            let mine = ports.reader.count(&EventQuery { visibility: Visibility::Own(own.into()), ..admin }).await.expect("count");
-            assert!(every > mine, "an admin sees more than {own} with {filter:?}");
+            let mine = ports
+                .reader
+                .count(&EventQuery {
+                    visibility: Visibility::Own(own.into()),
+                    ..admin
+                })
+                .await
+                .expect("count");
+            assert!(
+                every > mine,
+                "an admin sees more than {own} with {filter:?}"
+            );
         }
     }
 }
@@ -278,19 +371,32 @@ pub async fn a_stored_event_is_listed_whole(ports: Ports) {
         "eventTime": "2024-05-01T12:00:00.000Z",
         "extensions": {"note": "kept"},
     });
-    let stored = StoredEvent::from_event(&event, 42, SENSORS[0], "2024-05-01T12:00:01.000Z", "client-a", Utc::now());
+    let stored = StoredEvent::from_event(
+        &event,
+        42,
+        SENSORS[0],
+        "2024-05-01T12:00:01.000Z",
+        "client-a",
+        Utc::now(),
+    );
     store(&ports, std::slice::from_ref(&stored)).await;
     let query = EventQuery {
         visibility: Visibility::Own("client-a".into()),
-        filter: EventFilter { actor_email: Some("ada@example.EDU".into()), ..Default::default() },
+        filter: EventFilter {
+            actor_email: Some("ada@example.EDU".into()),
+            ..Default::default()
+        },
         order: Order::NewestFirst,
     };
-    let page = ports.reader.list(&query, &Start::Offset(0), 10).await.expect("list");
+    let page = ports
+        .reader
+        .list(&query, &Start::Offset(0), 10)
+        .await
+        .expect("list");
     assert_eq!(page.events, vec![stored]);
 }
 
 caliper_tests::on_every_backend!(
     listings_match_a_brute_force_filter,
-    a_client_sees_only_its_own_events,
     a_stored_event_is_listed_whole,
 );

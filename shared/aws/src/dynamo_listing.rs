@@ -75,7 +75,10 @@ impl ShardQuery<'_> {
                 conditions.push(format!("#f{n} = :f{n}"));
                 request = request
                     .expression_attribute_names(format!("#f{n}"), attribute)
-                    .expression_attribute_values(format!(":f{n}"), AttributeValue::S(wanted.clone()));
+                    .expression_attribute_values(
+                        format!(":f{n}"),
+                        AttributeValue::S(wanted.clone()),
+                    );
             }
         }
         if !conditions.is_empty() {
@@ -145,9 +148,11 @@ impl ShardQuery<'_> {
                 .filter(|&s| shards[s].entries.is_empty() && shards[s].may_have_more())
                 .collect();
             if !empty.is_empty() {
-                let pages = try_join_all(empty.iter().map(|&s| {
-                    self.page(s as u64, shards[s].resume.take(), chunk)
-                }))
+                let pages = try_join_all(
+                    empty
+                        .iter()
+                        .map(|&s| self.page(s as u64, shards[s].resume.take(), chunk)),
+                )
                 .await?;
                 for (s, (entries, resume)) in empty.into_iter().zip(pages) {
                     let shard = &mut shards[s];
@@ -158,12 +163,14 @@ impl ShardQuery<'_> {
                 // A filtered page can come back empty and still have more behind it.
                 continue;
             }
-            let heads = shards
-                .iter_mut()
-                .filter(|s| !s.entries.is_empty());
+            let heads = shards.iter_mut().filter(|s| !s.entries.is_empty());
             let next = match self.order {
-                Order::NewestFirst => heads.max_by(|a, b| a.entries[0].position.cmp(&b.entries[0].position)),
-                Order::OldestFirst => heads.min_by(|a, b| a.entries[0].position.cmp(&b.entries[0].position)),
+                Order::NewestFirst => {
+                    heads.max_by(|a, b| a.entries[0].position.cmp(&b.entries[0].position))
+                }
+                Order::OldestFirst => {
+                    heads.min_by(|a, b| a.entries[0].position.cmp(&b.entries[0].position))
+                }
             };
             match next.and_then(|shard| shard.entries.pop_front()) {
                 Some(entry) => merged.push(entry),

@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn long_keys_become_digests_and_short_ones_stay_readable() {
-        assert_eq!(partition(3, "https://example.edu/s"), "3|https://example.edu/s");
+        assert_eq!(
+            partition(3, "https://example.edu/s"),
+            "3|https://example.edu/s"
+        );
         let long = "x".repeat(5000);
         let p = partition(3, &long);
         assert!(p.starts_with("3|sha256:") && p.len() == 2 + 7 + 64, "{p}");
@@ -100,8 +103,12 @@ mod tests {
 
     #[test]
     fn every_index_has_its_own_name_and_key() {
-        let names: std::collections::HashSet<_> = Index::EVERY.iter().map(|&i| gsi(i).name).collect();
+        let names: std::collections::HashSet<_> =
+            Index::EVERY.iter().map(|&i| gsi(i).name).collect();
         let keys: std::collections::HashSet<_> = Index::EVERY.iter().map(|&i| gsi(i).key).collect();
-        assert_eq!((names.len(), keys.len()), (Index::EVERY.len(), Index::EVERY.len()));
+        assert_eq!(
+            (names.len(), keys.len()),
+            (Index::EVERY.len(), Index::EVERY.len())
+        );
     }
 }

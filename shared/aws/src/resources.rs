@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
-use caliper_core::query::Index;
 use aws_sdk_sqs::types::QueueAttributeName;
+use caliper_core::query::Index;
 use caliper_core::StoreError;
 
 use crate::config::AwsSettings;

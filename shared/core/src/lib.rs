@@ -14,8 +14,8 @@ pub mod submit;
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{EventReader, EventStore, InsertOutcome, JobStore, Queue, StoreError};
-pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
 pub use process::{Delivery, Processor};
+pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
 pub use record::JobRecord;
 pub use submit::{SubmitError, Submitter};
 

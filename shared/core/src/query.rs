@@ -295,7 +295,11 @@ impl EventQuery {
     /// The inclusive range of sort keys to read, from `start` on; `None` when it is empty.
     pub fn key_range(&self, start: &Start) -> Option<(String, String)> {
         // Below and above every position: time keys begin with a digit.
-        let mut low = self.filter.from.clone().map_or("0".to_owned(), |t| format!("{t}#"));
+        let mut low = self
+            .filter
+            .from
+            .clone()
+            .map_or("0".to_owned(), |t| format!("{t}#"));
         let mut high = self
             .filter
             .until
@@ -316,7 +320,11 @@ impl EventQuery {
 /// `u64::MAX`, the bare time's edge).
 fn neighbour(p: &Position, step: i8) -> String {
     match (step < 0, p.id.checked_add_signed(step.into())) {
-        (_, Some(id)) => Position { time: p.time.clone(), id }.key(),
+        (_, Some(id)) => Position {
+            time: p.time.clone(),
+            id,
+        }
+        .key(),
         (true, None) => format!("{}#", p.time),
         (false, None) => format!("{}#~", p.time),
     }
@@ -397,7 +405,10 @@ mod tests {
             sensor: Some("https://s".into()),
             ..Default::default()
         };
-        assert_eq!(query(own(), sensor.clone()).plan().index, Index::ClientSensor);
+        assert_eq!(
+            query(own(), sensor.clone()).plan().index,
+            Index::ClientSensor
+        );
         assert_eq!(query(Visibility::All, sensor).plan().index, Index::Sensor);
         let email = EventFilter {
             actor_email: Some("A@B.org".into()),
@@ -421,7 +432,10 @@ mod tests {
                             ..Default::default()
                         };
                         let plan = query(visibility.clone(), filter).plan();
-                        assert!(plan.index.keeps_fields() || plan.residual.is_empty(), "{plan:?}");
+                        assert!(
+                            plan.index.keeps_fields() || plan.residual.is_empty(),
+                            "{plan:?}"
+                        );
                     }
                 }
             }

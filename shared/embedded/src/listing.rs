@@ -3,8 +3,12 @@
 
 use async_trait::async_trait;
 use caliper_core::query::{Index, IndexFields, Plan};
-use caliper_core::{EventPage, EventQuery, EventReader, Order, Position, Start, StoreError, StoredEvent};
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table};
+use caliper_core::{
+    EventPage, EventQuery, EventReader, Order, Position, Start, StoreError, StoredEvent,
+};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+};
 
 use crate::db::{fail, Embedded, EVENTS, EVENT_INDEX};
 use crate::store::{decode, encode};
@@ -30,7 +34,10 @@ pub(crate) fn index_event(
     for index in Index::EVERY {
         if let Some(key) = index.key_of(event) {
             table
-                .insert((tag(index), key.as_str(), position.as_str()), fields.as_slice())
+                .insert(
+                    (tag(index), key.as_str(), position.as_str()),
+                    fields.as_slice(),
+                )
                 .map_err(fail)?;
         }
     }
