@@ -1,5 +1,5 @@
 //! Fuzzing the HTTP face: arbitrary API Gateway requests (methods, paths and path parameters,
-//! headers, claims and bodies) through every handler, on the embedded backend. No panic, no 5xx,
+//! query strings, headers, claims and bodies) through every handler, on the embedded backend. No panic, no 5xx,
 //! and every answer is JSON, errors in the contract's shape.
 //!
 //! A bounded run is part of `cargo test`; run longer with, for example,
@@ -56,6 +56,39 @@ fn claims() -> impl Strategy<Value = Value> {
         })
 }
 
+/// Query strings: the listing's parameters with odd values, repeated, unknown, or plain noise.
+fn query_string() -> impl Strategy<Value = String> {
+    let name = prop_oneof![
+        Just("limit"),
+        Just("offset"),
+        Just("cursor"),
+        Just("order"),
+        Just("sensor"),
+        Just("actorId"),
+        Just("actorEmail"),
+        Just("startDate"),
+        Just("endDate"),
+        Just("x"),
+    ];
+    let value = prop_oneof![
+        "-?[0-9]{0,25}",
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})?)?",
+        "[A-Za-z0-9_=-]{0,80}",
+        "(%[0-9A-Fa-f]{0,2}|[A-Za-z0-9._~!$'()*+,;:@/?-]){0,30}",
+    ];
+    prop_oneof![
+        prop::collection::vec((name, value), 0..5).prop_map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        }),
+        // Noise, within what a URI's query may hold (API Gateway passes nothing else).
+        "[A-Za-z0-9._~!$&'()*+,;=:@/?%-]{0,60}",
+    ]
+}
+
 /// A route of the table, with its path parameters filled by arbitrary strings.
 fn request() -> impl Strategy<Value = (&'static str, Value)> {
     (
@@ -69,40 +102,68 @@ fn request() -> impl Strategy<Value = (&'static str, Value)> {
         ]),
         claims(),
         body(),
+        query_string(),
     )
-        .prop_map(|(route, method, parameter, content_type, claims, body)| {
-            let route = ROUTES[route];
-            let path = route.path.replace("{jobId}", &parameter);
-            let mut headers = json!({"host": "api.example.com"});
-            if let Some(content_type) = content_type {
-                headers["content-type"] = json!(content_type);
-            }
-            let event = json!({
-                "version": "2.0",
-                "routeKey": format!("{} {}", route.method, route.path),
-                "rawPath": path,
-                "rawQueryString": "",
-                "headers": headers,
-                "pathParameters": {"jobId": parameter},
-                "requestContext": {
-                    "accountId": "fuzz", "apiId": "fuzz", "domainName": "api.example.com",
-                    "domainPrefix": "api", "requestId": "fuzz", "routeKey": route.path,
-                    "stage": "$default", "time": "", "timeEpoch": 0,
-                    "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                             "sourceIp": "192.0.2.1", "userAgent": "fuzz"},
-                    "authorizer": {"jwt": {"claims": claims, "scopes": null}}
-                },
-                "body": base64::engine::general_purpose::STANDARD.encode(&body),
-                "isBase64Encoded": true,
-            });
-            (route.function, event)
-        })
+        .prop_map(
+            |(route, method, parameter, content_type, claims, body, query)| {
+                let route = ROUTES[route];
+                let name = route
+                    .path
+                    .split_once('{')
+                    .and_then(|(_, rest)| rest.split_once('}'))
+                    .map(|(n, _)| n);
+                let path = match name {
+                    Some(name) => route.path.replace(&format!("{{{name}}}"), &parameter),
+                    None => route.path.to_owned(),
+                };
+                let parameters = name.map_or(json!({}), |name| json!({ name: parameter }));
+                let mut headers = json!({"host": "api.example.com"});
+                if let Some(content_type) = content_type {
+                    headers["content-type"] = json!(content_type);
+                }
+                let event = json!({
+                    "version": "2.0",
+                    "routeKey": format!("{} {}", route.method, route.path),
+                    "rawPath": path,
+                    "rawQueryString": query,
+                    "headers": headers,
+                    "pathParameters": parameters,
+                    "requestContext": {
+                        "accountId": "fuzz", "apiId": "fuzz", "domainName": "api.example.com",
+                        "domainPrefix": "api", "requestId": "fuzz", "routeKey": route.path,
+                        "stage": "$default", "time": "", "timeEpoch": 0,
+                        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                 "sourceIp": "192.0.2.1", "userAgent": "fuzz"},
+                        "authorizer": {"jwt": {"claims": claims, "scopes": null}}
+                    },
+                    "body": base64::engine::general_purpose::STANDARD.encode(&body),
+                    "isBase64Encoded": true,
+                });
+                (route.function, event)
+            },
+        )
 }
 
 #[test]
 fn arbitrary_requests_get_json_answers_and_never_a_5xx() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let (ports, _queue, _dir) = embedded_world();
+    // A few stored events, so that listings have pages to cut.
+    let stored: Vec<_> = (1..=30)
+        .map(|id| {
+            caliper_core::StoredEvent::from_event(
+                &tool_use_event(&event_id()),
+                id,
+                "https://example.edu/sensors/1",
+                "2024-05-01T12:00:00.000Z",
+                "fuzz-client",
+                chrono::Utc::now(),
+            )
+        })
+        .collect();
+    runtime
+        .block_on(ports.events.insert_new(&stored))
+        .expect("insert");
     let app = App::new(ports, Limits::default());
     let mut runner = TestRunner::new(Config::default());
     let outcome = runner.run(&request(), |(function, event)| {

@@ -69,3 +69,13 @@ def test_the_processor_is_fed_by_the_queue_with_partial_batch_failures():
     sqs = [e["Properties"] for e in events if e["Type"] == "SQS"]
     assert len(sqs) == 1
     assert sqs[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_events_table_has_the_indexes_the_code_queries():
+    binary = ROOT / "target" / "debug" / "caliper-local"
+    wanted = json.loads(subprocess.run([str(binary), "--event-indexes"], check=True, capture_output=True, text=True).stdout)
+    table = template()["Resources"]["EventsTable"]["Properties"]
+    assert json.loads(json.dumps(table["GlobalSecondaryIndexes"])) == wanted
+    defined = {a["AttributeName"] for a in table["AttributeDefinitions"]}
+    keys = {k["AttributeName"] for index in wanted for k in index["KeySchema"]}
+    assert keys <= defined, f"key attributes without a definition: {keys - defined}"

@@ -47,6 +47,30 @@ pub fn gsi(index: Index) -> Gsi {
     }
 }
 
+/// The indexes in the template's terms (`GlobalSecondaryIndexes`), for the check that it agrees.
+pub fn describe() -> serde_json::Value {
+    let indexes: Vec<serde_json::Value> = Index::EVERY
+        .into_iter()
+        .map(|index| {
+            let gsi = gsi(index);
+            let projection = if gsi.keeps_fields {
+                serde_json::json!({"ProjectionType": "INCLUDE", "NonKeyAttributes": KEPT_FIELDS})
+            } else {
+                serde_json::json!({"ProjectionType": "KEYS_ONLY"})
+            };
+            serde_json::json!({
+                "IndexName": gsi.name,
+                "KeySchema": [
+                    {"AttributeName": gsi.key, "KeyType": "HASH"},
+                    {"AttributeName": POSITION, "KeyType": "RANGE"},
+                ],
+                "Projection": projection,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(indexes)
+}
+
 /// The partition key value of `key` in `shard`. A key longer than DynamoDB allows for a partition
 /// key (2048 bytes) is replaced by its SHA-256, which only the same key shares.
 pub fn partition(shard: u64, key: &str) -> String {

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod body;
 pub mod caller;
+pub mod cursor;
 pub mod handlers;
 pub mod response;
 pub mod routes;

@@ -33,6 +33,16 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/caliper/events",
+        function: "query-events",
+    },
+    Route {
+        method: "GET",
+        path: "/caliper/events/{externalId}",
+        function: "query-events",
+    },
+    Route {
+        method: "GET",
         path: "/jobs/{jobId}/status",
         function: "job-status",
     },

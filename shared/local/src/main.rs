@@ -43,6 +43,9 @@ struct Args {
     /// Print the routes (method, path, function) as JSON and exit.
     #[arg(long)]
     routes: bool,
+    /// Print the events table's global secondary indexes as JSON, in the template's terms, and exit.
+    #[arg(long)]
+    event_indexes: bool,
 }
 
 #[tokio::main]
@@ -57,6 +60,10 @@ async fn main() -> anyhow::Result<()> {
             )
             .collect();
         println!("{}", serde_json::Value::Array(routes));
+        return Ok(());
+    }
+    if args.event_indexes {
+        println!("{}", caliper_aws::indexes::describe());
         return Ok(());
     }
     let limits = Limits::from_env();

@@ -3,11 +3,13 @@
 
 mod endpoint_config;
 mod job_status;
+mod query_events;
 mod submit_events;
 mod validate_events;
 
 pub use endpoint_config::endpoint_config;
 pub use job_status::job_status;
+pub use query_events::query_events;
 pub use submit_events::submit_events;
 pub use validate_events::validate_events;
 
@@ -23,6 +25,7 @@ pub async fn dispatch(app: &App, function: &str, request: Request) -> Response<B
     match function {
         "submit-events" => submit_events(app, request).await,
         "job-status" => job_status(app, request).await,
+        "query-events" => query_events(app, request).await,
         "validate-events" => validate_events(&app.limits, request).await,
         "endpoint-config" => endpoint_config(&app.limits, request).await,
         other => ApiError::new(StatusCode::NOT_FOUND, format!("No function named {other}"))

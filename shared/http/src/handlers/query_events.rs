@@ -1,0 +1,284 @@
+use std::collections::BTreeMap;
+
+use caliper_core::query::date_bound;
+use caliper_core::{EventFilter, EventQuery, Order, Start, Visibility};
+use caliper_validation::Problem;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::json;
+
+use super::{respond, unavailable};
+use crate::app::App;
+use crate::caller::{authorize, Caller, Scope};
+use crate::cursor::{Cursor, Listing};
+use crate::response::{ok, ApiError};
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+const PARAMETERS: [&str; 9] = [
+    "limit",
+    "offset",
+    "cursor",
+    "order",
+    "sensor",
+    "actorId",
+    "actorEmail",
+    "startDate",
+    "endDate",
+];
+
+/// GET `/caliper/events` and GET `/caliper/events/{externalId}`.
+pub async fn query_events(app: &App, request: Request) -> Response<Body> {
+    let external_id = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("externalId"))
+        .map(str::to_owned);
+    respond(match external_id {
+        Some(id) => get_event(app, &request, &id).await,
+        None => list_events(app, &request).await,
+    })
+}
+
+/// One event; another client's answers 404, exactly like a missing one.
+async fn get_event(
+    app: &App,
+    request: &Request,
+    external_id: &str,
+) -> Result<Response<Body>, ApiError> {
+    let caller = authorize(request, &[Scope::EventCreate])?;
+    // The path may arrive percent-encoded (`urn%3Auuid%3A...`) or decoded: try both readings.
+    let decoded = percent_encoding::percent_decode_str(external_id)
+        .decode_utf8()
+        .ok();
+    let mut candidates = vec![external_id];
+    if let Some(decoded) = decoded.as_deref().filter(|d| *d != external_id) {
+        candidates.insert(0, decoded);
+    }
+    for candidate in candidates {
+        let event = app
+            .ports
+            .events
+            .get(candidate)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if let Some(event) = event.filter(|e| caller.may_see(&e.client_app_id)) {
+            return Ok(ok(&json!({ "event": event })));
+        }
+    }
+    Err(ApiError::new(StatusCode::NOT_FOUND, "Event not found"))
+}
+
+/// What a listing request asks for, once its parameters are read.
+struct ListRequest {
+    query: EventQuery,
+    limit: usize,
+    offset: u64,
+    cursor: Option<Cursor>,
+}
+
+async fn list_events(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = authorize(request, &[Scope::EventCreate])?;
+    let asked = read_parameters(request, &caller)?;
+    let reader = &app.ports.reader;
+    // A cursor carries the first page's count: later pages cost only themselves.
+    let (total, page_number, start) =
+        match asked.cursor.as_ref().and_then(|c| Some((c, c.position()?))) {
+            Some((cursor, after)) => (cursor.total, cursor.page + 1, Start::After(after)),
+            None => {
+                let total = reader
+                    .count(&asked.query)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                (
+                    total,
+                    asked.offset / asked.limit as u64 + 1,
+                    Start::Offset(asked.offset),
+                )
+            }
+        };
+    let page = reader
+        .list(&asked.query, &start, asked.limit)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let next_cursor = page.events.last().filter(|_| page.more).map(|last| {
+        Cursor {
+            after: caliper_core::Position::of(last).key(),
+            total,
+            page: page_number,
+            listing: Listing::of(&asked.query.filter, asked.query.order),
+        }
+        .encode()
+    });
+    Ok(ok(&json!({
+        "events": page.events,
+        "pagination": {
+            "total": total,
+            "totalPages": total.div_ceil(asked.limit as u64),
+            "currentPage": page_number,
+            "limit": asked.limit,
+        },
+        "nextCursor": next_cursor,
+    })))
+}
+
+fn problem(name: &str, message: impl Into<String>) -> Problem {
+    Problem::new(format!("/query/{name}"), message)
+}
+
+/// Reads and checks every query parameter, reporting each problem with the parameter's path.
+fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, ApiError> {
+    let mut given: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, value) in request
+        .query_string_parameters_ref()
+        .into_iter()
+        .flat_map(|q| q.iter())
+    {
+        given
+            .entry(name.to_owned())
+            .or_default()
+            .push(value.to_owned());
+    }
+    let mut problems = Vec::new();
+    let mut one = |name: &str| -> Option<String> {
+        let values = given.remove(name)?;
+        if values.len() > 1 {
+            problems.push(problem(
+                name,
+                format!("{name} is given {} times; give it once", values.len()),
+            ));
+        }
+        values.into_iter().next()
+    };
+    let limit = one("limit");
+    let offset = one("offset");
+    let cursor = one("cursor");
+    let order = one("order");
+    let sensor = one("sensor");
+    let actor_id = one("actorId");
+    let actor_email = one("actorEmail");
+    let start_date = one("startDate");
+    let end_date = one("endDate");
+    for name in given.keys() {
+        problems.push(problem(
+            name,
+            format!(
+                "{name} is not a parameter of this route; it takes {}",
+                PARAMETERS.join(", ")
+            ),
+        ));
+    }
+
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                problems.push(problem(
+                    "limit",
+                    format!("limit must be a whole number from 1 to {MAX_LIMIT}, found {v:?}"),
+                ));
+                DEFAULT_LIMIT
+            }
+        },
+    };
+    let offset = match offset {
+        None => 0,
+        Some(v) => v.parse::<u64>().unwrap_or_else(|_| {
+            problems.push(problem(
+                "offset",
+                format!("offset must be a whole number, 0 or more, found {v:?}"),
+            ));
+            0
+        }),
+    };
+    let order = match order.as_deref() {
+        None | Some("desc") => Order::NewestFirst,
+        Some("asc") => Order::OldestFirst,
+        Some(other) => {
+            problems.push(problem("order", format!("order must be \"asc\" (oldest first) or \"desc\" (newest first, the default), found {other:?}")));
+            Order::NewestFirst
+        }
+    };
+    let mut non_empty = |name: &str, value: Option<String>| {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            problems.push(problem(
+                name,
+                format!("{name} is empty; leave it out to list without it"),
+            ));
+            return None;
+        }
+        value
+    };
+    let sensor = non_empty("sensor", sensor);
+    let actor_id = non_empty("actorId", actor_id);
+    let actor_email = non_empty("actorEmail", actor_email);
+    let mut date = |name: &str, value: Option<String>, end: bool| {
+        let value = value?;
+        let bound = date_bound(&value, end);
+        if bound.is_none() {
+            problems.push(problem(name, format!("{name} must be a date (2024-05-01) or a date-time (2024-05-01T12:00:00Z), found {value:?}")));
+        }
+        bound
+    };
+    let from = date("startDate", start_date, false);
+    let until = date("endDate", end_date, true);
+    if let (Some(from), Some(until)) = (&from, &until) {
+        if from > until {
+            problems.push(problem(
+                "endDate",
+                "endDate is before startDate; no event could match",
+            ));
+        }
+    }
+
+    let filter = EventFilter {
+        sensor,
+        actor_id,
+        actor_email,
+        from,
+        until,
+    };
+    let cursor = match cursor {
+        None => None,
+        Some(text) => match Cursor::decode(&text) {
+            None => {
+                problems.push(problem("cursor", "cursor is not one this API issued; pass the nextCursor of a previous page unchanged"));
+                None
+            }
+            Some(cursor) if cursor.listing != Listing::of(&filter, order) => {
+                problems.push(problem("cursor", "cursor continues a listing with other parameters; repeat the sensor, actorId, actorEmail, startDate, endDate and order of its first page"));
+                None
+            }
+            Some(cursor) => Some(cursor),
+        },
+    };
+    if cursor.is_some() && offset != 0 {
+        problems.push(problem(
+            "offset",
+            "offset and cursor cannot be combined; a cursor already says where the page begins",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "The query parameters are not valid",
+        )
+        .with_errors(problems));
+    }
+
+    let visibility = if caller.is_admin() {
+        Visibility::All
+    } else {
+        Visibility::Own(caller.client_id.clone())
+    };
+    Ok(ListRequest {
+        query: EventQuery {
+            visibility,
+            filter,
+            order,
+        },
+        limit,
+        offset,
+        cursor,
+    })
+}
