@@ -168,6 +168,12 @@ pub async fn pages_by_offset_and_by_cursor_in_the_contracts_shape(ports: Ports) 
         ),
         (Some(3), &Value::Null)
     );
+    let (code, far) = list(&app, &[("offset", "1000000000000000")], None).await;
+    assert_eq!(
+        (code, far["events"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{far}"
+    );
     let (_, oldest) = list(&app, &[("limit", "3"), ("order", "asc")], None).await;
     let oldest_first: Vec<String> = mine.iter().take(3).map(|e| e.external_id.clone()).collect();
     assert_eq!(external_ids(&oldest), oldest_first);

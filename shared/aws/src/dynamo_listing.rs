@@ -135,15 +135,18 @@ impl ShardQuery<'_> {
         }
     }
 
-    /// The first `wanted` entries across every shard, in order: each shard is read a chunk at a
-    /// time, and only when the merge has used up what was read of it.
-    async fn merged(&self, wanted: usize) -> Result<Vec<Entry>, StoreError> {
+    /// Entries across every shard, in order, from the `skip`-th on, at most `take`: each shard is
+    /// read a chunk at a time, and only when the merge has used up what was read of it. Skipped
+    /// entries are read but not kept.
+    async fn merged(&self, skip: usize, take: usize) -> Result<Vec<Entry>, StoreError> {
+        let wanted = skip.saturating_add(take);
         let shards_len = SHARDS as usize;
         // Enough per shard for the whole page when events spread evenly, and a little over.
         let chunk = i32::try_from((wanted.div_ceil(shards_len) + 8).min(1000)).unwrap_or(1000);
         let mut shards: Vec<Shard> = (0..shards_len).map(|_| Shard::default()).collect();
-        let mut merged = Vec::with_capacity(wanted);
-        while merged.len() < wanted {
+        let mut merged = Vec::with_capacity(take);
+        let mut passed = 0usize;
+        while passed < wanted {
             let empty: Vec<usize> = (0..shards_len)
                 .filter(|&s| shards[s].entries.is_empty() && shards[s].may_have_more())
                 .collect();
@@ -173,9 +176,11 @@ impl ShardQuery<'_> {
                 }
             };
             match next.and_then(|shard| shard.entries.pop_front()) {
-                Some(entry) => merged.push(entry),
+                Some(entry) if passed >= skip => merged.push(entry),
+                Some(_) => {}
                 None => break,
             }
+            passed += 1;
         }
         Ok(merged)
     }
@@ -214,8 +219,7 @@ impl EventReader for DynamoEvents {
             Start::After(_) => 0,
         };
         // One more than the page, to know whether another follows.
-        let entries = reader.merged(skip.saturating_add(limit + 1)).await?;
-        let page: Vec<Entry> = entries.into_iter().skip(skip).collect();
+        let page = reader.merged(skip, limit + 1).await?;
         let more = page.len() > limit;
         let ids: Vec<String> = page
             .into_iter()

@@ -184,9 +184,9 @@ impl Index {
     }
 }
 
-// A sensor is an IRI and has no space, so the pair reads back one way only.
+// The client's length in front: no two pairs give the same key, whatever the strings hold.
 fn client_sensor(client: &str, sensor: &str) -> String {
-    format!("{client} {sensor}")
+    format!("{}|{client}|{sensor}", client.len())
 }
 
 /// The filters an index key does not settle, tested on each entry the key yields.
