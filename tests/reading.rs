@@ -4,7 +4,7 @@
 
 use caliper_core::{Ports, StoredEvent};
 use caliper_http::{handlers, App, Limits};
-use caliper_tests::{read_response, tool_use_event};
+use caliper_tests::{payload_json, read_response, tool_use_event};
 use chrono::Utc;
 use serde_json::{json, Value};
 
@@ -22,7 +22,7 @@ async fn list(app: &App, query: &[(&str, &str)], claims: Option<Value>) -> (u16,
         .iter()
         .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect();
-    let mut event = payload("query-events-list");
+    let mut event = payload_json("query-events-list");
     event["rawQueryString"] = json!(raw.join("&"));
     event
         .as_object_mut()
@@ -31,7 +31,7 @@ async fn list(app: &App, query: &[(&str, &str)], claims: Option<Value>) -> (u16,
 }
 
 async fn get(app: &App, external_id: &str, claims: Option<Value>) -> (u16, Value) {
-    let mut event = payload("query-events-get");
+    let mut event = payload_json("query-events-get");
     event["pathParameters"] = json!({"externalId": external_id});
     event["rawPath"] = json!(format!("/caliper/events/{}", encode(external_id)));
     send(app, event, claims).await
@@ -46,12 +46,6 @@ fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn payload(name: &str) -> Value {
-    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
 }
 
 async fn send(app: &App, mut event: Value, claims: Option<Value>) -> (u16, Value) {

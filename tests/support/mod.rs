@@ -107,10 +107,7 @@ pub fn gateway_request_as(
     job_id: Option<&str>,
     claims: Option<Value>,
 ) -> lambda_http::Request {
-    let path = format!("{}/../events/{payload}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let mut event: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
+    let mut event = payload_json(payload);
     if let Some(body) = body {
         event["body"] = json!(body.to_string());
     }
@@ -122,7 +119,14 @@ pub fn gateway_request_as(
         event["requestContext"]["authorizer"]["jwt"]["claims"] = claims;
     }
     lambda_http::request::from_str(&event.to_string())
-        .unwrap_or_else(|e| panic!("{path} is not an API Gateway event: {e}"))
+        .unwrap_or_else(|e| panic!("{payload} is not an API Gateway event: {e}"))
+}
+
+/// A payload of `events/` (by file stem) as JSON.
+pub fn payload_json(name: &str) -> Value {
+    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
 }
 
 /// A response's status and JSON body.

@@ -80,26 +80,26 @@ async fn list_events(app: &App, request: &Request) -> Result<Response<Body>, Api
     let caller = authorize(request, &[Scope::EventCreate])?;
     let asked = read_parameters(request, &caller)?;
     let reader = &app.ports.reader;
-    // A cursor carries the first page's count: later pages cost only themselves.
-    let (total, page_number, start) =
+    // A cursor carries the first page's count: later pages cost only themselves. Otherwise the
+    // count and the page are independent reads, made at once.
+    let (total, page_number, page) =
         match asked.cursor.as_ref().and_then(|c| Some((c, c.position()?))) {
-            Some((cursor, after)) => (cursor.total, cursor.page + 1, Start::After(after)),
+            Some((cursor, after)) => {
+                let start = Start::After(after);
+                let page = reader.list(&asked.query, &start, asked.limit).await;
+                (cursor.total, cursor.page + 1, page)
+            }
             None => {
-                let total = reader
-                    .count(&asked.query)
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                (
-                    total,
-                    asked.offset / asked.limit as u64 + 1,
-                    Start::Offset(asked.offset),
-                )
+                let start = Start::Offset(asked.offset);
+                let (total, page) = futures::join!(
+                    reader.count(&asked.query),
+                    reader.list(&asked.query, &start, asked.limit)
+                );
+                let total = total.map_err(|e| unavailable(&e))?;
+                (total, asked.offset / asked.limit as u64 + 1, page)
             }
         };
-    let page = reader
-        .list(&asked.query, &start, asked.limit)
-        .await
-        .map_err(|e| unavailable(&e))?;
+    let page = page.map_err(|e| unavailable(&e))?;
     let next_cursor = page.events.last().filter(|_| page.more).map(|last| {
         Cursor {
             after: caliper_core::Position::of(last).key(),
