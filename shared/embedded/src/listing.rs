@@ -150,3 +150,63 @@ impl EventReader for Embedded {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use caliper_core::{EventFilter, EventStore, Visibility};
+    use redb::ReadableDatabase;
+
+    use super::*;
+
+    fn event(n: u64) -> StoredEvent {
+        let event = serde_json::json!({
+            "id": format!("urn:uuid:00000000-0000-4000-8000-{n:012}"),
+            "type": "Event", "action": "Created",
+            "actor": "https://example.edu/users/1", "object": "https://example.edu/things/1",
+            "eventTime": format!("2024-05-01T12:00:0{n}.000Z"),
+        });
+        StoredEvent::from_event(
+            &event,
+            n,
+            "https://example.edu/s",
+            "2024-05-01T12:00:10.000Z",
+            "c1",
+            chrono::Utc::now(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_store_written_before_the_indexes_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Embedded::open(dir.path()).expect("open");
+        store
+            .insert_new(&[event(1), event(2), event(3)])
+            .await
+            .expect("insert");
+        // What an older data directory holds: the events, and no index.
+        let txn = store.db.begin_write().expect("write");
+        txn.delete_table(EVENT_INDEX).expect("drop the index");
+        txn.commit().expect("commit");
+        let unindexed = store
+            .db
+            .begin_read()
+            .expect("read")
+            .open_table(EVENT_INDEX)
+            .is_err();
+        assert!(unindexed);
+        drop(store);
+
+        let store = Embedded::open(dir.path()).expect("reopen");
+        let query = EventQuery {
+            visibility: Visibility::Own("c1".into()),
+            filter: EventFilter::default(),
+            order: Order::NewestFirst,
+        };
+        let page = store
+            .list(&query, &Start::Offset(0), 10)
+            .await
+            .expect("list");
+        let ids: Vec<u64> = page.events.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [3, 2, 1]);
+    }
+}
