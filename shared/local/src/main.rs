@@ -55,9 +55,10 @@ async fn main() -> anyhow::Result<()> {
     if args.routes {
         let routes: Vec<_> = caliper_http::ROUTES
             .iter()
-            .map(
-                |r| serde_json::json!({"method": r.method, "path": r.path, "function": r.function}),
-            )
+            .map(|r| {
+                let scopes: Vec<String> = r.scopes.iter().map(|s| s.uri()).collect();
+                serde_json::json!({"method": r.method, "path": r.path, "function": r.function, "scopes": scopes})
+            })
             .collect();
         println!("{}", serde_json::Value::Array(routes));
         return Ok(());
