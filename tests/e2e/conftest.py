@@ -1,10 +1,12 @@
 """Starts caliper-local as a user would, on a free port, and talks to it over HTTP."""
+import base64
 import json
 import os
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -13,6 +15,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / "target" / "debug" / "caliper-local"
+SCOPE = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/"
+
+# The local IdP's app clients in these tests: id → (secret, scopes).
+CLIENTS = {
+    "e2e-app": ("app-secret", "event.create"),
+    "e2e-other": ("other-secret", "event.create"),
+    "e2e-admin": ("admin-secret", "admin"),
+    "e2e-webhooks": ("webhooks-secret", "webhook.readonly,webhook.create"),
+}
+CLIENT_FLAGS = [flag for id, (secret, scopes) in CLIENTS.items() for flag in ("--client", f"{id}:{secret}:{scopes}")]
 
 
 def free_port():
@@ -22,13 +34,14 @@ def free_port():
 
 
 class Local:
-    """One running caliper-local; `restart()` keeps its data directory and flags."""
+    """One running caliper-local; `restart()` keeps its data directory, flags and address (and so
+    its issuer: tokens fetched before a restart stay good)."""
 
     def __init__(self, args, env):
-        self.args, self.env, self.process = args, env, None
+        self.args, self.env, self.process, self.tokens, self.port = args, env, None, {}, None
 
     def start(self):
-        port = free_port()
+        self.port = port = self.port or free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log = open(self.args_log(), "ab")
         self.process = subprocess.Popen(
@@ -39,7 +52,10 @@ class Local:
             if self.process.poll() is not None:
                 raise RuntimeError(f"caliper-local exited: see {self.args_log()}")
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                # Ready once it answers HTTP (any status), not merely once its port is bound.
+                urllib.request.urlopen(self.url + "/", timeout=1).close()
+                return self
+            except urllib.error.HTTPError:
                 return self
             except OSError:
                 time.sleep(0.05)
@@ -57,21 +73,49 @@ class Local:
         self.stop()
         return self.start()
 
-    def request(self, method, path, body=None, content_type="application/json"):
+    def token(self, client="e2e-app", secret=None, **form):
+        """The token endpoint's answer (status, JSON) for this client and form."""
+        secret = secret if secret is not None else CLIENTS[client][0]
+        basic = base64.b64encode(f"{client}:{secret}".encode()).decode()
+        request = urllib.request.Request(
+            self.url + "/oauth2/token",
+            data=urllib.parse.urlencode({"grant_type": "client_credentials", **form}).encode(),
+            headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+            method="POST",
+        )
+        return self.call(request)
+
+    def access_token(self, client="e2e-app"):
+        """A bearer token of this client with all its scopes, fetched once per run."""
+        if client not in self.tokens:
+            status, answer = self.token(client)
+            assert status == 200, answer
+            self.tokens[client] = answer["access_token"]
+        return self.tokens[client]
+
+    def request(self, method, path, body=None, content_type="application/json", client="e2e-app", token=None):
+        """Calls the API as `client` (its token fetched once), or with `token` ("" for none)."""
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method)
         if content_type:
             request.add_header("Content-Type", content_type)
+        token = self.access_token(client) if token is None else token
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        return self.call(request)
+
+    @staticmethod
+    def call(request):
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
-    def wait_for_job(self, job_id, seconds=10):
+    def wait_for_job(self, job_id, seconds=10, client="e2e-app"):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            status, body = self.request("GET", f"/jobs/{job_id}/status")
+            status, body = self.request("GET", f"/jobs/{job_id}/status", client=client)
             assert status == 200, body
             if body["job"]["state"] in ("completed", "failed"):
                 return body["job"]
@@ -81,13 +125,13 @@ class Local:
 
 @pytest.fixture
 def embedded(tmp_path):
-    local = Local(["--data-dir", str(tmp_path / "data")], dict(os.environ)).start()
+    local = Local(["--data-dir", str(tmp_path / "data"), *CLIENT_FLAGS], dict(os.environ)).start()
     yield local
     local.stop()
 
 
 @pytest.fixture
-def aws():
+def aws(tmp_path):
     moto = os.environ.get("CALIPER_TEST_MOTO_URL")
     assert moto, "CALIPER_TEST_MOTO_URL is not set: run tests/run.sh, which starts moto_server"
     suffix = uuid.uuid4().hex[:12]
@@ -101,6 +145,6 @@ def aws():
         CALIPER_EVENTS_TABLE=f"e2e-events-{suffix}",
         CALIPER_QUEUE_NAME=f"e2e-queue-{suffix}",
     )
-    local = Local(["--backend", "aws", "--create-resources"], env).start()
+    local = Local(["--backend", "aws", "--create-resources", "--data-dir", str(tmp_path / "idp"), *CLIENT_FLAGS], env).start()
     yield local
     local.stop()

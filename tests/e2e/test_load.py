@@ -2,14 +2,14 @@
 its end; the tool exits non-zero if an event was lost or stored twice."""
 import subprocess
 
-from conftest import ROOT
+from conftest import CLIENTS, ROOT
 
 LOAD = ROOT / "target" / "debug" / "caliper-load"
 
 
 def test_a_small_load_run_loses_and_duplicates_nothing(embedded):
     run = subprocess.run(
-        [str(LOAD), "--url", embedded.url, "--clients", "8", "--envelopes", "120", "--events-per-envelope", "5",
+        [str(LOAD), "--url", embedded.url, "--client-id", "e2e-app", "--client-secret", CLIENTS["e2e-app"][0], "--clients", "8", "--envelopes", "120", "--events-per-envelope", "5",
          "--drain-timeout-secs", "120"],
         capture_output=True, text=True, timeout=300,
     )

@@ -1,6 +1,8 @@
 //! Who is calling, from the JWT claims that API Gateway's authorizer (or caliper-local, playing its
 //! part) puts in the request context, and what their scopes allow.
 
+use std::collections::HashMap;
+
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -66,16 +68,18 @@ impl Caller {
             .and_then(|a| a.jwt.as_ref())
             .map(|jwt| &jwt.claims)
             .ok_or_else(unauthenticated)?;
-        let client_id = claims
-            .get("client_id")
-            .filter(|id| !id.is_empty())
-            .ok_or_else(unauthenticated)?
-            .clone();
+        Self::from_claims(claims).ok_or_else(unauthenticated)
+    }
+
+    /// The caller named by a verified token's claims, stringified as API Gateway hands them over;
+    /// none without a `client_id`.
+    pub fn from_claims(claims: &HashMap<String, String>) -> Option<Self> {
+        let client_id = claims.get("client_id").filter(|id| !id.is_empty())?.clone();
         let scopes = claims
             .get("scope")
             .map(|s| s.split_whitespace().filter_map(Scope::from_uri).collect())
             .unwrap_or_default();
-        Ok(Self { client_id, scopes })
+        Some(Self { client_id, scopes })
     }
 
     pub fn is_admin(&self) -> bool {
@@ -87,11 +91,10 @@ impl Caller {
         if self.is_admin() || accepted.iter().any(|s| self.scopes.contains(s)) {
             return Ok(());
         }
-        let names: Vec<String> = accepted
-            .iter()
-            .chain(std::iter::once(&Scope::Admin))
-            .map(|s| s.uri())
-            .collect();
+        let mut names: Vec<String> = accepted.iter().map(|s| s.uri()).collect();
+        if !accepted.contains(&Scope::Admin) {
+            names.push(Scope::Admin.uri());
+        }
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(

@@ -11,7 +11,7 @@ pub mod routes;
 pub mod telemetry;
 
 pub use app::App;
-pub use caliper_validation::Limits;
+pub use caliper_validation::{Limits, Problem};
 pub use caller::{Caller, Scope};
 pub use response::ApiError;
 pub use routes::{Route, ROUTES};

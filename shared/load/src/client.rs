@@ -1,6 +1,7 @@
 //! A small JSON-over-HTTP client for the API under load.
 
 use anyhow::{anyhow, Context, Result};
+use base64::Engine;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request};
@@ -12,15 +13,51 @@ use serde_json::Value;
 pub struct Api {
     base: String,
     http: Client<HttpConnector, Full<Bytes>>,
+    /// `Bearer <access token>`, from the token endpoint at start.
+    authorization: String,
 }
 
 impl Api {
-    pub fn new(base: &str) -> Self {
+    /// A client of the API at `base`, with an access token for these client credentials.
+    pub async fn connect(
+        base: &str,
+        token_url: &str,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<Self> {
         let http = Client::builder(TokioExecutor::new()).build_http();
-        Self {
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(token_url)
+            .header("authorization", format!("Basic {basic}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from_static(
+                b"grant_type=client_credentials",
+            )))
+            .context("building the token request")?;
+        let response = http
+            .request(request)
+            .await
+            .with_context(|| format!("calling {token_url}"))?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        let token: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let Some(access_token) = token["access_token"]
+            .as_str()
+            .filter(|_| status.is_success())
+        else {
+            return Err(anyhow!(
+                "{token_url} gave no token ({status}): {}",
+                String::from_utf8_lossy(&body)
+            ));
+        };
+        Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
+            authorization: format!("Bearer {access_token}"),
             http,
-        }
+        })
     }
 
     /// Sends a request and answers the status and the JSON body.
@@ -35,6 +72,7 @@ impl Api {
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("content-type", "application/json")
+            .header("authorization", &self.authorization)
             .body(Full::new(Bytes::from(bytes)))
             .context("building a request")?;
         let response = self

@@ -22,6 +22,15 @@ struct Args {
     /// Base URL of the API.
     #[arg(long, default_value = "http://127.0.0.1:8787")]
     url: String,
+    /// OAuth2 token endpoint (client credentials). Default: caliper-local's, at the API's URL.
+    #[arg(long)]
+    token_url: Option<String>,
+    /// App client id; it needs the event.create (or admin) scope.
+    #[arg(long, env = "CALIPER_LOAD_CLIENT_ID")]
+    client_id: String,
+    /// App client secret.
+    #[arg(long, env = "CALIPER_LOAD_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: String,
     /// Concurrent clients.
     #[arg(long, default_value_t = 32)]
     clients: usize,
@@ -45,7 +54,11 @@ struct Accepted {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let api = Api::new(&args.url);
+    let token_url = args
+        .token_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/oauth2/token", args.url.trim_end_matches('/')));
+    let api = Api::connect(&args.url, &token_url, &args.client_id, &args.client_secret).await?;
 
     let started = Instant::now();
     let submissions: Vec<Result<(Accepted, Duration)>> = stream::iter(0..args.envelopes)

@@ -1,5 +1,6 @@
-//! Plays API Gateway: matches the route, builds the HTTP API (v2) event a Lambda would receive,
-//! with the authorizer's claims, and hands it to the function's handler.
+//! Plays API Gateway: matches the route, authorizes the bearer token as the JWT authorizer does
+//! (401 without a good token, 403 without one of the route's scopes), builds the HTTP API (v2)
+//! event a Lambda would receive, with the token's claims, and hands it to the function's handler.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,21 +8,23 @@ use std::sync::Arc;
 
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use base64::Engine;
-use caliper_http::{handlers, ApiError, App, Scope, ROUTES};
+use caliper_http::{handlers, ApiError, App, Caller, Problem, ROUTES};
 use serde_json::{json, Map, Value};
+
+use crate::idp::{TokenError, Verifier};
 
 struct Gateway {
     app: Arc<App>,
     routes: matchit::Router<Vec<&'static caliper_http::Route>>,
-    client_id: String,
+    verifier: Verifier,
     requests: AtomicU64,
 }
 
-pub fn router(app: Arc<App>, client_id: String) -> Router {
+pub fn router(app: Arc<App>, verifier: Verifier) -> Router {
     let mut routes: matchit::Router<Vec<&'static caliper_http::Route>> = matchit::Router::new();
     // One entry per path with every method on it, however the table orders its routes.
     let mut by_path: BTreeMap<&str, Vec<&'static caliper_http::Route>> = BTreeMap::new();
@@ -37,7 +40,7 @@ pub fn router(app: Arc<App>, client_id: String) -> Router {
     let gateway = Arc::new(Gateway {
         app,
         routes,
-        client_id,
+        verifier,
         requests: AtomicU64::new(0),
     });
     Router::new().fallback(serve).with_state(gateway)
@@ -64,6 +67,23 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             ),
         );
     };
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let claims = match gateway.verifier.verify(authorization).await {
+        Ok(claims) => stringified(claims),
+        Err(TokenError(why)) => return unauthorized(why),
+    };
+    let scopes = match Caller::from_claims(&claims) {
+        Some(caller) => match caller.require(route.scopes) {
+            Ok(()) => caller.scopes,
+            Err(forbidden) => return to_axum(forbidden.into_response()),
+        },
+        None => return unauthorized("The access token names no client".into()),
+    };
+    let scopes: Vec<String> = scopes.iter().map(|s| s.uri()).collect();
+
     let path_parameters: Map<String, Value> = matched
         .params
         .iter()
@@ -100,7 +120,6 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         }
     }
     let route_key = format!("{} {}", route.method, route.path);
-    let scopes: Vec<String> = Scope::ALL.iter().map(|s| s.uri()).collect();
     let request_id = gateway.requests.fetch_add(1, Ordering::Relaxed);
     let event = json!({
         "version": "2.0",
@@ -120,7 +139,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             "stage": "$default",
             "time": "",
             "timeEpoch": 0,
-            "authorizer": {"jwt": {"claims": {"client_id": gateway.client_id, "scope": scopes.join(" ")}, "scopes": null}}
+            "authorizer": {"jwt": {"claims": claims, "scopes": scopes}}
         },
         "body": base64::engine::general_purpose::STANDARD.encode(&bytes),
         "isBase64Encoded": true,
@@ -148,6 +167,37 @@ fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
     };
     // axum and lambda_http share the `http` crate, so the parts carry over as they are.
     Response::from_parts(parts, AxumBody::from(bytes))
+}
+
+/// API Gateway hands claims over as strings; a list becomes `[a b]`.
+fn stringified(claims: Map<String, Value>) -> std::collections::HashMap<String, String> {
+    claims
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                Value::String(text) => text,
+                Value::Array(items) => {
+                    let items: Vec<String> = items
+                        .iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect();
+                    format!("[{}]", items.join(" "))
+                }
+                other => other.to_string(),
+            };
+            (name, text)
+        })
+        .collect()
+}
+
+fn unauthorized(why: String) -> Response {
+    let error = ApiError::new(StatusCode::UNAUTHORIZED, why.clone())
+        .with_errors(vec![Problem::new("/headers/authorization", why)]);
+    let mut response = to_axum(error.into_response());
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
 }
 
 fn error(status: StatusCode, message: String) -> Response {

@@ -3,6 +3,7 @@
 //! the queue in the background.
 
 mod gateway;
+mod idp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,9 +38,23 @@ struct Args {
     /// With --backend aws: create the tables and queues if they are missing.
     #[arg(long)]
     create_resources: bool,
-    /// The client id every request is attributed to (with every scope) until tokens are required.
-    #[arg(long, env = "CALIPER_LOCAL_CLIENT_ID", default_value = "local-client")]
-    client_id: String,
+    /// An app client of the local IdP, `ID:SECRET:scope,scope` (scope names or URIs); repeat the
+    /// flag, or separate clients by spaces in the variable. None: one development client with
+    /// every scope, its secret kept in the data directory and printed at start-up.
+    #[arg(long = "client", env = "CALIPER_LOCAL_CLIENTS", value_delimiter = ' ')]
+    clients: Vec<idp::Client>,
+    /// Lifetime of the local IdP's access tokens, in seconds (Cognito's default is an hour).
+    #[arg(long, env = "CALIPER_LOCAL_TOKEN_SECONDS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    token_seconds: u64,
+    /// Verify tokens of this JWKS (a Cognito user pool's
+    /// https://cognito-idp.REGION.amazonaws.com/POOL/.well-known/jwks.json) instead of being the IdP.
+    #[arg(long, env = "CALIPER_LOCAL_JWKS_URL")]
+    jwks_url: Option<String>,
+    /// The tokens' `iss`. Default: this server's URL, or with --jwks-url, that URL without
+    /// /.well-known/jwks.json (which is a Cognito pool's issuer).
+    #[arg(long, env = "CALIPER_LOCAL_ISSUER")]
+    issuer: Option<String>,
     /// Print the routes (method, path, function) as JSON and exit.
     #[arg(long)]
     routes: bool,
@@ -114,15 +129,88 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
-    tracing::info!("caliper-local listening on http://{address}");
-    tracing::info!("try: curl -s -X POST http://{address}/caliper/event -H 'Content-Type: application/json' -d @events/envelope.json");
-    let router = gateway::router(app, args.client_id);
+    let mut address = listener.local_addr()?;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{address}");
+
+    let router = match args.jwks_url {
+        Some(jwks_url) => {
+            let issuer = args.issuer.unwrap_or_else(|| {
+                jwks_url
+                    .trim_end_matches("/.well-known/jwks.json")
+                    .to_owned()
+            });
+            let verifier = idp::Verifier::remote(jwks_url.clone(), issuer)
+                .await
+                .with_context(|| format!("cannot fetch the JWKS at {jwks_url}"))?;
+            tracing::info!(
+                jwks_url,
+                issuer = verifier.issuer(),
+                "verifying tokens of a remote IdP"
+            );
+            gateway::router(app, verifier)
+        }
+        None => {
+            let idp = local_identity_provider(
+                &args.data_dir,
+                args.clients,
+                args.issuer,
+                &url,
+                args.token_seconds,
+            )?;
+            let idp = Arc::new(idp);
+            let verifier = idp.verifier()?;
+            idp.router().merge(gateway::router(app, verifier))
+        }
+    };
+    tracing::info!("caliper-local listening on {url}");
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown())
         .await?;
     worker.abort();
     Ok(())
+}
+
+/// The IdP for these clients (or the development client), with its key kept in the data directory.
+fn local_identity_provider(
+    data_dir: &std::path::Path,
+    mut clients: Vec<idp::Client>,
+    issuer: Option<String>,
+    url: &str,
+    token_seconds: u64,
+) -> anyhow::Result<idp::IdentityProvider> {
+    let key = idp::SigningKey::load_or_create(&data_dir.join("idp").join("signing-key.der"))?;
+    if clients.is_empty() {
+        let development = idp::DevelopmentCredentials::load_or_create(
+            &data_dir.join("idp").join("development-client.json"),
+        )?;
+        tracing::info!(
+            client_id = development.client_id,
+            client_secret = development.client_secret,
+            "development client (every scope)"
+        );
+        tracing::info!(
+            "try: TOKEN=$(curl -s -u {}:{} -d grant_type=client_credentials {url}/oauth2/token | jq -r .access_token)",
+            development.client_id,
+            development.client_secret
+        );
+        tracing::info!("then: curl -s -X POST {url}/caliper/event -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d @events/envelope.json");
+        clients.push(development.client());
+    }
+    let issuer = issuer.unwrap_or_else(|| url.to_owned());
+    tracing::info!(
+        issuer,
+        token_url = format!("{url}/oauth2/token"),
+        "local IdP"
+    );
+    Ok(idp::IdentityProvider::new(
+        issuer,
+        key,
+        clients,
+        token_seconds,
+    ))
 }
 
 async fn shutdown() {

@@ -1,0 +1,246 @@
+//! caliper-local as the IdP, playing the Cognito domain: `POST /oauth2/token` (client credentials,
+//! HTTP Basic), RS256 access tokens with Cognito's claims, and the keys at
+//! `/.well-known/jwks.json`.
+
+mod clients;
+mod signing;
+mod verifier;
+
+pub use clients::{Client, DevelopmentCredentials};
+pub use signing::SigningKey;
+pub use verifier::{TokenError, Verifier};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use caliper_http::Scope;
+use serde_json::{json, Value};
+
+pub struct IdentityProvider {
+    issuer: String,
+    key: SigningKey,
+    clients: HashMap<String, Client>,
+    token_seconds: u64,
+}
+
+impl IdentityProvider {
+    pub fn new(issuer: String, key: SigningKey, clients: Vec<Client>, token_seconds: u64) -> Self {
+        let clients = clients.into_iter().map(|c| (c.id.clone(), c)).collect();
+        Self {
+            issuer,
+            key,
+            clients,
+            token_seconds,
+        }
+    }
+
+    /// A verifier of this IdP's tokens: its issuer, its key, its clients (API Gateway's audience).
+    pub fn verifier(&self) -> anyhow::Result<Verifier> {
+        Verifier::with_keys(
+            self.issuer.clone(),
+            &json!({"keys": [self.key.jwk()]}),
+            Some(self.clients.keys().cloned().collect()),
+        )
+    }
+
+    /// The IdP's routes: token, keys, and the OpenID discovery document that points at both.
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/oauth2/token", post(token))
+            .route("/.well-known/jwks.json", get(jwks))
+            .route("/.well-known/openid-configuration", get(discovery))
+            .with_state(self)
+    }
+
+    /// Cognito's answer to a client-credentials grant, or its OAuth error.
+    fn grant(&self, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
+        let form_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !form_type.starts_with("application/x-www-form-urlencoded") {
+            return Err(OAuthError::request(
+                "send the parameters as application/x-www-form-urlencoded",
+            ));
+        }
+        let client = self.authenticate(headers)?;
+        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|e| OAuthError::request(format!("the body is not a form: {e}")))?;
+        let field = |name: &str| -> Result<Option<&str>, OAuthError> {
+            let mut values = form
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str());
+            match (values.next(), values.next()) {
+                (value, None) => Ok(value),
+                _ => Err(OAuthError::request(format!(
+                    "`{name}` is given more than once"
+                ))),
+            }
+        };
+        match field("grant_type")? {
+            Some("client_credentials") => {}
+            Some(other) => {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    format!("grant_type `{other}` is not supported; use client_credentials"),
+                ))
+            }
+            None => {
+                return Err(OAuthError::request(
+                    "grant_type is missing; use client_credentials",
+                ))
+            }
+        }
+        let scopes = match field("scope")? {
+            None => client.scopes.clone(),
+            Some(requested) => requested
+                .split_whitespace()
+                .map(|uri| {
+                    client
+                        .scopes
+                        .iter()
+                        .copied()
+                        .find(|s| s.uri() == uri)
+                        .ok_or_else(|| {
+                            OAuthError::new(
+                                StatusCode::BAD_REQUEST,
+                                "invalid_scope",
+                                format!("client {} may not have the scope `{uri}`", client.id),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<Scope>, _>>()?,
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let scope: Vec<String> = scopes.iter().map(|s| s.uri()).collect();
+        let claims = json!({
+            "sub": client.id,
+            "token_use": "access",
+            "scope": scope.join(" "),
+            "auth_time": now,
+            "iss": self.issuer,
+            "exp": now + self.token_seconds,
+            "iat": now,
+            "version": 2,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "client_id": client.id,
+        });
+        let access_token = self.key.sign(&claims).map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a token");
+            OAuthError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the token could not be signed",
+            )
+        })?;
+        Ok(
+            json!({"access_token": access_token, "expires_in": self.token_seconds, "token_type": "Bearer"}),
+        )
+    }
+
+    /// The client named by HTTP Basic credentials, if its secret matches.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<&Client, OAuthError> {
+        let invalid = |why: &str| {
+            OAuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                format!("{why}: send `Authorization: Basic base64(client_id:client_secret)`"),
+            )
+        };
+        let encoded = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .ok_or_else(|| invalid("no client credentials"))?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| invalid("the Basic credentials are not base64 of id:secret"))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| invalid("the Basic credentials are not id:secret"))?;
+        self.clients
+            .get(id)
+            .filter(|client| client.has_secret(secret))
+            .ok_or_else(|| invalid("unknown client or wrong secret"))
+    }
+}
+
+async fn token(
+    State(idp): State<Arc<IdentityProvider>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match idp.grant(&headers, &body) {
+        Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn jwks(State(idp): State<Arc<IdentityProvider>>) -> Json<Value> {
+    Json(json!({"keys": [idp.key.jwk()]}))
+}
+
+async fn discovery(State(idp): State<Arc<IdentityProvider>>) -> Json<Value> {
+    Json(json!({
+        "issuer": idp.issuer,
+        "jwks_uri": format!("{}/.well-known/jwks.json", idp.issuer),
+        "token_endpoint": format!("{}/oauth2/token", idp.issuer),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": Scope::ALL.iter().map(|s| s.uri()).collect::<Vec<_>>(),
+    }))
+}
+
+/// An OAuth 2.0 error (RFC 6749 §5.2), as Cognito's token endpoint answers it.
+#[derive(Debug)]
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+
+    fn request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(json!({"error": self.error, "error_description": self.description})),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"caliper-local\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,192 @@
+//! Checks a bearer token as API Gateway's JWT authorizer does: an RS256 signature by a key of the
+//! issuer's JWKS, not expired, the right issuer, an access token of an admitted client.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+use tokio::sync::RwLock;
+
+/// Why a token was refused, in words for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenError(pub String);
+
+pub struct Verifier {
+    issuer: String,
+    keys: Keys,
+    /// Client ids admitted (API Gateway's `audience`); `None` admits every client of the issuer.
+    audience: Option<HashSet<String>>,
+    validation: Validation,
+}
+
+enum Keys {
+    Fixed(JwkSet),
+    /// A remote JWKS (a Cognito user pool's), fetched again when a token names an unknown key.
+    Remote {
+        url: String,
+        http: reqwest::Client,
+        cache: RwLock<(JwkSet, Option<Instant>)>,
+    },
+}
+
+/// A remote JWKS is fetched again at most this often, however many unknown keys are presented.
+const REFETCH_AFTER: Duration = Duration::from_secs(30);
+
+impl Verifier {
+    pub fn with_keys(
+        issuer: String,
+        jwks: &Value,
+        audience: Option<HashSet<String>>,
+    ) -> anyhow::Result<Self> {
+        let set: JwkSet = serde_json::from_value(jwks.clone())?;
+        Ok(Self::new(issuer, Keys::Fixed(set), audience))
+    }
+
+    /// Verifies tokens of a real Cognito user pool (or any OIDC issuer) by its JWKS URL.
+    pub async fn remote(jwks_url: String, issuer: String) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let set = fetch(&http, &jwks_url).await?;
+        let keys = Keys::Remote {
+            url: jwks_url,
+            http,
+            cache: RwLock::new((set, Some(Instant::now()))),
+        };
+        Ok(Self::new(issuer, keys, None))
+    }
+
+    fn new(issuer: String, keys: Keys, audience: Option<HashSet<String>>) -> Self {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = 0;
+        validation.validate_aud = false;
+        validation.set_issuer(&[&issuer]);
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        Self {
+            issuer,
+            keys,
+            audience,
+            validation,
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The claims of the bearer token in `authorization` (the header's value), if it is good.
+    pub async fn verify(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Map<String, Value>, TokenError> {
+        let refuse = |why: String| Err(TokenError(why));
+        let Some(authorization) = authorization else {
+            return refuse(
+                "No access token: send `Authorization: Bearer <token>`, the token from POST /oauth2/token".into(),
+            );
+        };
+        let Some(token) = authorization
+            .strip_prefix("Bearer ")
+            .or_else(|| authorization.strip_prefix("bearer "))
+            .map(str::trim)
+        else {
+            return refuse("The Authorization header is not `Bearer <token>`".into());
+        };
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| TokenError(explain(e.kind(), &self.issuer)))?;
+        if header.alg != Algorithm::RS256 {
+            return refuse(format!(
+                "The access token is signed with {:?}; only RS256 is accepted",
+                header.alg
+            ));
+        }
+        let Some(kid) = header.kid else {
+            return refuse("The access token names no key (`kid`)".into());
+        };
+        let key = self.key(&kid).await?.ok_or_else(|| {
+            TokenError(format!(
+                "The access token's key `{kid}` is not one of {}'s keys",
+                self.issuer
+            ))
+        })?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &self.validation)
+            .map_err(|e| TokenError(explain(e.kind(), &self.issuer)))?;
+        let claims = data.claims;
+        if claims.get("token_use").and_then(Value::as_str) != Some("access") {
+            return refuse("The token is not an access token (`token_use` is not `access`)".into());
+        }
+        let client_id = claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if client_id.is_empty() {
+            return refuse("The access token has no `client_id`".into());
+        }
+        if let Some(audience) = &self.audience {
+            if !audience.contains(client_id) {
+                return refuse(format!("The client `{client_id}` is not admitted"));
+            }
+        }
+        Ok(claims)
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, TokenError> {
+        let decoding = |set: &JwkSet| {
+            set.find(kid)
+                .map(|jwk| {
+                    DecodingKey::from_jwk(jwk)
+                        .map_err(|e| TokenError(format!("The key `{kid}` is unusable: {e}")))
+                })
+                .transpose()
+        };
+        match &self.keys {
+            Keys::Fixed(set) => decoding(set),
+            Keys::Remote { url, http, cache } => {
+                {
+                    let (set, fetched) = &*cache.read().await;
+                    let recent = fetched.is_some_and(|at| at.elapsed() < REFETCH_AFTER);
+                    if set.find(kid).is_some() || recent {
+                        return decoding(set);
+                    }
+                }
+                let mut cached = cache.write().await;
+                match fetch(http, url).await {
+                    Ok(set) => *cached = (set, Some(Instant::now())),
+                    Err(error) => {
+                        tracing::warn!(%error, url, "cannot fetch the JWKS");
+                        cached.1 = Some(Instant::now());
+                    }
+                }
+                decoding(&cached.0)
+            }
+        }
+    }
+}
+
+async fn fetch(http: &reqwest::Client, url: &str) -> anyhow::Result<JwkSet> {
+    let response = http.get(url).send().await?.error_for_status()?;
+    Ok(response.json::<JwkSet>().await?)
+}
+
+fn explain(kind: &ErrorKind, issuer: &str) -> String {
+    match kind {
+        ErrorKind::ExpiredSignature => "The access token has expired: get a new one".into(),
+        ErrorKind::InvalidIssuer => format!("The access token was not issued by {issuer}"),
+        ErrorKind::InvalidSignature => "The access token's signature does not verify".into(),
+        ErrorKind::ImmatureSignature => "The access token is not valid yet".into(),
+        ErrorKind::MissingRequiredClaim(claim) => {
+            format!("The access token has no `{claim}` claim")
+        }
+        ErrorKind::InvalidToken
+        | ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_) => {
+            "The access token is malformed: a JWT is three base64url parts, header.claims.signature"
+                .into()
+        }
+        other => format!("The access token is not valid: {other:?}"),
+    }
+}
