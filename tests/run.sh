@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a used one: installs what the tests need into
-# target/test-venv (moto, pytest, cfn-lint, the official timeback-caliper client), starts
-# moto_server on a free 127.0.0.1 port, runs every Rust and Python test, and stops moto again.
+# target/test-venv (moto, pytest, cfn-lint, aws-sam-cli, cargo-lambda with zig, the official
+# timeback-caliper client), starts moto_server on a free 127.0.0.1 port, runs every Rust and
+# Python test, stops moto again, and builds every function for Lambda (arm64, release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,3 +40,13 @@ cargo test --workspace --locked
 echo "==> end-to-end tests of caliper-local, and the SAM template against the code"
 cargo build --locked -p caliper-local -p caliper-load
 "$venv/bin/python" -m pytest -q tests/e2e tests/template
+
+echo "==> every function for Lambda: arm64 release build (cargo lambda, through zig)"
+rustup target add aarch64-unknown-linux-gnu > /dev/null
+functions=()
+for crate in functions/*/; do functions+=(-p "$(basename "$crate")"); done
+PATH="$PWD/$venv/bin:$PATH" cargo lambda build --release --arm64 --locked --output-format zip "${functions[@]}"
+for crate in functions/*/; do
+    name=$(basename "$crate")
+    printf '%-16s %5d KiB zipped\n' "$name" $(( $(stat -c %s "target/lambda/$name/bootstrap.zip") / 1024 ))
+done

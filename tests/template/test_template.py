@@ -6,6 +6,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +40,25 @@ def routes_in_code():
     return json.loads(subprocess.run([str(binary), "--routes"], check=True, capture_output=True, text=True).stdout)
 
 
+# Dummy credentials and a region: the checks run offline.
+OFFLINE = dict(os.environ, AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               SAM_CLI_TELEMETRY="0")
+
+
+def tool(name):
+    return str(Path(sys.executable).parent / name)
+
+
 def test_cfn_lint_passes():
-    env = dict(os.environ, AWS_DEFAULT_REGION="us-east-1")
-    cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True, env=env)
+    result = subprocess.run([tool("cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, env=OFFLINE)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("flags", [[], ["--lint"]])
+def test_sam_validate_passes(flags):
+    result = subprocess.run([tool("sam"), "validate", *flags, "--template-file", str(TEMPLATE)],
+                            capture_output=True, text=True, env=OFFLINE, cwd=ROOT)
+    assert result.returncode == 0 and "is a valid SAM Template" in result.stdout, result.stdout + result.stderr
 
 
 def test_every_function_is_deployed_and_every_deployed_function_exists():
@@ -78,3 +93,77 @@ def test_the_events_table_has_the_indexes_the_code_queries():
     defined = {a["AttributeName"] for a in table["AttributeDefinitions"]}
     keys = {k["AttributeName"] for index in wanted for k in index["KeySchema"]}
     assert keys <= defined, f"key attributes without a definition: {keys - defined}"
+
+
+def function_resources():
+    """Binary name → the function's logical id in the template."""
+    return {
+        resource["Metadata"]["BuildProperties"]["Binary"]: name
+        for name, resource in template()["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+@pytest.mark.parametrize("alarm, metric", [("FunctionErrorsAlarm", "Errors"), ("ThrottlesAlarm", "Throttles")])
+def test_every_function_is_watched_for_errors_and_throttles(alarm, metric):
+    properties = template()["Resources"][alarm]["Properties"]
+    watched = set()
+    for query in properties["Metrics"]:
+        if "MetricStat" in query:
+            stat = query["MetricStat"]["Metric"]
+            assert stat["MetricName"] == metric
+            watched |= {d["Value"]["Ref"] for d in stat["Dimensions"] if d["Name"] == "FunctionName"}
+    assert watched == set(function_resources().values())
+    total = next(q for q in properties["Metrics"] if q.get("ReturnData"))
+    ids = {q["Id"] for q in properties["Metrics"] if "MetricStat" in q}
+    assert all(i in total["Expression"] for i in ids), total["Expression"]
+
+
+def test_every_alarm_notifies_the_alarm_topic():
+    alarms = [r for r in template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) >= 4
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+
+
+# What each function's code calls (shared/aws), and nothing more: least privilege, checked.
+PERMISSIONS = {
+    "submit-events": {("dynamodb:PutItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
+                      ("sqs:SendMessage", "EventsQueue")},
+    "process-events": {("dynamodb:UpdateItem", "JobsTable"), ("dynamodb:BatchGetItem", "EventsTable"),
+                       ("dynamodb:PutItem", "EventsTable"), ("dynamodb:UpdateItem", "EventsTable")},
+    "job-status": {("dynamodb:GetItem", "JobsTable")},
+    "query-events": {(action, resource) for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+                     for resource in ("EventsTable", "EventsTable/index/*")},
+    "validate-events": set(),
+    "endpoint-config": set(),
+}
+
+
+def resource_name(resource):
+    """`!GetAtt X.Arn` → X; `!Sub ${X.Arn}/index/*` → X/index/*."""
+    if "Fn::GetAtt" in resource:
+        return resource["Fn::GetAtt"][0] if isinstance(resource["Fn::GetAtt"], list) else resource["Fn::GetAtt"].split(".")[0]
+    return resource["Fn::Sub"].replace("${", "").replace(".Arn}", "")
+
+
+def test_each_function_may_do_exactly_what_its_code_does():
+    for binary, properties in functions_in_template().items():
+        granted = set()
+        for policy in properties.get("Policies", []):
+            assert set(policy) == {"Statement"}, f"{binary}: write statements, not policy templates: {policy}"
+            for statement in policy["Statement"]:
+                assert statement["Effect"] == "Allow"
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                granted |= {(action, resource_name(r)) for action in statement["Action"] for r in resources}
+        assert granted == PERMISSIONS[binary], binary
+
+
+def test_the_authorizer_trusts_the_user_pool_and_admits_its_app_clients():
+    api = template()["Resources"]["HttpApi"]["Properties"]["Auth"]
+    assert api["DefaultAuthorizer"] == "Cognito"
+    jwt = api["Authorizers"]["Cognito"]["JwtConfiguration"]
+    assert "${UserPool}" in jwt["issuer"]["Fn::Sub"]
+    with_clients, example_only = jwt["audience"]["Fn::If"][1:]
+    assert example_only == [{"Ref": "ExampleClient"}]
+    listed = json.dumps(with_clients)
+    assert '{"Ref": "ExampleClient"}' in listed and '{"Ref": "AppClientIds"}' in listed, listed
