@@ -41,7 +41,12 @@ struct Args {
     /// An app client of the local IdP, `ID:SECRET:scope,scope` (scope names or URIs); repeat the
     /// flag, or separate clients by spaces in the variable. None: one development client with
     /// every scope, its secret kept in the data directory and printed at start-up.
-    #[arg(long = "client", env = "CALIPER_LOCAL_CLIENTS", value_delimiter = ' ')]
+    #[arg(
+        long = "client",
+        env = "CALIPER_LOCAL_CLIENTS",
+        value_delimiter = ' ',
+        conflicts_with = "jwks_url"
+    )]
     clients: Vec<idp::Client>,
     /// Lifetime of the local IdP's access tokens, in seconds (Cognito's default is an hour).
     #[arg(long, env = "CALIPER_LOCAL_TOKEN_SECONDS", default_value_t = 3600,
@@ -55,7 +60,7 @@ struct Args {
     /// /.well-known/jwks.json (which is a Cognito pool's issuer).
     #[arg(long, env = "CALIPER_LOCAL_ISSUER")]
     issuer: Option<String>,
-    /// Print the routes (method, path, function) as JSON and exit.
+    /// Print the routes (method, path, function, scopes) as JSON and exit.
     #[arg(long)]
     routes: bool,
     /// Print the events table's global secondary indexes as JSON, in the template's terms, and exit.

@@ -190,3 +190,102 @@ fn explain(kind: &ErrorKind, issuer: &str) -> String {
         other => format!("The access token is not valid: {other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idp::SigningKey;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    use serde_json::json;
+
+    const ISSUER: &str = "http://127.0.0.1:8787";
+
+    fn now() -> u64 {
+        jsonwebtoken::get_current_timestamp()
+    }
+
+    fn setup() -> (tempfile::TempDir, SigningKey, Verifier) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = SigningKey::load_or_create(&dir.path().join("key.der"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let audience = Some(["app".to_owned()].into_iter().collect());
+        let verifier = Verifier::with_keys(ISSUER.into(), &json!({"keys": [key.jwk()]}), audience)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, key, verifier)
+    }
+
+    fn claims() -> Value {
+        json!({"iss": ISSUER, "client_id": "app", "token_use": "access", "scope": "s", "exp": now() + 60, "iat": now()})
+    }
+
+    async fn refusal(verifier: &Verifier, token: &str) -> String {
+        match verifier.verify(Some(&format!("Bearer {token}"))).await {
+            Ok(claims) => panic!("accepted {token}: {claims:?}"),
+            Err(TokenError(why)) => why,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_good_token_gives_its_claims() {
+        let (_dir, key, verifier) = setup();
+        let token = key.sign(&claims()).unwrap_or_else(|e| panic!("{e}"));
+        let got = verifier
+            .verify(Some(&format!("Bearer {token}")))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(got.get("client_id"), Some(&json!("app")));
+    }
+
+    #[tokio::test]
+    async fn every_flaw_is_refused_with_its_reason() {
+        let (_dir, key, verifier) = setup();
+        let with = |change: Value| {
+            let mut claims = claims();
+            for (name, value) in change.as_object().into_iter().flatten() {
+                if value.is_null() {
+                    claims.as_object_mut().map(|c| c.remove(name));
+                } else {
+                    claims[name] = value.clone();
+                }
+            }
+            key.sign(&claims).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let cases = [
+            (with(json!({"exp": now() - 1})), "expired"),
+            (with(json!({"exp": null})), "no `exp`"),
+            (with(json!({"iss": "https://elsewhere"})), "not issued by"),
+            (with(json!({"token_use": "id"})), "not an access token"),
+            (with(json!({"client_id": null})), "no `client_id`"),
+            (with(json!({"client_id": "stranger"})), "not admitted"),
+        ];
+        for (token, reason) in cases {
+            let why = refusal(&verifier, &token).await;
+            assert!(why.contains(reason), "{reason}: {why}");
+        }
+
+        // Unsigned, or signed with a shared secret (the RS256/HS256 confusion), or another key.
+        let body = B64.encode(claims().to_string());
+        let unsigned = format!("{}.{body}.", B64.encode(r#"{"alg":"none"}"#));
+        assert!(!refusal(&verifier, &unsigned).await.is_empty());
+        let hs256 = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            &claims(),
+            &jsonwebtoken::EncodingKey::from_secret(key.jwk().to_string().as_bytes()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(refusal(&verifier, &hs256).await.contains("only RS256"));
+        let (_other_dir, other_key, _) = setup();
+        let foreign = other_key.sign(&claims()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(refusal(&verifier, &foreign).await.contains("is not one of"));
+
+        for header in [
+            None,
+            Some("Basic YTpi"),
+            Some("Bearer"),
+            Some("Bearer a.b.c"),
+        ] {
+            assert!(verifier.verify(header).await.is_err(), "{header:?}");
+        }
+    }
+}
