@@ -1,5 +1,6 @@
 //! Defense in depth: every handler checks the token's scopes itself, exactly as the route table
-//! (and so API Gateway's authorizer) says, and answers 401 and 403 with the contract's error JSON.
+//! (and so API Gateway's authorizer) says, and answers 401 and 403 with the contract's error JSON;
+//! a public route (no scopes) answers without any token.
 
 use caliper_http::{handlers, App, Limits, Scope, ROUTES};
 use caliper_tests::{embedded_world, envelope, event_id, read_response, tool_use_event};
@@ -60,6 +61,13 @@ async fn every_route_admits_exactly_its_scopes() {
     let app = App::new(ports, Limits::default());
     for route in ROUTES {
         let name = format!("{} {}", route.method, route.path);
+        if route.scopes.is_empty() {
+            for claims in [None, Some(claims(&[]))] {
+                let (code, body) = answer(&app, route, claims).await;
+                assert_eq!(code, 200, "{name} is public: {body}");
+            }
+            continue;
+        }
         assert!(
             route.scopes.contains(&Scope::Admin),
             "{name}: admin opens every route"

@@ -11,7 +11,7 @@ pub struct Route {
     /// The crate in `functions/` whose binary serves it.
     pub function: &'static str,
     /// Any one of these lets a token through (API Gateway's `AuthorizationScopes`); the handler
-    /// checks them again.
+    /// checks them again. None: a public route, served without a token.
     pub scopes: &'static [Scope],
 }
 
@@ -60,5 +60,11 @@ pub const ROUTES: &[Route] = &[
         path: "/jobs/{jobId}/status",
         function: "job-status",
         scopes: EVENT_SCOPES,
+    },
+    Route {
+        method: "GET",
+        path: "/openapi.json",
+        function: "api-description",
+        scopes: &[],
     },
 ];

@@ -59,30 +59,32 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     };
     let Some(route) = matched.value.iter().find(|r| r.method == method) else {
         let allowed: Vec<&str> = matched.value.iter().map(|r| r.method).collect();
-        return error(
+        let mut response = error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!(
                 "{method} is not allowed on {path}; use {}",
                 allowed.join(" or ")
             ),
         );
+        // RFC 9110: a 405 lists the methods the resource has.
+        if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        return response;
     };
-    let authorization = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let claims = match gateway.verifier.verify(authorization).await {
-        Ok(claims) => stringified(claims),
-        Err(TokenError(why)) => return unauthorized(why),
+    // A public route (no scopes) has no authorizer, as in the template.
+    let authorizer = if route.scopes.is_empty() {
+        None
+    } else {
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match authorize(&gateway.verifier, authorization, route).await {
+            Ok(authorizer) => Some(authorizer),
+            Err(refusal) => return refusal,
+        }
     };
-    let scopes = match Caller::from_claims(&claims) {
-        Some(caller) => match caller.require(route.scopes) {
-            Ok(()) => caller.scopes,
-            Err(forbidden) => return to_axum(forbidden.into_response()),
-        },
-        None => return unauthorized("The access token names no client".into()),
-    };
-    let scopes: Vec<String> = scopes.iter().map(|s| s.uri()).collect();
 
     let path_parameters: Map<String, Value> = matched
         .params
@@ -139,7 +141,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             "stage": "$default",
             "time": "",
             "timeEpoch": 0,
-            "authorizer": {"jwt": {"claims": claims, "scopes": scopes}}
+            "authorizer": authorizer,
         },
         "body": base64::engine::general_purpose::STANDARD.encode(&bytes),
         "isBase64Encoded": true,
@@ -167,6 +169,27 @@ fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
     };
     // axum and lambda_http share the `http` crate, so the parts carry over as they are.
     Response::from_parts(parts, AxumBody::from(bytes))
+}
+
+/// The JWT authorizer's part of the request context, or the refusal: 401 without a good token,
+/// 403 without one of the route's scopes.
+async fn authorize(
+    verifier: &Verifier,
+    authorization: Option<&str>,
+    route: &caliper_http::Route,
+) -> Result<Value, Response> {
+    let claims = match verifier.verify(authorization).await {
+        Ok(claims) => stringified(claims),
+        Err(TokenError(why)) => return Err(unauthorized(why)),
+    };
+    let Some(caller) = Caller::from_claims(&claims) else {
+        return Err(unauthorized("The access token names no client".into()));
+    };
+    if let Err(forbidden) = caller.require(route.scopes) {
+        return Err(to_axum(forbidden.into_response()));
+    }
+    let scopes: Vec<String> = caller.scopes.iter().map(|s| s.uri()).collect();
+    Ok(json!({"jwt": {"claims": claims, "scopes": scopes}}))
 }
 
 /// API Gateway hands claims over as strings; a list becomes `[a b]`.

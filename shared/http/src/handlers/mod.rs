@@ -1,12 +1,14 @@
 //! One handler per route. Each reads the request, calls the domain and maps the outcome to HTTP;
 //! none fails: every error becomes the contract's error JSON.
 
+mod api_description;
 mod endpoint_config;
 mod job_status;
 mod query_events;
 mod submit_events;
 mod validate_events;
 
+pub use api_description::{api_description, OPENAPI};
 pub use endpoint_config::endpoint_config;
 pub use job_status::job_status;
 pub use query_events::query_events;
@@ -28,6 +30,7 @@ pub async fn dispatch(app: &App, function: &str, request: Request) -> Response<B
         "query-events" => query_events(app, request).await,
         "validate-events" => validate_events(&app.limits, request).await,
         "endpoint-config" => endpoint_config(&app.limits, request).await,
+        "api-description" => api_description(),
         other => ApiError::new(StatusCode::NOT_FOUND, format!("No function named {other}"))
             .into_response(),
     }
