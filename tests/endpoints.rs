@@ -74,3 +74,22 @@ async fn another_caliper_version_is_422_on_submission() {
     assert_eq!(reply["errors"][0]["path"], "/dataVersion");
     assert!(reply.get("jobId").is_none());
 }
+
+#[tokio::test]
+async fn the_description_is_served_without_a_token_and_describes_every_route() {
+    let (ports, _queue, _dir) = embedded_world();
+    let app = App::new(ports, Limits::default());
+    let request = gateway_request("api-description", None, None);
+    let (code, body) = read_response(handlers::dispatch(&app, "api-description", request).await);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["openapi"], "3.1.0");
+    for route in caliper_http::ROUTES {
+        let operation = &body["paths"][route.path][route.method.to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{} {} is not described",
+            route.method,
+            route.path
+        );
+    }
+}
