@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a used one: installs what the tests need into
-# target/test-venv (moto, pytest, cfn-lint, aws-sam-cli, cargo-lambda with zig, the official
-# timeback-caliper client), starts moto_server on a free 127.0.0.1 port, runs every Rust and
+# target/test-venv (moto, pytest, cfn-lint, aws-sam-cli, cargo-lambda with zig, schemathesis, the
+# official timeback-caliper client) and Debian's chromium, starts moto_server on a free 127.0.0.1 port, runs every Rust and
 # Python test, stops moto again, and builds every function for Lambda (arm64, release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,14 @@ if [ ! -x "$venv/bin/moto_server" ] || ! cmp -s tests/requirements.txt "$venv/re
     "$python" -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
     cp tests/requirements.txt "$venv/requirements.txt"
+fi
+
+# The docs page is tested in Debian's Chromium.
+if ! command -v chromium > /dev/null; then
+    echo "==> installing chromium (Debian)"
+    sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > /dev/null
 fi
 
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

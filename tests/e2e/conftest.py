@@ -106,11 +106,19 @@ class Local:
 
     @staticmethod
     def call(request):
+        """(status, body): JSON bodies decoded, others (the docs page) as bytes."""
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"null")
+                return response.status, Local.decode(response)
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            return error.code, Local.decode(error)
+
+    @staticmethod
+    def decode(response):
+        body = response.read()
+        if "json" not in response.headers.get("Content-Type", "application/json"):
+            return body
+        return json.loads(body or b"null")
 
     def wait_for_job(self, job_id, seconds=10, client="e2e-app"):
         deadline = time.monotonic() + seconds

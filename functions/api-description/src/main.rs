@@ -1,4 +1,4 @@
-//! GET /openapi.json: the OpenAPI 3.1 description of every route (no token needed).
+//! GET /openapi.json and /docs: the API's description, for tools and for people (no token needed).
 
 use caliper_http::handlers;
 use lambda_http::{run, service_fn, Error, Request};
@@ -6,8 +6,8 @@ use lambda_http::{run, service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    run(service_fn(|_request: Request| async {
-        Ok::<_, Error>(handlers::api_description())
+    run(service_fn(|request: Request| async move {
+        Ok::<_, Error>(handlers::api_description(&request))
     }))
     .await
 }

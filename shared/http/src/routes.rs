@@ -67,4 +67,16 @@ pub const ROUTES: &[Route] = &[
         function: "api-description",
         scopes: &[],
     },
+    Route {
+        method: "GET",
+        path: "/docs",
+        function: "api-description",
+        scopes: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/docs/redoc.standalone.js",
+        function: "api-description",
+        scopes: &[],
+    },
 ];

@@ -30,7 +30,7 @@ pub async fn dispatch(app: &App, function: &str, request: Request) -> Response<B
         "query-events" => query_events(app, request).await,
         "validate-events" => validate_events(&app.limits, request).await,
         "endpoint-config" => endpoint_config(&app.limits, request).await,
-        "api-description" => api_description(),
+        "api-description" => api_description(&request),
         other => ApiError::new(StatusCode::NOT_FOUND, format!("No function named {other}"))
             .into_response(),
     }
