@@ -10,10 +10,14 @@ pub mod process;
 pub mod query;
 pub mod record;
 pub mod submit;
+pub mod webhooks;
 
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventResult, Job, JobState, NewJob, StoredEvent};
-pub use ports::{EventReader, EventStore, InsertOutcome, JobStore, Queue, StoreError};
+pub use ports::{
+    DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, Queue, RecordKind, StoreError,
+    WebhookSender, WebhookStore,
+};
 pub use process::{Delivery, Processor};
 pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
 pub use record::JobRecord;

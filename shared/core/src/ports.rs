@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::message::JobMessage;
 use crate::model::{EventResult, Job, JobState, NewJob, StoredEvent};
 use crate::query::{EventPage, EventQuery, Start};
+use crate::webhooks::DeliveryMessage;
 
 /// A storage or queue call that did not succeed. `retryable` errors (throttling, timeouts) are worth
 /// another try; the message's redelivery gives it one.
@@ -108,4 +109,52 @@ pub trait EventReader: Send + Sync {
 pub trait Queue: Send + Sync {
     /// Sends every message, or fails.
     async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError>;
+}
+
+/// The two kinds of webhook records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Webhook,
+    Filter,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Filter => "filter",
+        }
+    }
+}
+
+/// Webhooks and their filters, each a JSON document under its kind and id. Subscriptions are few
+/// (readers, not events): listing a kind reads all of it, and the domain filters.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Creates or replaces a record.
+    async fn put(&self, kind: RecordKind, id: &str, document: &str) -> Result<(), StoreError>;
+
+    async fn get(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Every record of `kind`, in no particular order.
+    async fn list(&self, kind: RecordKind) -> Result<Vec<String>, StoreError>;
+}
+
+/// The queue between storing events and delivering them to webhooks.
+#[async_trait]
+pub trait DeliveryQueue: Send + Sync {
+    /// Sends every message, or fails.
+    async fn send(&self, messages: &[DeliveryMessage]) -> Result<(), StoreError>;
+}
+
+/// Sends one signed delivery; the adapter guards against unsafe targets and bounds the time taken.
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// POSTs `body` (JSON) with `headers`; the receiver's status, or why nothing was received.
+    async fn post(
+        &self,
+        target_url: &str,
+        headers: &[(&'static str, String)],
+        body: &str,
+    ) -> Result<u16, String>;
 }

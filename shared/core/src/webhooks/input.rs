@@ -1,0 +1,332 @@
+//! The request bodies of the management API, checked field by field: every problem is reported
+//! with its JSON pointer, in words a user can act on.
+
+use caliper_validation::Problem;
+use serde_json::{Map, Value};
+
+use super::filter::CompiledFilter;
+use super::model::{FilterOperator, FilterType};
+use super::target::TargetPolicy;
+
+/// A webhook as created or replaced (`PUT` sends every field again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookInput {
+    pub name: String,
+    pub target_url: String,
+    pub secret: String,
+    pub active: bool,
+    pub sensor: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterInput {
+    pub webhook_id: String,
+    pub filter_key: String,
+    pub filter_value: String,
+    pub filter_type: FilterType,
+    pub filter_operator: FilterOperator,
+    pub active: bool,
+}
+
+/// Fields a client may send back as it read them; they are ours to set, and ignored.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "clientAppId",
+];
+
+impl WebhookInput {
+    pub fn parse(body: &Value, policy: &TargetPolicy) -> Result<Self, Vec<Problem>> {
+        let mut fields = Fields::of(
+            body,
+            "webhook",
+            &[
+                "name",
+                "targetUrl",
+                "secret",
+                "active",
+                "sensor",
+                "description",
+            ],
+        )?;
+        let name = fields.text("name", 256);
+        let target_url = fields.text("targetUrl", usize::MAX).and_then(|url| {
+            policy
+                .check_url(&url)
+                .map_err(|m| fields.problem("targetUrl", m))
+                .ok()
+                .map(|_| url)
+        });
+        let secret = fields.text("secret", 256);
+        let active = fields.boolean("active");
+        let sensor = fields.optional_text("sensor", 2048);
+        let description = fields.optional_text("description", 2048);
+        match (name, target_url, secret, active) {
+            (Some(name), Some(target_url), Some(secret), Some(active)) if fields.ok() => Ok(Self {
+                name,
+                target_url,
+                secret,
+                active,
+                sensor,
+                description,
+            }),
+            _ => Err(fields.problems),
+        }
+    }
+}
+
+impl FilterInput {
+    pub fn parse(body: &Value) -> Result<Self, Vec<Problem>> {
+        let mut fields = Fields::of(
+            body,
+            "webhook filter",
+            &[
+                "webhookId",
+                "filterKey",
+                "filterValue",
+                "filterType",
+                "filterOperator",
+                "active",
+            ],
+        )?;
+        let webhook_id = fields.text("webhookId", 64);
+        let filter_key = fields.text("filterKey", 256);
+        let filter_value = fields.text("filterValue", 2048);
+        let filter_type = fields.choice("filterType", &FilterType::ALL, |t| t.name());
+        let filter_operator = fields.choice("filterOperator", &FilterOperator::ALL, |o| o.name());
+        let active = fields.boolean("active");
+        let (
+            Some(webhook_id),
+            Some(filter_key),
+            Some(filter_value),
+            Some(filter_type),
+            Some(filter_operator),
+            Some(active),
+        ) = (
+            webhook_id,
+            filter_key,
+            filter_value,
+            filter_type,
+            filter_operator,
+            active,
+        )
+        else {
+            return Err(fields.problems);
+        };
+        if let Err((field, message)) =
+            CompiledFilter::compile(&filter_key, &filter_value, filter_type, filter_operator)
+        {
+            fields.problem(field, message);
+        }
+        if !fields.ok() {
+            return Err(fields.problems);
+        }
+        Ok(Self {
+            webhook_id,
+            filter_key,
+            filter_value,
+            filter_type,
+            filter_operator,
+            active,
+        })
+    }
+}
+
+struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(body: &'a Value, what: &str, known: &[&str]) -> Result<Self, Vec<Problem>> {
+        let Some(object) = body.as_object() else {
+            return Err(vec![Problem::new(
+                "",
+                format!("The body must be a JSON object describing the {what}"),
+            )]);
+        };
+        let problems = object
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str()))
+            .map(|k| {
+                Problem::new(
+                    pointer(k),
+                    format!(
+                        "`{k}` is not a property of a {what}; it has {}",
+                        known.join(", ")
+                    ),
+                )
+            })
+            .collect();
+        Ok(Self { object, problems })
+    }
+
+    fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn problem(&mut self, name: &str, message: impl Into<String>) {
+        self.problems.push(Problem::new(pointer(name), message));
+    }
+
+    /// A required, non-empty string of at most `max` characters.
+    fn text(&mut self, name: &str, max: usize) -> Option<String> {
+        match self.object.get(name) {
+            None | Some(Value::Null) => {
+                self.problem(name, format!("`{name}` is required"));
+                None
+            }
+            Some(value) => self.string(name, value, max),
+        }
+    }
+
+    /// A string when present; missing or null is none.
+    fn optional_text(&mut self, name: &str, max: usize) -> Option<String> {
+        match self.object.get(name) {
+            None | Some(Value::Null) => None,
+            Some(value) => self.string(name, value, max),
+        }
+    }
+
+    fn string(&mut self, name: &str, value: &Value, max: usize) -> Option<String> {
+        let Some(text) = value.as_str() else {
+            self.problem(
+                name,
+                format!("`{name}` must be a string, not {}", kind(value)),
+            );
+            return None;
+        };
+        if text.trim().is_empty() {
+            self.problem(name, format!("`{name}` must not be empty"));
+            return None;
+        }
+        let chars = text.chars().count();
+        if chars > max {
+            self.problem(
+                name,
+                format!("`{name}` has {chars} characters; at most {max} are allowed"),
+            );
+            return None;
+        }
+        Some(text.to_owned())
+    }
+
+    fn boolean(&mut self, name: &str) -> Option<bool> {
+        match self.object.get(name) {
+            Some(Value::Bool(b)) => Some(*b),
+            None | Some(Value::Null) => {
+                self.problem(name, format!("`{name}` is required: true or false"));
+                None
+            }
+            Some(other) => {
+                self.problem(
+                    name,
+                    format!("`{name}` must be true or false, not {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        name: &str,
+        options: &[T],
+        label: fn(T) -> &'static str,
+    ) -> Option<T> {
+        let text = self.text(name, 64)?;
+        let found = options.iter().copied().find(|o| label(*o) == text);
+        if found.is_none() {
+            let names: Vec<&str> = options.iter().map(|o| label(*o)).collect();
+            self.problem(name, format!("{text:?} is not one of {}", names.join(", ")));
+        }
+        found
+    }
+}
+
+/// The JSON pointer of a top-level field (RFC 6901 escapes).
+fn pointer(name: &str) -> String {
+    format!("/{}", name.replace('~', "~0").replace('/', "~1"))
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paths(problems: Vec<Problem>) -> Vec<String> {
+        problems.into_iter().map(|p| p.path).collect()
+    }
+
+    #[test]
+    fn a_webhook_needs_name_url_secret_and_active() {
+        let good = json!({"name": "n", "targetUrl": "https://hooks.example.com/x", "secret": "s", "active": true,
+                          "sensor": null, "id": "ignored"});
+        let input = WebhookInput::parse(&good, &TargetPolicy::default())
+            .unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!((input.name.as_str(), input.sensor), ("n", None));
+        let bad = json!({"name": "", "targetUrl": "http://10.0.0.1/", "active": "yes", "sensor": 3, "extra": 1});
+        let problems = WebhookInput::parse(&bad, &TargetPolicy::default())
+            .err()
+            .unwrap_or_default();
+        assert_eq!(
+            paths(problems),
+            [
+                "/extra",
+                "/name",
+                "/targetUrl",
+                "/secret",
+                "/active",
+                "/sensor"
+            ]
+        );
+        assert!(WebhookInput::parse(&json!([1]), &TargetPolicy::default()).is_err());
+    }
+
+    #[test]
+    fn a_filter_is_compiled_before_it_is_accepted() {
+        let filter = |t: &str, op: &str, v: &str| {
+            json!({"webhookId": "w", "filterKey": "actor.age", "filterValue": v, "filterType": t,
+                   "filterOperator": op, "active": true})
+        };
+        assert!(FilterInput::parse(&filter("number", "gte", "18")).is_ok());
+        assert_eq!(
+            paths(
+                FilterInput::parse(&filter("number", "gte", "adult"))
+                    .err()
+                    .unwrap_or_default()
+            ),
+            ["/filterValue"]
+        );
+        assert_eq!(
+            paths(
+                FilterInput::parse(&filter("number", "regexp", "1"))
+                    .err()
+                    .unwrap_or_default()
+            ),
+            ["/filterOperator"]
+        );
+        assert_eq!(
+            paths(
+                FilterInput::parse(&filter("date", "like", "1"))
+                    .err()
+                    .unwrap_or_default()
+            ),
+            ["/filterType", "/filterOperator"]
+        );
+    }
+}

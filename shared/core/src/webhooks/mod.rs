@@ -1,0 +1,17 @@
+//! Webhooks: readers subscribe to stored events instead of polling. The subscriptions (webhooks and
+//! their filters) and who may manage them, which events they match, how deliveries are signed, sent
+//! and retried, and where they may go.
+
+mod delivery;
+mod filter;
+mod input;
+mod model;
+mod service;
+pub mod signature;
+pub mod target;
+
+pub use delivery::{delivery_id, Backoff, DeliveryMessage, Dispatcher};
+pub use filter::CompiledFilter;
+pub use model::{FilterOperator, FilterType, Webhook, WebhookFilter};
+pub use service::{Principal, Subscription, WebhookError, WebhookService};
+pub use target::{is_public, TargetPolicy};
