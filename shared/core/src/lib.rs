@@ -15,8 +15,8 @@ pub mod webhooks;
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{
-    DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, Queue, RecordKind, StoreError,
-    WebhookSender, WebhookStore,
+    Consumer, DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, Queue, RecordKind,
+    StoreError, WebhookSender, WebhookStore,
 };
 pub use process::{Delivery, Processor};
 pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};

@@ -8,8 +8,12 @@ use chrono::{DateTime, Utc};
 
 use crate::message::JobMessage;
 use crate::model::{EventResult, Job, JobState, NewJob, StoredEvent};
-use crate::ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
+use crate::ports::{
+    DeliveryQueue, EventStore, InsertOutcome, JobStore, Queue, RecordKind, StoreError,
+    WebhookSender, WebhookStore,
+};
 use crate::record::JobRecord;
+use crate::webhooks::DeliveryMessage;
 
 #[derive(Default)]
 pub struct MemoryJobs(Mutex<HashMap<String, JobRecord>>);
@@ -174,5 +178,89 @@ impl Queue for MemoryQueue {
             .map_err(|_| StoreError::new("poisoned"))?
             .extend_from_slice(messages);
         Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryWebhooks(Mutex<HashMap<(&'static str, String), String>>);
+
+#[async_trait]
+impl WebhookStore for MemoryWebhooks {
+    async fn put(&self, kind: RecordKind, id: &str, document: &str) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?
+            .insert((kind.as_str(), id.to_owned()), document.to_owned());
+        Ok(())
+    }
+
+    async fn get(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?
+            .get(&(kind.as_str(), id.to_owned()))
+            .cloned())
+    }
+
+    async fn list(&self, kind: RecordKind) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?
+            .iter()
+            .filter(|((k, _), _)| *k == kind.as_str())
+            .map(|(_, document)| document.clone())
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryDeliveries(Mutex<Vec<DeliveryMessage>>);
+
+impl MemoryDeliveries {
+    pub fn take(&self) -> Vec<DeliveryMessage> {
+        self.0
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for MemoryDeliveries {
+    async fn send(&self, messages: &[DeliveryMessage]) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?
+            .extend_from_slice(messages);
+        Ok(())
+    }
+}
+
+/// Records every POST and answers with the next of `answers` (then 200).
+#[derive(Default)]
+pub struct RecordingSender {
+    pub answers: Mutex<Vec<Result<u16, String>>>,
+    pub posts: Mutex<Vec<(String, Vec<(&'static str, String)>, String)>>,
+}
+
+#[async_trait]
+impl WebhookSender for RecordingSender {
+    async fn post(
+        &self,
+        target_url: &str,
+        headers: &[(&'static str, String)],
+        body: &str,
+    ) -> Result<u16, String> {
+        if let Ok(mut posts) = self.posts.lock() {
+            posts.push((target_url.to_owned(), headers.to_vec(), body.to_owned()));
+        }
+        let mut answers = self.answers.lock().map_err(|_| "poisoned".to_owned())?;
+        if answers.is_empty() {
+            Ok(200)
+        } else {
+            answers.remove(0)
+        }
     }
 }

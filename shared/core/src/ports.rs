@@ -158,3 +158,22 @@ pub trait WebhookSender: Send + Sync {
         body: &str,
     ) -> Result<u16, String>;
 }
+
+/// What a queue's worker hands each message to (the processor, the webhook dispatcher), as the
+/// Lambda SQS trigger, the SQS poller or the embedded queue delivers it.
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    /// Handles one delivery of a message body; `receives` counts this one.
+    async fn consume(
+        &self,
+        body: &str,
+        receives: u32,
+        max_receives: u32,
+    ) -> crate::process::Delivery;
+
+    /// How long a message that failed its `receives`-th delivery waits before the next; none:
+    /// the queue's own timing.
+    fn retry_delay(&self, _receives: u32) -> Option<std::time::Duration> {
+        None
+    }
+}

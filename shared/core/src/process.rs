@@ -8,22 +8,45 @@ use serde_json::Value;
 
 use crate::message::JobMessage;
 use crate::model::{EventResult, JobState, StoredEvent};
-use crate::ports::{EventStore, InsertOutcome, JobStore, StoreError};
+use crate::ports::{DeliveryQueue, EventStore, InsertOutcome, JobStore, StoreError};
+use crate::webhooks::DeliveryMessage;
 
 pub struct Processor {
     jobs: Arc<dyn JobStore>,
     events: Arc<dyn EventStore>,
+    deliveries: Option<Arc<dyn DeliveryQueue>>,
 }
 
 impl Processor {
     pub fn new(jobs: Arc<dyn JobStore>, events: Arc<dyn EventStore>) -> Self {
-        Self { jobs, events }
+        Self {
+            jobs,
+            events,
+            deliveries: None,
+        }
+    }
+
+    /// Tells the webhook deliveries about every event this processor stores.
+    pub fn notifying(mut self, deliveries: Arc<dyn DeliveryQueue>) -> Self {
+        self.deliveries = Some(deliveries);
+        self
     }
 
     /// Stores the message's events and records the part. Safe to run any number of times for the same
     /// message, also concurrently: each Caliper id is stored once and keeps its first allocated id.
     /// An error means the message should be delivered again.
     pub async fn process(&self, message: &JobMessage) -> Result<JobState, StoreError> {
+        self.process_part(message, false).await
+    }
+
+    /// [`Self::process`]; on a `redelivered` message, the events found stored already are announced
+    /// to the webhooks again, since the delivery that stored them may have failed before it could
+    /// (receivers drop the repeats by their delivery id).
+    async fn process_part(
+        &self,
+        message: &JobMessage,
+        redelivered: bool,
+    ) -> Result<JobState, StoreError> {
         self.jobs.mark_active(&message.job_id).await?;
 
         let external_ids: Vec<String> = message.events.iter().map(external_id).collect();
@@ -37,6 +60,11 @@ impl Processor {
                 fresh.push(event);
             }
         }
+        let mut announce: Vec<String> = if redelivered {
+            allocated.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
         if !fresh.is_empty() {
             let first = self.events.allocate_ids(fresh.len() as u64).await?;
             let now = Utc::now();
@@ -58,11 +86,19 @@ impl Processor {
             for (event, outcome) in stored.iter().zip(outcomes) {
                 // Another delivery may have stored it in between: its id wins, ours is left unused.
                 let id = match outcome {
-                    InsertOutcome::Inserted => event.id,
+                    InsertOutcome::Inserted => {
+                        announce.push(event.external_id.clone());
+                        event.id
+                    }
                     InsertOutcome::Exists(id) => id,
                 };
                 allocated.insert(event.external_id.clone(), id);
             }
+        }
+
+        if let (Some(deliveries), false) = (&self.deliveries, announce.is_empty()) {
+            // Before the part is recorded: should this fail, the message comes back and tries again.
+            deliveries.send(&DeliveryMessage::stored(&announce)).await?;
         }
 
         let results: Vec<EventResult> = external_ids
@@ -103,7 +139,7 @@ impl Processor {
                 };
             }
         };
-        match self.process(&message).await {
+        match self.process_part(&message, receives > 1).await {
             Ok(_) => Delivery::Done,
             Err(error) if receives >= max_receives => {
                 if let Err(mark) = self.give_up(&message, &error).await {
@@ -134,6 +170,13 @@ impl Processor {
         self.jobs
             .mark_failed(&message.job_id, &reason, Utc::now())
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ports::Consumer for Processor {
+    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Delivery {
+        self.deliver(body, receives, max_receives).await
     }
 }
 
@@ -410,5 +453,53 @@ mod tests {
             processor.deliver(&orphan.to_json(), 3, 3).await,
             Delivery::DeadLetter
         );
+    }
+
+    #[tokio::test]
+    async fn stored_events_are_announced_to_the_webhooks_once_and_again_after_a_redelivery() {
+        let world = World::new();
+        let deliveries = Arc::new(crate::memory::MemoryDeliveries::default());
+        let processor = world.processor().notifying(deliveries.clone());
+        let announced = || -> Vec<String> {
+            deliveries
+                .take()
+                .into_iter()
+                .flat_map(|m| match m {
+                    DeliveryMessage::Stored { events } => events,
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        let ids = |ns: &[u32]| -> Vec<String> {
+            ns.iter()
+                .map(|n| event(*n)["id"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+
+        world.submit(vec![event(1), event(2)]).await;
+        let first = world.queue.take().pop().expect("one message");
+        assert_eq!(
+            processor.deliver(&first.to_json(), 1, 3).await,
+            Delivery::Done
+        );
+        assert_eq!(announced(), ids(&[1, 2]));
+
+        // Another job resends event 2 with a new one: only the new one is news.
+        world.submit(vec![event(2), event(3)]).await;
+        let second = world.queue.take().pop().expect("one message");
+        assert_eq!(
+            processor.deliver(&second.to_json(), 1, 3).await,
+            Delivery::Done
+        );
+        assert_eq!(announced(), ids(&[3]));
+
+        // A redelivery may follow a crash between storing and announcing: everything is announced.
+        assert_eq!(
+            processor.deliver(&second.to_json(), 2, 3).await,
+            Delivery::Done
+        );
+        let mut again = announced();
+        again.sort();
+        assert_eq!(again, ids(&[2, 3]));
     }
 }

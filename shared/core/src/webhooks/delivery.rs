@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::service::WebhookService;
 use super::signature::{sign, DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_HEADER};
-use crate::ports::{DeliveryQueue, EventStore, StoreError, WebhookSender};
+use crate::ports::{Consumer, DeliveryQueue, EventStore, StoreError, WebhookSender};
 use crate::process::Delivery;
 
 /// A message on the delivery queue.
@@ -64,6 +64,7 @@ impl Backoff {
 }
 
 pub struct Dispatcher {
+    backoff: Backoff,
     webhooks: WebhookService,
     events: Arc<dyn EventStore>,
     queue: Arc<dyn DeliveryQueue>,
@@ -72,12 +73,14 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(
+        backoff: Backoff,
         webhooks: WebhookService,
         events: Arc<dyn EventStore>,
         queue: Arc<dyn DeliveryQueue>,
         sender: Arc<dyn WebhookSender>,
     ) -> Self {
         Self {
+            backoff,
             webhooks,
             events,
             queue,
@@ -216,6 +219,17 @@ impl Dispatcher {
     }
 }
 
+#[async_trait::async_trait]
+impl Consumer for Dispatcher {
+    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Delivery {
+        self.handle(body, receives, max_receives).await
+    }
+
+    fn retry_delay(&self, receives: u32) -> Option<Duration> {
+        Some(self.backoff.delay(receives))
+    }
+}
+
 /// Stable across attempts of one event to one webhook, so that receivers can drop repeats.
 pub fn delivery_id(webhook_id: &str, event_id: &str) -> String {
     uuid::Uuid::new_v5(
@@ -227,4 +241,365 @@ pub fn delivery_id(webhook_id: &str, event_id: &str) -> String {
 
 fn failed(error: StoreError) -> String {
     error.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{MemoryDeliveries, MemoryEvents, MemoryWebhooks, RecordingSender};
+    use crate::model::StoredEvent;
+    use crate::webhooks::{signature, Principal, TargetPolicy, WebhookError};
+    use serde_json::{json, Value};
+
+    struct World {
+        service: WebhookService,
+        events: Arc<MemoryEvents>,
+        queue: Arc<MemoryDeliveries>,
+        sender: Arc<RecordingSender>,
+        dispatcher: Dispatcher,
+    }
+
+    fn world() -> World {
+        let service =
+            WebhookService::new(Arc::new(MemoryWebhooks::default()), TargetPolicy::default());
+        let events = Arc::new(MemoryEvents::default());
+        let queue = Arc::new(MemoryDeliveries::default());
+        let sender = Arc::new(RecordingSender::default());
+        let backoff = Backoff {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        };
+        let dispatcher = Dispatcher::new(
+            backoff,
+            service.clone(),
+            events.clone(),
+            queue.clone(),
+            sender.clone(),
+        );
+        World {
+            service,
+            events,
+            queue,
+            sender,
+            dispatcher,
+        }
+    }
+
+    fn client(id: &str) -> Principal {
+        Principal {
+            client_id: id.into(),
+            admin: false,
+        }
+    }
+
+    fn admin() -> Principal {
+        Principal {
+            client_id: "ops".into(),
+            admin: true,
+        }
+    }
+
+    impl World {
+        async fn webhook(
+            &self,
+            who: &Principal,
+            name: &str,
+            sensor: Option<&str>,
+            active: bool,
+        ) -> String {
+            let body = json!({"name": name, "targetUrl": format!("https://{name}.example.com/hook"),
+                              "secret": format!("{name}-secret"), "active": active, "sensor": sensor});
+            self.service
+                .create(who, &body)
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"))
+                .id
+        }
+
+        async fn store(&self, n: u64, client: &str, sensor: &str, kind: &str) -> String {
+            let id = format!("urn:uuid:00000000-0000-4000-8000-{n:012}");
+            let event = json!({"id": id, "type": kind, "action": "Started", "actor": {"id": "https://example.edu/u/1"},
+                               "object": "https://example.edu/o", "eventTime": "2024-01-01T00:00:00Z"});
+            let stored = StoredEvent::from_event(
+                &event,
+                n,
+                sensor,
+                "2024-01-01T00:00:00Z",
+                client,
+                Utc::now(),
+            );
+            crate::ports::EventStore::insert_new(&*self.events, &[stored])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            id
+        }
+
+        /// The `Deliver` messages the fan-out of `ids` queues, as (webhook, event) pairs.
+        async fn fan_out(&self, ids: &[String]) -> Vec<(String, String)> {
+            let body = DeliveryMessage::stored(ids)[0].to_json();
+            assert_eq!(self.dispatcher.handle(&body, 1, 3).await, Delivery::Done);
+            let mut pairs: Vec<_> = self
+                .queue
+                .take()
+                .into_iter()
+                .map(|m| match m {
+                    DeliveryMessage::Deliver {
+                        webhook_id,
+                        event_id,
+                    } => (webhook_id, event_id),
+                    other => panic!("fan-out queued {other:?}"),
+                })
+                .collect();
+            pairs.sort();
+            pairs
+        }
+    }
+
+    #[tokio::test]
+    async fn events_fan_out_to_the_owners_webhooks_that_want_them() {
+        let w = world();
+        let c1 = client("c1");
+        let typed = w.webhook(&c1, "typed", None, true).await;
+        let filter = json!({"webhookId": typed, "filterKey": "type", "filterValue": "AssessmentEvent",
+                            "filterType": "string", "filterOperator": "eq", "active": true});
+        w.service
+            .create_filter(&c1, &filter)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let inactive_filter = json!({"webhookId": typed, "filterKey": "type", "filterValue": "Nothing",
+                            "filterType": "string", "filterOperator": "eq", "active": false});
+        w.service
+            .create_filter(&c1, &inactive_filter)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let sensor_two = w.webhook(&c1, "sensor-two", Some("https://s2"), true).await;
+        let _inactive = w.webhook(&c1, "off", None, false).await;
+        let theirs = w.webhook(&client("c2"), "theirs", None, true).await;
+        let everything = w.webhook(&admin(), "everything", None, true).await;
+        let deleted = w.webhook(&c1, "deleted", None, true).await;
+        w.service
+            .delete(&c1, &deleted)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+
+        let e1 = w.store(1, "c1", "https://s1", "AssessmentEvent").await;
+        let e2 = w.store(2, "c1", "https://s2", "NavigationEvent").await;
+        let e3 = w.store(3, "c2", "https://s1", "AssessmentEvent").await;
+        let mut expected = vec![
+            (typed.clone(), e1.clone()),
+            (sensor_two.clone(), e2.clone()),
+            (theirs.clone(), e3.clone()),
+            (everything.clone(), e1.clone()),
+            (everything.clone(), e2.clone()),
+            (everything.clone(), e3.clone()),
+        ];
+        expected.sort();
+        assert_eq!(w.fan_out(&[e1, e2, e3]).await, expected);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_posts_the_stored_event_signed_and_retries_until_the_last_attempt() {
+        let w = world();
+        let hook = w.webhook(&client("c1"), "hook", None, true).await;
+        let event = w.store(1, "c1", "https://s1", "AssessmentEvent").await;
+        let message = DeliveryMessage::Deliver {
+            webhook_id: hook.clone(),
+            event_id: event.clone(),
+        }
+        .to_json();
+        if let Ok(mut answers) = w.sender.answers.lock() {
+            *answers = vec![Ok(500), Err("timed out".into()), Ok(204)];
+        }
+        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Delivery::Retry);
+        assert_eq!(w.dispatcher.handle(&message, 2, 5).await, Delivery::Retry);
+        assert_eq!(w.dispatcher.handle(&message, 3, 5).await, Delivery::Done);
+
+        let posts = w.sender.posts.lock().map(|p| p.clone()).unwrap_or_default();
+        assert_eq!(posts.len(), 3);
+        let (url, headers, body) = &posts[2];
+        assert_eq!(url, "https://hook.example.com/hook");
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let timestamp: i64 = header(signature::TIMESTAMP_HEADER)
+            .parse()
+            .unwrap_or_default();
+        assert!((Utc::now().timestamp() - timestamp).abs() < 5);
+        assert_eq!(
+            header(signature::SIGNATURE_HEADER),
+            signature::sign("hook-secret", timestamp, body)
+        );
+        assert_eq!(header(signature::WEBHOOK_HEADER), hook);
+        assert_eq!(header("X-Caliper-Attempt"), "3");
+        let ids: Vec<String> = posts
+            .iter()
+            .map(|(_, h, _)| {
+                h.iter()
+                    .find(|(n, _)| *n == signature::DELIVERY_HEADER)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert!(
+            ids.iter().all(|id| *id == ids[0] && !id.is_empty()),
+            "one delivery id for every attempt"
+        );
+        let sent: Value = serde_json::from_str(body).unwrap_or_default();
+        assert_eq!(
+            (
+                sent["externalId"].as_str(),
+                sent["id"].as_u64(),
+                sent["clientAppId"].as_str()
+            ),
+            (Some(event.as_str()), Some(1), Some("c1"))
+        );
+
+        if let Ok(mut answers) = w.sender.answers.lock() {
+            *answers = vec![Ok(503)];
+        }
+        assert_eq!(
+            w.dispatcher.handle(&message, 5, 5).await,
+            Delivery::DeadLetter,
+            "the last attempt gives up"
+        );
+    }
+
+    #[tokio::test]
+    async fn deliveries_to_a_deactivated_or_deleted_webhook_are_dropped() {
+        let w = world();
+        let c1 = client("c1");
+        let hook = w.webhook(&c1, "hook", None, true).await;
+        let event = w.store(1, "c1", "https://s1", "AssessmentEvent").await;
+        let message = DeliveryMessage::Deliver {
+            webhook_id: hook.clone(),
+            event_id: event,
+        }
+        .to_json();
+        w.service
+            .set_active(&c1, &hook, false)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Delivery::Done);
+        w.service
+            .delete(&c1, &hook)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Delivery::Done);
+        assert!(w.sender.posts.lock().map(|p| p.is_empty()).unwrap_or(false));
+        assert_eq!(w.dispatcher.handle("not json", 1, 5).await, Delivery::Retry);
+        assert_eq!(
+            w.dispatcher.handle("not json", 5, 5).await,
+            Delivery::DeadLetter
+        );
+    }
+
+    #[tokio::test]
+    async fn clients_manage_only_their_own_webhooks_and_filters() {
+        let w = world();
+        let (c1, c2) = (client("c1"), client("c2"));
+        let hook = w.webhook(&c1, "hook", Some("https://s1"), true).await;
+        let filter = json!({"webhookId": hook, "filterKey": "type", "filterValue": "x",
+                            "filterType": "string", "filterOperator": "eq", "active": true});
+        let filter_id = w
+            .service
+            .create_filter(&c1, &filter)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .id;
+        assert!(matches!(
+            w.service.get(&c2, &hook).await,
+            Err(WebhookError::NotFound(_))
+        ));
+        assert!(matches!(
+            w.service.get_filter(&c2, &filter_id).await,
+            Err(WebhookError::NotFound(_))
+        ));
+        assert!(
+            matches!(w.service.create_filter(&c2, &filter).await, Err(WebhookError::Invalid(p)) if p[0].path == "/webhookId")
+        );
+        assert!(w
+            .service
+            .list(&c2, None)
+            .await
+            .unwrap_or_default()
+            .is_empty());
+        assert_eq!(
+            w.service
+                .list(&admin(), None)
+                .await
+                .unwrap_or_default()
+                .len(),
+            1
+        );
+        assert_eq!(
+            w.service
+                .list(&c1, Some("https://s1"))
+                .await
+                .unwrap_or_default()
+                .len(),
+            1
+        );
+        assert!(w
+            .service
+            .list(&c1, Some("https://s2"))
+            .await
+            .unwrap_or_default()
+            .is_empty());
+        assert_eq!(
+            w.service
+                .filters_of(&admin(), &hook)
+                .await
+                .unwrap_or_default()
+                .len(),
+            1
+        );
+
+        w.service
+            .delete(&c1, &hook)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(matches!(
+            w.service.get(&c1, &hook).await,
+            Err(WebhookError::NotFound(_))
+        ));
+        assert!(
+            matches!(
+                w.service.get_filter(&c1, &filter_id).await,
+                Err(WebhookError::NotFound(_))
+            ),
+            "its filters went with it"
+        );
+        assert!(w.service.filters(&c1).await.unwrap_or_default().is_empty());
+        assert!(
+            matches!(
+                w.service.delete(&c1, &hook).await,
+                Err(WebhookError::NotFound(_))
+            ),
+            "deleted once"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_with_jitter() {
+        let backoff = Backoff {
+            base: Duration::from_secs(10),
+            max: Duration::from_secs(300),
+        };
+        for attempt in 1..=12 {
+            let full = Duration::from_secs(10 * (1 << (attempt - 1))).min(Duration::from_secs(300));
+            for _ in 0..50 {
+                let delay = backoff.delay(attempt);
+                assert!(
+                    delay >= full / 2 && delay <= full,
+                    "attempt {attempt}: {delay:?}"
+                );
+            }
+        }
+        let spread: std::collections::HashSet<_> = (0..50).map(|_| backoff.delay(3)).collect();
+        assert!(spread.len() > 10, "jittered");
+    }
 }
