@@ -238,11 +238,14 @@ impl DeliveryQueue for MemoryDeliveries {
     }
 }
 
+/// One recorded POST: target, headers, body.
+pub type Post = (String, Vec<(&'static str, String)>, String);
+
 /// Records every POST and answers with the next of `answers` (then 200).
 #[derive(Default)]
 pub struct RecordingSender {
     pub answers: Mutex<Vec<Result<u16, String>>>,
-    pub posts: Mutex<Vec<(String, Vec<(&'static str, String)>, String)>>,
+    pub posts: Mutex<Vec<Post>>,
 }
 
 #[async_trait]
