@@ -288,7 +288,53 @@ pub async fn many_ids_are_found_at_once(ports: Ports) {
         .all(|(n, id)| found.get(id) == Some(&(n as u64 + 1))));
 }
 
+pub async fn webhook_records_are_kept_by_kind_and_id(ports: Ports) {
+    use caliper_core::RecordKind::{Filter, Webhook};
+    let store = &ports.webhooks;
+    assert_eq!(store.get(Webhook, "w1").await.expect("get"), None);
+    assert!(store.list(Webhook).await.expect("list").is_empty());
+    // Enough records that DynamoDB answers a listing in more than one page (1 MB each).
+    let big = "x".repeat(100_000);
+    for n in 0..15 {
+        let document = format!(r#"{{"n":{n},"pad":"{big}"}}"#);
+        store
+            .put(Webhook, &format!("w{n}"), &document)
+            .await
+            .expect("put");
+    }
+    store
+        .put(Filter, "w1", r#"{"filter":true}"#)
+        .await
+        .expect("put filter");
+    store
+        .put(Webhook, "w1", r#"{"n":"replaced"}"#)
+        .await
+        .expect("replace");
+
+    assert_eq!(
+        store.get(Webhook, "w1").await.expect("get").as_deref(),
+        Some(r#"{"n":"replaced"}"#)
+    );
+    assert_eq!(
+        store.get(Filter, "w1").await.expect("get").as_deref(),
+        Some(r#"{"filter":true}"#),
+        "kinds are apart"
+    );
+    assert_eq!(store.get(Filter, "w2").await.expect("get"), None);
+    let webhooks = store.list(Webhook).await.expect("list");
+    assert_eq!(webhooks.len(), 15);
+    assert_eq!(
+        webhooks.iter().filter(|d| d.contains("replaced")).count(),
+        1
+    );
+    assert_eq!(
+        store.list(Filter).await.expect("list"),
+        vec![r#"{"filter":true}"#.to_owned()]
+    );
+}
+
 caliper_tests::on_every_backend!(
+    webhook_records_are_kept_by_kind_and_id,
     a_new_job_waits,
     parts_complete_once_in_part_order,
     failed_is_final_and_says_why,

@@ -253,6 +253,7 @@ pub async fn a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_faile
             events: ports.events.clone(),
             reader: ports.reader.clone(),
             queue: Arc::new(RefusingQueue),
+            webhooks: ports.webhooks.clone(),
         },
         Limits::default(),
     );

@@ -342,7 +342,7 @@ async fn the_sqs_trigger_reports_only_failed_records() {
         serde_json::from_value(event).expect("an SQS event");
 
     let processor = Processor::new(world.ports.jobs.clone(), world.ports.events.clone());
-    let response = caliper_aws::process_sqs_event(&processor, batch, 5).await;
+    let response = caliper_aws::process_sqs_event(&processor, batch, 5, None).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()

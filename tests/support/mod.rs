@@ -24,6 +24,7 @@ pub struct AwsWorld {
     pub sdk: SdkConfig,
     pub settings: AwsSettings,
     pub queue_url: String,
+    pub delivery_queue_url: String,
     pub ports: Ports,
 }
 
@@ -37,15 +38,20 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         queue_name: format!("queue-{suffix}"),
         max_receives,
         job_ttl_days: 30,
+        webhooks_table: format!("webhooks-{suffix}"),
+        delivery_queue_url: None,
+        delivery_queue_name: format!("deliveries-{suffix}"),
+        delivery_attempts: max_receives,
     };
-    let queue_url = caliper_aws::create_resources(&sdk, &settings)
+    let queues = caliper_aws::create_resources(&sdk, &settings)
         .await
         .unwrap_or_else(|e| panic!("cannot create resources on moto: {e}"));
-    let ports = caliper_aws::ports(&sdk, &settings, Some(queue_url.clone()));
+    let ports = caliper_aws::ports(&sdk, &settings, Some(queues.queue_url.clone()));
     AwsWorld {
         sdk,
         settings,
-        queue_url,
+        queue_url: queues.queue_url,
+        delivery_queue_url: queues.delivery_queue_url,
         ports,
     }
 }

@@ -12,6 +12,15 @@ pub struct AwsSettings {
     pub max_receives: u32,
     /// `CALIPER_JOB_TTL_DAYS`, default 30: how long job records are kept.
     pub job_ttl_days: i64,
+    /// `CALIPER_WEBHOOKS_TABLE`, default `caliper-webhooks`.
+    pub webhooks_table: String,
+    /// `CALIPER_DELIVERY_QUEUE_URL`; when unset, found by `CALIPER_DELIVERY_QUEUE_NAME` (default
+    /// `caliper-deliveries`).
+    pub delivery_queue_url: Option<String>,
+    pub delivery_queue_name: String,
+    /// `CALIPER_DELIVERY_ATTEMPTS`, default 8: attempts of one webhook delivery before it goes to the
+    /// dead letters; must equal the delivery queue's redrive `maxReceiveCount`.
+    pub delivery_attempts: u32,
 }
 
 impl AwsSettings {
@@ -28,6 +37,14 @@ impl AwsSettings {
             job_ttl_days: var("CALIPER_JOB_TTL_DAYS")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(30),
+            webhooks_table: var("CALIPER_WEBHOOKS_TABLE")
+                .unwrap_or_else(|| "caliper-webhooks".into()),
+            delivery_queue_url: var("CALIPER_DELIVERY_QUEUE_URL"),
+            delivery_queue_name: var("CALIPER_DELIVERY_QUEUE_NAME")
+                .unwrap_or_else(|| "caliper-deliveries".into()),
+            delivery_attempts: var("CALIPER_DELIVERY_ATTEMPTS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(8),
         }
     }
 }

@@ -1,15 +1,25 @@
-//! The SQS trigger's batch: each record handled by the processor, failures reported one by one
+//! The SQS trigger's batch: each record handled by a consumer, failures reported one by one
 //! (`ReportBatchItemFailures`), so that only they return to the queue.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use caliper_core::{Delivery, Processor};
+use caliper_core::{Consumer, Delivery};
 use futures::future::join_all;
 
+use crate::sqs::delay_redelivery;
+
+/// The queue a consumer with its own backoff hides failed messages on.
+pub struct Redelivery<'a> {
+    pub client: &'a aws_sdk_sqs::Client,
+    pub queue_url: &'a str,
+}
+
 pub async fn process_sqs_event(
-    processor: &Processor,
+    processor: &dyn Consumer,
     event: SqsEvent,
     max_receives: u32,
+    redelivery: Option<Redelivery<'_>>,
 ) -> SqsBatchResponse {
+    let redelivery = redelivery.as_ref();
     let deliveries = event.records.iter().map(|record| async move {
         let receives = record
             .attributes
@@ -17,10 +27,20 @@ pub async fn process_sqs_event(
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
         let body = record.body.as_deref().unwrap_or_default();
-        (
-            record.message_id.clone().unwrap_or_default(),
-            processor.deliver(body, receives, max_receives).await,
-        )
+        let delivery = processor.consume(body, receives, max_receives).await;
+        if let (Delivery::Retry, Some(delay), Some(queue), Some(handle)) = (
+            delivery,
+            processor.retry_delay(receives),
+            redelivery,
+            record.receipt_handle.as_deref(),
+        ) {
+            // Without it, the message returns after the queue's visibility timeout.
+            if let Err(error) = delay_redelivery(queue.client, queue.queue_url, handle, delay).await
+            {
+                tracing::warn!(%error, "could not delay a redelivery");
+            }
+        }
+        (record.message_id.clone().unwrap_or_default(), delivery)
     });
     let mut response = SqsBatchResponse::default();
     for (message_id, delivery) in join_all(deliveries).await {

@@ -4,6 +4,7 @@ mod config;
 mod dynamo_events;
 mod dynamo_jobs;
 mod dynamo_listing;
+mod dynamo_webhooks;
 mod errors;
 pub mod indexes;
 mod lambda_sqs;
@@ -13,8 +14,9 @@ mod sqs;
 pub use config::AwsSettings;
 pub use dynamo_events::DynamoEvents;
 pub use dynamo_jobs::DynamoJobs;
-pub use lambda_sqs::process_sqs_event;
-pub use resources::create_resources;
+pub use dynamo_webhooks::DynamoWebhooks;
+pub use lambda_sqs::{process_sqs_event, Redelivery};
+pub use resources::{create_resources, Queues};
 pub use sqs::{SqsPoller, SqsQueue};
 
 /// Loads the standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`, ...).
@@ -54,5 +56,18 @@ pub fn ports(
         events: events.clone(),
         reader: events,
         queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
+        webhooks: Arc::new(DynamoWebhooks::new(dynamo, &settings.webhooks_table)),
     }
+}
+
+/// The webhook delivery queue: `url`, else `CALIPER_DELIVERY_QUEUE_URL`.
+pub fn delivery_queue(
+    sdk: &aws_config::SdkConfig,
+    settings: &AwsSettings,
+    url: Option<String>,
+) -> SqsQueue {
+    let url = url
+        .or_else(|| settings.delivery_queue_url.clone())
+        .unwrap_or_default();
+    SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)
 }

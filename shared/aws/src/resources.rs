@@ -13,20 +13,59 @@ use crate::config::AwsSettings;
 use crate::errors::store_error;
 use crate::indexes::{gsi, Gsi, KEPT_FIELDS, POSITION};
 
-/// Creates both tables and the queue with its dead-letter queue if missing; returns the queue URL.
+/// The queues' URLs, as created.
+#[derive(Debug, Clone)]
+pub struct Queues {
+    pub queue_url: String,
+    pub delivery_queue_url: String,
+}
+
+/// Creates the tables, and both queues with their dead-letter queues, where missing.
 pub async fn create_resources(
     sdk: &aws_config::SdkConfig,
     settings: &AwsSettings,
-) -> Result<String, StoreError> {
+) -> Result<Queues, StoreError> {
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    create_table(&dynamo, &settings.jobs_table, "jobId", &[]).await?;
+    create_table(&dynamo, &settings.jobs_table, "jobId", None, &[]).await?;
     let indexes: Vec<Gsi> = Index::EVERY.into_iter().map(gsi).collect();
-    create_table(&dynamo, &settings.events_table, "externalId", &indexes).await?;
+    create_table(
+        &dynamo,
+        &settings.events_table,
+        "externalId",
+        None,
+        &indexes,
+    )
+    .await?;
+    create_table(
+        &dynamo,
+        &settings.webhooks_table,
+        crate::dynamo_webhooks::KIND,
+        Some(crate::dynamo_webhooks::ID),
+        &[],
+    )
+    .await?;
 
     let sqs = aws_sdk_sqs::Client::new(sdk);
+    Ok(Queues {
+        queue_url: create_queue(&sqs, &settings.queue_name, settings.max_receives).await?,
+        delivery_queue_url: create_queue(
+            &sqs,
+            &settings.delivery_queue_name,
+            settings.delivery_attempts,
+        )
+        .await?,
+    })
+}
+
+/// A queue that moves a message to `<name>-dlq` after `max_receives` receives.
+async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    max_receives: u32,
+) -> Result<String, StoreError> {
     let dlq_url = sqs
         .create_queue()
-        .queue_name(format!("{}-dlq", settings.queue_name))
+        .queue_name(format!("{name}-dlq"))
         .send()
         .await
         .map_err(|e| store_error("CreateQueue (dead letters)", e))?
@@ -42,10 +81,12 @@ pub async fn create_resources(
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .unwrap_or_default();
-    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receives}).to_string();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives})
+            .to_string();
     let url = sqs
         .create_queue()
-        .queue_name(&settings.queue_name)
+        .queue_name(name)
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
         .attributes(QueueAttributeName::VisibilityTimeout, "60")
         .send()
@@ -60,6 +101,7 @@ async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
     hash_key: &str,
+    range_key: Option<&str>,
     indexes: &[Gsi],
 ) -> Result<(), StoreError> {
     let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::new(e.to_string());
@@ -83,6 +125,11 @@ async fn create_table(
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(string(hash_key)?)
         .key_schema(key(hash_key, KeyType::Hash)?);
+    if let Some(range_key) = range_key {
+        request = request
+            .attribute_definitions(string(range_key)?)
+            .key_schema(key(range_key, KeyType::Range)?);
+    }
     if !indexes.is_empty() {
         request = request.attribute_definitions(string(POSITION)?);
     }

@@ -1,13 +1,14 @@
-//! The queue on SQS: sending job parts, and a poller that feeds the processor outside Lambda
-//! (caliper-local with `--backend aws`). In AWS the Lambda event source mapping does the polling.
+//! The queues on SQS: sending job parts and webhook deliveries, and a poller that feeds a consumer
+//! outside Lambda (caliper-local with `--backend aws`). In AWS the Lambda event source mappings poll.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
-use caliper_core::{Delivery, JobMessage, Processor, Queue, StoreError};
+use caliper_core::webhooks::DeliveryMessage;
+use caliper_core::{Consumer, Delivery, DeliveryQueue, JobMessage, Queue, StoreError};
 use futures::future::join_all;
 use futures::{stream, StreamExt};
 
@@ -46,7 +47,64 @@ impl Queue for SqsQueue {
     }
 }
 
-/// Long-polls an SQS queue and hands each message to the processor, as the Lambda trigger would.
+#[async_trait]
+impl DeliveryQueue for SqsQueue {
+    async fn send(&self, messages: &[DeliveryMessage]) -> Result<(), StoreError> {
+        // Delivery messages are small: ten to a SendMessageBatch.
+        for chunk in messages.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, message)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(message.to_json())
+                        .build()
+                        .map_err(|e| StoreError::new(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let output = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| store_error("SendMessageBatch", e))?;
+            if let Some(failed) = output.failed().first() {
+                return Err(StoreError::retryable(format!(
+                    "SendMessageBatch failed for {} of {} messages: {}",
+                    output.failed().len(),
+                    chunk.len(),
+                    failed.message().unwrap_or(failed.code())
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hides a message for `delay` before SQS delivers it again: a consumer's own backoff.
+pub async fn delay_redelivery(
+    client: &Client,
+    queue_url: &str,
+    receipt_handle: &str,
+    delay: Duration,
+) -> Result<(), StoreError> {
+    // SQS takes whole seconds, at most 12 hours.
+    let seconds = delay.as_secs_f64().ceil().min(43_200.0) as i32;
+    client
+        .change_message_visibility()
+        .queue_url(queue_url)
+        .receipt_handle(receipt_handle)
+        .visibility_timeout(seconds)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| store_error("ChangeMessageVisibility", e))
+}
+
+/// Long-polls an SQS queue and hands each message to a consumer, as the Lambda trigger would.
 pub struct SqsPoller {
     client: Client,
     url: String,
@@ -62,7 +120,7 @@ impl SqsPoller {
         }
     }
 
-    pub async fn run(&self, processor: Arc<Processor>) {
+    pub async fn run(&self, consumer: Arc<dyn Consumer>) {
         loop {
             let received = self
                 .client
@@ -83,29 +141,24 @@ impl SqsPoller {
             };
             stream::iter(messages)
                 .for_each_concurrent(10, |message| {
-                    let processor = processor.clone();
+                    let consumer = consumer.clone();
                     async move {
                         let receives = message
                             .attributes()
                             .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                             .and_then(|v| v.parse().ok())
                             .unwrap_or(1);
-                        let delivery = processor.deliver(message.body().unwrap_or_default(), receives, self.max_receives).await;
+                        let delivery = consumer.consume(message.body().unwrap_or_default(), receives, self.max_receives).await;
                         let Some(handle) = message.receipt_handle() else { return };
                         let settled = match delivery {
                             Delivery::Done => self.client.delete_message().queue_url(&self.url).receipt_handle(handle).send().await.map(|_| ()).map_err(|e| store_error("DeleteMessage", e)),
                             // Visible again soon; SQS counts the receive and redrives to the DLQ after the last one.
                             Delivery::Retry | Delivery::DeadLetter => {
-                                let delay = 2i32.saturating_pow(receives.min(5)).min(30);
-                                self.client
-                                    .change_message_visibility()
-                                    .queue_url(&self.url)
-                                    .receipt_handle(handle)
-                                    .visibility_timeout(if delivery == Delivery::DeadLetter { 0 } else { delay })
-                                    .send()
-                                    .await
-                                    .map(|_| ())
-                                    .map_err(|e| store_error("ChangeMessageVisibility", e))
+                                let delay = match delivery {
+                                    Delivery::DeadLetter => Duration::ZERO,
+                                    _ => consumer.retry_delay(receives).unwrap_or_else(|| Duration::from_secs(2u64.pow(receives.min(5)).min(30))),
+                                };
+                                delay_redelivery(&self.client, &self.url, handle, delay).await
                             }
                         };
                         if let Err(error) = settled {

@@ -35,4 +35,5 @@ pub struct Ports {
     pub events: Arc<dyn EventStore>,
     pub reader: Arc<dyn EventReader>,
     pub queue: Arc<dyn Queue>,
+    pub webhooks: Arc<dyn WebhookStore>,
 }

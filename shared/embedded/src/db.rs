@@ -12,6 +12,12 @@ pub(crate) const EVENT_INDEX: TableDefinition<(u8, &str, &str), &[u8]> =
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 pub(crate) const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
+/// Webhooks and their filters: (kind, id) → the JSON document.
+pub(crate) const WEBHOOKS: TableDefinition<(&str, &str), &str> = TableDefinition::new("webhooks");
+pub(crate) const DELIVERY_QUEUE: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("delivery_queue");
+pub(crate) const DELIVERY_DEAD_LETTERS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("delivery_dead_letters");
 
 /// The embedded database: implements the job and event stores; [`crate::EmbeddedQueue`] shares it.
 #[derive(Clone)]
@@ -39,6 +45,9 @@ impl Embedded {
         txn.open_table(COUNTERS).map_err(fail)?;
         txn.open_table(QUEUE).map_err(fail)?;
         txn.open_table(DEAD_LETTERS).map_err(fail)?;
+        txn.open_table(WEBHOOKS).map_err(fail)?;
+        txn.open_table(DELIVERY_QUEUE).map_err(fail)?;
+        txn.open_table(DELIVERY_DEAD_LETTERS).map_err(fail)?;
         txn.commit().map_err(fail)?;
         crate::listing::index_stored_events(&db)?;
         Ok(Self { db: Arc::new(db) })

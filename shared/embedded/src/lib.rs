@@ -5,6 +5,7 @@ mod db;
 mod listing;
 mod queue;
 mod store;
+mod webhooks;
 
 pub use db::Embedded;
 pub use queue::{EmbeddedQueue, QueueSettings};
@@ -14,15 +15,16 @@ use std::sync::Arc;
 
 use caliper_core::{Ports, StoreError};
 
-/// The embedded ports over one database in `dir`, and the queue (whose worker the caller runs).
+/// The embedded ports over one database in `dir`, and the job queue (whose worker the caller runs).
 pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueue), StoreError> {
     let store = Embedded::open(dir)?;
     let queue = EmbeddedQueue::new(store.clone(), settings);
     let ports = Ports {
         jobs: Arc::new(store.clone()),
         events: Arc::new(store.clone()),
-        reader: Arc::new(store),
+        reader: Arc::new(store.clone()),
         queue: Arc::new(queue.clone()),
+        webhooks: Arc::new(store),
     };
     Ok((ports, queue))
 }

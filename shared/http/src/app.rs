@@ -1,3 +1,4 @@
+use caliper_core::webhooks::{TargetPolicy, WebhookService};
 use caliper_core::{Ports, Submitter};
 use caliper_validation::Limits;
 
@@ -6,15 +7,25 @@ pub struct App {
     pub ports: Ports,
     pub limits: Limits,
     pub submitter: Submitter,
+    pub webhooks: WebhookService,
 }
 
 impl App {
+    /// Webhooks may target public https URLs only (see [`Self::with_target_policy`]).
     pub fn new(ports: Ports, limits: Limits) -> Self {
         let submitter = Submitter::new(ports.jobs.clone(), ports.queue.clone());
+        let webhooks = WebhookService::new(ports.webhooks.clone(), TargetPolicy::default());
         Self {
             ports,
             limits,
             submitter,
+            webhooks,
         }
+    }
+
+    /// Where webhooks may send (caliper-local --allow-private-webhooks widens it).
+    pub fn with_target_policy(mut self, policy: TargetPolicy) -> Self {
+        self.webhooks = WebhookService::new(self.ports.webhooks.clone(), policy);
+        self
     }
 }

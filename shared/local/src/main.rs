@@ -10,8 +10,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use caliper_core::Processor;
+use caliper_core::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
+use caliper_core::{Consumer, Ports, Processor};
 use caliper_http::{App, Limits};
+use caliper_sender::GuardedSender;
 use clap::{Parser, ValueEnum};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,6 +62,23 @@ struct Args {
     /// /.well-known/jwks.json (which is a Cognito pool's issuer).
     #[arg(long, env = "CALIPER_LOCAL_ISSUER")]
     issuer: Option<String>,
+    /// Deliver webhooks to private, loopback and link-local addresses, and over plain http: for
+    /// receivers on this machine or network during development. Never the case in AWS.
+    #[arg(long, env = "CALIPER_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
+    /// Attempts of one webhook delivery before it goes to the dead letters.
+    #[arg(long, env = "CALIPER_DELIVERY_ATTEMPTS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    webhook_attempts: u32,
+    /// Delay before a failed delivery's first retry, in milliseconds; doubled (with jitter) each time.
+    #[arg(long, env = "CALIPER_WEBHOOK_RETRY_MS", default_value_t = DeliverySettings::DEFAULT_RETRY_MS)]
+    webhook_retry_ms: u64,
+    /// The longest delay between two attempts, in milliseconds.
+    #[arg(long, env = "CALIPER_WEBHOOK_RETRY_MAX_MS", default_value_t = DeliverySettings::DEFAULT_RETRY_MAX_MS)]
+    webhook_retry_max_ms: u64,
+    /// How long one delivery may take (connect, send, answer), in milliseconds.
+    #[arg(long, env = "CALIPER_WEBHOOK_TIMEOUT_MS", default_value_t = DeliverySettings::DEFAULT_TIMEOUT_MS)]
+    webhook_timeout_ms: u64,
     /// Print the routes (method, path, function, scopes) as JSON and exit.
     #[arg(long)]
     routes: bool,
@@ -89,48 +108,104 @@ async fn main() -> anyhow::Result<()> {
     }
     let limits = Limits::from_env();
 
-    let (ports, worker) = match args.backend {
+    let policy = TargetPolicy {
+        allow_private: args.allow_private_webhooks,
+    };
+    let delivery = DeliverySettings::from_millis(
+        args.webhook_retry_ms,
+        args.webhook_retry_max_ms,
+        args.webhook_timeout_ms,
+    );
+    let dispatcher =
+        |ports: &Ports, queue: Arc<dyn caliper_core::DeliveryQueue>| -> Arc<dyn Consumer> {
+            Arc::new(Dispatcher::new(
+                delivery.backoff,
+                WebhookService::new(ports.webhooks.clone(), policy),
+                ports.events.clone(),
+                queue,
+                Arc::new(GuardedSender::new(policy, delivery.timeout)),
+            ))
+        };
+
+    // Two workers, as two Lambdas in AWS: the processor on the job queue, the dispatcher on the
+    // delivery queue.
+    let (ports, workers) = match args.backend {
         Backend::Embedded => {
             let (ports, queue) =
                 caliper_embedded::ports(&args.data_dir, caliper_embedded::QueueSettings::default())
                     .with_context(|| {
                         format!("cannot open the data directory {}", args.data_dir.display())
                     })?;
-            let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
-            let worker = tokio::spawn(async move { queue.run(processor).await });
+            let deliveries = queue.delivery_queue(caliper_embedded::QueueSettings {
+                max_receives: args.webhook_attempts,
+                ..Default::default()
+            });
+            let processor: Arc<dyn Consumer> = Arc::new(
+                Processor::new(ports.jobs.clone(), ports.events.clone())
+                    .notifying(Arc::new(deliveries.clone())),
+            );
+            let dispatcher = dispatcher(&ports, Arc::new(deliveries.clone()));
+            let workers = [
+                tokio::spawn(async move { queue.run(processor).await }),
+                tokio::spawn(async move { deliveries.run(dispatcher).await }),
+            ];
             tracing::info!(data_dir = %args.data_dir.display(), "embedded backend");
-            (ports, worker)
+            (ports, workers)
         }
         Backend::Aws => {
             let sdk = caliper_aws::load_sdk_config().await;
-            let settings = caliper_aws::AwsSettings::from_env();
-            let queue_url = if args.create_resources {
-                Some(
-                    caliper_aws::create_resources(&sdk, &settings)
-                        .await
-                        .context("cannot create the AWS resources")?,
-                )
-            } else {
-                settings.queue_url.clone()
-            };
-            let queue_url =
-                queue_url.context("set CALIPER_QUEUE_URL, or pass --create-resources")?;
-            let ports = caliper_aws::ports(&sdk, &settings, Some(queue_url.clone()));
-            let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
-            let poller =
-                caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
-            let worker = tokio::spawn(async move { poller.run(processor).await });
+            let mut settings = caliper_aws::AwsSettings::from_env();
+            settings.delivery_attempts = args.webhook_attempts;
+            if args.create_resources {
+                let queues = caliper_aws::create_resources(&sdk, &settings)
+                    .await
+                    .context("cannot create the AWS resources")?;
+                settings.queue_url = Some(queues.queue_url);
+                settings.delivery_queue_url = Some(queues.delivery_queue_url);
+            }
+            let queue_url = settings
+                .queue_url
+                .clone()
+                .context("set CALIPER_QUEUE_URL, or pass --create-resources")?;
+            let delivery_queue_url = settings
+                .delivery_queue_url
+                .clone()
+                .context("set CALIPER_DELIVERY_QUEUE_URL, or pass --create-resources")?;
+            let ports = caliper_aws::ports(&sdk, &settings, None);
+            let deliveries = Arc::new(caliper_aws::delivery_queue(&sdk, &settings, None));
+            let processor: Arc<dyn Consumer> = Arc::new(
+                Processor::new(ports.jobs.clone(), ports.events.clone())
+                    .notifying(deliveries.clone()),
+            );
+            let dispatcher = dispatcher(&ports, deliveries);
+            let jobs = caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
+            let sends = caliper_aws::SqsPoller::new(
+                &sdk,
+                delivery_queue_url.clone(),
+                settings.delivery_attempts,
+            );
+            let workers = [
+                tokio::spawn(async move { jobs.run(processor).await }),
+                tokio::spawn(async move { sends.run(dispatcher).await }),
+            ];
             tracing::info!(
                 jobs = settings.jobs_table,
                 events = settings.events_table,
+                webhooks = settings.webhooks_table,
                 queue = queue_url,
+                delivery_queue = delivery_queue_url,
                 "aws backend"
             );
-            (ports, worker)
+            (ports, workers)
         }
     };
+    if args.allow_private_webhooks {
+        tracing::warn!(
+            "webhooks may target private addresses and plain http (--allow-private-webhooks)"
+        );
+    }
 
-    let app = Arc::new(App::new(ports, limits));
+    let app = Arc::new(App::new(ports, limits).with_target_policy(policy));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -174,7 +249,9 @@ async fn main() -> anyhow::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown())
         .await?;
-    worker.abort();
+    for worker in workers {
+        worker.abort();
+    }
     Ok(())
 }
 

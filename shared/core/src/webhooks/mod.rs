@@ -7,6 +7,7 @@ mod filter;
 mod input;
 mod model;
 mod service;
+mod settings;
 pub mod signature;
 pub mod target;
 
@@ -14,4 +15,5 @@ pub use delivery::{delivery_id, Backoff, DeliveryMessage, Dispatcher};
 pub use filter::CompiledFilter;
 pub use model::{FilterOperator, FilterType, Webhook, WebhookFilter};
 pub use service::{Principal, Subscription, WebhookError, WebhookService};
+pub use settings::DeliverySettings;
 pub use target::{is_public, TargetPolicy};

@@ -1,0 +1,216 @@
+//! Webhook deliveries over HTTP(S), guarded against server-side request forgery: the target's host
+//! is resolved here, every address is checked against the [`TargetPolicy`], and the connection is
+//! pinned to the checked addresses (a second, different DNS answer cannot sneak in). No redirects
+//! are followed, no proxy is used, time is bounded and at most [`MAX_RESPONSE_BYTES`] of the answer
+//! are read.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use caliper_core::webhooks::TargetPolicy;
+use caliper_core::WebhookSender;
+use url::Host;
+
+/// Receivers answer with a status; a body, if any, is read this far and dropped.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct GuardedSender {
+    policy: TargetPolicy,
+    connect_timeout: Duration,
+    timeout: Duration,
+}
+
+impl GuardedSender {
+    /// `timeout` bounds a whole delivery: connecting, sending and reading the answer.
+    pub fn new(policy: TargetPolicy, timeout: Duration) -> Self {
+        Self {
+            policy,
+            connect_timeout: timeout.min(Duration::from_secs(3)),
+            timeout,
+        }
+    }
+
+    /// The addresses to connect to, each one admitted by the policy; an error says why not.
+    async fn resolve(&self, url: &url::Url) -> Result<(String, Vec<SocketAddr>), String> {
+        let port = url.port_or_known_default().unwrap_or(443);
+        let (host, addresses): (String, Vec<SocketAddr>) = match url.host() {
+            Some(Host::Ipv4(ip)) => (ip.to_string(), vec![SocketAddr::new(IpAddr::V4(ip), port)]),
+            Some(Host::Ipv6(ip)) => (ip.to_string(), vec![SocketAddr::new(IpAddr::V6(ip), port)]),
+            Some(Host::Domain(name)) => {
+                let found = tokio::time::timeout(
+                    self.connect_timeout,
+                    tokio::net::lookup_host((name, port)),
+                )
+                .await
+                .map_err(|_| format!("resolving {name} timed out"))?
+                .map_err(|e| format!("cannot resolve {name}: {e}"))?;
+                (name.to_owned(), found.collect())
+            }
+            None => return Err("the target URL has no host".into()),
+        };
+        if addresses.is_empty() {
+            return Err(format!("{host} has no address"));
+        }
+        if let Some(refused) = addresses.iter().find(|a| !self.policy.admits(a.ip())) {
+            return Err(format!(
+                "{host} resolves to {}, a private, loopback, link-local or reserved address: refused",
+                refused.ip()
+            ));
+        }
+        Ok((host, addresses))
+    }
+}
+
+#[async_trait]
+impl WebhookSender for GuardedSender {
+    async fn post(
+        &self,
+        target_url: &str,
+        headers: &[(&'static str, String)],
+        body: &str,
+    ) -> Result<u16, String> {
+        let url = self.policy.check_url(target_url)?;
+        let (host, addresses) = self.resolve(&url).await?;
+        let client = reqwest::Client::builder()
+            .resolve_to_addrs(&host, &addresses)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .user_agent("caliper-events-api-webhooks")
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let mut request = client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let mut response = request.send().await.map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        let mut read = 0;
+        while read < MAX_RESPONSE_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                // The status is the answer; a body cut short changes nothing.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(status)
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the receiver did not answer in time".into()
+    } else if error.is_connect() {
+        format!("cannot connect to the receiver: {error}")
+    } else {
+        format!("the request failed: {error}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A receiver on 127.0.0.1 that counts requests and answers `status` after `delay`.
+    async fn receiver(
+        status: u16,
+        delay: Duration,
+        body_bytes: usize,
+    ) -> (String, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    (
+                        axum::http::StatusCode::from_u16(status)
+                            .unwrap_or(axum::http::StatusCode::OK),
+                        "x".repeat(body_bytes),
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{address}/hook"), hits)
+    }
+
+    fn local() -> GuardedSender {
+        GuardedSender::new(
+            TargetPolicy {
+                allow_private: true,
+            },
+            Duration::from_millis(500),
+        )
+    }
+
+    #[tokio::test]
+    async fn private_targets_are_refused_before_any_connection() {
+        let (url, hits) = receiver(200, Duration::ZERO, 0).await;
+        let strict = GuardedSender::new(TargetPolicy::default(), Duration::from_secs(1));
+        let refused = strict.post(&url, &[], "{}").await.err().unwrap_or_default();
+        assert!(refused.contains("https"), "{refused}");
+        let https = url.replace("http://", "https://");
+        let refused = strict
+            .post(&https, &[], "{}")
+            .await
+            .err()
+            .unwrap_or_default();
+        assert!(refused.contains("private"), "{refused}");
+        // A name that resolves to loopback is caught after resolution.
+        let named = https.replace("127.0.0.1", "localhost.");
+        let refused = strict
+            .post(&named, &[], "{}")
+            .await
+            .err()
+            .unwrap_or_default();
+        assert!(
+            refused.contains("private") || refused.contains("loopback"),
+            "{refused}"
+        );
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "nothing reached the receiver"
+        );
+        assert_eq!(
+            local().post(&url, &[], "{}").await,
+            Ok(200),
+            "allowed for local development"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_receivers_status_is_the_answer_and_slow_receivers_time_out() {
+        let (failing, _) = receiver(503, Duration::ZERO, 0).await;
+        assert_eq!(local().post(&failing, &[], "{}").await, Ok(503));
+        let (chatty, _) = receiver(200, Duration::ZERO, 4 * MAX_RESPONSE_BYTES).await;
+        assert_eq!(local().post(&chatty, &[], "{}").await, Ok(200));
+        let (slow, hits) = receiver(200, Duration::from_secs(5), 0).await;
+        let started = std::time::Instant::now();
+        let error = local()
+            .post(&slow, &[], "{}")
+            .await
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("in time"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+}
