@@ -80,11 +80,17 @@ def test_every_route_is_deployed_to_its_function_with_its_scopes():
     assert deployed == in_code
 
 
-def test_the_processor_is_fed_by_the_queue_with_partial_batch_failures():
-    events = functions_in_template()["process-events"]["Events"].values()
+@pytest.mark.parametrize("binary, queue, attempts", [("process-events", "EventsQueue", "MaxReceives"),
+                                                     ("deliver-webhooks", "DeliveryQueue", "DeliveryAttempts")])
+def test_each_worker_is_fed_by_its_queue_with_partial_batch_failures(binary, queue, attempts):
+    events = functions_in_template()[binary]["Events"].values()
     sqs = [e["Properties"] for e in events if e["Type"] == "SQS"]
     assert len(sqs) == 1
+    assert resource_name(sqs[0]["Queue"]) == queue
     assert sqs[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # The code gives up (logs, marks) on the receive the redrive policy makes the last one.
+    redrive = template()["Resources"][queue]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == {"Ref": attempts}
 
 
 def test_the_events_table_has_the_indexes_the_code_queries():
@@ -132,13 +138,19 @@ PERMISSIONS = {
     "submit-events": {("dynamodb:PutItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
                       ("sqs:SendMessage", "EventsQueue")},
     "process-events": {("dynamodb:UpdateItem", "JobsTable"), ("dynamodb:BatchGetItem", "EventsTable"),
-                       ("dynamodb:PutItem", "EventsTable"), ("dynamodb:UpdateItem", "EventsTable")},
+                       ("dynamodb:PutItem", "EventsTable"), ("dynamodb:UpdateItem", "EventsTable"),
+                       ("sqs:SendMessage", "DeliveryQueue")},
     "job-status": {("dynamodb:GetItem", "JobsTable")},
     "query-events": {(action, resource) for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
                      for resource in ("EventsTable", "EventsTable/index/*")},
     "validate-events": set(),
     "endpoint-config": set(),
     "api-description": set(),
+    "webhooks": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:PutItem", "WebhooksTable"),
+                 ("dynamodb:Query", "WebhooksTable")},
+    "deliver-webhooks": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:Query", "WebhooksTable"),
+                         ("dynamodb:GetItem", "EventsTable"), ("sqs:SendMessage", "DeliveryQueue"),
+                         ("sqs:ChangeMessageVisibility", "DeliveryQueue")},
 }
 
 

@@ -18,6 +18,24 @@ pub struct Route {
 /// Sending and reading back one's own events.
 const EVENT_SCOPES: &[Scope] = &[Scope::EventCreate, Scope::Admin];
 
+/// Reading webhooks and filters.
+const WEBHOOK_READ_SCOPES: &[Scope] = &[Scope::WebhookReadonly, Scope::WebhookCreate, Scope::Admin];
+/// Creating, changing and deleting them.
+const WEBHOOK_WRITE_SCOPES: &[Scope] = &[Scope::WebhookCreate, Scope::Admin];
+
+const fn webhook_route(
+    method: &'static str,
+    path: &'static str,
+    scopes: &'static [Scope],
+) -> Route {
+    Route {
+        method,
+        path,
+        function: "webhooks",
+        scopes,
+    }
+}
+
 pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
@@ -79,4 +97,21 @@ pub const ROUTES: &[Route] = &[
         function: "api-description",
         scopes: &[],
     },
+    webhook_route("GET", "/webhooks/", WEBHOOK_READ_SCOPES),
+    webhook_route("POST", "/webhooks/", WEBHOOK_WRITE_SCOPES),
+    webhook_route("GET", "/webhooks/{id}", WEBHOOK_READ_SCOPES),
+    webhook_route("PUT", "/webhooks/{id}", WEBHOOK_WRITE_SCOPES),
+    webhook_route("DELETE", "/webhooks/{id}", WEBHOOK_WRITE_SCOPES),
+    webhook_route("PUT", "/webhooks/{id}/activate", WEBHOOK_WRITE_SCOPES),
+    webhook_route("PUT", "/webhooks/{id}/deactivate", WEBHOOK_WRITE_SCOPES),
+    webhook_route("GET", "/webhook-filters/", WEBHOOK_READ_SCOPES),
+    webhook_route("POST", "/webhook-filters/", WEBHOOK_WRITE_SCOPES),
+    webhook_route("GET", "/webhook-filters/{id}", WEBHOOK_READ_SCOPES),
+    webhook_route("PUT", "/webhook-filters/{id}", WEBHOOK_WRITE_SCOPES),
+    webhook_route("DELETE", "/webhook-filters/{id}", WEBHOOK_WRITE_SCOPES),
+    webhook_route(
+        "GET",
+        "/webhook-filters/webhook/{webhookId}",
+        WEBHOOK_READ_SCOPES,
+    ),
 ];

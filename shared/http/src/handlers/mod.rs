@@ -7,6 +7,7 @@ mod job_status;
 mod query_events;
 mod submit_events;
 mod validate_events;
+mod webhooks;
 
 pub use api_description::{api_description, OPENAPI};
 pub use endpoint_config::endpoint_config;
@@ -14,6 +15,7 @@ pub use job_status::job_status;
 pub use query_events::query_events;
 pub use submit_events::submit_events;
 pub use validate_events::validate_events;
+pub use webhooks::webhooks;
 
 use caliper_core::StoreError;
 use lambda_http::http::StatusCode;
@@ -31,6 +33,7 @@ pub async fn dispatch(app: &App, function: &str, request: Request) -> Response<B
         "validate-events" => validate_events(&app.limits, request).await,
         "endpoint-config" => endpoint_config(&app.limits, request).await,
         "api-description" => api_description(&request),
+        "webhooks" => webhooks(app, request).await,
         other => ApiError::new(StatusCode::NOT_FOUND, format!("No function named {other}"))
             .into_response(),
     }

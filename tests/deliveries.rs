@@ -1,0 +1,229 @@
+//! Webhook deliveries end to end, on the embedded store and queues and on DynamoDB and SQS (moto):
+//! events submitted as a client would are processed, fanned out to the webhooks whose filters they
+//! pass, and POSTed signed to a receiver on this machine; a receiver that fails twice gets the event
+//! once more after each failure and then no more; a webhook whose filter fails gets nothing.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use caliper_core::webhooks::{
+    signature, Backoff, Dispatcher, Principal, TargetPolicy, WebhookService,
+};
+use caliper_core::{Consumer, DeliveryQueue, Ports, Processor, Submitter};
+use caliper_sender::GuardedSender;
+use caliper_tests::{aws_world, embedded_world, envelope, event_id, tool_use_event};
+use serde_json::{json, Value};
+
+const CLIENT: &str = "example-client";
+const RETRY: Duration = Duration::from_millis(50);
+
+/// What the receiver got: (path, headers, body) per request.
+type Received = Arc<Mutex<Vec<(String, HeaderMap, String)>>>;
+
+/// A receiver on 127.0.0.1: `/ok` answers 204; `/flaky` 500 twice, then 200.
+async fn receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    let record = received.clone();
+    let app = axum::Router::new().route(
+        "/{hook}",
+        axum::routing::post(
+            move |axum::extract::Path(hook): axum::extract::Path<String>,
+                  headers: HeaderMap,
+                  body: String| {
+                let record = record.clone();
+                async move {
+                    let mut all = record.lock().unwrap_or_else(|e| e.into_inner());
+                    all.push((hook.clone(), headers, body));
+                    let tries = all.iter().filter(|(h, _, _)| *h == hook).count();
+                    match hook.as_str() {
+                        "flaky" if tries <= 2 => StatusCode::INTERNAL_SERVER_ERROR,
+                        "flaky" => StatusCode::OK,
+                        _ => StatusCode::NO_CONTENT,
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}"), received)
+}
+
+fn dispatcher(ports: &Ports, queue: Arc<dyn DeliveryQueue>) -> Arc<dyn Consumer> {
+    let policy = TargetPolicy {
+        allow_private: true,
+    };
+    Arc::new(Dispatcher::new(
+        Backoff {
+            base: RETRY,
+            max: RETRY * 4,
+        },
+        WebhookService::new(ports.webhooks.clone(), policy),
+        ports.events.clone(),
+        queue,
+        Arc::new(GuardedSender::new(policy, Duration::from_secs(5))),
+    ))
+}
+
+/// Subscribes three webhooks, submits two events (one from another client), and checks what the
+/// receiver got. The workers run meanwhile.
+async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Submitter) {
+    let (base, received) = receiver().await;
+    let service = WebhookService::new(
+        ports.webhooks.clone(),
+        TargetPolicy {
+            allow_private: true,
+        },
+    );
+    let me = Principal {
+        client_id: CLIENT.into(),
+        admin: false,
+    };
+    let mut ids = Vec::new();
+    for (name, path, key, value) in [
+        (
+            "matching",
+            "ok",
+            "actor.id",
+            "https://example.edu/users/554433",
+        ),
+        ("flaky", "flaky", "type", "ToolUseEvent"),
+        (
+            "filtered-out",
+            "never",
+            "actor.id",
+            "https://example.edu/users/someone-else",
+        ),
+    ] {
+        let body = json!({"name": name, "targetUrl": format!("{base}/{path}"), "secret": format!("{name}-secret"), "active": true});
+        let webhook = service
+            .create(&me, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let filter = json!({"webhookId": webhook.id, "filterKey": key, "filterValue": value,
+                            "filterType": "string", "filterOperator": "eq", "active": true});
+        service
+            .create_filter(&me, &filter)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        ids.push(webhook.id);
+    }
+    let mine = event_id();
+    jobs.submit(CLIENT, envelope(vec![tool_use_event(&mine)]))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    jobs.submit("other-client", envelope(vec![tool_use_event(&event_id())]))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // Wait for the three attempts at the flaky receiver, then a little for anything extra.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = received
+            .lock()
+            .map(|r| r.iter().filter(|(h, _, _)| h == "flaky").count() >= 3)
+            .unwrap_or(false);
+        if done || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(RETRY * 20).await;
+    let received = received.lock().map(|r| r.clone()).unwrap_or_default();
+    let at = |hook: &str| {
+        received
+            .iter()
+            .filter(|(h, _, _)| h == hook)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        at("ok").len(),
+        1,
+        "one delivery to the matching webhook: {received:?}"
+    );
+    assert_eq!(
+        at("flaky").len(),
+        3,
+        "two failures, one success, then no more"
+    );
+    assert!(
+        at("never").is_empty(),
+        "the filter keeps this webhook's events away"
+    );
+
+    for (hook, name, webhook_id) in [("ok", "matching", &ids[0]), ("flaky", "flaky", &ids[1])] {
+        for (attempt, (_, headers, body)) in at(hook).iter().enumerate() {
+            let header = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let timestamp: i64 = header(signature::TIMESTAMP_HEADER)
+                .parse()
+                .unwrap_or_default();
+            assert_eq!(
+                header(signature::SIGNATURE_HEADER),
+                signature::sign(&format!("{name}-secret"), timestamp, body)
+            );
+            assert_eq!(&header(signature::WEBHOOK_HEADER), webhook_id);
+            assert_eq!(header("X-Caliper-Attempt"), (attempt + 1).to_string());
+            assert_eq!(header("content-type"), "application/json");
+            let event: Value = serde_json::from_str(body).unwrap_or_default();
+            assert_eq!(
+                (event["externalId"].as_str(), event["clientAppId"].as_str()),
+                (Some(mine.as_str()), Some(CLIENT))
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_deliveries() {
+    let (ports, queue, _dir) = embedded_world();
+    let deliveries = queue.delivery_queue(caliper_embedded::QueueSettings {
+        max_receives: 5,
+        ..Default::default()
+    });
+    let processor: Arc<dyn Consumer> = Arc::new(
+        Processor::new(ports.jobs.clone(), ports.events.clone())
+            .notifying(Arc::new(deliveries.clone())),
+    );
+    let dispatcher = dispatcher(&ports, Arc::new(deliveries.clone()));
+    let workers = [
+        tokio::spawn(async move { queue.run(processor).await }),
+        tokio::spawn(async move { deliveries.run(dispatcher).await }),
+    ];
+    let jobs = Submitter::new(ports.jobs.clone(), ports.queue.clone());
+    deliveries_reach_exactly_the_matching_webhooks(&ports, jobs).await;
+    workers.iter().for_each(|w| w.abort());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_deliveries() {
+    let world = aws_world(5).await;
+    let sqs = Arc::new(caliper_aws::SqsQueue::new(
+        aws_sdk_sqs::Client::new(&world.sdk),
+        world.delivery_queue_url.clone(),
+    ));
+    let processor: Arc<dyn Consumer> = Arc::new(
+        Processor::new(world.ports.jobs.clone(), world.ports.events.clone()).notifying(sqs.clone()),
+    );
+    let dispatcher = dispatcher(&world.ports, sqs);
+    let jobs_poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), 5);
+    let delivery_poller =
+        caliper_aws::SqsPoller::new(&world.sdk, world.delivery_queue_url.clone(), 5);
+    let workers = [
+        tokio::spawn(async move { jobs_poller.run(processor).await }),
+        tokio::spawn(async move { delivery_poller.run(dispatcher).await }),
+    ];
+    let jobs = Submitter::new(world.ports.jobs.clone(), world.ports.queue.clone());
+    deliveries_reach_exactly_the_matching_webhooks(&world.ports, jobs).await;
+    workers.iter().for_each(|w| w.abort());
+}
