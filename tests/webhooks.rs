@@ -456,8 +456,52 @@ pub async fn clients_see_their_own_admin_sees_all_and_scopes_hold(ports: Ports) 
     assert_eq!(status, 200, "{answer}");
 }
 
+pub async fn a_listing_takes_one_nonempty_sensor_and_nothing_else(ports: Ports) {
+    let app = App::new(ports, Limits::default());
+    create(&app, None).await;
+    let sensor = payload_body()["sensor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let list = |query: String| {
+        let app = &app;
+        async move {
+            let mut event = payload_json("webhooks-create");
+            event["routeKey"] = json!("GET /webhooks/");
+            event["requestContext"]["routeKey"] = json!("GET /webhooks/");
+            event["requestContext"]["http"]["method"] = json!("GET");
+            event["rawQueryString"] = json!(query);
+            event.as_object_mut().map(|e| e.remove("body"));
+            let request = lambda_http::request::from_str(&event.to_string())
+                .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
+            read_response(handlers::webhooks(app, request).await)
+        }
+    };
+    let encoded: String = sensor.bytes().map(|b| format!("%{b:02X}")).collect();
+    let (status, found) = list(format!("sensor={encoded}")).await;
+    assert_eq!(
+        (status, found["webhooks"].as_array().map(Vec::len)),
+        (200, Some(1))
+    );
+    let (status, none) = list("sensor=https%3A%2F%2Fother".into()).await;
+    assert_eq!((status, none), (200, json!({"webhooks": []})));
+    for (query, path) in [
+        ("sensor=", "/query/sensor"),
+        ("limit=5", "/query/limit"),
+        ("sensor=a&sensor=b", "/query/sensor"),
+    ] {
+        let (status, answer) = list(query.into()).await;
+        assert_eq!(
+            (status, answer["errors"][0]["path"].as_str()),
+            (400, Some(path)),
+            "{query}: {answer}"
+        );
+    }
+}
+
 caliper_tests::on_every_backend!(
     webhooks_and_filters_live_and_die_as_the_contract_says,
     bad_bodies_get_a_400_with_a_pointer_per_problem_and_store_nothing,
     clients_see_their_own_admin_sees_all_and_scopes_hold,
+    a_listing_takes_one_nonempty_sensor_and_nothing_else,
 );

@@ -23,6 +23,7 @@ CLIENTS = {
     "e2e-other": ("other-secret", "event.create"),
     "e2e-admin": ("admin-secret", "admin"),
     "e2e-webhooks": ("webhooks-secret", "webhook.readonly,webhook.create"),
+    "e2e-reader": ("reader-secret", "webhook.readonly"),
 }
 CLIENT_FLAGS = [flag for id, (secret, scopes) in CLIENTS.items() for flag in ("--client", f"{id}:{secret}:{scopes}")]
 

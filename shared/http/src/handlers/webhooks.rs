@@ -189,6 +189,11 @@ fn only_parameter(request: &Request, name: &str) -> Result<Option<String>, ApiEr
                 path,
                 format!("{given} is not a parameter of this listing; it takes only {name}"),
             ));
+        } else if text.trim().is_empty() {
+            problems.push(Problem::new(
+                path,
+                format!("{name} is empty; give a value, or leave it out"),
+            ));
         } else if value.replace(text.to_owned()).is_some() {
             problems.push(Problem::new(
                 path,
