@@ -24,6 +24,8 @@ CLIENTS = {
     "e2e-admin": ("admin-secret", "admin"),
     "e2e-webhooks": ("webhooks-secret", "webhook.readonly,webhook.create"),
     "e2e-reader": ("reader-secret", "webhook.readonly"),
+    # An app that sends events and subscribes to them.
+    "e2e-subscriber": ("subscriber-secret", "event.create,webhook.create,webhook.readonly"),
 }
 CLIENT_FLAGS = [flag for id, (secret, scopes) in CLIENTS.items() for flag in ("--client", f"{id}:{secret}:{scopes}")]
 
@@ -132,15 +134,10 @@ class Local:
         raise AssertionError(f"job {job_id} did not finish in {seconds} s")
 
 
-@pytest.fixture
-def embedded(tmp_path):
-    local = Local(["--data-dir", str(tmp_path / "data"), *CLIENT_FLAGS], dict(os.environ)).start()
-    yield local
-    local.stop()
-
-
-@pytest.fixture
-def aws(tmp_path):
+def start_local(backend, tmp_path, *flags):
+    """caliper-local on the embedded store, or on DynamoDB and SQS (moto) with resources of its own."""
+    if backend == "embedded":
+        return Local(["--data-dir", str(tmp_path / "data"), *CLIENT_FLAGS, *flags], dict(os.environ)).start()
     moto = os.environ.get("CALIPER_TEST_MOTO_URL")
     assert moto, "CALIPER_TEST_MOTO_URL is not set: run tests/run.sh, which starts moto_server"
     suffix = uuid.uuid4().hex[:12]
@@ -153,7 +150,22 @@ def aws(tmp_path):
         CALIPER_JOBS_TABLE=f"e2e-jobs-{suffix}",
         CALIPER_EVENTS_TABLE=f"e2e-events-{suffix}",
         CALIPER_QUEUE_NAME=f"e2e-queue-{suffix}",
+        CALIPER_WEBHOOKS_TABLE=f"e2e-webhooks-{suffix}",
+        CALIPER_DELIVERY_QUEUE_NAME=f"e2e-deliveries-{suffix}",
     )
-    local = Local(["--backend", "aws", "--create-resources", "--data-dir", str(tmp_path / "idp"), *CLIENT_FLAGS], env).start()
+    args = ["--backend", "aws", "--create-resources", "--data-dir", str(tmp_path / "idp"), *CLIENT_FLAGS, *flags]
+    return Local(args, env).start()
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    local = start_local("embedded", tmp_path)
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def aws(tmp_path):
+    local = start_local("aws", tmp_path)
     yield local
     local.stop()
