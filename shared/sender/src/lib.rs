@@ -50,16 +50,23 @@ impl GuardedSender {
             }
             None => return Err("the target URL has no host".into()),
         };
-        if addresses.is_empty() {
-            return Err(format!("{host} has no address"));
-        }
-        if let Some(refused) = addresses.iter().find(|a| !self.policy.admits(a.ip())) {
-            return Err(format!(
-                "{host} resolves to {}, a private, loopback, link-local or reserved address: refused",
-                refused.ip()
-            ));
-        }
+        admit(&self.policy, &host, &addresses)?;
         Ok((host, addresses))
+    }
+}
+
+/// Every address a host resolves to must be admitted: one private answer among public ones is
+/// enough to refuse (the connection could land on any of them).
+fn admit(policy: &TargetPolicy, host: &str, addresses: &[SocketAddr]) -> Result<(), String> {
+    if addresses.is_empty() {
+        return Err(format!("{host} has no address"));
+    }
+    match addresses.iter().find(|a| !policy.admits(a.ip())) {
+        Some(refused) => Err(format!(
+            "{host} resolves to {}, a private, loopback, link-local or reserved address: refused",
+            refused.ip()
+        )),
+        None => Ok(()),
     }
 }
 
@@ -172,7 +179,8 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(refused.contains("private"), "{refused}");
-        // A name that resolves to loopback is caught after resolution.
+        // So is the name of this machine (`every_resolved_address_must_be_public` covers names that
+        // resolve to private addresses).
         let named = https.replace("127.0.0.1", "localhost.");
         let refused = strict
             .post(&named, &[], "{}")
@@ -194,6 +202,42 @@ mod tests {
             "allowed for local development"
         );
         assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn every_resolved_address_must_be_public() {
+        let strict = TargetPolicy::default();
+        let at = |ips: &[&str]| -> Vec<SocketAddr> {
+            ips.iter()
+                .map(|ip| SocketAddr::new(ip.parse().unwrap_or_else(|e| panic!("{ip}: {e}")), 443))
+                .collect()
+        };
+        assert!(admit(
+            &strict,
+            "hooks.example.com",
+            &at(&["93.184.216.34", "2606:2800:220:1::1"])
+        )
+        .is_ok());
+        for answer in [
+            vec!["93.184.216.34", "127.0.0.1"], // rebinding: one private answer among public ones
+            vec!["169.254.169.254"],
+            vec!["::ffff:10.0.0.1"],
+            vec!["fd00:ec2::254"],
+        ] {
+            let refused = admit(&strict, "hooks.example.com", &at(&answer))
+                .err()
+                .unwrap_or_default();
+            assert!(refused.contains("refused"), "{answer:?}: {refused}");
+        }
+        assert!(admit(&strict, "hooks.example.com", &[]).is_err());
+        assert!(admit(
+            &TargetPolicy {
+                allow_private: true
+            },
+            "localhost",
+            &at(&["127.0.0.1"])
+        )
+        .is_ok());
     }
 
     #[tokio::test]
