@@ -25,7 +25,21 @@ async fn call(
     body: Option<Value>,
     claims: Option<Value>,
 ) -> (u16, Value) {
+    call_with_query(app, method, route, id, "", body, claims).await
+}
+
+/// The same, with a raw query string.
+async fn call_with_query(
+    app: &App,
+    method: &str,
+    route: &str,
+    id: Option<&str>,
+    query: &str,
+    body: Option<Value>,
+    claims: Option<Value>,
+) -> (u16, Value) {
     let mut event = payload_json("webhooks-create");
+    event["rawQueryString"] = json!(query);
     let mut path = route.to_owned();
     if let Some(id) = id {
         let name = if route.contains("{webhookId}") {
@@ -463,19 +477,9 @@ pub async fn a_listing_takes_one_nonempty_sensor_and_nothing_else(ports: Ports) 
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let list = |query: String| {
-        let app = &app;
-        async move {
-            let mut event = payload_json("webhooks-create");
-            event["routeKey"] = json!("GET /webhooks/");
-            event["requestContext"]["routeKey"] = json!("GET /webhooks/");
-            event["requestContext"]["http"]["method"] = json!("GET");
-            event["rawQueryString"] = json!(query);
-            event.as_object_mut().map(|e| e.remove("body"));
-            let request = lambda_http::request::from_str(&event.to_string())
-                .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
-            read_response(handlers::webhooks(app, request).await)
-        }
+    let app = &app;
+    let list = move |query: String| async move {
+        call_with_query(app, "GET", "/webhooks/", None, &query, None, None).await
     };
     let encoded: String = sensor.bytes().map(|b| format!("%{b:02X}")).collect();
     let (status, found) = list(format!("sensor={encoded}")).await;

@@ -15,6 +15,7 @@ mod problem;
 mod schema;
 mod strict_json;
 
+pub use describe::json_type;
 pub use limits::{compact_size, parse_json, Limits, ParseRejection};
 pub use problem::{Problem, Problems};
 

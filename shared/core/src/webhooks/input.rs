@@ -1,7 +1,7 @@
 //! The request bodies of the management API, checked field by field: every problem is reported
 //! with its JSON pointer, in words a user can act on.
 
-use caliper_validation::Problem;
+use caliper_validation::{json_type, Problem};
 use serde_json::{Map, Value};
 
 use super::filter::CompiledFilter;
@@ -195,7 +195,7 @@ impl<'a> Fields<'a> {
         let Some(text) = value.as_str() else {
             self.problem(
                 name,
-                format!("`{name}` must be a string, not {}", kind(value)),
+                format!("`{name}` must be a string, not {}", json_type(value)),
             );
             return None;
         };
@@ -224,7 +224,7 @@ impl<'a> Fields<'a> {
             Some(other) => {
                 self.problem(
                     name,
-                    format!("`{name}` must be true or false, not {}", kind(other)),
+                    format!("`{name}` must be true or false, not {}", json_type(other)),
                 );
                 None
             }
@@ -250,17 +250,6 @@ impl<'a> Fields<'a> {
 /// The JSON pointer of a top-level field (RFC 6901 escapes).
 fn pointer(name: &str) -> String {
     format!("/{}", name.replace('~', "~0").replace('/', "~1"))
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
