@@ -65,7 +65,9 @@ fn dispatcher(ports: &Ports, queue: Arc<dyn DeliveryQueue>) -> Arc<dyn Consumer>
         WebhookService::new(ports.webhooks.clone(), policy),
         ports.events.clone(),
         queue,
-        Arc::new(GuardedSender::new(policy, Duration::from_secs(5))),
+        Arc::new(
+            GuardedSender::new(policy, Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}")),
+        ),
     ))
 }
 

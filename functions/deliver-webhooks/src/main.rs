@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
         WebhookService::new(ports.webhooks.clone(), policy),
         ports.events.clone(),
         Arc::new(queue),
-        Arc::new(GuardedSender::new(policy, delivery.timeout)),
+        Arc::new(GuardedSender::new(policy, delivery.timeout)?),
     ));
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue_url = settings.delivery_queue_url.clone().unwrap_or_default();

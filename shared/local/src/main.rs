@@ -116,6 +116,8 @@ async fn main() -> anyhow::Result<()> {
         args.webhook_retry_max_ms,
         args.webhook_timeout_ms,
     );
+    let sender =
+        Arc::new(GuardedSender::new(policy, delivery.timeout).map_err(anyhow::Error::msg)?);
     let dispatcher =
         |ports: &Ports, queue: Arc<dyn caliper_core::DeliveryQueue>| -> Arc<dyn Consumer> {
             Arc::new(Dispatcher::new(
@@ -123,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
                 WebhookService::new(ports.webhooks.clone(), policy),
                 ports.events.clone(),
                 queue,
-                Arc::new(GuardedSender::new(policy, delivery.timeout)),
+                sender.clone(),
             ))
         };
 

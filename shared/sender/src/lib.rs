@@ -1,16 +1,19 @@
-//! Webhook deliveries over HTTP(S), guarded against server-side request forgery: the target's host
-//! is resolved here, every address is checked against the [`TargetPolicy`], and the connection is
-//! pinned to the checked addresses (a second, different DNS answer cannot sneak in). No redirects
-//! are followed, no proxy is used, time is bounded and at most [`MAX_RESPONSE_BYTES`] of the answer
-//! are read.
+//! Webhook deliveries over HTTP(S), guarded against server-side request forgery. The client's DNS
+//! resolver is ours: it resolves each host and hands the connector only addresses the
+//! [`TargetPolicy`] admits, refusing the host when any answer is private, so the connection goes to
+//! exactly the checked addresses (a second, different DNS answer cannot sneak in). Hosts written as
+//! IP addresses are checked with the URL. No redirects are followed, no proxy is used, time is
+//! bounded and at most [`MAX_RESPONSE_BYTES`] of the answer are read. One client serves every
+//! delivery, so connections to a receiver are reused.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use caliper_core::webhooks::TargetPolicy;
 use caliper_core::WebhookSender;
-use url::Host;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Receivers answer with a status; a body, if any, is read this far and dropped.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -18,40 +21,42 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct GuardedSender {
     policy: TargetPolicy,
-    connect_timeout: Duration,
-    timeout: Duration,
+    client: reqwest::Client,
 }
 
 impl GuardedSender {
-    /// `timeout` bounds a whole delivery: connecting, sending and reading the answer.
-    pub fn new(policy: TargetPolicy, timeout: Duration) -> Self {
-        Self {
-            policy,
-            connect_timeout: timeout.min(Duration::from_secs(3)),
-            timeout,
-        }
+    /// `timeout` bounds a whole delivery: resolving, connecting, sending and reading the answer.
+    pub fn new(policy: TargetPolicy, timeout: Duration) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver { policy }))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .timeout(timeout)
+            .user_agent("caliper-events-api-webhooks")
+            .build()
+            .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
+        Ok(Self { policy, client })
     }
+}
 
-    /// The addresses to connect to, each one admitted by the policy; an error says why not.
-    async fn resolve(&self, url: &url::Url) -> Result<(String, Vec<SocketAddr>), String> {
-        let port = url.port_or_known_default().unwrap_or(443);
-        let (host, addresses): (String, Vec<SocketAddr>) = match url.host() {
-            Some(Host::Ipv4(ip)) => (ip.to_string(), vec![SocketAddr::new(IpAddr::V4(ip), port)]),
-            Some(Host::Ipv6(ip)) => (ip.to_string(), vec![SocketAddr::new(IpAddr::V6(ip), port)]),
-            Some(Host::Domain(name)) => {
-                let found = tokio::time::timeout(
-                    self.connect_timeout,
-                    tokio::net::lookup_host((name, port)),
-                )
+/// Resolves hosts for the client, admitting only what the policy admits.
+struct GuardedResolver {
+    policy: TargetPolicy,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|_| format!("resolving {name} timed out"))?
-                .map_err(|e| format!("cannot resolve {name}: {e}"))?;
-                (name.to_owned(), found.collect())
-            }
-            None => return Err("the target URL has no host".into()),
-        };
-        admit(&self.policy, &host, &addresses)?;
-        Ok((host, addresses))
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .collect();
+            admit(&policy, &host, &addresses)?;
+            Ok(Box::new(addresses.into_iter()) as Addrs)
+        })
     }
 }
 
@@ -78,18 +83,11 @@ impl WebhookSender for GuardedSender {
         headers: &[(&'static str, String)],
         body: &str,
     ) -> Result<u16, String> {
+        // The scheme, credentials and an address written as the host, checked again (the
+        // webhook was saved under the same policy, but a policy may have changed since).
         let url = self.policy.check_url(target_url)?;
-        let (host, addresses) = self.resolve(&url).await?;
-        let client = reqwest::Client::builder()
-            .resolve_to_addrs(&host, &addresses)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            .user_agent("caliper-events-api-webhooks")
-            .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-        let mut request = client
+        let mut request = self
+            .client
             .post(url)
             .header("Content-Type", "application/json")
             .body(body.to_owned());
@@ -110,14 +108,23 @@ impl WebhookSender for GuardedSender {
     }
 }
 
+/// The error in words, with its causes (the resolver's refusal among them).
 fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
-        "the receiver did not answer in time".into()
-    } else if error.is_connect() {
-        format!("cannot connect to the receiver: {error}")
-    } else {
-        format!("the request failed: {error}")
+        return "the receiver did not answer in time".into();
     }
+    let mut text = if error.is_connect() {
+        "cannot connect to the receiver".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -164,12 +171,14 @@ mod tests {
             },
             Duration::from_millis(500),
         )
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[tokio::test]
     async fn private_targets_are_refused_before_any_connection() {
         let (url, hits) = receiver(200, Duration::ZERO, 0).await;
-        let strict = GuardedSender::new(TargetPolicy::default(), Duration::from_secs(1));
+        let strict = GuardedSender::new(TargetPolicy::default(), Duration::from_secs(1))
+            .unwrap_or_else(|e| panic!("{e}"));
         let refused = strict.post(&url, &[], "{}").await.err().unwrap_or_default();
         assert!(refused.contains("https"), "{refused}");
         let https = url.replace("http://", "https://");
@@ -179,8 +188,7 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(refused.contains("private"), "{refused}");
-        // So is the name of this machine (`every_resolved_address_must_be_public` covers names that
-        // resolve to private addresses).
+        // So is this machine's name (the resolver's own check is tested below).
         let named = https.replace("127.0.0.1", "localhost.");
         let refused = strict
             .post(&named, &[], "{}")
@@ -202,6 +210,36 @@ mod tests {
             "allowed for local development"
         );
         assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_resolver_hands_over_only_admitted_addresses() {
+        use std::str::FromStr;
+        let name = || Name::from_str("localhost").unwrap_or_else(|e| panic!("{e}"));
+        let strict = GuardedResolver {
+            policy: TargetPolicy::default(),
+        };
+        let refused = strict
+            .resolve(name())
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("refused"), "{refused}");
+        let local = GuardedResolver {
+            policy: TargetPolicy {
+                allow_private: true,
+            },
+        };
+        let found: Vec<SocketAddr> = local
+            .resolve(name())
+            .await
+            .map(|a| a.collect())
+            .unwrap_or_default();
+        assert!(
+            !found.is_empty() && found.iter().all(|a| a.ip().is_loopback()),
+            "{found:?}"
+        );
     }
 
     #[test]
