@@ -229,3 +229,72 @@ async fn aws_deliveries() {
     deliveries_reach_exactly_the_matching_webhooks(&world.ports, jobs).await;
     workers.iter().for_each(|w| w.abort());
 }
+
+/// A consumer that fails every message and asks for it back after `delay`.
+struct AlwaysRetry(Duration);
+
+#[async_trait::async_trait]
+impl Consumer for AlwaysRetry {
+    async fn consume(&self, _body: &str, _receives: u32, _max: u32) -> caliper_core::Delivery {
+        caliper_core::Delivery::Retry
+    }
+
+    fn retry_delay(&self, _receives: u32) -> Option<Duration> {
+        Some(self.0)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_lambda_trigger_hides_a_failed_message_for_the_consumers_delay() {
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+    let world = aws_world(5).await;
+    let sqs = aws_sdk_sqs::Client::new(&world.sdk);
+    let url = world.delivery_queue_url.clone();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("{}")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let receive = || async {
+        sqs.receive_message()
+            .queue_url(&url)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .messages
+            .unwrap_or_default()
+    };
+    let received = receive().await;
+    assert_eq!(received.len(), 1);
+    let message = &received[0];
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({"Records": [{
+        "messageId": message.message_id(), "receiptHandle": message.receipt_handle(), "body": message.body(),
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:deliveries", "awsRegion": "us-east-1"
+    }]}))
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // The queue would hide it for its visibility timeout (60 s); the consumer asks for none.
+    let redelivery = caliper_aws::Redelivery {
+        client: &sqs,
+        queue_url: &url,
+    };
+    let response =
+        caliper_aws::process_sqs_event(&AlwaysRetry(Duration::ZERO), event, 5, Some(redelivery))
+            .await;
+    assert_eq!(
+        response.batch_item_failures.len(),
+        1,
+        "the failure is reported"
+    );
+    let again = receive().await;
+    assert_eq!(
+        again.len(),
+        1,
+        "back at once, not after the visibility timeout"
+    );
+    assert_eq!(again[0].body(), message.body());
+}
