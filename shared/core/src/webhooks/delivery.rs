@@ -231,7 +231,7 @@ impl Consumer for Dispatcher {
 }
 
 /// Stable across attempts of one event to one webhook, so that receivers can drop repeats.
-pub fn delivery_id(webhook_id: &str, event_id: &str) -> String {
+fn delivery_id(webhook_id: &str, event_id: &str) -> String {
     uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_URL,
         format!("{webhook_id}\n{event_id}").as_bytes(),

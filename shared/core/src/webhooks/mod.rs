@@ -11,9 +11,8 @@ mod settings;
 pub mod signature;
 pub mod target;
 
-pub use delivery::{delivery_id, Backoff, DeliveryMessage, Dispatcher};
-pub use filter::CompiledFilter;
+pub use delivery::{Backoff, DeliveryMessage, Dispatcher};
 pub use model::{FilterOperator, FilterType, Webhook, WebhookFilter};
 pub use service::{Principal, Subscription, WebhookError, WebhookService};
 pub use settings::DeliverySettings;
-pub use target::{is_public, TargetPolicy};
+pub use target::TargetPolicy;

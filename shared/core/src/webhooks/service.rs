@@ -69,10 +69,6 @@ impl WebhookService {
         Self { store, policy }
     }
 
-    pub fn policy(&self) -> TargetPolicy {
-        self.policy
-    }
-
     /// The caller's webhooks (admin: all), oldest first; only those of `sensor` when given.
     pub async fn list(
         &self,
