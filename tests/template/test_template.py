@@ -182,3 +182,13 @@ def test_the_authorizer_trusts_the_user_pool_and_admits_its_app_clients():
     assert example_only == [{"Ref": "ExampleClient"}]
     listed = json.dumps(with_clients)
     assert '{"Ref": "ExampleClient"}' in listed and '{"Ref": "AppClientIds"}' in listed, listed
+
+
+def test_the_abandoned_delivery_metric_counts_the_line_the_code_logs():
+    pattern = template()["Resources"]["AbandonedDeliveriesMetric"]["Properties"]["FilterPattern"]
+    # Lambda keeps the function's JSON log lines; tracing's JSON puts the message at fields.message.
+    message = pattern.split('$.fields.message = "')[1].split('"')[0]
+    code = (ROOT / "shared" / "core" / "src" / "webhooks" / "delivery.rs").read_text()
+    error_calls = [call.split(");")[0] for call in code.split("tracing::error!(")[1:]]
+    assert any(f'"{message}"' in call for call in error_calls), f"no tracing::error! logs {message!r}"
+    assert template()["Resources"]["AbandonedDeliveriesMetric"]["Properties"]["LogGroupName"] == {"Ref": "DeliverWebhooksLogs"}
