@@ -42,3 +42,17 @@ impl DeliverySettings {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_is_never_below_the_first_delay_and_nothing_is_zero() {
+        let settings = DeliverySettings::from_millis(5_000, 1_000, 0);
+        assert_eq!(settings.backoff.base, Duration::from_secs(5));
+        assert_eq!(settings.backoff.max, Duration::from_secs(5));
+        assert_eq!(settings.timeout, Duration::from_millis(1));
+        assert_eq!(DeliverySettings::from_millis(0, 0, 1).backoff.base, Duration::from_millis(1));
+    }
+}
