@@ -17,9 +17,10 @@ impl DeliverySettings {
     pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
     pub fn from_millis(retry: u64, retry_max: u64, timeout: u64) -> Self {
+        let retry = retry.max(1);
         Self {
             backoff: Backoff {
-                base: Duration::from_millis(retry.max(1)),
+                base: Duration::from_millis(retry),
                 max: Duration::from_millis(retry_max.max(retry)),
             },
             timeout: Duration::from_millis(timeout.max(1)),
@@ -53,6 +54,10 @@ mod tests {
         assert_eq!(settings.backoff.base, Duration::from_secs(5));
         assert_eq!(settings.backoff.max, Duration::from_secs(5));
         assert_eq!(settings.timeout, Duration::from_millis(1));
-        assert_eq!(DeliverySettings::from_millis(0, 0, 1).backoff.base, Duration::from_millis(1));
+        let smallest = DeliverySettings::from_millis(0, 0, 1).backoff;
+        assert_eq!(
+            (smallest.base, smallest.max),
+            (Duration::from_millis(1), Duration::from_millis(1))
+        );
     }
 }
