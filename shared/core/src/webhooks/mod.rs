@@ -12,6 +12,7 @@ pub mod signature;
 pub mod target;
 
 pub use delivery::{Backoff, DeliveryMessage, Dispatcher};
+pub use filter::CompiledFilter;
 pub use model::{FilterOperator, FilterType, Webhook, WebhookFilter};
 pub use service::{Principal, Subscription, WebhookError, WebhookService};
 pub use settings::DeliverySettings;
