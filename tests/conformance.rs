@@ -333,7 +333,43 @@ pub async fn webhook_records_are_kept_by_kind_and_id(ports: Ports) {
     );
 }
 
+pub async fn many_events_are_read_at_once(ports: Ports) {
+    // More than one BatchGetItem (100 keys) and a repeated id; one id never stored.
+    let ids: Vec<String> = (0..150).map(|_| event_id()).collect();
+    let first = ports.events.allocate_ids(150).await.expect("allocate");
+    let stored: Vec<StoredEvent> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            StoredEvent::from_event(
+                &tool_use_event(id),
+                first + n as u64,
+                "https://example.edu/sensors/1",
+                "2024-05-01T12:00:00.000Z",
+                "client",
+                Utc::now(),
+            )
+        })
+        .collect();
+    ports.events.insert_new(&stored).await.expect("insert");
+    let mut asked = ids.clone();
+    asked.push(ids[0].clone());
+    asked.push(event_id());
+    let found = ports.events.get_many(&asked).await.expect("get_many");
+    assert_eq!(found.len(), 150);
+    for event in &stored {
+        assert_eq!(found.get(&event.external_id), Some(event));
+    }
+    assert!(ports
+        .events
+        .get_many(&[])
+        .await
+        .expect("none asked")
+        .is_empty());
+}
+
 caliper_tests::on_every_backend!(
+    many_events_are_read_at_once,
     webhook_records_are_kept_by_kind_and_id,
     a_new_job_waits,
     parts_complete_once_in_part_order,

@@ -62,6 +62,10 @@ impl EventStore for FaultyEvents {
     async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError> {
         self.inner.get(external_id).await
     }
+
+    async fn get_many(&self, ids: &[String]) -> Result<HashMap<String, StoredEvent>, StoreError> {
+        self.inner.get_many(ids).await
+    }
 }
 
 /// A queue that refuses every send.

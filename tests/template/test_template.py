@@ -149,7 +149,8 @@ PERMISSIONS = {
     "webhooks": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:PutItem", "WebhooksTable"),
                  ("dynamodb:Query", "WebhooksTable")},
     "deliver-webhooks": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:Query", "WebhooksTable"),
-                         ("dynamodb:GetItem", "EventsTable"), ("sqs:SendMessage", "DeliveryQueue"),
+                         ("dynamodb:GetItem", "EventsTable"), ("dynamodb:BatchGetItem", "EventsTable"),
+                         ("sqs:SendMessage", "DeliveryQueue"),
                          ("sqs:ChangeMessageVisibility", "DeliveryQueue")},
 }
 

@@ -129,6 +129,30 @@ impl DynamoEvents {
         Ok(found)
     }
 
+    /// The stored events of those of `external_ids` that exist, by Caliper id, by BatchGetItem.
+    pub(crate) async fn stored_events(
+        &self,
+        external_ids: &[String],
+        consistent: bool,
+    ) -> Result<HashMap<String, StoredEvent>, StoreError> {
+        let mut events = HashMap::with_capacity(external_ids.len());
+        for item in self
+            .batch_get(external_ids, "externalId, doc", consistent)
+            .await?
+        {
+            let (Some(id), Some(doc)) = (
+                item.get("externalId").and_then(|v| v.as_s().ok()),
+                item.get("doc").and_then(|v| v.as_s().ok()),
+            ) else {
+                continue;
+            };
+            let event = serde_json::from_str(doc)
+                .map_err(|e| StoreError::new(format!("stored event {id} is unreadable: {e}")))?;
+            events.insert(id.clone(), event);
+        }
+        Ok(events)
+    }
+
     async fn insert_one(&self, event: &StoredEvent) -> Result<InsertOutcome, StoreError> {
         let result = self
             .client
@@ -235,5 +259,15 @@ impl EventStore for DynamoEvents {
         serde_json::from_str(doc)
             .map(Some)
             .map_err(|e| StoreError::new(format!("stored event {external_id} is unreadable: {e}")))
+    }
+
+    async fn get_many(&self, ids: &[String]) -> Result<HashMap<String, StoredEvent>, StoreError> {
+        // Strongly consistent, as `get`: deliveries read events stored a moment ago.
+        let ids: Vec<String> = ids
+            .iter()
+            .filter(|id| *id != COUNTER_KEY)
+            .cloned()
+            .collect();
+        self.stored_events(&ids, true).await
     }
 }

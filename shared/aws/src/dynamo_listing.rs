@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use caliper_core::query::Plan;
-use caliper_core::{EventPage, EventQuery, EventReader, Order, Start, StoreError, StoredEvent};
+use caliper_core::{EventPage, EventQuery, EventReader, Order, Start, StoreError};
 use futures::future::try_join_all;
 
 use crate::dynamo_events::DynamoEvents;
@@ -226,18 +226,7 @@ impl EventReader for DynamoEvents {
             .take(limit)
             .map(|e| e.external_id)
             .collect();
-        let mut docs: HashMap<String, StoredEvent> = HashMap::with_capacity(ids.len());
-        for item in self.batch_get(&ids, "externalId, doc", false).await? {
-            let (Some(id), Some(doc)) = (
-                item.get("externalId").and_then(|v| v.as_s().ok()),
-                item.get("doc").and_then(|v| v.as_s().ok()),
-            ) else {
-                continue;
-            };
-            let event = serde_json::from_str(doc)
-                .map_err(|e| StoreError::new(format!("stored event {id} is unreadable: {e}")))?;
-            docs.insert(id.clone(), event);
-        }
+        let mut docs = self.stored_events(&ids, false).await?;
         let events = ids
             .iter()
             .map(|id| {

@@ -140,6 +140,17 @@ impl EventStore for MemoryEvents {
             .get(external_id)
             .cloned())
     }
+
+    async fn get_many(&self, ids: &[String]) -> Result<HashMap<String, StoredEvent>, StoreError> {
+        let events = self
+            .events
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| Some((id.clone(), events.get(id)?.clone())))
+            .collect())
+    }
 }
 
 #[derive(Default)]

@@ -87,6 +87,12 @@ pub trait EventStore: Send + Sync {
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError>;
 
     async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// The stored events of those of `external_ids` that exist, by Caliper id, read together.
+    async fn get_many(
+        &self,
+        external_ids: &[String],
+    ) -> Result<HashMap<String, StoredEvent>, StoreError>;
 }
 
 /// Listings of stored events, in [`EventQuery`]'s order; every adapter follows [`EventQuery::plan`].

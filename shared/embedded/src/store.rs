@@ -205,4 +205,21 @@ impl EventStore for Embedded {
         })
         .await
     }
+
+    async fn get_many(&self, ids: &[String]) -> Result<HashMap<String, StoredEvent>, StoreError> {
+        let ids = ids.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(fail)?;
+            let table = txn.open_table(EVENTS).map_err(fail)?;
+            let mut found = HashMap::with_capacity(ids.len());
+            for id in ids {
+                if let Some(guard) = table.get(id.as_str()).map_err(fail)? {
+                    let event = decode(guard.value())?;
+                    found.insert(id, event);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
 }

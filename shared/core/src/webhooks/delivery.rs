@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 
 use super::service::WebhookService;
@@ -147,18 +146,18 @@ impl Dispatcher {
         if subscriptions.is_empty() {
             return Ok(());
         }
-        let events = join_all(ids.iter().map(|id| self.events.get(id))).await;
+        let events = self.events.get_many(ids).await.map_err(failed)?;
         let mut messages = Vec::new();
-        for (id, event) in ids.iter().zip(events) {
-            let Some(event) = event.map_err(failed)? else {
+        for id in ids {
+            let Some(event) = events.get(id) else {
                 tracing::warn!(
                     event_id = id,
                     "a stored event to deliver is not in the store"
                 );
                 continue;
             };
-            let json = serde_json::to_value(&event).map_err(|e| e.to_string())?;
-            for subscription in subscriptions.iter().filter(|s| s.wants(&event, &json)) {
+            let json = serde_json::to_value(event).map_err(|e| e.to_string())?;
+            for subscription in subscriptions.iter().filter(|s| s.wants(event, &json)) {
                 messages.push(DeliveryMessage::Deliver {
                     webhook_id: subscription.webhook.id.clone(),
                     event_id: id.clone(),

@@ -1,6 +1,7 @@
 //! Managing webhooks and filters: who may see and change what, soft deletion, and the active
 //! subscriptions that delivery works from.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use caliper_validation::Problem;
@@ -165,7 +166,7 @@ impl WebhookService {
 
     /// Filters of every webhook the caller may see.
     pub async fn filters(&self, who: &Principal) -> Result<Vec<WebhookFilter>, WebhookError> {
-        let visible: Vec<String> = self
+        let visible: HashSet<String> = self
             .list(who, None)
             .await?
             .into_iter()
