@@ -583,6 +583,24 @@ mod tests {
     }
 
     #[test]
+    fn stored_ids_are_announced_in_bounded_messages() {
+        let ids: Vec<String> = (0..1001).map(|n| format!("urn:uuid:{n}")).collect();
+        let messages = DeliveryMessage::stored(&ids);
+        let sizes: Vec<usize> = messages
+            .iter()
+            .map(|m| match m {
+                DeliveryMessage::Stored { events } => events.len(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sizes, [500, 500, 1]);
+        let round_trip: DeliveryMessage =
+            serde_json::from_str(&messages[2].to_json()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(round_trip, messages[2]);
+        assert!(DeliveryMessage::stored(&[]).is_empty());
+    }
+
+    #[test]
     fn backoff_grows_to_its_cap_with_jitter() {
         let backoff = Backoff {
             base: Duration::from_secs(10),
