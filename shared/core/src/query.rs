@@ -88,9 +88,9 @@ impl Position {
 /// precision the sender used. A value that is not a date-time (the validator lets none through) is
 /// kept as it is.
 pub fn event_time_key(event_time: &str) -> String {
-    DateTime::parse_from_rfc3339(event_time)
+    caliper_validation::parse_date_time(event_time)
         .map(|t| time_key(t.with_timezone(&Utc)))
-        .unwrap_or_else(|_| event_time.to_owned())
+        .unwrap_or_else(|| event_time.to_owned())
 }
 
 fn time_key(t: DateTime<Utc>) -> String {
@@ -100,7 +100,7 @@ fn time_key(t: DateTime<Utc>) -> String {
 /// A `startDate`/`endDate` parameter: a date (the whole day) or a date-time (a time without an
 /// offset is UTC). Returns the inclusive bound as a time key, or `None` when it is neither.
 pub fn date_bound(value: &str, end: bool) -> Option<String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+    if let Some(t) = caliper_validation::parse_date_time(value) {
         return Some(time_key(t.with_timezone(&Utc)));
     }
     let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
@@ -342,6 +342,11 @@ mod tests {
         assert_eq!(a, "2024-05-01T12:00:00.000000000Z");
         assert_eq!(b, "2024-05-01T12:00:00.500000000Z");
         assert!(a < c && c < b);
+        assert_eq!(
+            event_time_key("2024-05-01T14:00:00.5+0200"),
+            b,
+            "an offset without its colon, as the IMS JavaScript sensor writes it"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The string formats Caliper relies on, checked in plain Rust and registered with the schema.
 
+use chrono::{DateTime, FixedOffset};
+
 /// An absolute IRI (RFC 3987), as Caliper requires for every entity id and the sensor.
 pub fn is_iri(s: &str) -> bool {
     iri_string::validate::iri::<iri_string::spec::IriSpec>(s).is_ok()
@@ -7,7 +9,23 @@ pub fn is_iri(s: &str) -> bool {
 
 /// An ISO 8601 date and time with a zone (`Z` or an offset), as RFC 3339 profiles it.
 pub fn is_date_time(s: &str) -> bool {
-    chrono::DateTime::parse_from_rfc3339(s).is_ok()
+    parse_date_time(s).is_some()
+}
+
+/// An ISO 8601 date and time with a zone, as RFC 3339 profiles it, or with the offset written
+/// without its colon (`+0000`, ISO 8601's basic form), as the IMS JavaScript sensor writes it.
+pub fn parse_date_time(s: &str) -> Option<DateTime<FixedOffset>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t);
+    }
+    let split = s.len().checked_sub(5)?;
+    let (head, zone) = (s.get(..split)?, s.get(split..)?);
+    let basic_offset =
+        zone.starts_with(['+', '-']) && zone[1..].bytes().all(|b| b.is_ascii_digit());
+    if !basic_offset || head.ends_with(['+', '-', ':']) {
+        return None;
+    }
+    DateTime::parse_from_rfc3339(&format!("{head}{}:{}", &zone[..3], &zone[3..])).ok()
 }
 
 /// An event id: `urn:uuid:` followed by a UUID in its hyphenated form.
@@ -95,6 +113,21 @@ mod tests {
     fn date_times() {
         assert!(is_date_time("2016-11-15T10:15:00.000Z"));
         assert!(is_date_time("2016-11-15T10:15:00+02:00"));
+        assert!(
+            is_date_time("2016-11-15T10:15:00.000+0000"),
+            "the IMS JavaScript sensor's offsets"
+        );
+        assert!(is_date_time("2016-11-15T10:15:00-0530"));
+        assert_eq!(
+            parse_date_time("2016-11-15T10:15:00.000+0200"),
+            parse_date_time("2016-11-15T10:15:00.000+02:00")
+        );
+        assert!(!is_date_time("2016-11-15T10:15:00+000"));
+        assert!(!is_date_time("2016-11-15T10:15:00+00000"));
+        assert!(!is_date_time("2016-11-15T10:15:00+2400"));
+        assert!(!is_date_time("2016-11-15+0000"));
+        assert!(!is_date_time("+0000"));
+        assert!(!is_date_time("é0000"), "not a char boundary, no panic");
         assert!(!is_date_time("2016-11-15T10:15:00"), "a zone is required");
         assert!(!is_date_time("2016-11-15"));
         assert!(!is_date_time("2016-13-15T10:15:00Z"));

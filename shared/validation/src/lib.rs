@@ -1,10 +1,11 @@
-//! The Caliper 1.2 model and its validator.
+//! The Caliper 1.1 and 1.2 models and their validator.
 //!
 //! Pure: bytes or JSON in, a list of [`Problem`]s out, no I/O. The envelope's structure is described
 //! by our own JSON Schema document (`schema/envelope.json`, compiled once per process). Events and
-//! entities are checked against the Caliper model in [`model`]: tables of types, actions, profiles
-//! and property kinds, read by plain Rust (`check`), since a schema says type hierarchies and
-//! per-action rules badly. Size, depth and string limits are in `limits`.
+//! entities are checked against the Caliper model of the envelope's `dataVersion` in [`model`]:
+//! tables of types, actions, profiles and property kinds, read by plain Rust (`check`), since a
+//! schema says type hierarchies and per-action rules badly. Size, depth and string limits are in
+//! `limits`.
 
 mod check;
 mod describe;
@@ -16,32 +17,51 @@ mod schema;
 mod strict_json;
 
 pub use describe::json_type;
+pub use formats::parse_date_time;
 pub use limits::{compact_size, parse_json, Limits, ParseRejection};
+pub use model::Version;
 pub use problem::{Problem, Problems};
 
 use serde_json::Value;
 
-/// The one `dataVersion` this API accepts.
+/// The `dataVersion` of Caliper 1.2.
 pub const CALIPER_V1P2: &str = model::vocabulary::CONTEXT_V1P2;
 
-/// Checks a parsed envelope; `Ok` or every problem found (capped at [`Problems::CAP`]).
+/// The `dataVersion` of Caliper 1.1.
+pub const CALIPER_V1P1: &str = model::vocabulary::CONTEXT_V1P1;
+
+/// Checks a parsed envelope; `Ok` or every problem found (capped at [`Problems::CAP`]). Its items
+/// are checked against the model of its `dataVersion` (1.2 when that is missing or unknown, which
+/// the schema reports).
 pub fn validate_envelope(envelope: &Value, limits: &Limits) -> Result<(), Problems> {
     let mut problems = Problems::default();
     schema::check(envelope, &mut problems);
-    check::items(envelope, &mut problems);
+    check::items(
+        envelope,
+        data_version(envelope).unwrap_or(Version::V1p2),
+        &mut problems,
+    );
     limits::check_envelope(envelope, limits, &mut problems);
     problems.into_result()
+}
+
+/// The Caliper version an envelope's `dataVersion` names, if it is one this API supports.
+pub fn data_version(envelope: &Value) -> Option<Version> {
+    envelope
+        .get("dataVersion")
+        .and_then(Value::as_str)
+        .and_then(Version::from_context)
 }
 
 /// The problem with an envelope's `dataVersion` when it names a version this API does not support
 /// (Caliper's endpoint answers that with 422); a missing or non-string one is an ordinary problem.
 pub fn unsupported_version(envelope: &Value) -> Option<Problem> {
     let version = envelope.get("dataVersion")?.as_str()?;
-    (version != CALIPER_V1P2).then(|| {
+    Version::from_context(version).is_none().then(|| {
         Problem::new(
             "/dataVersion",
             format!(
-                "this endpoint supports Caliper data version {CALIPER_V1P2:?} only, found {}; send Caliper 1.2 data",
+                "this endpoint supports the Caliper data versions {CALIPER_V1P2:?} (1.2) and {CALIPER_V1P1:?} (1.1), found {}; send Caliper 1.2 or 1.1 data",
                 describe::quoted(version)
             ),
         )

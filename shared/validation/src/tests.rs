@@ -56,17 +56,72 @@ fn accepts_a_base_event_without_profile_and_a_plain_entity() {
 }
 
 #[test]
-fn profile_is_required_beyond_the_base_event() {
+fn profile_is_optional_and_checked_when_given() {
     let mut event = tool_use_event();
     event.as_object_mut().map(|o| o.remove("profile"));
-    let problems = problems_of(&envelope(json!([event])));
-    assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].path, "/data/0/profile");
-    assert!(
-        problems[0].message.contains("required"),
-        "{}",
-        problems[0].message
+    assert_eq!(
+        problems_of_event(event.clone()),
+        vec![],
+        "1.2 made it optional"
     );
+    event["profile"] = json!(null);
+    assert_eq!(problems_of_event(event.clone()), vec![], "null is absent");
+    event["profile"] = json!("MediaProfile");
+    let problems = problems_of_event(event);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].0, "/data/0/profile");
+    assert!(
+        problems[0].1.contains("does not define a ToolUseEvent"),
+        "{}",
+        problems[0].1
+    );
+}
+
+#[test]
+fn optional_properties_given_as_null_are_absent_and_required_ones_missing() {
+    let mut event = tool_use_event();
+    for key in [
+        "target",
+        "generated",
+        "referrer",
+        "group",
+        "membership",
+        "session",
+        "federatedSession",
+        "extensions",
+        "@context",
+    ] {
+        event[key] = json!(null);
+    }
+    event["object"]["name"] = json!(null);
+    event["object"]["version"] = json!(null);
+    assert_eq!(problems_of_event(event.clone()), vec![]);
+
+    event["eventTime"] = json!(null);
+    event["actor"]["id"] = json!(null);
+    event["colour"] = json!(null);
+    let problems = problems_of_event(event);
+    let paths: Vec<&str> = problems.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/data/0/actor/id", "/data/0/colour", "/data/0/eventTime"]
+    );
+    assert!(problems[0].1.contains("required"), "{}", problems[0].1);
+    assert!(
+        problems[1].1.contains("not a property"),
+        "unknown stays unknown: {}",
+        problems[1].1
+    );
+    assert!(problems[2].1.contains("required"), "{}", problems[2].1);
+}
+
+#[test]
+fn offsets_without_a_colon_are_zones() {
+    let mut event = tool_use_event();
+    event["eventTime"] = json!("2016-11-15T10:15:00.000+0000");
+    assert_eq!(problems_of_event(event.clone()), vec![]);
+    event["eventTime"] = json!("2016-11-15T10:15:00.000");
+    assert_eq!(only_path(event), "/data/0/eventTime");
 }
 
 #[test]
@@ -333,19 +388,25 @@ fn actions_and_roles_follow_the_event_type() {
 }
 
 #[test]
-fn decimals_need_a_fraction() {
+fn any_json_number_is_a_decimal_and_nothing_else_is() {
     let mut quiz =
         json!({"id": "https://example.edu/quiz/1", "type": "Assessment", "maxScore": 50});
-    let problems = problems_of(&envelope(json!([quiz.clone()])));
+    assert_eq!(
+        problems_of(&envelope(json!([quiz.clone()]))),
+        vec![],
+        "a JavaScript 50.0"
+    );
+    quiz["maxScore"] = json!(50.5);
+    assert_eq!(problems_of(&envelope(json!([quiz.clone()]))), vec![]);
+    quiz["maxScore"] = json!("50");
+    let problems = problems_of(&envelope(json!([quiz])));
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].path, "/data/0/maxScore");
     assert!(
-        problems[0].message.contains("such as 50.0, found 50"),
+        problems[0].message.contains("a number, found \"50\""),
         "{}",
         problems[0].message
     );
-    quiz["maxScore"] = json!(50.0);
-    assert_eq!(problems_of(&envelope(json!([quiz]))), vec![]);
 }
 
 #[test]
@@ -376,7 +437,15 @@ fn contexts_put_caliper_last() {
         json!([{"q": "http://schema.org/query"}, "http://purl.imsglobal.org/ctx/caliper/v1p2"]);
     assert_eq!(problems_of_event(event.clone()), vec![]);
     event["@context"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
-    assert_eq!(only_path(event), "/data/0/@context");
+    let problems = problems_of_event(event);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].0, "/data/0/@context");
+    assert!(
+        problems[0].1.contains("Caliper 1.1")
+            && problems[0].1.contains("dataVersion is Caliper 1.2"),
+        "the other version's context is told apart: {}",
+        problems[0].1
+    );
 
     // Nested contexts are local and additive: any context IRI or inline object, not free text.
     let mut nested = tool_use_event();
@@ -398,9 +467,9 @@ fn unknown_types_and_properties_are_named() {
     nested["group"]["colour"] = json!("red");
     let problems = problems_of_event(nested);
     assert_eq!(problems[0].0, "/data/0/group/colour");
-    assert!(problems[0]
-        .1
-        .contains("not a property of a CourseSection; put custom data in `extensions`"));
+    assert!(problems[0].1.contains(
+        "not a property of a CourseSection in Caliper 1.2; put custom data in `extensions`"
+    ));
 
     let mut as_entity = tool_use_event();
     as_entity["object"] = json!({"id": "https://example.edu/e/1", "type": "ViewEvent"});
@@ -434,10 +503,13 @@ fn long_strings_are_refused_where_they_are() {
 fn an_unsupported_data_version_is_told_apart() {
     let mut doc = envelope(json!([tool_use_event()]));
     assert_eq!(unsupported_version(&doc), None);
-    doc["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
-    let problem = unsupported_version(&doc).expect("v1p1 is not supported");
+    doc["dataVersion"] = json!(CALIPER_V1P1);
+    assert_eq!(unsupported_version(&doc), None);
+    doc["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p0");
+    let problem = unsupported_version(&doc).expect("v1p0 is not supported");
     assert_eq!(problem.path, "/dataVersion");
-    assert!(problem.message.contains("v1p1"));
+    assert!(problem.message.contains("v1p0"));
+    assert!(problem.message.contains("(1.2)") && problem.message.contains("(1.1)"));
     doc["dataVersion"] = json!(2);
     assert_eq!(
         unsupported_version(&doc),

@@ -137,11 +137,39 @@ fn blamed_paths_read_the_fixture_names() {
     assert_eq!(blamed_path("caliperEvent-UnknownEventType"), "/data/0/type");
 }
 
+/// Common-error fixtures that a decision of ours accepts, each with its reason (README, decisions).
+const ACCEPTED_BY_DECISION: &[(&str, &str)] = &[
+    (
+        "caliperEntityAssignableDigitalResource-MalformedMaxScoreNotAFloat",
+        "`maxScore: 50` is an xsd:decimal: JSON has one number type, the official schema says \"number\", \
+         and xsd:integer is derived from xsd:decimal (JavaScript producers cannot write 50.0)",
+    ),
+    (
+        "caliperEntityResult-MalformedAttemptNoValue",
+        "an optional property given as null is absent: the IMS Python sensor writes null for every unset property",
+    ),
+];
+
+#[test]
+fn common_errors_accepted_by_a_decision_are_accepted() {
+    let invalid = fixtures("invalid");
+    for (name, reason) in ACCEPTED_BY_DECISION {
+        let (_, doc) = invalid
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("the fixture {name} is gone; drop it from the list"));
+        assert_eq!(problems(doc), vec![], "{name} is accepted because {reason}");
+    }
+}
+
 #[test]
 fn every_invalid_fixture_is_rejected_at_the_field_it_names() {
-    let invalid = fixtures("invalid");
+    let invalid: Vec<_> = fixtures("invalid")
+        .into_iter()
+        .filter(|(name, _)| ACCEPTED_BY_DECISION.iter().all(|(n, _)| n != name))
+        .collect();
     assert!(
-        invalid.len() >= 140,
+        invalid.len() >= 138,
         "expected the spec's invalid fixtures, found {}",
         invalid.len()
     );

@@ -7,7 +7,7 @@ use super::Checker;
 use crate::describe::{found, quoted};
 use crate::formats;
 use crate::model::vocabulary::METRICS;
-use crate::model::{self, Kind, Shape};
+use crate::model::{self, Kind, Model, Shape, Version};
 
 impl Checker<'_> {
     /// A value of `kind` at the current path.
@@ -22,7 +22,6 @@ impl Checker<'_> {
             (Kind::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {}
             (Kind::Count, Value::Number(n)) if n.is_u64() => {}
             (Kind::PositiveInteger, Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 1) => {}
-            (Kind::Decimal, Value::Number(n)) if n.is_f64() => {}
             (Kind::Number, Value::Number(_)) => {}
             (Kind::NonNegativeNumber, Value::Number(n)) if n.as_f64().is_some_and(|n| n >= 0.0) => {
             }
@@ -93,25 +92,31 @@ impl Checker<'_> {
         }
         let open = entity_type.open;
         for (key, value) in map {
+            let property = entity_type.property(key);
+            // An optional property given as null is absent; a required one is missing (below).
+            if value.is_null() && (property.is_some() || key == "@context") {
+                continue;
+            }
             match key.as_str() {
                 "type" => {}
                 "@context" if top_level => self.at(key, |c| c.top_level_context(value)),
                 "@context" => self.at(key, |c| c.local_context(value)),
-                _ => match entity_type.property(key) {
+                _ => match property {
                     Some(property) => self.at(key, |c| c.value(value, &property.kind)),
                     None if open => {}
                     None => self.report_at(
                         key,
                         format!(
-                            "`{key}` is not a property of {}; put custom data in `extensions`",
-                            with_article(name)
+                            "`{key}` is not a property of {} in Caliper {}; put custom data in `extensions`",
+                            with_article(name),
+                            self.model.version.number()
                         ),
                     ),
                 },
             }
         }
         for property in &entity_type.properties {
-            if property.required && !map.contains_key(property.name) {
+            if property.required && map.get(property.name).is_none_or(Value::is_null) {
                 self.missing(property.name, &format!("this {name}"));
             }
         }
@@ -119,19 +124,42 @@ impl Checker<'_> {
 
     /// The entity type named by `type`, or a problem saying why there is none.
     fn entity_type(&mut self, type_value: Option<&Value>) -> Option<&'static model::Resolved> {
+        let model = self.model;
         let message = match type_value {
-            None => "`type` is required but missing from this entity".to_owned(),
-            Some(Value::String(name)) => match model::entity_type(name) {
+            None | Some(Value::Null) => {
+                "`type` is required but missing from this entity".to_owned()
+            }
+            Some(Value::String(name)) => match model.entity_type(name) {
                 Some(entity_type) => return Some(entity_type),
-                None if model::event_type(name).is_some() => {
-                    format!("expected an entity type here, found the event type {}", quoted(name))
+                None if model.event_type(name).is_some() => {
+                    format!(
+                        "expected an entity type here, found the event type {}",
+                        quoted(name)
+                    )
                 }
-                None => format!(
-                    "unknown entity type {}; expected a Caliper 1.2 entity type such as \"Person\", \"SoftwareApplication\" or \"DigitalResource\"",
-                    quoted(name)
-                ),
+                None => {
+                    let other = Version::ALL
+                        .into_iter()
+                        .find(|v| *v != model.version && Model::of(*v).entity_type(name).is_some());
+                    match other {
+                        Some(other) => format!(
+                            "the entity type {} is Caliper {}'s, not Caliper {}'s (the envelope's dataVersion)",
+                            quoted(name),
+                            other.number(),
+                            model.version.number()
+                        ),
+                        None => format!(
+                            "unknown entity type {}; expected a Caliper {} entity type such as \"Person\", \"SoftwareApplication\" or \"DigitalResource\"",
+                            quoted(name),
+                            model.version.number()
+                        ),
+                    }
+                }
             },
-            Some(other) => format!("expected an entity type name (a string), found {}", found(other)),
+            Some(other) => format!(
+                "expected an entity type name (a string), found {}",
+                found(other)
+            ),
         };
         self.report_at("type", message);
         None
@@ -141,13 +169,14 @@ impl Checker<'_> {
     fn object(&mut self, map: &Map<String, Value>, shape: &Shape) {
         for (key, value) in map {
             match shape.properties.iter().find(|p| p.name == key) {
+                Some(property) if value.is_null() && !property.required => {}
                 Some(property) => self.at(key, |c| c.value(value, &property.kind)),
                 None if shape.open => {}
                 None => self.report_at(key, format!("`{key}` is not a property of this object")),
             }
         }
         for property in shape.properties.iter().filter(|p| p.required) {
-            if !map.contains_key(property.name) {
+            if map.get(property.name).is_none_or(Value::is_null) {
                 self.missing(property.name, "this object");
             }
         }
@@ -165,7 +194,6 @@ fn expectation(kind: &Kind) -> String {
         Kind::Integer => "an integer".into(),
         Kind::Count => "a whole number of at least 0".into(),
         Kind::PositiveInteger => "a whole number of at least 1".into(),
-        Kind::Decimal => "a decimal number written with a fraction, such as 50.0".into(),
         Kind::NonNegativeNumber => "a number of at least 0".into(),
         Kind::Number => "a number".into(),
         Kind::Map => "an object of custom key/value pairs".into(),

@@ -7,7 +7,7 @@ use super::Checker;
 use crate::describe::{found, quoted};
 use crate::formats;
 use crate::model::vocabulary::{self, GENERAL_PROFILE, PROFILES};
-use crate::model::{self, ActionRule, EventType, Kind, EVENT_PROPERTIES};
+use crate::model::{ActionRule, EventType, Kind, Model, Version};
 
 /// Roles whose entity types depend on the event's type and action.
 enum Role {
@@ -23,19 +23,28 @@ impl Checker<'_> {
             Some(t) => format!("this {}", t.name),
             None => "this event".to_owned(),
         };
-        for property in EVENT_PROPERTIES.iter().filter(|p| p.required) {
-            if !event.contains_key(property.name) {
+        let model = self.model;
+        for property in model.event_properties().filter(|p| p.required) {
+            if event.get(property.name).is_none_or(Value::is_null) {
                 self.missing(property.name, &owner());
             }
         }
         let rules = self.action(event.get("action"), event_type);
         if let Some(event_type) = event_type {
-            self.profile(event.get("profile"), event_type);
+            if model.event_property(None, "profile").is_some() {
+                self.profile(event.get("profile"), event_type);
+            }
         }
         for (key, value) in event {
             let key = key.as_str();
+            let property = model.event_property(event_type, key);
+            // An optional property given as null is absent (the IMS sensors write null for every
+            // unset property); a required one given as null was reported as missing above.
+            if value.is_null() && property.is_some() {
+                continue;
+            }
             match key {
-                "type" | "action" | "profile" => {}
+                "type" | "action" | "profile" if property.is_some() => {}
                 "@context" => self.at(key, |c| c.top_level_context(value)),
                 "id" => self.at(key, |c| c.event_id(value)),
                 "actor" => self.at(key, |c| c.role(value, rules, Role::Actor)),
@@ -57,13 +66,14 @@ impl Checker<'_> {
                     });
                     self.at(key, |c| c.value(value, &kind));
                 }
-                _ => match base_or_own_property(event_type, key) {
-                    Some(kind) => self.at(key, |c| c.value(value, kind)),
+                _ => match property {
+                    Some(property) => self.at(key, |c| c.value(value, &property.kind)),
                     None => self.report_at(
                         key,
                         format!(
-                            "`{key}` is not a property of {}; put custom data in `extensions`",
-                            event_type.map_or("an event".to_owned(), |t| with_article(t.name))
+                            "`{key}` is not a property of {} in Caliper {}; put custom data in `extensions`",
+                            event_type.map_or("an event".to_owned(), |t| with_article(t.name)),
+                            model.version.number()
                         ),
                     ),
                 },
@@ -71,7 +81,7 @@ impl Checker<'_> {
         }
         if rules.iter().all(|r| r.generated_required)
             && !rules.is_empty()
-            && !event.contains_key("generated")
+            && event.get("generated").is_none_or(Value::is_null)
         {
             self.missing("generated", &owner());
         }
@@ -80,12 +90,19 @@ impl Checker<'_> {
     /// The event type named by `type`, or a problem saying why there is none.
     fn event_type(&mut self, value: Option<&Value>) -> Option<&'static EventType> {
         let message = match value? {
-            Value::String(name) => match model::event_type(name) {
+            Value::String(name) => match self.model.event_type(name) {
                 Some(event_type) => return Some(event_type),
-                None => format!(
-                    "unknown event type {}; expected {}",
+                None if other_version_event(self.model.version, name).is_some() => format!(
+                    "the event type {} is not Caliper {}'s (the envelope's dataVersion) but Caliper {}'s",
                     quoted(name),
-                    one_of_terms(model::event_type_names())
+                    self.model.version.number(),
+                    other_version_event(self.model.version, name).map_or("", |v| v.number())
+                ),
+                None => format!(
+                    "unknown event type {}; expected a Caliper {} event type: {}",
+                    quoted(name),
+                    self.model.version.number(),
+                    one_of_terms(self.model.event_type_names())
                 ),
             },
             other => format!(
@@ -128,8 +145,9 @@ impl Checker<'_> {
             (Value::String(action), None) if vocabulary::is_action(action) => return &[],
             (Value::String(action), None) => {
                 format!(
-                    "unknown action {}; expected a Caliper 1.2 action such as \"Viewed\"",
-                    quoted(action)
+                    "unknown action {}; expected a Caliper {} action such as \"Viewed\"",
+                    quoted(action),
+                    self.model.version.number()
                 )
             }
             (other, _) => format!("expected an action term (a string), found {}", found(other)),
@@ -138,8 +156,9 @@ impl Checker<'_> {
         all_rules()
     }
 
-    /// `profile`: known, defining the event's type (the General profile admits every type), and
-    /// required except for the generic `Event`.
+    /// `profile`, where the version has it: optional (Caliper 1.2 keeps it so "to ensure backwards
+    /// compatibility"); when given, known and defining the event's type (the General profile
+    /// admits every type).
     fn profile(&mut self, value: Option<&Value>, event_type: &EventType) {
         let allowed = || {
             let mut names: Vec<&str> = event_type.profiles.to_vec();
@@ -149,12 +168,7 @@ impl Checker<'_> {
             one_of_terms(names)
         };
         let problem = match value {
-            None if event_type.name == "Event" => return,
-            None => format!(
-                "`profile` is required for {}; expected {}",
-                with_article(event_type.name),
-                allowed()
-            ),
+            None | Some(Value::Null) => return,
             Some(Value::String(p))
                 if event_type.profiles.contains(&p.as_str()) || p == GENERAL_PROFILE =>
             {
@@ -215,11 +229,9 @@ impl Checker<'_> {
     }
 }
 
-/// The kind of a property every event has, or that the event's type adds.
-fn base_or_own_property(event_type: Option<&EventType>, key: &str) -> Option<&'static Kind> {
-    EVENT_PROPERTIES
-        .iter()
-        .chain(event_type.map_or(&[][..], |t| t.properties))
-        .find(|p| p.name == key)
-        .map(|p| &p.kind)
+/// The other version that defines an event type `name`, if one does.
+fn other_version_event(version: Version, name: &str) -> Option<Version> {
+    Version::ALL
+        .into_iter()
+        .find(|v| *v != version && Model::of(*v).event_type(name).is_some())
 }

@@ -11,15 +11,17 @@ use serde_json::Value;
 
 use crate::describe::{found, quoted};
 use crate::formats;
-use crate::model::vocabulary::CONTEXT_V1P2;
+use crate::model::{vocabulary, Model, Version};
 use crate::problem::{Problem, Problems};
 
-/// Checks every item of the envelope's `data` (structure above it is the schema's business).
-pub fn items(envelope: &Value, problems: &mut Problems) {
+/// Checks every item of the envelope's `data` against the model of `version` (structure above it
+/// is the schema's business).
+pub fn items(envelope: &Value, version: Version, problems: &mut Problems) {
     let Some(items) = envelope.get("data").and_then(Value::as_array) else {
         return;
     };
     let mut checker = Checker {
+        model: Model::of(version),
         path: String::from("/data"),
         problems,
         custom_metrics: false,
@@ -39,6 +41,7 @@ pub fn items(envelope: &Value, problems: &mut Problems) {
 
 /// A walk through one document: where we are, and what was found wrong so far.
 struct Checker<'p> {
+    model: &'static Model,
     path: String,
     problems: &'p mut Problems,
     /// Set while inside the `generated` entity of an event that allows custom metrics.
@@ -84,18 +87,29 @@ impl Checker<'_> {
         );
     }
 
-    /// `@context` of a top-level item: the Caliper 1.2 context, alone or last in an array of
-    /// contexts; an inline context object is also accepted.
+    /// `@context` of a top-level item: the context of the envelope's version (or, in 1.1, of one
+    /// of its profile extensions), alone or last in an array of contexts; an inline context object
+    /// is also accepted.
     fn top_level_context(&mut self, value: &Value) {
-        let expectation = format!("the Caliper 1.2 context {}", quoted(CONTEXT_V1P2));
+        let version = self.model.version;
+        let expectation = format!(
+            "the Caliper {} context {}",
+            version.number(),
+            quoted(version.context())
+        );
+        let own = |s: &str| vocabulary::context_version(s) == Some(version);
         match value {
-            Value::String(s) if s == CONTEXT_V1P2 => {}
-            Value::String(_) => self.report(format!("expected {expectation}, found {}", found(value))),
+            Value::String(s) if own(s) => {}
+            Value::String(s) => self.report(self.context_mismatch(s, &expectation)),
             Value::Array(contexts) => {
-                if contexts.last().and_then(Value::as_str) != Some(CONTEXT_V1P2) {
-                    self.report(format!(
+                match contexts.last() {
+                    Some(Value::String(s)) if own(s) => {}
+                    Some(Value::String(s)) if vocabulary::context_version(s).is_some() => {
+                        self.report(self.context_mismatch(s, &expectation))
+                    }
+                    _ => self.report(format!(
                         "expected {expectation} as the last of the listed contexts, so that Caliper terms keep their meaning"
-                    ));
+                    )),
                 }
                 for (index, context) in contexts.iter().enumerate() {
                     self.at_index(index, |c| c.local_context(context));
@@ -106,6 +120,19 @@ impl Checker<'_> {
                 "expected {expectation}, an array of contexts ending with it, or an inline context object, found {}",
                 found(value)
             )),
+        }
+    }
+
+    /// Why a context string is not the envelope version's.
+    fn context_mismatch(&self, context: &str, expectation: &str) -> String {
+        match vocabulary::context_version(context) {
+            Some(other) => format!(
+                "this item is Caliper {} ({}), but the envelope's dataVersion is Caliper {}; send it in an envelope of its own version, or use {expectation}",
+                other.number(),
+                quoted(context),
+                self.model.version.number()
+            ),
+            None => format!("expected {expectation}, found {}", quoted(context)),
         }
     }
 

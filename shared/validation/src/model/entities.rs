@@ -2,7 +2,7 @@
 
 use super::vocabulary::{LTI_MESSAGE_TYPES, ROLES, STATUSES, SYSTEM_IDENTIFIER_TYPES};
 use super::Kind::{self, *};
-use super::{opt, req, EntityType, Property};
+use super::{opt, req, EntityType, Property, Versions};
 
 const AGENT: Kind = Entity(&["Agent"]);
 const PERSON: Kind = Entity(&["Person"]);
@@ -21,6 +21,7 @@ pub(super) const fn entity(
         supertype: Some(supertype),
         properties,
         open: false,
+        versions: Versions::BOTH,
     }
 }
 
@@ -31,6 +32,7 @@ const fn value(name: &'static str, properties: &'static [Property]) -> EntityTyp
         supertype: None,
         properties,
         open: false,
+        versions: Versions::BOTH,
     }
 }
 
@@ -54,6 +56,7 @@ pub const ALL: &[EntityType] = &[
             opt("extensions", Map),
         ],
         open: false,
+        versions: Versions::BOTH,
     },
     // Agents
     entity("Agent", "Entity", &[]),
@@ -106,7 +109,7 @@ pub const ALL: &[EntityType] = &[
             opt("dateToSubmit", DateTime),
             opt("maxAttempts", Count),
             opt("maxSubmits", Count),
-            opt("maxScore", Decimal),
+            opt("maxScore", Number),
         ],
     ),
     entity("AssignableDigitalResource", "DigitalResource", &[]),
@@ -208,7 +211,7 @@ pub const ALL: &[EntityType] = &[
         &[
             opt("question", Entity(&["Question"])),
             opt("categories", TEXTS),
-            opt("weight", Decimal),
+            opt("weight", Number),
         ],
     ),
     entity(
@@ -328,16 +331,16 @@ pub const ALL: &[EntityType] = &[
         "Entity",
         &[
             opt("attempt", ATTEMPT),
-            opt("maxResultScore", Decimal),
-            opt("resultScore", Decimal),
+            opt("maxResultScore", Number),
+            opt("resultScore", Number),
             opt("scoredBy", AGENT),
             opt("comment", Text),
-            opt("normalScore", Decimal),
-            opt("penaltyScore", Decimal),
-            opt("extraCreditScore", Decimal),
-            opt("totalScore", Decimal),
-            opt("curvedTotalScore", Decimal),
-            opt("curveFactor", Decimal),
+            opt("normalScore", Number),
+            opt("penaltyScore", Number),
+            opt("extraCreditScore", Number),
+            opt("totalScore", Number),
+            opt("curvedTotalScore", Number),
+            opt("curveFactor", Number),
         ],
     ),
     entity(
@@ -345,8 +348,8 @@ pub const ALL: &[EntityType] = &[
         "Entity",
         &[
             opt("attempt", ATTEMPT),
-            opt("maxScore", Decimal),
-            opt("scoreGiven", Decimal),
+            opt("maxScore", Number),
+            opt("scoreGiven", Number),
             opt("scoredBy", AGENT),
             opt("comment", Text),
             // Added by the Timeback extension: the official client's graded-question events send it.
@@ -400,11 +403,11 @@ pub const ALL: &[EntityType] = &[
         "NumericScale",
         "Scale",
         &[
-            opt("minValue", Decimal),
+            opt("minValue", Number),
             opt("minLabel", Text),
-            opt("maxValue", Decimal),
+            opt("maxValue", Number),
             opt("maxLabel", Text),
-            opt("step", Decimal),
+            opt("step", Number),
         ],
     ),
     // Context: learning objectives, links, memberships, sessions, search

@@ -3,7 +3,7 @@
 
 use super::vocabulary::ACTIONS;
 use super::Kind::Entity;
-use super::{opt, ActionRule, EventType};
+use super::{opt, ActionRule, EventType, Versions};
 
 const PERSON: &[&str] = &["Person"];
 const DIGITAL_RESOURCE: &[&str] = &["DigitalResource"];
@@ -47,6 +47,7 @@ const fn event(
         referrer: &[],
         properties: &[],
         custom_metrics: false,
+        versions: Versions::BOTH,
     }
 }
 

@@ -4,7 +4,7 @@
 //! Caliper's own.
 
 use super::Kind::{self, *};
-use super::{entities, opt, req, ActionRule, EntityType, EventType, Property, Shape};
+use super::{entities, opt, req, ActionRule, EntityType, EventType, Property, Shape, Versions};
 
 pub const PROFILE: &str = "TimebackProfile";
 
@@ -40,6 +40,7 @@ const fn open(
 ) -> EntityType {
     EntityType {
         open: true,
+        versions: Versions::V1P2,
         ..entities::entity(name, supertype, properties)
     }
 }
@@ -127,6 +128,7 @@ const fn event(name: &'static str, rules: &'static [ActionRule]) -> EventType {
         referrer: &[],
         properties: &[],
         custom_metrics: false,
+        versions: Versions::V1P2,
     }
 }
 

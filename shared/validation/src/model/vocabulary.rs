@@ -1,9 +1,34 @@
-//! The controlled vocabularies of Caliper 1.2: actions, profiles, contexts and the enumerated terms.
+//! The controlled vocabularies of Caliper 1.1 and 1.2: actions, profiles, contexts and the
+//! enumerated terms.
 
-use super::timeback;
+use super::{timeback, Version};
 
-/// The JSON-LD context of Caliper 1.2, the one `dataVersion` and top-level `@context` we accept.
+/// The JSON-LD context of Caliper 1.2: its `dataVersion` and its items' `@context`.
 pub const CONTEXT_V1P2: &str = "http://purl.imsglobal.org/ctx/caliper/v1p2";
+
+/// The JSON-LD context of Caliper 1.1.
+pub const CONTEXT_V1P1: &str = "http://purl.imsglobal.org/ctx/caliper/v1p1";
+
+/// The contexts of Caliper 1.1's profile extensions, which add the types 1.2 later took in (each
+/// extends the 1.1 context, so an item may name one instead of it).
+pub const CONTEXTS_V1P1_EXTENSIONS: &[&str] = &[
+    "http://purl.imsglobal.org/ctx/caliper/v1p1/FeedbackProfile-extension",
+    "http://purl.imsglobal.org/ctx/caliper/v1p1/ResourceManagementProfile-extension",
+    "http://purl.imsglobal.org/ctx/caliper/v1p1/SearchProfile-extension",
+    "http://purl.imsglobal.org/ctx/caliper/v1p1/SurveyProfile-extension",
+    "http://purl.imsglobal.org/ctx/caliper/v1p1/ToolLaunchProfile-extension",
+    "http://purl.imsglobal.org/ctx/caliper/v1p1/ToolUseProfile-extension",
+];
+
+/// The Caliper version whose context `iri` is, if it is one.
+pub fn context_version(iri: &str) -> Option<Version> {
+    match iri {
+        CONTEXT_V1P2 => Some(Version::V1p2),
+        CONTEXT_V1P1 => Some(Version::V1p1),
+        _ if CONTEXTS_V1P1_EXTENSIONS.contains(&iri) => Some(Version::V1p1),
+        _ => None,
+    }
+}
 
 /// Appendix A: every action term.
 pub const ACTIONS: &[&str] = &[
