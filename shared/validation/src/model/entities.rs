@@ -37,6 +37,17 @@ const fn value(name: &'static str, properties: &'static [Property]) -> EntityTyp
 }
 
 const RESPONSE_VALUE: &[Property] = &[opt("value", Text)];
+
+/// What Caliper 1.1 gives an assignable resource only (1.2 gives every resource).
+const ASSIGNABLE: &[Property] = &[
+    opt("dateToActivate", DateTime),
+    opt("dateToShow", DateTime),
+    opt("dateToStartOn", DateTime),
+    opt("dateToSubmit", DateTime),
+    opt("maxAttempts", Count),
+    opt("maxSubmits", Count),
+    opt("maxScore", Number),
+];
 const RESPONSE_VALUES: &[Property] = &[opt("values", TEXTS)];
 
 pub const ALL: &[EntityType] = &[
@@ -51,8 +62,9 @@ pub const ALL: &[EntityType] = &[
             opt("description", Text),
             opt("dateCreated", DateTime),
             opt("dateModified", DateTime),
-            opt("otherIdentifiers", List(&Entity(&["SystemIdentifier"]))),
-            opt("isPartOf", Entity(&["Entity"])),
+            // Caliper 1.2 gave every entity these; in 1.1 only some types have `isPartOf`.
+            opt("otherIdentifiers", List(&Entity(&["SystemIdentifier"]))).only(Versions::V1P2),
+            opt("isPartOf", Entity(&["Entity"])).only(Versions::V1P2),
             opt("extensions", Map),
         ],
         open: false,
@@ -80,9 +92,9 @@ pub const ALL: &[EntityType] = &[
         "SoftwareApplication",
         "Agent",
         &[
-            opt("host", Text),
-            opt("ipAddress", Text),
-            opt("userAgent", Text),
+            opt("host", Text).only(Versions::V1P2),
+            opt("ipAddress", Text).only(Versions::V1P2),
+            opt("userAgent", Text).only(Versions::V1P2),
             opt("version", Text),
         ],
     ),
@@ -95,24 +107,26 @@ pub const ALL: &[EntityType] = &[
             opt("mediaType", Text),
             opt("keywords", TEXTS),
             opt("learningObjectives", List(&Entity(&["LearningObjective"]))),
+            opt("isPartOf", Entity(&["Entity"])).only(Versions::V1P1),
+            // Deprecated by Caliper 1.1 (its schemas keep it), back in 1.2.
             opt(
                 "alignedLearningObjective",
                 List(&Entity(&["LearningObjective"])),
             ),
             opt("datePublished", DateTime),
             opt("version", Text),
-            opt("storageName", Text),
-            // The official 1.2 schema also allows the assignable properties on every resource.
-            opt("dateToActivate", DateTime),
-            opt("dateToShow", DateTime),
-            opt("dateToStartOn", DateTime),
-            opt("dateToSubmit", DateTime),
-            opt("maxAttempts", Count),
-            opt("maxSubmits", Count),
-            opt("maxScore", Number),
+            opt("storageName", Text).only(Versions::V1P2),
+            // The official 1.2 schemas allow the assignable properties on every resource.
+            opt("dateToActivate", DateTime).only(Versions::V1P2),
+            opt("dateToShow", DateTime).only(Versions::V1P2),
+            opt("dateToStartOn", DateTime).only(Versions::V1P2),
+            opt("dateToSubmit", DateTime).only(Versions::V1P2),
+            opt("maxAttempts", Count).only(Versions::V1P2),
+            opt("maxSubmits", Count).only(Versions::V1P2),
+            opt("maxScore", Number).only(Versions::V1P2),
         ],
     ),
-    entity("AssignableDigitalResource", "DigitalResource", &[]),
+    entity("AssignableDigitalResource", "DigitalResource", ASSIGNABLE),
     entity(
         "Assessment",
         "AssignableDigitalResource",
@@ -158,11 +172,23 @@ pub const ALL: &[EntityType] = &[
         "DigitalResource",
         &[
             opt("replyTo", Entity(&["Message"])),
+            opt("isPartOf", Entity(&["Thread"])),
             opt("body", Text),
             opt("attachments", List(&DIGITAL_RESOURCE)),
         ],
     ),
     entity("Page", "DigitalResource", &[]),
+    // Deprecated by Caliper 1.1 and gone from 1.2 (its context no longer defines them).
+    entity("Reading", "DigitalResource", &[]).only(Versions::V1P1),
+    entity("EpubChapter", "DigitalResource", &[]).only(Versions::V1P1),
+    entity("EpubPart", "DigitalResource", &[]).only(Versions::V1P1),
+    entity(
+        "EpubSubChapter",
+        "DigitalResource",
+        &[opt("isPartOf", Entity(&["EpubChapter"]))],
+    )
+    .only(Versions::V1P1),
+    entity("EpubVolume", "DigitalResource", &[]).only(Versions::V1P1),
     entity("WebPage", "DigitalResource", &[]),
     entity(
         "DigitalResourceCollection",
@@ -177,7 +203,10 @@ pub const ALL: &[EntityType] = &[
     entity(
         "Thread",
         "DigitalResourceCollection",
-        &[opt("items", List(&Entity(&["Message"])))],
+        &[
+            opt("items", List(&Entity(&["Message"]))),
+            opt("isPartOf", Entity(&["Forum"])),
+        ],
     ),
     entity("Question", "DigitalResource", &[opt("questionPosed", Text)]),
     entity(
@@ -228,7 +257,10 @@ pub const ALL: &[EntityType] = &[
     entity(
         "Collection",
         "Entity",
-        &[opt("items", List(&Entity(&["Entity"])))],
+        &[
+            opt("items", List(&Entity(&["Entity"]))),
+            opt("isPartOf", Entity(&["Entity"])).only(Versions::V1P1),
+        ],
     ),
     entity(
         "AggregateMeasureCollection",
@@ -275,8 +307,11 @@ pub const ALL: &[EntityType] = &[
         "Attempt",
         "Entity",
         &[
-            opt("assignee", AGENT),
+            // Caliper 1.1 says Person; the 1.2 schema widened it to any Agent.
+            opt("assignee", PERSON).only(Versions::V1P1),
+            opt("assignee", AGENT).only(Versions::V1P2),
             opt("assignable", DIGITAL_RESOURCE),
+            opt("isPartOf", ATTEMPT),
             opt("count", Count),
             opt("startedAtTime", DateTime),
             opt("endedAtTime", DateTime),
@@ -293,6 +328,7 @@ pub const ALL: &[EntityType] = &[
             opt("maxMetricValue", Number),
             opt("startedAtTime", DateTime),
             opt("endedAtTime", DateTime),
+            opt("isPartOf", Entity(&["Entity"])).only(Versions::V1P1),
         ],
     ),
     entity(
@@ -353,7 +389,7 @@ pub const ALL: &[EntityType] = &[
             opt("scoredBy", AGENT),
             opt("comment", Text),
             // Added by the Timeback extension: the official client's graded-question events send it.
-            opt("scoreType", Text),
+            opt("scoreType", Text).only(Versions::V1P2),
         ],
     ),
     entity(
@@ -412,13 +448,19 @@ pub const ALL: &[EntityType] = &[
     ),
     // Context: learning objectives, links, memberships, sessions, search
     entity("LearningObjective", "Entity", &[]),
-    entity("Link", "Entity", &[]),
+    entity(
+        "Link",
+        "Entity",
+        &[opt("isPartOf", Entity(&["Entity"])).only(Versions::V1P1)],
+    ),
     entity(
         "Membership",
         "Entity",
         &[
             opt("organization", Entity(&["Organization"])),
-            opt("member", AGENT),
+            // As Attempt's `assignee`.
+            opt("member", PERSON).only(Versions::V1P1),
+            opt("member", AGENT).only(Versions::V1P2),
             opt("roles", List(&Term(ROLES))),
             opt("status", Term(STATUSES)),
         ],
@@ -428,7 +470,7 @@ pub const ALL: &[EntityType] = &[
         "Entity",
         &[
             opt("user", PERSON),
-            opt("client", Entity(&["SoftwareApplication"])),
+            opt("client", Entity(&["SoftwareApplication"])).only(Versions::V1P2),
             opt("startedAtTime", DateTime),
             opt("endedAtTime", DateTime),
             opt("duration", Duration),
@@ -460,6 +502,7 @@ pub const ALL: &[EntityType] = &[
         "TextPositionSelector",
         &[req("type", Text), req("start", Count), req("end", Count)],
     ),
+    // Caliper 1.2's `otherIdentifiers`.
     value(
         "SystemIdentifier",
         &[
@@ -469,5 +512,6 @@ pub const ALL: &[EntityType] = &[
             opt("source", Entity(&["SoftwareApplication"])),
             opt("extensions", Map),
         ],
-    ),
+    )
+    .only(Versions::V1P2),
 ];

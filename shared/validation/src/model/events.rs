@@ -256,6 +256,32 @@ pub const ALL: &[EventType] = &[
             &["SearchResponse"],
         )],
     ),
+    // Deprecated by Caliper 1.1 (replaced by GradeEvent) and gone from 1.2.
+    event(
+        "OutcomeEvent",
+        &["GradingProfile"],
+        &[generates(
+            &["Graded"],
+            &["Agent"],
+            &["Attempt"],
+            &["Result"],
+        )],
+    )
+    .only(Versions::V1P1),
+    // Deprecated by Caliper 1.1 and gone from 1.2.
+    EventType {
+        target: &["Frame"],
+        ..event(
+            "ReadingEvent",
+            &["ReadingProfile"],
+            &[acts(
+                &["NavigatedTo", "Searched", "Viewed"],
+                PERSON,
+                DIGITAL_RESOURCE,
+            )],
+        )
+    }
+    .only(Versions::V1P1),
     EventType {
         target: DIGITAL_RESOURCE,
         referrer: RESOURCE_OR_APP,
