@@ -8,6 +8,7 @@ use super::{opt, ActionRule, EventType, Versions};
 const PERSON: &[&str] = &["Person"];
 const DIGITAL_RESOURCE: &[&str] = &["DigitalResource"];
 const RESOURCE_OR_APP: &[&str] = &["DigitalResource", "SoftwareApplication"];
+const FRAME: &[&str] = &["Frame"];
 
 /// A rule whose generated entity, if any, is unconstrained.
 const fn acts(
@@ -58,7 +59,7 @@ pub const ALL: &[EventType] = &[
         &[acts(ACTIONS, &["Agent"], &["Entity"])],
     ),
     EventType {
-        target: DIGITAL_RESOURCE,
+        target: FRAME,
         ..event(
             "AnnotationEvent",
             &["AnnotationProfile"],
@@ -87,36 +88,42 @@ pub const ALL: &[EventType] = &[
             &["Attempt"],
         )],
     ),
-    event(
-        "AssessmentItemEvent",
-        &["AssessmentProfile"],
-        &[
-            generates(
-                &["Started", "Skipped"],
-                PERSON,
-                &["AssessmentItem"],
-                &["Attempt"],
-            ),
-            generates(&["Completed"], PERSON, &["AssessmentItem"], &["Response"]),
-        ],
-    ),
-    event(
-        "AssignableEvent",
-        &["AssignableProfile"],
-        &[generates(
+    EventType {
+        referrer: &["AssessmentItem"],
+        ..event(
+            "AssessmentItemEvent",
+            &["AssessmentProfile"],
             &[
-                "Activated",
-                "Deactivated",
-                "Started",
-                "Completed",
-                "Submitted",
-                "Reviewed",
+                generates(
+                    &["Started", "Skipped"],
+                    PERSON,
+                    &["AssessmentItem"],
+                    &["Attempt"],
+                ),
+                generates(&["Completed"], PERSON, &["AssessmentItem"], &["Response"]),
             ],
-            PERSON,
-            &["AssignableDigitalResource"],
-            &["Attempt"],
-        )],
-    ),
+        )
+    },
+    EventType {
+        target: FRAME,
+        ..event(
+            "AssignableEvent",
+            &["AssignableProfile"],
+            &[generates(
+                &[
+                    "Activated",
+                    "Deactivated",
+                    "Started",
+                    "Completed",
+                    "Submitted",
+                    "Reviewed",
+                ],
+                PERSON,
+                &["AssignableDigitalResource"],
+                &["Attempt"],
+            )],
+        )
+    },
     event(
         "FeedbackEvent",
         &["FeedbackProfile"],
@@ -176,23 +183,13 @@ pub const ALL: &[EventType] = &[
             &["Message"],
         )],
     ),
+    NAVIGATION.only(Versions::V1P2),
+    // Caliper 1.2 widened the target from a Frame to any DigitalResource.
     EventType {
-        target: DIGITAL_RESOURCE,
-        referrer: RESOURCE_OR_APP,
-        properties: &[opt("navigatedFrom", Entity(RESOURCE_OR_APP))],
-        ..event(
-            "NavigationEvent",
-            &[
-                "AssessmentProfile",
-                "AssignableProfile",
-                "ForumProfile",
-                "MediaProfile",
-                "ReadingProfile",
-                "SurveyProfile",
-            ],
-            &[acts(&["NavigatedTo"], PERSON, RESOURCE_OR_APP)],
-        )
-    },
+        target: FRAME,
+        ..NAVIGATION
+    }
+    .only(Versions::V1P1),
     event(
         "QuestionnaireEvent",
         &["SurveyProfile"],
@@ -317,8 +314,9 @@ pub const ALL: &[EventType] = &[
             &["Thread"],
         )],
     ),
+    // The launching link (the ToolLaunch extension defines Link and LtiLink for it).
     EventType {
-        target: DIGITAL_RESOURCE,
+        target: &["Link", "LtiLink"],
         ..event(
             "ToolLaunchEvent",
             &["ToolLaunchProfile"],
@@ -329,38 +327,74 @@ pub const ALL: &[EventType] = &[
             )],
         )
     },
+    TOOL_USE.only(Versions::V1P2),
+    // Caliper 1.1 says no more of what a ToolUseEvent generates than that it is an entity.
     EventType {
-        target: RESOURCE_OR_APP,
-        // The API's documented example "Tool Use Generated Metrics" reports metrics such as
-        // "Facts Learnt" that are not Caliper terms.
-        custom_metrics: true,
+        rules: &[acts(&["Used"], PERSON, &["SoftwareApplication"])],
+        ..TOOL_USE
+    }
+    .only(Versions::V1P1),
+    EventType {
+        target: FRAME,
         ..event(
-            "ToolUseEvent",
-            &["ToolUseProfile"],
-            &[generates(
-                &["Used"],
-                PERSON,
-                &["SoftwareApplication"],
-                &["AggregateMeasureCollection"],
+            "ViewEvent",
+            &[
+                "AssessmentProfile",
+                "AssignableProfile",
+                "ForumProfile",
+                "GradingProfile",
+                "MediaProfile",
+                "ReadingProfile",
+                "SurveyProfile",
+            ],
+            // The Grading profile lets any agent view a Result, the Survey profile a Questionnaire.
+            &[acts(
+                &["Viewed"],
+                &["Agent"],
+                &["DigitalResource", "Result", "Questionnaire"],
             )],
         )
     },
-    event(
-        "ViewEvent",
+];
+
+/// NavigationEvent as Caliper 1.2 defines it.
+const NAVIGATION: EventType = EventType {
+    target: DIGITAL_RESOURCE,
+    referrer: RESOURCE_OR_APP,
+    properties: &[opt("navigatedFrom", Entity(RESOURCE_OR_APP))],
+    ..event(
+        "NavigationEvent",
         &[
             "AssessmentProfile",
             "AssignableProfile",
             "ForumProfile",
-            "GradingProfile",
             "MediaProfile",
             "ReadingProfile",
             "SurveyProfile",
         ],
-        // The Grading profile lets any agent view a Result.
+        // The Survey profile navigates to Questionnaires.
         &[acts(
-            &["Viewed"],
-            &["Agent"],
-            &["DigitalResource", "Result"],
+            &["NavigatedTo"],
+            PERSON,
+            &["DigitalResource", "SoftwareApplication", "Questionnaire"],
         )],
-    ),
-];
+    )
+};
+
+/// ToolUseEvent as Caliper 1.2 defines it.
+const TOOL_USE: EventType = EventType {
+    target: &["SoftwareApplication"],
+    // The API's documented example "Tool Use Generated Metrics" reports metrics such as
+    // "Facts Learnt" that are not Caliper terms.
+    custom_metrics: true,
+    ..event(
+        "ToolUseEvent",
+        &["ToolUseProfile"],
+        &[generates(
+            &["Used"],
+            PERSON,
+            &["SoftwareApplication"],
+            &["AggregateMeasureCollection"],
+        )],
+    )
+};
