@@ -52,7 +52,10 @@ async fn the_endpoint_configuration_follows_the_limits() {
     assert_eq!(code, 200, "{body}");
     assert_eq!(
         body["caliper_supported_versions"],
-        json!(["http://purl.imsglobal.org/ctx/caliper/v1p2"])
+        json!([
+            "http://purl.imsglobal.org/ctx/caliper/v1p2",
+            "http://purl.imsglobal.org/ctx/caliper/v1p1"
+        ])
     );
     assert_eq!(body["caliper_maximum_payload_size"], 512);
     assert_eq!(
@@ -66,12 +69,35 @@ async fn another_caliper_version_is_422_on_submission() {
     let (ports, _queue, _dir) = embedded_world();
     let app = App::new(ports, Limits::default());
     let mut body = envelope(vec![tool_use_event(&event_id())]);
-    body["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
+    body["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p0");
     let (code, reply) = read_response(
         handlers::submit_events(&app, gateway_request("submit-events", Some(&body), None)).await,
     );
     assert_eq!(code, 422, "{reply}");
     assert_eq!(reply["errors"][0]["path"], "/dataVersion");
+    assert!(reply.get("jobId").is_none());
+}
+
+#[tokio::test]
+async fn an_item_of_the_other_version_is_400_with_a_pointed_error() {
+    let (ports, _queue, _dir) = embedded_world();
+    let app = App::new(ports, Limits::default());
+    // A 1.2 event (its context, its profile) in a 1.1 envelope.
+    let mut body = envelope(vec![tool_use_event(&event_id())]);
+    body["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
+    let (code, reply) = read_response(
+        handlers::submit_events(&app, gateway_request("submit-events", Some(&body), None)).await,
+    );
+    assert_eq!(code, 400, "{reply}");
+    let context = reply["errors"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["path"] == "/data/0/@context"))
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    assert!(
+        context.contains("Caliper 1.2") && context.contains("dataVersion is Caliper 1.1"),
+        "{reply}"
+    );
     assert!(reply.get("jobId").is_none());
 }
 

@@ -364,6 +364,7 @@ async fn the_embedded_queue_dead_letters_what_keeps_failing() {
         parts: 1,
         sensor: "https://example.edu/sensors/1".into(),
         send_time: "2024-05-01T12:00:00.000Z".into(),
+        data_version: caliper_validation::CALIPER_V1P2.into(),
         events: vec![tool_use_event(&event_id())],
     };
     ports.queue.send(&[orphan]).await.expect("send");

@@ -17,6 +17,10 @@ const SENSORS: [&str; 4] = [
     "https://example.edu/sensors/3#fragment",
     "https://other.example/sensor",
 ];
+const VERSIONS: [&str; 2] = [
+    caliper_validation::CALIPER_V1P2,
+    caliper_validation::CALIPER_V1P1,
+];
 
 /// A small deterministic generator, so that a failure repeats.
 struct Dice(u64);
@@ -78,6 +82,7 @@ fn world() -> Vec<StoredEvent> {
             });
             let sensor = SENSORS[dice.roll(4) as usize];
             let client = CLIENTS[dice.roll(3) as usize];
+            let version = VERSIONS[dice.roll(2) as usize];
             StoredEvent::from_event(
                 &event,
                 id,
@@ -86,6 +91,7 @@ fn world() -> Vec<StoredEvent> {
                 client,
                 Utc::now(),
             )
+            .in_version(version)
         })
         .collect()
 }
@@ -99,6 +105,7 @@ struct Case {
     actor_email: Option<String>,
     start_date: Option<&'static str>,
     end_date: Option<&'static str>,
+    data_version: Option<&'static str>,
     oldest_first: bool,
 }
 
@@ -114,6 +121,7 @@ impl Case {
                 actor_email: self.actor_email.clone(),
                 from: self.start_date.and_then(|d| date_bound(d, false)),
                 until: self.end_date.and_then(|d| date_bound(d, true)),
+                data_version: self.data_version.map(str::to_owned),
             },
             order: if self.oldest_first {
                 Order::OldestFirst
@@ -147,6 +155,7 @@ impl Case {
             .iter()
             .filter(|e| self.own.is_none_or(|c| e.client_app_id == c))
             .filter(|e| self.sensor.is_none_or(|s| e.sensor == s))
+            .filter(|e| self.data_version.is_none_or(|v| e.data_version == v))
             .filter(|e| {
                 let id = e.actor.as_str().or_else(|| e.actor["id"].as_str());
                 self.actor_id.as_deref().is_none_or(|a| id == Some(a))
@@ -197,6 +206,10 @@ fn cases() -> Vec<Case> {
             actor_email: Some(email(5).to_uppercase()),
             ..base.clone()
         });
+        cases.push(Case {
+            data_version: Some(VERSIONS[1]),
+            ..base.clone()
+        });
         if own == Some("client-b") {
             continue;
         }
@@ -234,6 +247,24 @@ fn cases() -> Vec<Case> {
             actor_email: Some("nobody@example.edu".into()),
             ..base.clone()
         });
+        for version in VERSIONS {
+            cases.push(Case {
+                data_version: Some(version),
+                sensor: Some(SENSORS[3]),
+                start_date: Some("2024-05-02"),
+                ..base.clone()
+            });
+            cases.push(Case {
+                data_version: Some(version),
+                actor_id: Some(actor_iri(4)),
+                ..base.clone()
+            });
+            cases.push(Case {
+                data_version: Some(version),
+                actor_email: Some(email(6)),
+                ..base.clone()
+            });
+        }
         cases.push(Case {
             start_date: Some("2024-05-03"),
             end_date: Some("2024-05-02"),

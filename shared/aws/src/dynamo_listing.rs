@@ -1,5 +1,5 @@
 //! Listings on DynamoDB: each is a Query of one index key's shards, in parallel, merged by position.
-//! Pages read index entries (keys, and for the actor and email indexes the fields a filter tests)
+//! Pages read index entries (keys, and for the actor, email and version indexes the fields a filter tests)
 //! and then fetch only the page's events; counts read entries, never events.
 
 use std::collections::{HashMap, VecDeque};
@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use caliper_core::query::Plan;
 use caliper_core::{EventPage, EventQuery, EventReader, Order, Start, StoreError};
+use caliper_validation::CALIPER_V1P2;
 use futures::future::try_join_all;
 
 use crate::dynamo_events::DynamoEvents;
@@ -68,11 +69,17 @@ impl ShardQuery<'_> {
             ("sensor", &residual.sensor),
             ("actorId", &residual.actor_id),
             ("actorEmail", &residual.actor_email),
+            ("dataVersion", &residual.data_version),
         ];
         let mut conditions = Vec::new();
         for (n, (attribute, wanted)) in tests.into_iter().enumerate() {
             if let Some(wanted) = wanted {
-                conditions.push(format!("#f{n} = :f{n}"));
+                // Events stored before Caliper 1.1 was accepted carry no version: they are 1.2's.
+                conditions.push(if attribute == "dataVersion" && wanted == CALIPER_V1P2 {
+                    format!("(#f{n} = :f{n} OR attribute_not_exists(#f{n}))")
+                } else {
+                    format!("#f{n} = :f{n}")
+                });
                 request = request
                     .expression_attribute_names(format!("#f{n}"), attribute)
                     .expression_attribute_values(

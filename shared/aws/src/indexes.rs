@@ -18,8 +18,14 @@ pub const SHARDS: u64 = 8;
 /// The sort key of every index.
 pub const POSITION: &str = "position";
 
-/// The attributes an actor or email index keeps for the filters its key does not settle.
-pub const KEPT_FIELDS: [&str; 4] = ["clientAppId", "sensor", "actorId", "actorEmail"];
+/// The attributes an actor, email or version index keeps for the filters its key does not settle.
+pub const KEPT_FIELDS: [&str; 5] = [
+    "clientAppId",
+    "sensor",
+    "actorId",
+    "actorEmail",
+    "dataVersion",
+];
 
 /// One index as DynamoDB knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +45,8 @@ pub fn gsi(index: Index) -> Gsi {
         Index::ClientSensor => ("byClientSensor", "kClientSensor"),
         Index::Actor => ("byActor", "kActor"),
         Index::Email => ("byEmail", "kEmail"),
+        Index::Version => ("byVersion", "kVersion"),
+        Index::ClientVersion => ("byClientVersion", "kClientVersion"),
     };
     Gsi {
         name,
@@ -106,6 +114,10 @@ pub fn index_attributes(event: &StoredEvent) -> HashMap<String, AttributeValue> 
     if let Some(email) = event.actor_email() {
         attributes.insert("actorEmail".into(), AttributeValue::S(email));
     }
+    attributes.insert(
+        "dataVersion".into(),
+        AttributeValue::S(event.data_version.clone()),
+    );
     attributes
 }
 

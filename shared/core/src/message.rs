@@ -16,6 +16,9 @@ pub struct JobMessage {
     pub parts: u32,
     pub sensor: String,
     pub send_time: String,
+    /// The envelope's `dataVersion` (parts queued before 1.1 was accepted have none: 1.2).
+    #[serde(default = "crate::model::default_data_version")]
+    pub data_version: String,
     pub events: Vec<Value>,
 }
 
@@ -37,6 +40,7 @@ pub fn split_into_parts(
     client_app_id: &str,
     sensor: &str,
     send_time: &str,
+    data_version: &str,
     events: Vec<Value>,
     max_bytes: usize,
 ) -> Vec<JobMessage> {
@@ -47,6 +51,7 @@ pub fn split_into_parts(
         parts: u32::MAX,
         sensor: sensor.to_owned(),
         send_time: send_time.to_owned(),
+        data_version: data_version.to_owned(),
         events: Vec::new(),
     };
     // The largest part and parts numbers are counted in `overhead`, so real ones only make it smaller.
@@ -97,6 +102,7 @@ mod tests {
             "c",
             "s",
             "t",
+            "v",
             vec![event(1, 10), event(2, 10)],
             MAX_MESSAGE_BYTES,
         );
@@ -109,7 +115,7 @@ mod tests {
 
     #[test]
     fn no_events_still_make_one_message() {
-        let parts = split_into_parts("j", "c", "s", "t", vec![], MAX_MESSAGE_BYTES);
+        let parts = split_into_parts("j", "c", "s", "t", "v", vec![], MAX_MESSAGE_BYTES);
         assert_eq!(parts.len(), 1);
         assert!(parts[0].events.is_empty());
     }
@@ -122,6 +128,7 @@ mod tests {
             "client",
             "https://example.edu/s",
             "2024-01-01T00:00:00Z",
+            caliper_validation::CALIPER_V1P1,
             events.clone(),
             MAX_MESSAGE_BYTES,
         );
@@ -141,7 +148,7 @@ mod tests {
 
     #[test]
     fn messages_round_trip() {
-        let parts = split_into_parts("j", "c", "s", "t", vec![event(1, 3)], 1000);
+        let parts = split_into_parts("j", "c", "s", "t", "v", vec![event(1, 3)], 1000);
         assert_eq!(
             JobMessage::from_json(&parts[0].to_json()).ok(),
             Some(parts[0].clone())

@@ -83,6 +83,10 @@ pub struct StoredEvent {
     pub action: String,
     pub event_time: String,
     pub send_time: String,
+    /// The envelope's `dataVersion`: Caliper 1.2's or 1.1's context IRI (events stored before
+    /// 1.1 was accepted are 1.2's).
+    #[serde(default = "default_data_version")]
+    pub data_version: String,
     #[serde(rename = "created_at")]
     pub created_at: String,
     #[serde(rename = "updated_at")]
@@ -135,6 +139,7 @@ impl StoredEvent {
             action: text("action"),
             event_time: text("eventTime"),
             send_time: send_time.to_owned(),
+            data_version: default_data_version(),
             created_at: stamp.clone(),
             updated_at: stamp,
             deleted_at: None,
@@ -152,6 +157,19 @@ impl StoredEvent {
             client_app_id: client_app_id.to_owned(),
         }
     }
+}
+
+impl StoredEvent {
+    /// The same event, sent in an envelope of `data_version`.
+    pub fn in_version(mut self, data_version: &str) -> Self {
+        data_version.clone_into(&mut self.data_version);
+        self
+    }
+}
+
+/// What a stored event or queued part without a `dataVersion` was sent as.
+pub fn default_data_version() -> String {
+    caliper_validation::CALIPER_V1P2.to_owned()
 }
 
 /// ISO 8601 in UTC with milliseconds, the form every timestamp of the API takes.

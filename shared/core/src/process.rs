@@ -80,6 +80,7 @@ impl Processor {
                         &message.client_app_id,
                         now,
                     )
+                    .in_version(&message.data_version)
                 })
                 .collect();
             let outcomes = self.events.insert_new(&stored).await?;
@@ -409,6 +410,7 @@ mod tests {
             parts: 1,
             sensor: "s".into(),
             send_time: "t".into(),
+            data_version: "v".into(),
             events: vec![],
         };
         world

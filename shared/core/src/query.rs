@@ -27,6 +27,8 @@ pub struct EventFilter {
     pub actor_id: Option<String>,
     /// Compared without regard to case.
     pub actor_email: Option<String>,
+    /// The envelope's `dataVersion`.
+    pub data_version: Option<String>,
     /// Inclusive bounds on `eventTime`, as [`event_time_key`]s.
     pub from: Option<String>,
     pub until: Option<String>,
@@ -153,16 +155,22 @@ pub enum Index {
     Actor,
     /// The events of an actor's email, across clients.
     Email,
+    /// The events of one Caliper version, across clients (for admins).
+    Version,
+    /// A client's events of one Caliper version.
+    ClientVersion,
 }
 
 impl Index {
-    pub const EVERY: [Index; 6] = [
+    pub const EVERY: [Index; 8] = [
         Index::All,
         Index::Client,
         Index::Sensor,
         Index::ClientSensor,
         Index::Actor,
         Index::Email,
+        Index::Version,
+        Index::ClientVersion,
     ];
 
     /// The event's key in this index, or `None` when the index leaves it out (no email).
@@ -174,19 +182,24 @@ impl Index {
             Self::ClientSensor => Some(client_sensor(&event.client_app_id, &event.sensor)),
             Self::Actor => event.actor_id().map(str::to_owned),
             Self::Email => event.actor_email(),
+            Self::Version => Some(event.data_version.clone()),
+            Self::ClientVersion => Some(client_sensor(&event.client_app_id, &event.data_version)),
         }
     }
 
-    /// Whether a plan on this index may carry a [`Residual`]: only the actor and email indexes,
-    /// whose entries keep the fields it tests.
+    /// Whether a plan on this index may carry a [`Residual`]: the actor, email and version
+    /// indexes, whose entries keep the fields it tests.
     pub fn keeps_fields(self) -> bool {
-        matches!(self, Self::Actor | Self::Email)
+        matches!(
+            self,
+            Self::Actor | Self::Email | Self::Version | Self::ClientVersion
+        )
     }
 }
 
 // The client's length in front: no two pairs give the same key, whatever the strings hold.
-fn client_sensor(client: &str, sensor: &str) -> String {
-    format!("{}|{client}|{sensor}", client.len())
+fn client_sensor(client: &str, other: &str) -> String {
+    format!("{}|{client}|{other}", client.len())
 }
 
 /// The filters an index key does not settle, tested on each entry the key yields.
@@ -196,6 +209,7 @@ pub struct Residual {
     pub sensor: Option<String>,
     pub actor_id: Option<String>,
     pub actor_email: Option<String>,
+    pub data_version: Option<String>,
 }
 
 impl Residual {
@@ -212,6 +226,7 @@ impl Residual {
             && holds(&self.sensor, Some(&entry.sensor))
             && holds(&self.actor_id, entry.actor_id.as_deref())
             && holds(&self.actor_email, entry.actor_email.as_deref())
+            && holds(&self.data_version, Some(entry.data_version()))
     }
 }
 
@@ -223,6 +238,9 @@ pub struct IndexFields {
     pub sensor: String,
     pub actor_id: Option<String>,
     pub actor_email: Option<String>,
+    /// Absent in entries written before Caliper 1.1 was accepted: those are 1.2's.
+    #[serde(default)]
+    pub data_version: Option<String>,
 }
 
 impl IndexFields {
@@ -233,7 +251,14 @@ impl IndexFields {
             sensor: event.sensor.clone(),
             actor_id: event.actor_id().map(str::to_owned),
             actor_email: event.actor_email(),
+            data_version: Some(event.data_version.clone()),
         }
+    }
+
+    pub fn data_version(&self) -> &str {
+        self.data_version
+            .as_deref()
+            .unwrap_or(caliper_validation::CALIPER_V1P2)
     }
 }
 
@@ -248,7 +273,7 @@ pub struct Plan {
 
 impl EventQuery {
     /// The most selective index for the filters: an email or an actor names few events; a sensor
-    /// many more; otherwise the caller's own events, or all of them.
+    /// many more; a Caliper version more still; otherwise the caller's own events, or all of them.
     pub fn plan(&self) -> Plan {
         let filter = &self.filter;
         let own = match &self.visibility {
@@ -265,6 +290,7 @@ impl EventQuery {
                     sensor: filter.sensor.clone(),
                     actor_id: filter.actor_id.clone(),
                     actor_email: None,
+                    data_version: filter.data_version.clone(),
                 },
             };
         }
@@ -274,6 +300,22 @@ impl EventQuery {
                 key: actor.clone(),
                 residual: Residual {
                     client_app_id: own,
+                    sensor: filter.sensor.clone(),
+                    data_version: filter.data_version.clone(),
+                    ..Residual::default()
+                },
+            };
+        }
+        if let Some(version) = &filter.data_version {
+            // A sensor is tested per entry: the version indexes keep it.
+            let (index, key) = match &own {
+                Some(client) => (Index::ClientVersion, client_sensor(client, version)),
+                None => (Index::Version, version.clone()),
+            };
+            return Plan {
+                index,
+                key,
+                residual: Residual {
                     sensor: filter.sensor.clone(),
                     ..Residual::default()
                 },

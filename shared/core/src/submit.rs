@@ -54,7 +54,8 @@ impl Submitter {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let (sensor, send_time) = (text("sensor"), text("sendTime"));
+        let (sensor, send_time, data_version) =
+            (text("sensor"), text("sendTime"), text("dataVersion"));
         let events: Vec<Value> = match envelope {
             Value::Object(mut fields) => match fields.remove("data") {
                 Some(Value::Array(items)) => items
@@ -70,6 +71,7 @@ impl Submitter {
             client_app_id,
             &sensor,
             &send_time,
+            &data_version,
             events,
             self.max_message_bytes,
         );

@@ -10,7 +10,7 @@ use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
 };
 
-use crate::db::{fail, Embedded, EVENTS, EVENT_INDEX};
+use crate::db::{fail, Embedded, COUNTERS, EVENTS, EVENT_INDEX};
 use crate::store::{decode, encode};
 
 fn tag(index: Index) -> u8 {
@@ -21,8 +21,15 @@ fn tag(index: Index) -> u8 {
         Index::ClientSensor => 3,
         Index::Actor => 4,
         Index::Email => 5,
+        Index::Version => 6,
+        Index::ClientVersion => 7,
     }
 }
+
+/// The set of indexes a data directory's index table holds, kept in the counters table: 1 for
+/// the first six, 2 since the version indexes. A directory of an older layout is reindexed.
+const LAYOUT_COUNTER: &str = "event_index_layout";
+const LAYOUT: u64 = 2;
 
 /// Adds `event` to every index that has a key for it (inside the caller's write transaction).
 pub(crate) fn index_event(
@@ -44,20 +51,29 @@ pub(crate) fn index_event(
     Ok(())
 }
 
-/// Indexes the events of a database written before the indexes existed.
+/// Indexes the events of a database written before the current indexes existed.
 pub(crate) fn index_stored_events(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(fail)?;
     {
-        let events = txn.open_table(EVENTS).map_err(fail)?;
-        let mut index = txn.open_table(EVENT_INDEX).map_err(fail)?;
-        if index.len().map_err(fail)? > 0 || events.len().map_err(fail)? == 0 {
+        let mut counters = txn.open_table(COUNTERS).map_err(fail)?;
+        let layout = counters
+            .get(LAYOUT_COUNTER)
+            .map_err(fail)?
+            .map_or(0, |v| v.value());
+        if layout >= LAYOUT {
             return Ok(());
         }
-        tracing::info!("indexing the stored events for listings");
-        for entry in events.iter().map_err(fail)? {
-            let (_, value) = entry.map_err(fail)?;
-            index_event(&mut index, &decode::<StoredEvent>(value.value())?)?;
+        let events = txn.open_table(EVENTS).map_err(fail)?;
+        let mut index = txn.open_table(EVENT_INDEX).map_err(fail)?;
+        if events.len().map_err(fail)? > 0 {
+            tracing::info!("indexing the stored events for listings");
+            index.retain(|_, _| false).map_err(fail)?;
+            for entry in events.iter().map_err(fail)? {
+                let (_, value) = entry.map_err(fail)?;
+                index_event(&mut index, &decode::<StoredEvent>(value.value())?)?;
+            }
         }
+        counters.insert(LAYOUT_COUNTER, LAYOUT).map_err(fail)?;
     }
     txn.commit().map_err(fail)
 }
@@ -186,6 +202,9 @@ mod tests {
         // What an older data directory holds: the events, and no index.
         let txn = store.db.begin_write().expect("write");
         txn.delete_table(EVENT_INDEX).expect("drop the index");
+        let mut counters = txn.open_table(COUNTERS).expect("counters");
+        counters.remove(LAYOUT_COUNTER).expect("forget the layout");
+        drop(counters);
         txn.commit().expect("commit");
         let unindexed = store
             .db
@@ -208,5 +227,46 @@ mod tests {
             .expect("list");
         let ids: Vec<u64> = page.events.iter().map(|e| e.id).collect();
         assert_eq!(ids, [3, 2, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_store_of_the_first_layout_gains_the_version_indexes_when_opened() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Embedded::open(dir.path()).expect("open");
+        let v1p1 = event(2).in_version(caliper_validation::CALIPER_V1P1);
+        store
+            .insert_new(&[event(1), v1p1])
+            .await
+            .expect("insert");
+        // What a directory of layout 1 holds: no entries of the version indexes, layout 1.
+        let txn = store.db.begin_write().expect("write");
+        {
+            let mut index = txn.open_table(EVENT_INDEX).expect("index");
+            index
+                .retain(|(tag, _, _), _| tag < 6)
+                .expect("drop the version entries");
+            let mut counters = txn.open_table(COUNTERS).expect("counters");
+            counters.insert(LAYOUT_COUNTER, 1).expect("layout 1");
+        }
+        txn.commit().expect("commit");
+        drop(store);
+
+        let store = Embedded::open(dir.path()).expect("reopen");
+        for (version, expected) in [
+            (caliper_validation::CALIPER_V1P1, vec![2]),
+            (caliper_validation::CALIPER_V1P2, vec![1]),
+        ] {
+            let query = EventQuery {
+                visibility: Visibility::Own("c1".into()),
+                filter: EventFilter {
+                    data_version: Some(version.into()),
+                    ..EventFilter::default()
+                },
+                order: Order::NewestFirst,
+            };
+            let page = store.list(&query, &Start::Offset(0), 10).await.expect("list");
+            let ids: Vec<u64> = page.events.iter().map(|e| e.id).collect();
+            assert_eq!(ids, expected, "{version}");
+        }
     }
 }

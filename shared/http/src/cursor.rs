@@ -31,6 +31,8 @@ pub struct Listing {
     pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_version: Option<String>,
     pub oldest_first: bool,
 }
 
@@ -42,6 +44,7 @@ impl Listing {
             actor_email: filter.actor_email.as_deref().map(str::to_lowercase),
             from: filter.from.clone(),
             until: filter.until.clone(),
+            data_version: filter.data_version.clone(),
             oldest_first: order == Order::OldestFirst,
         }
     }

@@ -1,5 +1,5 @@
 use caliper_validation::model::vocabulary::PROFILES;
-use caliper_validation::{Limits, CALIPER_V1P2};
+use caliper_validation::{Limits, Version};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
@@ -12,7 +12,7 @@ use crate::response::ok;
 pub async fn endpoint_config(limits: &Limits, request: Request) -> Response<Body> {
     respond(authorize(&request, &[Scope::EventCreate]).map(|_| {
         ok(&json!({
-            "caliper_supported_versions": [CALIPER_V1P2],
+            "caliper_supported_versions": Version::ALL.map(Version::context),
             "caliper_maximum_payload_size": limits.max_body_bytes / 1024,
             "caliper_supported_extensions": {
                 "endpoint_name": "Caliper Events API",

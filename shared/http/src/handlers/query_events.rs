@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use caliper_core::query::date_bound;
 use caliper_core::{EventFilter, EventQuery, Order, Start, Visibility};
-use caliper_validation::Problem;
+use caliper_validation::{Problem, Version, CALIPER_V1P1, CALIPER_V1P2};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
@@ -15,7 +15,7 @@ use crate::response::{ok, ApiError};
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
-const PARAMETERS: [&str; 9] = [
+const PARAMETERS: [&str; 10] = [
     "limit",
     "offset",
     "cursor",
@@ -25,6 +25,7 @@ const PARAMETERS: [&str; 9] = [
     "actorEmail",
     "startDate",
     "endDate",
+    "dataVersion",
 ];
 
 /// GET `/caliper/events` and GET `/caliper/events/{externalId}`.
@@ -158,6 +159,7 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
     let actor_email = one("actorEmail");
     let start_date = one("startDate");
     let end_date = one("endDate");
+    let data_version = one("dataVersion");
     for name in given.keys() {
         problems.push(problem(
             name,
@@ -231,12 +233,24 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
         }
     }
 
+    let data_version = data_version.and_then(|v| match Version::from_context(&v) {
+        Some(version) => Some(version.context().to_owned()),
+        None => {
+            problems.push(problem(
+                "dataVersion",
+                format!("dataVersion must be {CALIPER_V1P2:?} (Caliper 1.2) or {CALIPER_V1P1:?} (Caliper 1.1), as the envelopes said, found {v:?}"),
+            ));
+            None
+        }
+    });
+
     let filter = EventFilter {
         sensor,
         actor_id,
         actor_email,
         from,
         until,
+        data_version,
     };
     let cursor = match cursor {
         None => None,
@@ -246,7 +260,7 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
                 None
             }
             Some(cursor) if cursor.listing != Listing::of(&filter, order) => {
-                problems.push(problem("cursor", "cursor continues a listing with other parameters; repeat the sensor, actorId, actorEmail, startDate, endDate and order of its first page"));
+                problems.push(problem("cursor", "cursor continues a listing with other parameters; repeat the sensor, actorId, actorEmail, startDate, endDate, dataVersion and order of its first page"));
                 None
             }
             Some(cursor) => Some(cursor),
