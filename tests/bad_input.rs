@@ -175,14 +175,7 @@ async fn wrong_or_missing_content_types() {
 #[tokio::test]
 async fn every_required_field_missing_in_turn_and_wrong_types() {
     let world = world(Limits::default());
-    let event_fields = [
-        "id",
-        "type",
-        "actor",
-        "action",
-        "object",
-        "eventTime",
-    ];
+    let event_fields = ["id", "type", "actor", "action", "object", "eventTime"];
     for field in event_fields {
         let mut event = tool_use_event(&event_id());
         event.as_object_mut().map(|e| e.remove(field));
@@ -208,7 +201,10 @@ async fn every_required_field_missing_in_turn_and_wrong_types() {
     ];
     // `profile` is optional (null is absent), but never of another type.
     for field in event_fields.iter().chain(&["profile"]) {
-        for value in wrong_types.iter().filter(|v| !(*field == "profile" && v.is_null())) {
+        for value in wrong_types
+            .iter()
+            .filter(|v| !(*field == "profile" && v.is_null()))
+        {
             let mut event = tool_use_event(&event_id());
             event[field] = value.clone();
             let body = refused_json(&world, &json_bytes(&envelope(vec![event])), 400).await;

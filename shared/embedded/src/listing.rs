@@ -234,10 +234,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = Embedded::open(dir.path()).expect("open");
         let v1p1 = event(2).in_version(caliper_validation::CALIPER_V1P1);
-        store
-            .insert_new(&[event(1), v1p1])
-            .await
-            .expect("insert");
+        store.insert_new(&[event(1), v1p1]).await.expect("insert");
         // What a directory of layout 1 holds: no entries of the version indexes, layout 1.
         let txn = store.db.begin_write().expect("write");
         {
@@ -264,7 +261,10 @@ mod tests {
                 },
                 order: Order::NewestFirst,
             };
-            let page = store.list(&query, &Start::Offset(0), 10).await.expect("list");
+            let page = store
+                .list(&query, &Start::Offset(0), 10)
+                .await
+                .expect("list");
             let ids: Vec<u64> = page.events.iter().map(|e| e.id).collect();
             assert_eq!(ids, expected, "{version}");
         }

@@ -456,6 +456,50 @@ fn contexts_put_caliper_last() {
 }
 
 #[test]
+fn a_type_of_another_named_context_stands_where_any_entity_may() {
+    let mut event = tool_use_event();
+    event["type"] = json!("Event");
+    event["action"] = json!("Submitted");
+    event.as_object_mut().map(|e| e.remove("profile"));
+    event["object"] = json!({"id": "https://example.edu/theses/1", "type": "Thesis",
+                             "inSupportOf": "Doctor of Philosophy"});
+    assert_eq!(
+        only_path(event.clone()),
+        "/data/0/object/type",
+        "Caliper's context alone"
+    );
+    event["@context"] = json!([
+        "https://schema.org/docs/jsonldcontext.json",
+        "http://purl.imsglobal.org/ctx/caliper/v1p2"
+    ]);
+    assert_eq!(
+        problems_of_event(event.clone()),
+        vec![],
+        "schema.org defines Thesis"
+    );
+    event["object"]["id"] = json!("not an iri");
+    assert_eq!(
+        only_path(event.clone()),
+        "/data/0/object/id",
+        "an entity still needs an IRI"
+    );
+    event["object"]["id"] = json!("https://example.edu/theses/1");
+    event["actor"] = json!({"id": "https://example.edu/users/1", "type": "Student"});
+    assert_eq!(
+        only_path(event.clone()),
+        "/data/0/actor/type",
+        "where Caliper fixes the range"
+    );
+    event["actor"] =
+        json!({"id": "https://example.edu/users/1", "type": "Person", "colour": "red"});
+    assert_eq!(
+        only_path(event),
+        "/data/0/actor/colour",
+        "Caliper's own types stay strict"
+    );
+}
+
+#[test]
 fn unknown_types_and_properties_are_named() {
     let mut event = tool_use_event();
     event["group"] = json!({"id": "https://example.edu/g/1", "type": "Clique"});

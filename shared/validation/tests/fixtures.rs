@@ -1,21 +1,24 @@
 //! The Caliper 1.2 conformance fixtures: every valid one is accepted, every invalid one rejected
-//! with a problem at the field its name says is wrong.
+//! with a problem at the field its name says is wrong; and every published Caliper 1.1 example is
+//! accepted in a 1.1 envelope (and refused in a 1.2 one).
 //!
 //! The fixtures are the spec's, read at test time from the team's shared folder beside the
-//! repository (`../shared/caliper/fixtures`), or from `$CALIPER_SPEC_DIR/fixtures`.
+//! repository (`../shared/caliper/fixtures`, `../shared/caliper/v1p1/fixtures`), or from
+//! `$CALIPER_SPEC_DIR`.
 
 use std::path::PathBuf;
 
-use caliper_validation::{validate_envelope, Limits, Problem, CALIPER_V1P2};
+use caliper_validation::{validate_envelope, Limits, Problem, CALIPER_V1P1, CALIPER_V1P2};
 use serde_json::{json, Value};
 
-fn fixtures(kind: &str) -> Vec<(String, Value)> {
+/// The fixtures in `folder` of the spec directory (`fixtures/valid`, `v1p1/fixtures`).
+fn fixtures(folder: &str) -> Vec<(String, Value)> {
     let root = std::env::var_os("CALIPER_SPEC_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/caliper")
         });
-    let dir = root.join("fixtures").join(kind);
+    let dir = root.join(folder);
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
         panic!("cannot read the Caliper fixtures at {} ({e}); set CALIPER_SPEC_DIR to the folder holding fixtures/", dir.display())
     });
@@ -38,29 +41,66 @@ fn fixtures(kind: &str) -> Vec<(String, Value)> {
     found
 }
 
-/// Envelopes as they are; events and entities wrapped in one.
-fn as_envelope(fixture: &Value) -> Value {
+/// Envelopes as they are; events and entities wrapped in one of `version`.
+fn as_envelope(fixture: &Value, version: &str) -> Value {
     if fixture.get("data").is_some() {
         return fixture.clone();
     }
     json!({
         "sensor": "https://example.edu/sensors/1",
         "sendTime": "2024-05-01T12:00:00.000Z",
-        "dataVersion": CALIPER_V1P2,
+        "dataVersion": version,
         "data": [fixture],
     })
 }
 
-fn problems(fixture: &Value) -> Vec<Problem> {
-    validate_envelope(&as_envelope(fixture), &Limits::default())
+fn problems_in(fixture: &Value, version: &str) -> Vec<Problem> {
+    validate_envelope(&as_envelope(fixture, version), &Limits::default())
         .err()
         .map(|p| p.list)
         .unwrap_or_default()
 }
 
+fn problems(fixture: &Value) -> Vec<Problem> {
+    problems_in(fixture, CALIPER_V1P2)
+}
+
+#[test]
+fn every_caliper_1p1_example_is_accepted_as_1p1_and_refused_as_1p2() {
+    let examples = fixtures("v1p1/fixtures");
+    assert!(
+        examples.len() >= 80,
+        "expected the 1.1 examples, found {}",
+        examples.len()
+    );
+    let rejected: Vec<String> = examples
+        .iter()
+        .filter_map(|(name, doc)| {
+            let found = problems_in(doc, CALIPER_V1P1);
+            (!found.is_empty()).then(|| format!("{name}: {found:#?}"))
+        })
+        .collect();
+    assert!(
+        rejected.is_empty(),
+        "{} 1.1 examples rejected:\n{}",
+        rejected.len(),
+        rejected.join("\n")
+    );
+    // Their contexts are 1.1's: in a 1.2 envelope each is told it is of the other version.
+    for (name, doc) in examples.iter().filter(|(_, d)| d.get("data").is_none()) {
+        let found = problems_in(doc, CALIPER_V1P2);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.path == "/data/0/@context" && p.message.contains("Caliper 1.1")),
+            "{name} in a 1.2 envelope: {found:#?}"
+        );
+    }
+}
+
 #[test]
 fn every_valid_fixture_is_accepted() {
-    let valid = fixtures("valid");
+    let valid = fixtures("fixtures/valid");
     assert!(
         valid.len() >= 90,
         "expected the spec's valid fixtures, found {}",
@@ -152,7 +192,7 @@ const ACCEPTED_BY_DECISION: &[(&str, &str)] = &[
 
 #[test]
 fn common_errors_accepted_by_a_decision_are_accepted() {
-    let invalid = fixtures("invalid");
+    let invalid = fixtures("fixtures/invalid");
     for (name, reason) in ACCEPTED_BY_DECISION {
         let (_, doc) = invalid
             .iter()
@@ -164,7 +204,7 @@ fn common_errors_accepted_by_a_decision_are_accepted() {
 
 #[test]
 fn every_invalid_fixture_is_rejected_at_the_field_it_names() {
-    let invalid: Vec<_> = fixtures("invalid")
+    let invalid: Vec<_> = fixtures("fixtures/invalid")
         .into_iter()
         .filter(|(name, _)| ACCEPTED_BY_DECISION.iter().all(|(n, _)| n != name))
         .collect();

@@ -98,6 +98,7 @@ const EXPLAINED: &[(&str, &str, &str, &str)] = &[
     ("1.2", "TimebackTimeSpentEvent", "*", "as TimebackUser"),
     // Caliper 1.1
     ("1.1", "*", "@context", "as in 1.2: the API contract keeps it optional"),
+    ("1.1", "*", "profile", "not in the 1.1 schemas or context, but the spec's own 1.1 example caliperEventSubmittedMultiContext sends it: optional and checked as in 1.2"),
     ("1.1", "*", "objectType", "as in 1.2: struck through in the 1.1 text and defined by no context"),
     ("1.1", "AggregateMeasure", "metric", "the ToolUse extension context makes `metric` a term of its vocabulary (the schema says number); required as in 1.2"),
     ("1.1", "AggregateMeasure", "metricValue", "required as in 1.2"),

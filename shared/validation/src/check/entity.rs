@@ -64,6 +64,22 @@ impl Checker<'_> {
         allowed: Option<&[&str]>,
         top_level: bool,
     ) {
+        // A type of another context the item names: Caliper's model cannot check its
+        // properties, but it stands where any entity may, and needs an IRI id.
+        let foreign = self.other_contexts
+            && allowed.is_none_or(|a| a.contains(&"Entity"))
+            && map.get("type").and_then(Value::as_str).is_some_and(|t| {
+                !t.is_empty()
+                    && self.model.entity_type(t).is_none()
+                    && self.model.event_type(t).is_none()
+            });
+        if foreign {
+            match map.get("id") {
+                Some(id) => self.at("id", |c| c.value(id, &Kind::Iri)),
+                None => self.missing("id", "this entity"),
+            }
+            return;
+        }
         let Some(entity_type) = self.entity_type(map.get("type")) else {
             // Its properties cannot be checked without a known type, but an entity needs an id.
             match map.get("id") {

@@ -25,9 +25,11 @@ pub fn items(envelope: &Value, version: Version, problems: &mut Problems) {
         path: String::from("/data"),
         problems,
         custom_metrics: false,
+        other_contexts: false,
     };
     for (index, item) in items.iter().enumerate() {
         if let Value::Object(map) = item {
+            checker.other_contexts = adds_contexts(map.get("@context"));
             checker.at_index(index, |c| {
                 if crate::is_event(item) {
                     c.event(map);
@@ -46,6 +48,21 @@ struct Checker<'p> {
     problems: &'p mut Problems,
     /// Set while inside the `generated` entity of an event that allows custom metrics.
     custom_metrics: bool,
+    /// Whether the current item's `@context` brings contexts besides Caliper's, which may define
+    /// entity types of their own.
+    other_contexts: bool,
+}
+
+/// Whether a top-level `@context` lists contexts besides Caliper's (remote or inline).
+fn adds_contexts(context: Option<&Value>) -> bool {
+    match context {
+        Some(Value::Array(contexts)) => contexts.iter().any(|c| {
+            !c.as_str()
+                .is_some_and(|s| vocabulary::context_version(s).is_some())
+        }),
+        Some(Value::Object(_)) => true,
+        _ => false,
+    }
 }
 
 impl Checker<'_> {

@@ -224,8 +224,9 @@ pub const EVENT_PROPERTIES: &[Property] = &[
     req("object", Kind::Entity(&["Entity"])),
     req("eventTime", Kind::DateTime),
     opt("@context", Kind::Text),
-    // Caliper 1.2 added `profile` (optional, "to ensure backwards compatibility").
-    opt("profile", Kind::Text).only(Versions::V1P2),
+    // Caliper 1.2 added `profile` (optional, "to ensure backwards compatibility"); the spec's own
+    // 1.1 examples send it too (caliperEventSubmittedMultiContext).
+    opt("profile", Kind::Text),
     opt("edApp", Kind::Entity(&["SoftwareApplication"])),
     opt("generated", Kind::Entity(&["Entity"])),
     opt("target", Kind::Entity(&["Entity"])),
@@ -500,7 +501,7 @@ mod tests {
             "Timeback is 1.2"
         );
         assert!(v1p2.event_type("TimeSpentEvent").is_some());
-        assert!(v1p1.event_properties().all(|p| p.name != "profile"));
-        assert!(v1p2.event_properties().any(|p| p.name == "profile"));
+        assert!(v1p1.entity_type("Reading").is_some(), "deprecated in 1.1");
+        assert!(v1p2.entity_type("Reading").is_none(), "gone from 1.2");
     }
 }
