@@ -2,7 +2,9 @@
 //! problem it reports points inside the submitted document (or, for a missing property, at the
 //! place where it belongs).
 
-use caliper_validation::{compact_size, parse_json, validate_envelope, Limits, CALIPER_V1P2};
+use caliper_validation::{
+    compact_size, parse_json, validate_envelope, Limits, CALIPER_V1P1, CALIPER_V1P2,
+};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -44,6 +46,63 @@ fn valid_envelope() -> Value {
             {
                 "id": "https://example.edu/users/554433", "type": "Person",
                 "otherIdentifiers": [{"type": "SystemIdentifier", "identifier": "x", "identifierType": "LtiUserId"}]
+            }
+        ]
+    })
+}
+
+/// A valid Caliper 1.1 envelope as an LMS streams it: a login, a navigation to a deprecated
+/// Reading with its Frame, an assignment submission with the course, roster and session embedded,
+/// and a media event with no `@context`.
+fn valid_v1p1_envelope() -> Value {
+    let person = json!({"id": "https://lms.example.edu/users/42", "type": "Person", "name": "Ann"});
+    let section = json!({"id": "https://lms.example.edu/courses/7/sections/1", "type": "CourseSection",
+                         "courseNumber": "CPS 435-01", "academicSession": "Fall 2018",
+                         "subOrganizationOf": {"id": "https://lms.example.edu/courses/7", "type": "CourseOffering"}});
+    json!({
+        "sensor": "https://lms.example.edu/sensors/1",
+        "sendTime": "2018-11-15T10:15:00.000Z",
+        "dataVersion": CALIPER_V1P1,
+        "data": [
+            {
+                "@context": CALIPER_V1P1,
+                "id": "urn:uuid:fcd495d0-3740-4298-9bec-1154571dc211", "type": "SessionEvent",
+                "actor": person, "action": "LoggedIn",
+                "object": {"id": "https://lms.example.edu", "type": "SoftwareApplication", "version": "v2"},
+                "eventTime": "2018-11-15T10:15:00.000Z", "edApp": "https://lms.example.edu",
+                "session": {"id": "https://lms.example.edu/sessions/1", "type": "Session",
+                            "user": "https://lms.example.edu/users/42", "startedAtTime": "2018-11-15T10:00:00.000Z"}
+            },
+            {
+                "@context": CALIPER_V1P1,
+                "id": "urn:uuid:ff9ec22a-fc59-4ae1-ae8d-2c9463ee2f8f", "type": "NavigationEvent",
+                "actor": "https://lms.example.edu/users/42", "action": "NavigatedTo",
+                "object": {"id": "https://lms.example.edu/readings/1", "type": "Reading", "name": "Chapter 1",
+                           "isPartOf": "https://lms.example.edu/courses/7"},
+                "target": {"id": "https://lms.example.edu/readings/1#page=2", "type": "Frame", "index": 2},
+                "referrer": {"id": "https://lms.example.edu/courses/7/pages/1", "type": "WebPage"},
+                "eventTime": "2018-11-15T10:16:00.000Z", "group": section
+            },
+            {
+                "@context": CALIPER_V1P1,
+                "id": "urn:uuid:7e10e4f3-a0d8-4430-95bd-783ffae4d916", "type": "AssignableEvent",
+                "actor": person, "action": "Submitted",
+                "object": {"id": "https://lms.example.edu/assignments/3", "type": "AssignableDigitalResource",
+                           "maxScore": 10, "maxAttempts": 2, "dateToSubmit": "2018-11-20T11:59:59.000Z"},
+                "generated": {"id": "https://lms.example.edu/assignments/3/attempts/1", "type": "Attempt",
+                              "assignee": "https://lms.example.edu/users/42", "count": 1},
+                "eventTime": "2018-11-15T10:20:00.000+0000",
+                "membership": {"id": "https://lms.example.edu/rosters/1", "type": "Membership",
+                               "member": "https://lms.example.edu/users/42", "organization": section["id"],
+                               "roles": ["Learner"], "status": "Active"},
+                "federatedSession": null, "extensions": {"lms": {"request_id": "abc"}}
+            },
+            {
+                "id": "urn:uuid:956b4a02-8de0-4991-b8c5-b6eebb6b4cab", "type": "MediaEvent",
+                "actor": person, "action": "Paused",
+                "object": {"id": "https://lms.example.edu/videos/1", "type": "VideoObject", "duration": "PT20M"},
+                "target": {"id": "https://lms.example.edu/videos/1#t=30", "type": "MediaLocation", "currentTime": "PT30S"},
+                "eventTime": "2018-11-15T10:25:00.000Z"
             }
         ]
     })
@@ -178,6 +237,25 @@ proptest! {
     }
 
     #[test]
+    fn mutated_v1p1_envelopes_get_problems_that_point_inside_them(
+        steps in prop::collection::vec((any::<usize>(), mutation()), 1..4)
+    ) {
+        let mut doc = valid_v1p1_envelope();
+        for (choice, mutation) in &steps {
+            mutate(&mut doc, *choice, mutation);
+        }
+        if let Err(problems) = validate_envelope(&doc, &Limits::default()) {
+            prop_assert!(!problems.list.is_empty());
+            for problem in &problems.list {
+                let resolves = doc.pointer(&problem.path).is_some();
+                let missing_here = problem.message.contains("required")
+                    && doc.pointer(parent(&problem.path)).is_some_and(Value::is_object);
+                prop_assert!(resolves || missing_here, "{} does not point into the document: {}", problem.path, problem.message);
+            }
+        }
+    }
+
+    #[test]
     fn compact_size_is_the_length_serde_json_writes(doc in any_json()) {
         let written = serde_json::to_string(&doc).map(|s| s.len()).unwrap_or_default();
         prop_assert_eq!(compact_size(&doc), written);
@@ -191,16 +269,41 @@ proptest! {
     #[test]
     fn arbitrary_json_never_panics_the_validator(doc in any_json()) {
         let _ = validate_envelope(&doc, &Limits::default());
-        let wrapped = json!({"sensor": "https://example.edu/s", "sendTime": "2024-05-01T12:00:00Z",
-                             "dataVersion": CALIPER_V1P2, "data": [doc]});
-        let _ = validate_envelope(&wrapped, &Limits::default());
+        for version in [CALIPER_V1P2, CALIPER_V1P1] {
+            let wrapped = json!({"sensor": "https://example.edu/s", "sendTime": "2024-05-01T12:00:00Z",
+                                 "dataVersion": version, "data": [doc.clone()]});
+            let _ = validate_envelope(&wrapped, &Limits::default());
+        }
     }
 }
 
 #[test]
-fn the_unmutated_envelope_is_valid() {
+fn the_unmutated_envelopes_are_valid() {
     assert_eq!(
         validate_envelope(&valid_envelope(), &Limits::default()),
         Ok(())
     );
+    assert_eq!(
+        validate_envelope(&valid_v1p1_envelope(), &Limits::default()),
+        Ok(())
+    );
+}
+
+#[test]
+fn the_v1p1_envelope_is_not_a_v1p2_one() {
+    let mut doc = valid_v1p1_envelope();
+    doc["dataVersion"] = json!(CALIPER_V1P2);
+    let problems = validate_envelope(&doc, &Limits::default())
+        .err()
+        .unwrap_or_default();
+    let paths: Vec<&str> = problems.list.iter().map(|p| p.path.as_str()).collect();
+    // Three items say they are 1.1; the deprecated Reading is gone from 1.2.
+    for path in [
+        "/data/0/@context",
+        "/data/1/@context",
+        "/data/1/object/type",
+        "/data/2/@context",
+    ] {
+        assert!(paths.contains(&path), "{path} in {paths:?}");
+    }
 }
