@@ -8,7 +8,7 @@ import pytest
 from test_local import documented_examples, results, submit_and_complete
 
 STORED_FIELDS = {
-    "id", "externalId", "sensor", "type", "profile", "action", "eventTime", "sendTime", "created_at",
+    "id", "externalId", "sensor", "type", "profile", "action", "eventTime", "sendTime", "dataVersion", "created_at",
     "updated_at", "deleted_at", "actor", "object", "generated", "target", "referrer", "edApp", "group",
     "membership", "session", "federatedSession", "extensions", "clientAppId",
 }

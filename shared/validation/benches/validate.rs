@@ -74,6 +74,61 @@ fn mixed_envelope() -> Value {
     envelope(events)
 }
 
+/// What an LMS streams in Caliper 1.1: navigation, submissions, posts, grades and logins, each
+/// with the course section, roster entry, session and application embedded.
+fn lms_v1p1_envelope() -> Value {
+    const V1P1: &str = "http://purl.imsglobal.org/ctx/caliper/v1p1";
+    let events: Vec<Value> = (0..100)
+        .map(|n| {
+            let user = format!("https://lms.example.edu/users/{}", n % 17);
+            let context = json!({
+                "edApp": {"id": "https://lms.example.edu", "type": "SoftwareApplication", "version": "2018.11"},
+                "group": {"id": "https://lms.example.edu/courses/7/sections/1", "type": "CourseSection",
+                          "courseNumber": "CPS 435-01", "academicSession": "Fall 2018",
+                          "subOrganizationOf": {"id": "https://lms.example.edu/courses/7", "type": "CourseOffering"}},
+                "membership": {"id": format!("https://lms.example.edu/rosters/1/{n}"), "type": "Membership",
+                               "member": user, "organization": "https://lms.example.edu/courses/7/sections/1",
+                               "roles": ["Learner"], "status": "Active"},
+                "session": {"id": format!("https://lms.example.edu/sessions/{}", n % 17), "type": "Session",
+                            "startedAtTime": "2018-11-15T10:00:00.000Z"},
+            });
+            let mut event = match n % 5 {
+                0 => json!({"type": "NavigationEvent", "action": "NavigatedTo",
+                            "object": {"id": format!("https://lms.example.edu/courses/7/pages/{n}"), "type": "WebPage",
+                                       "name": "Syllabus", "isPartOf": "https://lms.example.edu/courses/7"},
+                            "referrer": {"id": "https://lms.example.edu/courses/7", "type": "WebPage"}}),
+                1 => json!({"type": "AssignableEvent", "action": "Submitted",
+                            "object": {"id": "https://lms.example.edu/assignments/3", "type": "AssignableDigitalResource",
+                                       "name": "Essay", "maxScore": 10, "maxAttempts": 2, "dateToSubmit": "2018-11-20T23:59:59.000Z"},
+                            "generated": {"id": format!("https://lms.example.edu/assignments/3/attempts/{n}"), "type": "Attempt",
+                                          "assignee": user, "count": 1, "startedAtTime": "2018-11-15T10:05:00.000Z"}}),
+                2 => json!({"type": "MessageEvent", "action": "Posted",
+                            "object": {"id": format!("https://lms.example.edu/forums/1/topics/1/messages/{n}"), "type": "Message",
+                                       "body": "I agree.", "creators": [user],
+                                       "isPartOf": {"id": "https://lms.example.edu/forums/1/topics/1", "type": "Thread",
+                                                    "isPartOf": {"id": "https://lms.example.edu/forums/1", "type": "Forum"}}}}),
+                3 => json!({"type": "GradeEvent", "action": "Graded",
+                            "object": {"id": format!("https://lms.example.edu/assignments/3/attempts/{n}"), "type": "Attempt",
+                                       "assignee": user, "count": 1},
+                            "generated": {"id": format!("https://lms.example.edu/assignments/3/attempts/{n}/score"), "type": "Score",
+                                          "maxScore": 10, "scoreGiven": 8.5, "comment": "Good"}}),
+                _ => json!({"type": "SessionEvent", "action": "LoggedIn",
+                            "object": {"id": "https://lms.example.edu", "type": "SoftwareApplication"}}),
+            };
+            if let (Some(event), Some(context)) = (event.as_object_mut(), context.as_object()) {
+                event.insert("@context".into(), json!(V1P1));
+                event.insert("id".into(), json!(urn(n)));
+                event.insert("actor".into(), json!({"id": user, "type": "Person"}));
+                event.insert("eventTime".into(), json!("2018-11-15T10:15:00.000Z"));
+                event.extend(context.clone());
+            }
+            event
+        })
+        .collect();
+    json!({"sensor": "https://lms.example.edu/sensors/1", "sendTime": "2018-11-15T10:15:01.000Z",
+           "dataVersion": V1P1, "data": events})
+}
+
 fn envelope(events: Vec<Value>) -> Value {
     json!({"sensor": "https://example.edu/sensors/1", "sendTime": "2025-01-15T10:30:00.000Z",
            "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": events})
@@ -84,13 +139,13 @@ fn bench(c: &mut Criterion) {
     for (name, doc) in [
         ("timeback_100", timeback_envelope()),
         ("mixed_100", mixed_envelope()),
+        ("lms_v1p1_100", lms_v1p1_envelope()),
     ] {
         let bytes = serde_json::to_vec(&doc).unwrap_or_default();
         // A benchmark of a rejected envelope would measure the error path, not validation.
-        assert!(
-            validate_envelope(&doc, &limits).is_ok(),
-            "{name} must be valid"
-        );
+        if let Err(problems) = validate_envelope(&doc, &limits) {
+            panic!("{name} must be valid: {problems:?}");
+        }
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function("parse_only", |b| {

@@ -31,20 +31,18 @@ impl Checker<'_> {
         }
         let rules = self.action(event.get("action"), event_type);
         if let Some(event_type) = event_type {
-            if model.event_property(None, "profile").is_some() {
-                self.profile(event.get("profile"), event_type);
-            }
+            self.profile(event.get("profile"), event_type);
         }
         for (key, value) in event {
             let key = key.as_str();
-            let property = model.event_property(event_type, key);
+            let property = || model.event_property(event_type, key);
             // An optional property given as null is absent (the IMS sensors write null for every
             // unset property); a required one given as null was reported as missing above.
-            if value.is_null() && property.is_some() {
+            if value.is_null() && property().is_some() {
                 continue;
             }
             match key {
-                "type" | "action" | "profile" if property.is_some() => {}
+                "type" | "action" | "profile" => {}
                 "@context" => self.at(key, |c| c.top_level_context(value)),
                 "id" => self.at(key, |c| c.event_id(value)),
                 "actor" => self.at(key, |c| c.role(value, rules, Role::Actor)),
@@ -66,7 +64,7 @@ impl Checker<'_> {
                     });
                     self.at(key, |c| c.value(value, &kind));
                 }
-                _ => match property {
+                _ => match property() {
                     Some(property) => self.at(key, |c| c.value(value, &property.kind)),
                     None => self.report_at(
                         key,

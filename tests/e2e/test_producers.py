@@ -1,0 +1,146 @@
+"""Producers nobody on the team wrote, through caliper-local's HTTP endpoints on both backends:
+every published Caliper 1.1 example (what LMSs stream), stored with its version and read back as
+sent; Caliper 1.2 as the IMS sensor libraries write it by default (no profile, null for every unset
+property, whole-number decimals, `+0000` offsets); listings filtered by dataVersion.
+
+The examples are read at test time from the team's shared folder beside the repository, or from
+$CALIPER_SPEC_DIR."""
+import json
+import os
+import urllib.parse
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_local import results, submit_and_complete
+
+SPEC = Path(os.environ.get("CALIPER_SPEC_DIR", ROOT.parent / "shared" / "caliper"))
+V1P1 = "http://purl.imsglobal.org/ctx/caliper/v1p1"
+V1P2 = "http://purl.imsglobal.org/ctx/caliper/v1p2"
+SENSOR = "https://lms.example.edu/sensors/1"
+# What the stored event keeps of a sent one, by the stored field's name.
+KEPT = {"externalId": "id", "type": "type", "action": "action", "eventTime": "eventTime", "actor": "actor",
+        "object": "object", "generated": "generated", "target": "target", "referrer": "referrer",
+        "edApp": "edApp", "group": "group", "membership": "membership", "session": "session",
+        "federatedSession": "federatedSession", "extensions": "extensions", "profile": "profile"}
+
+
+def v1p1_examples():
+    folder = SPEC / "v1p1" / "fixtures"
+    found = sorted(folder.glob("*.json"))
+    assert len(found) >= 80, f"expected the Caliper 1.1 examples in {folder}; set CALIPER_SPEC_DIR"
+    return [(path.stem, json.loads(path.read_text())) for path in found]
+
+
+def is_event(item):
+    return "action" in item or str(item.get("type", "")).endswith("Event")
+
+
+def envelope(items, version):
+    return {"sensor": SENSOR, "sendTime": "2018-11-15T10:15:01.000Z", "dataVersion": version, "data": items}
+
+
+def get(local, external_id):
+    status, body = local.request("GET", "/caliper/events/" + urllib.parse.quote(external_id, safe=""))
+    assert status == 200, (external_id, body)
+    return body["event"]
+
+
+def listing(local, **params):
+    status, body = local.request("GET", "/caliper/events?" + urllib.parse.urlencode(params))
+    assert status == 200, body
+    return body
+
+
+def assert_kept(stored, sent, body):
+    for field, key in KEPT.items():
+        assert stored[field] == sent.get(key), (field, stored[field], sent.get(key))
+    assert (stored["dataVersion"], stored["sensor"], stored["sendTime"]) == (
+        body["dataVersion"], body["sensor"], body["sendTime"])
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_every_caliper_1p1_example_is_stored_with_its_version_and_read_back_as_sent(backend, request):
+    local = request.getfixturevalue(backend)
+    first_sent = {}
+    for name, example in v1p1_examples():
+        body = example if "data" in example else envelope([example], V1P1)
+        assert body["dataVersion"] == V1P1, name
+        _, job = submit_and_complete(local, body)
+        events = [item for item in body["data"] if is_event(item)]
+        assert [external for _, external in results(job)] == [e["id"] for e in events], name
+        for event in events:
+            # The examples reuse ids: an id is stored once, as first sent.
+            first_sent.setdefault(event["id"], (event, body))
+    assert len(first_sent) >= 35, "the examples hold about 38 distinct events"
+    for external_id, (event, body) in first_sent.items():
+        assert_kept(get(local, external_id), event, body)
+    assert listing(local, dataVersion=V1P1, limit=1)["pagination"]["total"] == len(first_sent)
+    assert listing(local, dataVersion=V1P2, limit=1)["pagination"]["total"] == 0
+
+
+def ims_sensor_event(event_id):
+    """A Caliper 1.2 event as the IMS Python sensor builds it unless told otherwise: no profile, and
+    null for every property not set; decimals that JavaScript wrote without a fraction, and the
+    offset as the IMS JavaScript sensor writes it."""
+    return {
+        "@context": V1P2, "id": event_id, "type": "GradeEvent", "action": "Graded",
+        "actor": {"id": "https://example.edu/autograder", "type": "SoftwareApplication", "name": None,
+                  "description": None, "dateCreated": None, "dateModified": None, "extensions": None,
+                  "version": "v2", "host": None, "ipAddress": None, "userAgent": None},
+        "object": {"id": "https://example.edu/attempts/1", "type": "Attempt", "assignee": "https://example.edu/users/554433",
+                   "assignable": None, "count": 1, "startedAtTime": None, "endedAtTime": None, "duration": None},
+        "generated": {"id": "https://example.edu/attempts/1/score", "type": "Score", "maxScore": 15,
+                      "scoreGiven": 10, "scoredBy": "https://example.edu/autograder", "comment": None,
+                      "attempt": None, "dateCreated": "2024-05-01T12:00:00.000+0000"},
+        "eventTime": "2024-05-01T12:00:00.000+0000",
+        "edApp": None, "target": None, "referrer": None, "group": None, "membership": None,
+        "session": None, "federatedSession": None, "extensions": None, "profile": None,
+    }
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_the_ims_sensors_default_output_is_accepted_and_kept(backend, request):
+    local = request.getfixturevalue(backend)
+    event = ims_sensor_event(f"urn:uuid:{uuid.uuid4()}")
+    body = envelope([event], V1P2)
+    _, job = submit_and_complete(local, body)
+    assert results(job)[0][1] == event["id"]
+    assert_kept(get(local, event["id"]), event, body)
+    # The same event with a required property null is refused, at that property.
+    broken = dict(event, actor=None, id=f"urn:uuid:{uuid.uuid4()}")
+    status, body = local.request("POST", "/caliper/event", envelope([broken], V1P2))
+    assert status == 400, body
+    assert [e["path"] for e in body["errors"]] == ["/data/0/actor"], body
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_listings_keep_the_versions_apart(backend, request):
+    local = request.getfixturevalue(backend)
+    sent = {V1P1: [], V1P2: []}
+    for n in range(7):
+        version = V1P1 if n % 3 else V1P2
+        event = {"id": f"urn:uuid:{uuid.uuid4()}", "type": "ViewEvent", "action": "Viewed",
+                 "actor": "https://example.edu/users/1", "object": "https://example.edu/pages/1",
+                 "eventTime": f"2024-05-0{n + 1}T12:00:00.000Z", "@context": version}
+        submit_and_complete(local, envelope([event], version))
+        sent[version].append(event["id"])
+    for version, ids in sent.items():
+        # A page at a time, by cursor: exactly that version's events, newest first.
+        seen, params = [], {"dataVersion": version, "limit": 2}
+        while True:
+            page = listing(local, **params)
+            assert page["pagination"]["total"] == len(ids)
+            assert {e["dataVersion"] for e in page["events"]} <= {version}
+            seen += [e["externalId"] for e in page["events"]]
+            if not page.get("nextCursor"):
+                break
+            params = {"dataVersion": version, "limit": 2, "cursor": page["nextCursor"]}
+        assert seen == list(reversed(ids))
+        # Combined with another filter, and refused when it names no version.
+        assert listing(local, dataVersion=version, actorId="https://example.edu/users/1")["pagination"]["total"] == len(ids)
+    status, body = local.request("GET", "/caliper/events?dataVersion=1.1")
+    assert status == 400 and body["errors"][0]["path"] == "/query/dataVersion", body
+    assert V1P1 in body["errors"][0]["message"], body
