@@ -135,6 +135,19 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
     );
     let (code, _) = status(app, "../../etc/passwd").await;
     assert_eq!(code, 404);
+
+    // A Caliper 1.1 envelope as an LMS streams it, the payload as it is: stored with its version.
+    let request = gateway_request("submit-events-v1p1", None, None);
+    let (code, reply) = read_response(handlers::submit_events(app, request).await);
+    assert_eq!(code, 200, "{reply}");
+    let job = finished(app, reply["jobId"].as_str().unwrap_or_default()).await;
+    assert_eq!(job["state"], "completed", "{job}");
+    for id in external_ids(&job) {
+        let stored = ports.events.get(&id).await.expect("get").expect("stored");
+        assert_eq!(stored.data_version, caliper_validation::CALIPER_V1P1);
+        assert_eq!(stored.profile, None);
+    }
+    assert_eq!(external_ids(&job).len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
