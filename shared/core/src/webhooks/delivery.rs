@@ -397,6 +397,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_filter_on_the_data_version_sends_one_caliper_version_only() {
+        let w = world();
+        let c1 = client("c1");
+        let lms = w.webhook(&c1, "lms", None, true).await;
+        let filter = json!({"webhookId": lms, "filterKey": "dataVersion",
+                            "filterValue": caliper_validation::CALIPER_V1P1,
+                            "filterType": "string", "filterOperator": "eq", "active": true});
+        w.service
+            .create_filter(&c1, &filter)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let v1p2 = w.store(1, "c1", "https://s1", "NavigationEvent").await;
+        let v1p1 = format!("urn:uuid:00000000-0000-4000-8000-{:012}", 2);
+        let event = json!({"id": v1p1, "type": "NavigationEvent", "action": "NavigatedTo",
+                           "actor": "https://example.edu/u/1", "object": "https://example.edu/o",
+                           "eventTime": "2018-11-15T10:15:00.000Z"});
+        let stored = StoredEvent::from_event(&event, 2, "https://s1", "t", "c1", Utc::now())
+            .in_version(caliper_validation::CALIPER_V1P1);
+        crate::ports::EventStore::insert_new(&*w.events, &[stored])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(w.fan_out(&[v1p2, v1p1.clone()]).await, vec![(lms, v1p1)]);
+    }
+
+    #[tokio::test]
     async fn a_delivery_posts_the_stored_event_signed_and_retries_until_the_last_attempt() {
         let w = world();
         let hook = w.webhook(&client("c1"), "hook", None, true).await;
