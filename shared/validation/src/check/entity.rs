@@ -2,12 +2,13 @@
 
 use serde_json::{Map, Value};
 
+use super::other_version;
 use super::words::{one_of_terms, one_of_types, with_article};
 use super::Checker;
 use crate::describe::{found, quoted};
 use crate::formats;
 use crate::model::vocabulary::METRICS;
-use crate::model::{self, Kind, Model, Shape, Version};
+use crate::model::{self, Kind, Shape};
 
 impl Checker<'_> {
     /// A value of `kind` at the current path.
@@ -141,23 +142,22 @@ impl Checker<'_> {
     /// The entity type named by `type`, or a problem saying why there is none.
     fn entity_type(&mut self, type_value: Option<&Value>) -> Option<&'static model::Resolved> {
         let model = self.model;
-        let message = match type_value {
-            None | Some(Value::Null) => {
-                "`type` is required but missing from this entity".to_owned()
-            }
-            Some(Value::String(name)) => match model.entity_type(name) {
-                Some(entity_type) => return Some(entity_type),
-                None if model.event_type(name).is_some() => {
-                    format!(
-                        "expected an entity type here, found the event type {}",
-                        quoted(name)
-                    )
+        let message =
+            match type_value {
+                None | Some(Value::Null) => {
+                    "`type` is required but missing from this entity".to_owned()
                 }
-                None => {
-                    let other = Version::ALL
-                        .into_iter()
-                        .find(|v| *v != model.version && Model::of(*v).entity_type(name).is_some());
-                    match other {
+                Some(Value::String(name)) => {
+                    match model.entity_type(name) {
+                        Some(entity_type) => return Some(entity_type),
+                        None if model.event_type(name).is_some() => {
+                            format!(
+                                "expected an entity type here, found the event type {}",
+                                quoted(name)
+                            )
+                        }
+                        None => {
+                            match other_version(model.version, |m| m.entity_type(name).is_some()) {
                         Some(other) => format!(
                             "the entity type {} is Caliper {}'s, not Caliper {}'s (the envelope's dataVersion)",
                             quoted(name),
@@ -170,13 +170,14 @@ impl Checker<'_> {
                             model.version.number()
                         ),
                     }
+                        }
+                    }
                 }
-            },
-            Some(other) => format!(
-                "expected an entity type name (a string), found {}",
-                found(other)
-            ),
-        };
+                Some(other) => format!(
+                    "expected an entity type name (a string), found {}",
+                    found(other)
+                ),
+            };
         self.report_at("type", message);
         None
     }

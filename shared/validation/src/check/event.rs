@@ -2,12 +2,13 @@
 
 use serde_json::{Map, Value};
 
+use super::other_version;
 use super::words::{one_of_terms, with_article};
 use super::Checker;
 use crate::describe::{found, quoted};
 use crate::formats;
 use crate::model::vocabulary::{self, GENERAL_PROFILE, PROFILES};
-use crate::model::{ActionRule, EventType, Kind, Model, Version};
+use crate::model::{ActionRule, EventType, Kind};
 
 /// Roles whose entity types depend on the event's type and action.
 enum Role {
@@ -90,18 +91,20 @@ impl Checker<'_> {
         let message = match value? {
             Value::String(name) => match self.model.event_type(name) {
                 Some(event_type) => return Some(event_type),
-                None if other_version_event(self.model.version, name).is_some() => format!(
-                    "the event type {} is not Caliper {}'s (the envelope's dataVersion) but Caliper {}'s",
-                    quoted(name),
-                    self.model.version.number(),
-                    other_version_event(self.model.version, name).map_or("", |v| v.number())
-                ),
-                None => format!(
-                    "unknown event type {}; expected a Caliper {} event type: {}",
-                    quoted(name),
-                    self.model.version.number(),
-                    one_of_terms(self.model.event_type_names())
-                ),
+                None => match other_version(self.model.version, |m| m.event_type(name).is_some()) {
+                    Some(other) => format!(
+                        "the event type {} is Caliper {}'s, not Caliper {}'s (the envelope's dataVersion)",
+                        quoted(name),
+                        other.number(),
+                        self.model.version.number()
+                    ),
+                    None => format!(
+                        "unknown event type {}; expected a Caliper {} event type: {}",
+                        quoted(name),
+                        self.model.version.number(),
+                        one_of_terms(self.model.event_type_names())
+                    ),
+                },
             },
             other => format!(
                 "expected an event type name (a string), found {}",
@@ -154,9 +157,8 @@ impl Checker<'_> {
         all_rules()
     }
 
-    /// `profile`, where the version has it: optional (Caliper 1.2 keeps it so "to ensure backwards
-    /// compatibility"); when given, known and defining the event's type (the General profile
-    /// admits every type).
+    /// `profile`: optional (Caliper 1.2 keeps it so "to ensure backwards compatibility"); when
+    /// given, known and defining the event's type (the General profile admits every type).
     fn profile(&mut self, value: Option<&Value>, event_type: &EventType) {
         let allowed = || {
             let mut names: Vec<&str> = event_type.profiles.to_vec();
@@ -225,11 +227,4 @@ impl Checker<'_> {
             }
         }
     }
-}
-
-/// The other version that defines an event type `name`, if one does.
-fn other_version_event(version: Version, name: &str) -> Option<Version> {
-    Version::ALL
-        .into_iter()
-        .find(|v| *v != version && Model::of(*v).event_type(name).is_some())
 }

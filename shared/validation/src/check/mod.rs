@@ -53,6 +53,14 @@ struct Checker<'p> {
     other_contexts: bool,
 }
 
+/// The other Caliper version whose model `defines` something, for telling a sender which version
+/// a misplaced type belongs to.
+fn other_version(current: Version, defines: impl Fn(&Model) -> bool) -> Option<Version> {
+    Version::ALL
+        .into_iter()
+        .find(|v| *v != current && defines(Model::of(*v)))
+}
+
 /// Whether a top-level `@context` lists contexts besides Caliper's (remote or inline).
 fn adds_contexts(context: Option<&Value>) -> bool {
     match context {
