@@ -1,5 +1,5 @@
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use caliper_core::StoreError;
 use redb::{Database, TableDefinition};
@@ -20,9 +20,59 @@ pub(crate) const DELIVERY_DEAD_LETTERS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("delivery_dead_letters");
 
 /// The embedded database: implements the job and event stores; [`crate::EmbeddedQueue`] shares it.
+///
+/// When the last handle goes, it waits for the database work still running on the blocking pool
+/// (a cancelled request's work runs to its end there), so that the file is closed once every handle
+/// is gone and can be opened again at once.
 #[derive(Clone)]
 pub struct Embedded {
     pub(crate) db: Arc<Database>,
+    open: Arc<Open>,
+}
+
+/// Shared by the handles only; dropped with the last one.
+struct Open {
+    in_flight: Arc<InFlight>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.in_flight.wait_until_idle();
+    }
+}
+
+/// How many pieces of database work are running.
+#[derive(Default)]
+struct InFlight {
+    count: Mutex<usize>,
+    idle: Condvar,
+}
+
+impl InFlight {
+    fn enter(self: &Arc<Self>) -> Working {
+        if let Ok(mut count) = self.count.lock() {
+            *count += 1;
+        }
+        Working(self.clone())
+    }
+
+    fn wait_until_idle(&self) {
+        let Ok(count) = self.count.lock() else { return };
+        // A poisoned lock means a piece of work panicked; there is nothing left to wait for.
+        drop(self.idle.wait_while(count, |n| *n > 0));
+    }
+}
+
+/// One piece of database work; leaving says so, even when the work panics.
+struct Working(Arc<InFlight>);
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        if let Ok(mut count) = self.0.count.lock() {
+            *count = count.saturating_sub(1);
+        }
+        self.0.idle.notify_all();
+    }
 }
 
 impl Embedded {
@@ -50,7 +100,12 @@ impl Embedded {
         txn.open_table(DELIVERY_DEAD_LETTERS).map_err(fail)?;
         txn.commit().map_err(fail)?;
         crate::listing::index_stored_events(&db)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            open: Arc::new(Open {
+                in_flight: Arc::default(),
+            }),
+        })
     }
 
     /// Runs blocking database work off the async runtime's worker threads.
@@ -60,13 +115,68 @@ impl Embedded {
         F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || work(&db))
-            .await
-            .map_err(|e| StoreError::new(format!("embedded store task failed: {e}")))?
+        let working = self.open.in_flight.enter();
+        tokio::task::spawn_blocking(move || {
+            let result = work(&db);
+            // The database first, then the count: a waiting last handle sees it released.
+            drop(db);
+            drop(working);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::new(format!("embedded store task failed: {e}")))?
     }
 }
 
 /// Any redb error as a store error.
 pub(crate) fn fail(error: impl std::fmt::Display) -> StoreError {
     StoreError::new(format!("embedded store: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A request cancelled while its database work runs: the last handle's drop waits for that
+    /// work, so the file opens again at once (before, the reopen could meet "Database already open").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_last_handle_waits_for_running_work_and_the_file_reopens() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Embedded::open(dir.path()).expect("open");
+        let (release, released) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let request = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .blocking(move |_| {
+                        let _ = started.send(());
+                        let _ = released.recv();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        running.recv().expect("the work started");
+        request.abort();
+        let _ = request.await;
+
+        let path = dir.path().to_owned();
+        let (reopened, reopen) = mpsc::channel();
+        std::thread::spawn(move || {
+            drop(store);
+            let _ = reopened.send(Embedded::open(&path).map(|_| ()));
+        });
+        // The drop waits for the work: no answer yet (a bounded look, not a condition of passing).
+        assert!(
+            reopen.recv_timeout(Duration::from_millis(200)).is_err(),
+            "the last handle went while its work still held the database"
+        );
+        release.send(()).expect("release the work");
+        let outcome = reopen.recv().expect("the reopening thread answers");
+        assert!(outcome.is_ok(), "{outcome:?}");
+    }
 }
