@@ -53,12 +53,13 @@ impl WebhookInput {
             ],
         )?;
         let name = fields.text("name", 256);
+        // Stored as parsed, so that what was checked is what deliveries use.
         let target_url = fields.text("targetUrl", usize::MAX).and_then(|url| {
             policy
                 .check_url(&url)
                 .map_err(|m| fields.problem("targetUrl", m))
                 .ok()
-                .map(|_| url)
+                .map(String::from)
         });
         let secret = fields.text("secret", 256);
         let active = fields.boolean("active");
@@ -268,6 +269,14 @@ mod tests {
         let input = WebhookInput::parse(&good, &TargetPolicy::default())
             .unwrap_or_else(|p| panic!("{p:?}"));
         assert_eq!((input.name.as_str(), input.sensor), ("n", None));
+        let spelled = json!({"name": "n", "targetUrl": "HTTPS://Hooks.Example.com:443/x/../y", "secret": "s",
+                             "active": true});
+        let input = WebhookInput::parse(&spelled, &TargetPolicy::default())
+            .unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(
+            input.target_url, "https://hooks.example.com/y",
+            "kept as parsed"
+        );
         let bad = json!({"name": "", "targetUrl": "http://10.0.0.1/", "active": "yes", "sensor": 3, "extra": 1});
         let problems = WebhookInput::parse(&bad, &TargetPolicy::default())
             .err()

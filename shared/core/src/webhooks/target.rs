@@ -18,9 +18,21 @@ pub struct TargetPolicy {
 
 impl TargetPolicy {
     /// Checks a `targetUrl` as written; says what is wrong in words a user can act on.
+    /// The URL is kept as parsed ([`Url::as_str`]), never as written: what is checked is what
+    /// deliveries use.
     pub fn check_url(&self, text: &str) -> Result<Url, String> {
         if text.chars().count() > MAX_URL_CHARS {
             return Err(format!("the URL is longer than {MAX_URL_CHARS} characters"));
+        }
+        // Parsers disagree on these (`https://a.example\@10.0.0.1/` is a.example to one and
+        // 10.0.0.1 to another): a target URL must not depend on which one reads it.
+        if let Some(c) = text
+            .chars()
+            .find(|c| *c == '\\' || c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "the URL contains {c:?}, which URL readers take differently; write it without (percent-encode it in the path or query)"
+            ));
         }
         let url = Url::parse(text).map_err(|e| format!("{text:?} is not an absolute URL: {e}"))?;
         match url.scheme() {
@@ -86,14 +98,24 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_public_v4(v4);
-    }
     let segments = ip.segments();
-    // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., hi, lo] = segments;
-        return is_public_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match segments {
+        // IPv4-mapped (::ffff:0:0/96) and IPv4-translated (::ffff:0:0:0/96, RFC 2765).
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0xffff, 0, hi, lo] => {
+            return is_public_v4(v4(hi, lo))
+        }
+        // NAT64's well-known prefix (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => return is_public_v4(v4(hi, lo)),
+        // 6to4 (2002::/16) reaches the IPv4 address in its second and third segments.
+        [0x2002, hi, lo, ..] => return is_public_v4(v4(hi, lo)),
+        // Teredo (2001::/32): a server's IPv4 address, and the client's, inverted, at the end;
+        // both must be public.
+        [0x2001, 0, server_hi, server_lo, _, _, client_hi, client_lo] => {
+            return is_public_v4(v4(server_hi, server_lo))
+                && is_public_v4(v4(!client_hi, !client_lo))
+        }
+        _ => {}
     }
     !(ip.is_unspecified()
         || ip.is_loopback()
@@ -102,6 +124,11 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (segments[0] & 0xffc0) == 0xfe80 // link-local
         || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+        || (segments[0] == 0x2001 && segments[1] == 0x0002 && segments[2] == 0) // benchmarking
+        || (segments[0] == 0x2001 && (segments[1] & 0xfff0) == 0x0020) // ORCHIDv2
+        || segments[..4] == [0x0100, 0, 0, 0] // discard-only (100::/64)
+        // NAT64 for local use (64:ff9b:1::/48) translates to addresses of the local network.
+        || segments[..3] == [0x64, 0xff9b, 1]
         || (segments[..6] == [0, 0, 0, 0, 0, 0])) // IPv4-compatible (deprecated)
 }
 
@@ -137,6 +164,21 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "::127.0.0.1",
             "2001:db8::1",
+            // IPv4 embedded in IPv6, each form with a private or metadata address inside.
+            "::ffff:0:a9fe:a9fe",
+            "::ffff:0:7f00:1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:abcd::1",
+            "2002:a9fe:a9fe::1",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo, client 192.0.2.45 (documentation)
+            "2001:0:a00:1:8000:63bf:f7f6:fefe",     // Teredo server 10.0.0.1
+            "2001:0:4136:e378:8000:63bf:5601:5601", // Teredo, client 169.254.169.254 (metadata)
+            "100::1",
+            "2001:2::1",
+            "2001:20::1",
         ] {
             let ip: IpAddr = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
             assert!(!is_public(ip), "{text} counted as public");
@@ -149,6 +191,9 @@ mod tests {
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
+            "::ffff:0:808:808",
+            "2002:808:808::1",
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7", // Teredo: server 65.54.227.120, client 8.8.8.8
         ] {
             let ip: IpAddr = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
             assert!(is_public(ip), "{text} counted as private");
@@ -173,6 +218,12 @@ mod tests {
             ("https://localhost:8080/", "private"),
             ("https://api.localhost/", "private"),
             ("https://intranet/", "private"),
+            ("https://example.com\\@127.0.0.1/", "take differently"),
+            ("https://example.com/a b", "take differently"),
+            ("https://example.com/\tx", "take differently"),
+            ("https://[64:ff9b::a9fe:a9fe]/", "private"),
+            ("https://[2002:a9fe:a9fe::1]/", "private"),
+            ("https://[::ffff:0:7f00:1]/", "private"),
         ] {
             let error = strict
                 .check_url(url)
