@@ -164,7 +164,7 @@ impl IdentityProvider {
         let encoded = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|v| verifier::credentials(v, "Basic"))
             .ok_or_else(|| invalid("no client credentials"))?;
         let decoded = STANDARD
             .decode(encoded.trim())

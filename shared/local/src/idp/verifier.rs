@@ -1,5 +1,6 @@
 //! Checks a bearer token as API Gateway's JWT authorizer does: an RS256 signature by a key of the
-//! issuer's JWKS, not expired, the right issuer, an access token of an admitted client.
+//! issuer's JWKS, not expired, not before its `nbf` nor issued in the future, the right issuer, an
+//! access token of an admitted client (its `aud` when it has one, else its `client_id`).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -9,6 +10,16 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 use tokio::sync::RwLock;
+
+/// How far ahead of our clock a token's `nbf` or `iat` may be: the issuer's clock may run a little
+/// ahead of ours. (`exp` has no leeway.)
+const CLOCK_SKEW_SECONDS: u64 = 5;
+
+/// The authorization scheme and its credentials, the scheme's name in any case (RFC 9110 §11.1).
+pub fn credentials<'a>(authorization: &'a str, scheme: &str) -> Option<&'a str> {
+    let (name, rest) = authorization.trim_start().split_once(' ')?;
+    name.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
 
 /// Why a token was refused, in words for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,11 +99,7 @@ impl Verifier {
                 "No access token: send `Authorization: Bearer <token>`, the token from POST /oauth2/token".into(),
             );
         };
-        let Some(token) = authorization
-            .strip_prefix("Bearer ")
-            .or_else(|| authorization.strip_prefix("bearer "))
-            .map(str::trim)
-        else {
+        let Some(token) = credentials(authorization, "Bearer") else {
             return refuse("The Authorization header is not `Bearer <token>`".into());
         };
         let header = jsonwebtoken::decode_header(token)
@@ -115,6 +122,26 @@ impl Verifier {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &self.validation)
             .map_err(|e| TokenError(explain(e.kind(), &self.issuer)))?;
         let claims = data.claims;
+        let now = jsonwebtoken::get_current_timestamp();
+        for (name, what) in [
+            ("nbf", "is not valid yet"),
+            ("iat", "was issued in the future"),
+        ] {
+            match claims.get(name) {
+                None => {}
+                Some(time) => match time.as_u64() {
+                    Some(t) if t <= now + CLOCK_SKEW_SECONDS => {}
+                    Some(_) => {
+                        return refuse(format!("The access token {what} (`{name}` is after now)"))
+                    }
+                    None => {
+                        return refuse(format!(
+                            "The access token's `{name}` is not a time in seconds"
+                        ))
+                    }
+                },
+            }
+        }
         if claims.get("token_use").and_then(Value::as_str) != Some("access") {
             return refuse("The token is not an access token (`token_use` is not `access`)".into());
         }
@@ -126,8 +153,22 @@ impl Verifier {
             return refuse("The access token has no `client_id`".into());
         }
         if let Some(audience) = &self.audience {
-            if !audience.contains(client_id) {
-                return refuse(format!("The client `{client_id}` is not admitted"));
+            // As API Gateway: the `aud` when the token has one, else the `client_id`.
+            let named: Vec<&str> = match claims.get("aud") {
+                Some(Value::String(aud)) => vec![aud.as_str()],
+                Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).collect(),
+                Some(_) => {
+                    return refuse(
+                        "The access token's `aud` is not a string or a list of strings".into(),
+                    )
+                }
+                None => vec![client_id],
+            };
+            if !named.iter().any(|n| audience.contains(*n)) {
+                return refuse(match claims.get("aud") {
+                    Some(_) => format!("The access token's audience {named:?} is not admitted"),
+                    None => format!("The client `{client_id}` is not admitted"),
+                });
             }
         }
         Ok(claims)
@@ -258,6 +299,15 @@ mod tests {
             (with(json!({"token_use": "id"})), "not an access token"),
             (with(json!({"client_id": null})), "no `client_id`"),
             (with(json!({"client_id": "stranger"})), "not admitted"),
+            (with(json!({"nbf": now() + 60})), "not valid yet"),
+            (with(json!({"iat": now() + 60})), "issued in the future"),
+            (with(json!({"iat": "yesterday"})), "not a time"),
+            (with(json!({"aud": "another-api"})), "audience"),
+            (
+                with(json!({"aud": ["another-api", "elsewhere"]})),
+                "audience",
+            ),
+            (with(json!({"aud": 7})), "not a string"),
         ];
         for (token, reason) in cases {
             let why = refusal(&verifier, &token).await;
@@ -284,8 +334,43 @@ mod tests {
             Some("Basic YTpi"),
             Some("Bearer"),
             Some("Bearer a.b.c"),
+            Some("Bearerx a.b.c"),
         ] {
             assert!(verifier.verify(header).await.is_err(), "{header:?}");
+        }
+    }
+
+    #[test]
+    fn scheme_names_are_read_in_any_case() {
+        assert_eq!(credentials("Basic YTpi", "Basic"), Some("YTpi"));
+        assert_eq!(credentials("basic  YTpi ", "Basic"), Some("YTpi"));
+        assert_eq!(credentials("BEARER t", "Bearer"), Some("t"));
+        assert_eq!(credentials("BasicYTpi", "Basic"), None);
+        assert_eq!(credentials("Bearer t", "Basic"), None);
+        assert_eq!(credentials("", "Basic"), None);
+    }
+
+    #[tokio::test]
+    async fn what_api_gateway_admits_is_admitted() {
+        let (_dir, key, verifier) = setup();
+        let sign = |change: Value| {
+            let mut claims = claims();
+            for (name, value) in change.as_object().into_iter().flatten() {
+                claims[name] = value.clone();
+            }
+            key.sign(&claims).unwrap_or_else(|e| panic!("{e}"))
+        };
+        for (token, scheme) in [
+            (sign(json!({"nbf": now()})), "Bearer"),
+            (sign(json!({"iat": now() + 2})), "bearer"),
+            (
+                sign(json!({"aud": "app", "client_id": "stranger"})),
+                "BEARER",
+            ),
+            (sign(json!({"aud": ["elsewhere", "app"]})), "BeArEr"),
+        ] {
+            let verified = verifier.verify(Some(&format!("{scheme} {token}"))).await;
+            assert!(verified.is_ok(), "{scheme}: {verified:?}");
         }
     }
 }
