@@ -76,9 +76,10 @@ impl Drop for Working {
 }
 
 impl Embedded {
-    /// Opens (or creates) `dir/caliper.redb`.
+    /// Opens (or creates) `dir/caliper.redb`. It holds learners' data and webhook secrets: a
+    /// directory made here is its owner's only (0700), and the file is (0600) whatever it was.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        private_dir(dir).map_err(|e| {
             StoreError::new(format!(
                 "cannot create the data directory {}: {e}",
                 dir.display()
@@ -87,6 +88,8 @@ impl Embedded {
         let path = dir.join("caliper.redb");
         let db = Database::create(&path)
             .map_err(|e| StoreError::new(format!("cannot open {}: {e}", path.display())))?;
+        owner_only(&path, 0o600)
+            .map_err(|e| StoreError::new(format!("cannot make {} private: {e}", path.display())))?;
         // Create every table up front so that readers never meet a missing one.
         let txn = db.begin_write().map_err(fail)?;
         txn.open_table(JOBS).map_err(fail)?;
@@ -128,6 +131,43 @@ impl Embedded {
     }
 }
 
+/// Creates `dir` (and its parents) for its owner only; one that exists is left as it is, as it
+/// may be shared on purpose, but a warning says when others can read it.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the data directory is open to other users; chmod 700 it to keep its data private"
+                );
+            }
+        }
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Sets `path`'s permissions to `mode` (owner-only on unix; nothing elsewhere).
+fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 /// Any redb error as a store error.
 pub(crate) fn fail(error: impl std::fmt::Display) -> StoreError {
     StoreError::new(format!("embedded store: {error}"))
@@ -139,6 +179,30 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_and_its_file_are_the_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().expect("a temporary directory");
+        let dir = parent.path().join("data").join("caliper");
+        let mode = |p: &Path| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .ok()
+        };
+        drop(Embedded::open(&dir).expect("open"));
+        assert_eq!(mode(&dir), Some(0o700));
+        assert_eq!(mode(&dir.join("caliper.redb")), Some(0o600));
+        // A file left readable by an older version is tightened when opened.
+        std::fs::set_permissions(
+            dir.join("caliper.redb"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .expect("loosen");
+        drop(Embedded::open(&dir).expect("reopen"));
+        assert_eq!(mode(&dir.join("caliper.redb")), Some(0o600));
+    }
 
     /// A request cancelled while its database work runs: the last handle's drop waits for that
     /// work, so the file opens again at once (before, the reopen could meet "Database already open").

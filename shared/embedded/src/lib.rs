@@ -7,7 +7,7 @@ mod queue;
 mod store;
 mod webhooks;
 
-pub use db::Embedded;
+pub use db::{private_dir, Embedded};
 pub use queue::{EmbeddedQueue, QueueSettings};
 
 use std::path::Path;

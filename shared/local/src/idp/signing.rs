@@ -79,7 +79,7 @@ impl SigningKey {
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
+        caliper_embedded::private_dir(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let mut options = std::fs::OpenOptions::new();
