@@ -95,6 +95,57 @@ def test_the_token_endpoint_needs_basic_credentials_and_a_form(embedded):
     assert (status, answer["error"]) == (400, "invalid_request")
 
 
+def raw_exchange(local, head):
+    """Sends `head` (request line and headers, no body) and reads the answer's status line. The
+    socket's timeout bounds a server that would wait for a body it must not read; it is no time
+    limit on the answer."""
+    import socket
+    with socket.create_connection(("127.0.0.1", local.port), timeout=30) as s:
+        s.sendall(head.encode())
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.split(b"\r\n", 1)[0].decode()
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(embedded):
+    basic = base64.b64encode(b"e2e-app:app-secret").decode()
+    # The unauthenticated token endpoint takes a few KiB, whatever the body's route limit.
+    status_line = raw_exchange(embedded, "POST /oauth2/token HTTP/1.1\r\nHost: x\r\n"
+                               f"Authorization: Basic {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                               "Content-Length: 2000000\r\n\r\n")
+    assert " 413 " in status_line, status_line
+    token = embedded.access_token()
+    status_line = raw_exchange(embedded, "POST /caliper/event HTTP/1.1\r\nHost: x\r\n"
+                               f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                               "Content-Length: 60000000\r\n\r\n")
+    assert " 413 " in status_line, status_line
+    # A body that is sent and too large for the token endpoint is refused too, in its error shape.
+    request = urllib.request.Request(
+        embedded.url + "/oauth2/token", data=b"grant_type=client_credentials&scope=" + b"x" * 8000, method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"},
+    )
+    status, answer = embedded.call(request)
+    assert (status, answer["error"]) == (413, "invalid_request"), answer
+
+
+def test_scheme_names_are_read_in_any_case(embedded):
+    basic = base64.b64encode(b"e2e-app:app-secret").decode()
+    request = urllib.request.Request(
+        embedded.url + "/oauth2/token", data=b"grant_type=client_credentials", method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"basic {basic}"},
+    )
+    status, answer = embedded.call(request)
+    assert status == 200, answer
+    token = answer["access_token"]
+    request = urllib.request.Request(embedded.url + "/caliper/event", headers={"Authorization": f"BEARER {token}"})
+    status, body = embedded.call(request)
+    assert status == 200, body
+
+
 def test_every_route_wants_a_valid_token_and_its_scope(embedded):
     app_token = embedded.access_token("e2e-app")
     header, claims, signature = app_token.split(".")

@@ -92,19 +92,26 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
 
+    let max = gateway.app.limits.max_body_bytes;
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is larger than {max} bytes"),
+        )
+    };
+    // A declared length over the limit is refused before a byte of the body is read.
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large();
+    }
     // One byte over the limit is enough for the handler to answer 413 itself.
-    let limit = gateway.app.limits.max_body_bytes + 1;
-    let bytes = match to_bytes(body, limit).await {
+    let bytes = match to_bytes(body, max + 1).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "The request body is larger than {} bytes",
-                    gateway.app.limits.max_body_bytes
-                ),
-            )
-        }
+        Err(_) => return too_large(),
     };
 
     let mut headers = Map::new();

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -181,11 +180,34 @@ impl IdentityProvider {
     }
 }
 
+/// The most a token request's form may take: a grant type and a few scope URIs fit in far less.
+const MAX_TOKEN_REQUEST_BYTES: usize = 4096;
+
 async fn token(
     State(idp): State<Arc<IdentityProvider>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    // Unauthenticated: never read more than a token request needs, and refuse a declared length
+    // over it before reading at all.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let too_large = || {
+        OAuthError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            format!("a token request's body is at most {MAX_TOKEN_REQUEST_BYTES} bytes: send grant_type=client_credentials (and a scope)"),
+        )
+        .into_response()
+    };
+    if declared.is_some_and(|n| n > MAX_TOKEN_REQUEST_BYTES as u64) {
+        return too_large();
+    }
+    let Ok(body) = axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES).await else {
+        return too_large();
+    };
     match idp.grant(&headers, &body) {
         Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
         Err(error) => error.into_response(),
