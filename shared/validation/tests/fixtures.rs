@@ -6,19 +6,14 @@
 //! repository (`../shared/caliper/fixtures`, `../shared/caliper/v1p1/fixtures`), or from
 //! `$CALIPER_SPEC_DIR`.
 
-use std::path::PathBuf;
+mod support;
 
 use caliper_validation::{validate_envelope, Limits, Problem, CALIPER_V1P1, CALIPER_V1P2};
 use serde_json::{json, Value};
 
 /// The fixtures in `folder` of the spec directory (`fixtures/valid`, `v1p1/fixtures`).
 fn fixtures(folder: &str) -> Vec<(String, Value)> {
-    let root = std::env::var_os("CALIPER_SPEC_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/caliper")
-        });
-    let dir = root.join(folder);
+    let dir = support::spec_dir().join(folder);
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
         panic!("cannot read the Caliper fixtures at {} ({e}); set CALIPER_SPEC_DIR to the folder holding fixtures/", dir.display())
     });

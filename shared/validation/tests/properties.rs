@@ -213,6 +213,32 @@ fn parent(pointer: &str) -> &str {
     pointer.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
+/// `doc` mutated by `steps`: every problem found has a message and points into it (or, for a
+/// missing property, at the object it belongs in).
+fn problems_point_inside(mut doc: Value, steps: &[(usize, Mutation)]) -> Result<(), TestCaseError> {
+    for (choice, mutation) in steps {
+        mutate(&mut doc, *choice, mutation);
+    }
+    if let Err(problems) = validate_envelope(&doc, &Limits::default()) {
+        prop_assert!(!problems.list.is_empty());
+        for problem in &problems.list {
+            prop_assert!(!problem.message.is_empty());
+            let resolves = doc.pointer(&problem.path).is_some();
+            let missing_here = problem.message.contains("required")
+                && doc
+                    .pointer(parent(&problem.path))
+                    .is_some_and(Value::is_object);
+            prop_assert!(
+                resolves || missing_here,
+                "{} does not point into the document: {}",
+                problem.path,
+                problem.message
+            );
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -220,39 +246,14 @@ proptest! {
     fn mutated_envelopes_get_problems_that_point_inside_them(
         steps in prop::collection::vec((any::<usize>(), mutation()), 1..4)
     ) {
-        let mut doc = valid_envelope();
-        for (choice, mutation) in &steps {
-            mutate(&mut doc, *choice, mutation);
-        }
-        if let Err(problems) = validate_envelope(&doc, &Limits::default()) {
-            prop_assert!(!problems.list.is_empty());
-            for problem in &problems.list {
-                prop_assert!(!problem.message.is_empty());
-                let resolves = doc.pointer(&problem.path).is_some();
-                let missing_here = problem.message.contains("required")
-                    && doc.pointer(parent(&problem.path)).is_some_and(Value::is_object);
-                prop_assert!(resolves || missing_here, "{} does not point into the document: {}", problem.path, problem.message);
-            }
-        }
+        problems_point_inside(valid_envelope(), &steps)?;
     }
 
     #[test]
     fn mutated_v1p1_envelopes_get_problems_that_point_inside_them(
         steps in prop::collection::vec((any::<usize>(), mutation()), 1..4)
     ) {
-        let mut doc = valid_v1p1_envelope();
-        for (choice, mutation) in &steps {
-            mutate(&mut doc, *choice, mutation);
-        }
-        if let Err(problems) = validate_envelope(&doc, &Limits::default()) {
-            prop_assert!(!problems.list.is_empty());
-            for problem in &problems.list {
-                let resolves = doc.pointer(&problem.path).is_some();
-                let missing_here = problem.message.contains("required")
-                    && doc.pointer(parent(&problem.path)).is_some_and(Value::is_object);
-                prop_assert!(resolves || missing_here, "{} does not point into the document: {}", problem.path, problem.message);
-            }
-        }
+        problems_point_inside(valid_v1p1_envelope(), &steps)?;
     }
 
     #[test]

@@ -10,12 +10,14 @@
 //! [`EXPLAINED`] with its reason; the test fails on any other, and on a listed one that no longer
 //! disagrees.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::PathBuf;
 
 use caliper_validation::model::{Kind, Model, Version};
 use serde_json::Value;
+use support::{assert_explained, spec_dir, Explained, Found};
 
 /// What a property's value is, in the terms both the schemas and the model can be read in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +57,7 @@ impl fmt::Display for Shape {
 /// Disagreements we keep, each with the reason (also in the README's decisions).
 /// `(version, type, property, reason)`; property `*` is the type itself.
 /// `*` as the type: every type that disagrees on that property.
-const EXPLAINED: &[(&str, &str, &str, &str)] = &[
+const EXPLAINED: &[Explained] = &[
     // Caliper 1.2
     ("1.2", "*", "otherIdentifiers", "the 1.2 text gives every Entity `otherIdentifiers` (SystemIdentifier.json is published) but no schema refers to it"),
     ("1.2", "*", "@context", "the schemas require it on every event; the API contract keeps it optional, as the seed's examples and the official clients omit it"),
@@ -133,14 +135,6 @@ const EXPLAINED: &[(&str, &str, &str, &str)] = &[
     ("1.1", "EpubSubChapter", "*", "as epubChapter"),
     ("1.1", "EpubVolume", "*", "as epubChapter"),
 ];
-
-fn spec_dir() -> PathBuf {
-    std::env::var_os("CALIPER_SPEC_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/caliper")
-        })
-}
 
 /// One version's schema files, by the type name each defines, and the terms that its profile
 /// extension contexts add (Caliper 1.1's extensions define types no 1.1 schema covers).
@@ -378,7 +372,7 @@ fn named(shape: &Shape, both: &BTreeSet<String>) -> Option<BTreeSet<String>> {
 }
 
 /// Every disagreement between the model of `version` and its schemas, as `(type, property, what)`.
-fn disagreements(version: Version, schemas: &Schemas) -> Vec<(String, String, String)> {
+fn disagreements(version: Version, schemas: &Schemas) -> Vec<Found> {
     let model = Model::of(version);
     let every_type: BTreeSet<String> = model.entity_types().map(|t| t.name.to_owned()).collect();
     let schema_types: BTreeSet<String> = schemas.types().map(|(name, _)| name).collect();
@@ -598,34 +592,8 @@ fn check(version: Version, dir: &str, extensions: Option<&str>) {
         "expected the official schemas in {dir}, found {}",
         schemas.files.len()
     );
-    let number = version.number();
     let found = disagreements(version, &schemas);
-    let explained = |t: &str, p: &str| {
-        EXPLAINED
-            .iter()
-            .any(|(v, et, ep, _)| *v == number && (*et == t || *et == "*") && *ep == p)
-    };
-    let unexplained: Vec<String> = found
-        .iter()
-        .filter(|(t, p, _)| !explained(t, p))
-        .map(|(t, p, what)| format!("{t}.{p}: {what}"))
-        .collect();
-    let stale: Vec<String> = EXPLAINED
-        .iter()
-        .filter(|(v, t, p, _)| {
-            *v == number
-                && !found
-                    .iter()
-                    .any(|(ft, fp, _)| (ft == t || *t == "*") && fp == p)
-        })
-        .map(|(_, t, p, _)| format!("{t}.{p}"))
-        .collect();
-    assert!(
-        unexplained.is_empty() && stale.is_empty(),
-        "Caliper {number}: {} unexplained disagreements with the official schemas:\n{}\nlisted but no longer disagreeing: {stale:?}",
-        unexplained.len(),
-        unexplained.join("\n")
-    );
+    assert_explained(version.number(), "the official schemas", &found, EXPLAINED);
 }
 
 #[test]

@@ -11,13 +11,15 @@
 //! Each disagreement is fixed in the model or listed in [`EXPLAINED`] with its reason; the test
 //! fails on any other, and on a listed one that no longer disagrees.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use caliper_validation::model::{ActionRule, EventType, Model, Version};
+use support::{assert_explained, spec_dir, Explained, Found};
 
-/// `(version, event type, aspect, reason)`.
-const EXPLAINED: &[(&str, &str, &str, &str)] = &[
+/// `(version, event type, aspect, reason)`; the guide's are listed under "1.2 guide".
+const EXPLAINED: &[Explained] = &[
     ("1.1", "AssessmentItemEvent", "generated", "Started and Skipped generate an Attempt, as the 1.2 certification guide and both versions' fixtures (caliperEventAssessmentItemStarted) have it; the table names only Completed's Response"),
     ("1.1", "MessageEvent", "actions", "the tables spell MarkedAsUnRead; Appendix A and the JSON-LD context define MarkedAsUnread"),
     ("1.1", "ThreadEvent", "actions", "as MessageEvent: MarkedAsUnread"),
@@ -44,12 +46,7 @@ const EXPLAINED: &[(&str, &str, &str, &str)] = &[
 ];
 
 fn read(file: &str) -> String {
-    let root = std::env::var_os("CALIPER_SPEC_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/caliper")
-        });
-    let path = root.join(file);
+    let path = spec_dir().join(file);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {} ({e}); set CALIPER_SPEC_DIR", path.display()))
 }
@@ -221,7 +218,7 @@ fn differ(model: &Model, ours: &[impl AsRef<str>], theirs: &[impl AsRef<str>]) -
     })
 }
 
-fn appendix_disagreements(version: Version, file: &str) -> Vec<(String, String, String)> {
+fn appendix_disagreements(version: Version, file: &str) -> Vec<Found> {
     let model = Model::of(version);
     let described = appendix_b(&read(file));
     assert!(
@@ -285,7 +282,7 @@ fn appendix_disagreements(version: Version, file: &str) -> Vec<(String, String, 
     found
 }
 
-fn guide_disagreements() -> Vec<(String, String, String)> {
+fn guide_disagreements() -> Vec<Found> {
     let model = Model::of(Version::V1p2);
     let rows = certification_guide(&read("certification-guide-v1p2.md"));
     assert!(
@@ -353,35 +350,13 @@ fn guide_disagreements() -> Vec<(String, String, String)> {
     found
 }
 
-fn assert_explained(version: &str, found: Vec<(String, String, String)>) {
-    let listed = |e: &str, a: &str| {
-        EXPLAINED
-            .iter()
-            .any(|(v, le, la, _)| *v == version && *le == e && *la == a)
-    };
-    let unexplained: Vec<String> = found
-        .iter()
-        .filter(|(e, a, _)| !listed(e, a))
-        .map(|(e, a, what)| format!("{e} {a}: {what}"))
-        .collect();
-    let stale: Vec<String> = EXPLAINED
-        .iter()
-        .filter(|(v, e, a, _)| *v == version && !found.iter().any(|(fe, fa, _)| fe == e && fa == a))
-        .map(|(_, e, a, _)| format!("{e} {a}"))
-        .collect();
-    assert!(
-        unexplained.is_empty() && stale.is_empty(),
-        "Caliper {version}: {} unexplained disagreements with the specification:\n{}\nlisted but no longer disagreeing: {stale:?}",
-        unexplained.len(),
-        unexplained.join("\n")
-    );
-}
-
 #[test]
 fn the_1p1_events_are_those_of_the_1p1_text() {
     assert_explained(
         "1.1",
-        appendix_disagreements(Version::V1p1, "v1p1/caliper-spec-v1p1.md"),
+        "the specification",
+        &appendix_disagreements(Version::V1p1, "v1p1/caliper-spec-v1p1.md"),
+        EXPLAINED,
     );
 }
 
@@ -389,11 +364,18 @@ fn the_1p1_events_are_those_of_the_1p1_text() {
 fn the_1p2_events_are_those_of_the_1p2_text() {
     assert_explained(
         "1.2",
-        appendix_disagreements(Version::V1p2, "caliper-spec-v1p2.md"),
+        "the specification",
+        &appendix_disagreements(Version::V1p2, "caliper-spec-v1p2.md"),
+        EXPLAINED,
     );
 }
 
 #[test]
 fn the_1p2_events_are_those_of_the_certification_guide() {
-    assert_explained("1.2 guide", guide_disagreements());
+    assert_explained(
+        "1.2 guide",
+        "the certification guide",
+        &guide_disagreements(),
+        EXPLAINED,
+    );
 }
