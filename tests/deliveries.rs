@@ -101,7 +101,7 @@ async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Sub
             "https://example.edu/users/someone-else",
         ),
     ] {
-        let body = json!({"name": name, "targetUrl": format!("{base}/{path}"), "secret": format!("{name}-secret"), "active": true});
+        let body = json!({"name": name, "targetUrl": format!("{base}/{path}"), "secret": format!("{name}-secret-0123456789"), "active": true});
         let webhook = service
             .create(&me, &body)
             .await
@@ -172,7 +172,7 @@ async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Sub
                 .unwrap_or_default();
             assert_eq!(
                 header(signature::SIGNATURE_HEADER),
-                signature::sign(&format!("{name}-secret"), timestamp, body)
+                signature::sign(&format!("{name}-secret-0123456789"), timestamp, body)
             );
             assert_eq!(&header(signature::WEBHOOK_HEADER), webhook_id);
             assert_eq!(header("X-Caliper-Attempt"), (attempt + 1).to_string());

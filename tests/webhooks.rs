@@ -309,15 +309,15 @@ pub async fn bad_bodies_get_a_400_with_a_pointer_per_problem_and_store_nothing(p
     };
     let cases = [
         (
-            json!({"name": "n", "targetUrl": "http://hooks.example.com/", "secret": "s", "active": true}),
+            json!({"name": "n", "targetUrl": "http://hooks.example.com/", "secret": "0123456789abcdef", "active": true}),
             vec!["/targetUrl"],
         ),
         (
-            json!({"name": "n", "targetUrl": "https://169.254.169.254/latest", "secret": "s", "active": true}),
+            json!({"name": "n", "targetUrl": "https://169.254.169.254/latest", "secret": "0123456789abcdef", "active": true}),
             vec!["/targetUrl"],
         ),
         (
-            json!({"name": "n", "targetUrl": "https://localhost:8443/", "secret": "s", "active": true}),
+            json!({"name": "n", "targetUrl": "https://localhost:8443/", "secret": "0123456789abcdef", "active": true}),
             vec!["/targetUrl"],
         ),
         (

@@ -113,7 +113,7 @@ def test_the_official_client_manages_webhooks_and_filters_unchanged(local, recei
     async def scenario():
         client = client_of(local)
         created = await client.webhooks.create({"name": "Dashboard", "targetUrl": receiver.url + "/dashboard",
-                                                "secret": "whsec-dashboard", "active": True, "sensor": SENSOR,
+                                                "secret": "whsec-dashboard-0123456789", "active": True, "sensor": SENSOR,
                                                 "description": "every event of sensor 1"})
         assert (created.name, created.target_url, created.sensor, created.active) == ("Dashboard", receiver.url + "/dashboard", SENSOR, True)
         assert [w.id for w in await client.webhooks.list()] == [created.id]
@@ -121,8 +121,8 @@ def test_the_official_client_manages_webhooks_and_filters_unchanged(local, recei
         assert await client.webhooks.list(sensor="https://example.edu/other") == []
         assert (await client.webhooks.get(created.id)).model_dump() == created.model_dump()
         updated = await client.webhooks.update(created.id, {"name": "Renamed", "targetUrl": receiver.url + "/renamed",
-                                                            "secret": "whsec-2", "active": True})
-        assert (updated.name, updated.sensor, updated.secret) == ("Renamed", None, "whsec-2")
+                                                            "secret": "whsec-2-0123456789", "active": True})
+        assert (updated.name, updated.sensor, updated.secret) == ("Renamed", None, "whsec-2-0123456789")
         assert (await client.webhooks.deactivate(created.id)).active is False
         assert (await client.webhooks.activate(created.id)).active is True
 
@@ -143,7 +143,7 @@ def test_the_official_client_manages_webhooks_and_filters_unchanged(local, recei
         assert await client.webhooks.list() == []
 
         # Another client sees none of it.
-        mine = await client.webhooks.create({"name": "Mine", "targetUrl": receiver.url + "/mine", "secret": "s3cret", "active": True})
+        mine = await client.webhooks.create({"name": "Mine", "targetUrl": receiver.url + "/mine", "secret": "s3cret-0123456789abcdef", "active": True})
         assert await client_of(local, "e2e-webhooks").webhooks.list() == []
         assert [w.id for w in await client.webhooks.list()] == [mine.id]
     asyncio.run(scenario())
@@ -153,7 +153,7 @@ def test_a_filtered_webhook_receives_exactly_the_matching_events_signed(local, r
     async def subscribe():
         client = client_of(local)
         people = await client.webhooks.create({"name": "People 0 and 2", "targetUrl": receiver.url + "/people",
-                                               "secret": "whsec-people", "active": True})
+                                               "secret": "whsec-people-0123456789", "active": True})
         for key, value, operator in [("type", "ToolUseEvent", "eq"),
                                      ("actor.id", "https://example.edu/users/0, https://example.edu/users/2", "in")]:
             await client.webhook_filters.create({"webhookId": people.id, "filterKey": key, "filterValue": value,
@@ -161,10 +161,10 @@ def test_a_filtered_webhook_receives_exactly_the_matching_events_signed(local, r
         await client.webhook_filters.create({"webhookId": people.id, "filterKey": "type", "filterValue": "Nothing",
                                              "filterType": "string", "filterOperator": "eq", "active": False})
         everything = await client.webhooks.create({"name": "All", "targetUrl": receiver.url + "/all",
-                                                   "secret": "whsec-all", "active": True})
+                                                   "secret": "whsec-all-0123456789", "active": True})
         await client.webhooks.create({"name": "Other sensor", "targetUrl": receiver.url + "/other",
-                                      "secret": "whsec-other", "active": True, "sensor": "https://example.edu/other"})
-        await client.webhooks.create({"name": "Off", "targetUrl": receiver.url + "/off", "secret": "whsec-off", "active": False})
+                                      "secret": "whsec-other-0123456789", "active": True, "sensor": "https://example.edu/other"})
+        await client.webhooks.create({"name": "Off", "targetUrl": receiver.url + "/off", "secret": "whsec-off-0123456789", "active": False})
         return people, everything
     people, everything = asyncio.run(subscribe())
 
@@ -175,8 +175,8 @@ def test_a_filtered_webhook_receives_exactly_the_matching_events_signed(local, r
     assert len(wanted) == 4
 
     verify = readme_snippet()
-    for path, webhook, secret, expected in [("/people", people, "whsec-people", wanted),
-                                            ("/all", everything, "whsec-all", {e["id"] for e in sent})]:
+    for path, webhook, secret, expected in [("/people", people, "whsec-people-0123456789", wanted),
+                                            ("/all", everything, "whsec-all-0123456789", {e["id"] for e in sent})]:
         deliveries = receiver.wait(path, len(expected))
         time.sleep(0.5)  # anything extra would have arrived by now
         deliveries = receiver.at(path)
@@ -197,7 +197,7 @@ def test_a_filtered_webhook_receives_exactly_the_matching_events_signed(local, r
 def test_a_failing_receiver_gets_the_event_again_after_each_failure_then_no_more(local, receiver):
     receiver.script["/flaky"] = [500, 503]
     status, webhook = local.request("POST", "/webhooks/", {"name": "Flaky", "targetUrl": receiver.url + "/flaky",
-                                                           "secret": "whsec-flaky", "active": True}, client="e2e-subscriber")
+                                                           "secret": "whsec-flaky-0123456789", "active": True}, client="e2e-subscriber")
     assert status == 201, webhook
     one = events()[:1]
     submit(local, one)
@@ -213,7 +213,7 @@ def test_a_failing_receiver_gets_the_event_again_after_each_failure_then_no_more
 def test_private_targets_are_refused_unless_allowed(embedded, receiver):
     for target in [receiver.url + "/hook", receiver.url.replace("http:", "https:") + "/hook", "https://localhost/hook",
                    "https://169.254.169.254/latest/meta-data", "https://[::1]/hook", "https://10.0.0.8/hook"]:
-        status, answer = embedded.request("POST", "/webhooks/", {"name": "n", "targetUrl": target, "secret": "s",
+        status, answer = embedded.request("POST", "/webhooks/", {"name": "n", "targetUrl": target, "secret": "0123456789abcdef",
                                                                  "active": True}, client="e2e-subscriber")
         assert status == 400 and answer["errors"][0]["path"] == "/targetUrl", (target, answer)
         assert "public" in answer["errors"][0]["message"] or "https" in answer["errors"][0]["message"], answer

@@ -307,7 +307,7 @@ mod tests {
             active: bool,
         ) -> String {
             let body = json!({"name": name, "targetUrl": format!("https://{name}.example.com/hook"),
-                              "secret": format!("{name}-secret"), "active": active, "sensor": sensor});
+                              "secret": format!("{name}-secret-0123456789"), "active": active, "sensor": sensor});
             self.service
                 .create(who, &body)
                 .await
@@ -455,7 +455,7 @@ mod tests {
         assert!((Utc::now().timestamp() - timestamp).abs() < 5);
         assert_eq!(
             header(signature::SIGNATURE_HEADER),
-            signature::sign("hook-secret", timestamp, body)
+            signature::sign("hook-secret-0123456789", timestamp, body)
         );
         assert_eq!(header(signature::WEBHOOK_HEADER), hook);
         assert_eq!(header("X-Caliper-Attempt"), "3");

@@ -38,6 +38,9 @@ const READ_ONLY: &[&str] = &[
     "clientAppId",
 ];
 
+/// The shortest webhook secret: a signature is only as hard to forge as its key is to guess.
+pub const MIN_SECRET_CHARS: usize = 16;
+
 impl WebhookInput {
     pub fn parse(body: &Value, policy: &TargetPolicy) -> Result<Self, Vec<Problem>> {
         let mut fields = Fields::of(
@@ -61,7 +64,16 @@ impl WebhookInput {
                 .ok()
                 .map(String::from)
         });
-        let secret = fields.text("secret", 256);
+        let secret = fields.text("secret", 256).and_then(|secret| {
+            if secret.chars().count() < MIN_SECRET_CHARS {
+                fields.problem(
+                    "secret",
+                    format!("the secret has {} characters; give at least {MIN_SECRET_CHARS}, random (for example the output of `openssl rand -hex 32`), so that signatures cannot be guessed", secret.chars().count()),
+                );
+                return None;
+            }
+            Some(secret)
+        });
         let active = fields.boolean("active");
         let sensor = fields.optional_text("sensor", 2048);
         let description = fields.optional_text("description", 2048);
@@ -264,12 +276,12 @@ mod tests {
 
     #[test]
     fn a_webhook_needs_name_url_secret_and_active() {
-        let good = json!({"name": "n", "targetUrl": "https://hooks.example.com/x", "secret": "s", "active": true,
+        let good = json!({"name": "n", "targetUrl": "https://hooks.example.com/x", "secret": "0123456789abcdef", "active": true,
                           "sensor": null, "id": "ignored"});
         let input = WebhookInput::parse(&good, &TargetPolicy::default())
             .unwrap_or_else(|p| panic!("{p:?}"));
         assert_eq!((input.name.as_str(), input.sensor), ("n", None));
-        let spelled = json!({"name": "n", "targetUrl": "HTTPS://Hooks.Example.com:443/x/../y", "secret": "s",
+        let spelled = json!({"name": "n", "targetUrl": "HTTPS://Hooks.Example.com:443/x/../y", "secret": "0123456789abcdef",
                              "active": true});
         let input = WebhookInput::parse(&spelled, &TargetPolicy::default())
             .unwrap_or_else(|p| panic!("{p:?}"));
@@ -293,6 +305,18 @@ mod tests {
             ]
         );
         assert!(WebhookInput::parse(&json!([1]), &TargetPolicy::default()).is_err());
+        let short = json!({"name": "n", "targetUrl": "https://hooks.example.com/x", "secret": "0123456789abcde",
+                           "active": true});
+        let problems = WebhookInput::parse(&short, &TargetPolicy::default())
+            .err()
+            .unwrap_or_default();
+        assert_eq!(paths(problems.clone()), ["/secret"]);
+        assert!(
+            problems[0]
+                .message
+                .contains("has 15 characters; give at least 16"),
+            "{problems:?}"
+        );
     }
 
     #[test]
