@@ -29,6 +29,7 @@ fn stored(external_id: &str, id: u64) -> StoredEvent {
         id,
         "https://example.edu/sensors/1",
         "2024-05-01T12:00:00.000Z",
+        caliper_validation::CALIPER_V1P2,
         "client-a",
         Utc::now(),
     )
@@ -346,6 +347,7 @@ pub async fn many_events_are_read_at_once(ports: Ports) {
                 first + n as u64,
                 "https://example.edu/sensors/1",
                 "2024-05-01T12:00:00.000Z",
+                caliper_validation::CALIPER_V1P2,
                 "client",
                 Utc::now(),
             )

@@ -156,6 +156,7 @@ fn arbitrary_requests_get_json_answers_and_never_a_5xx() {
                 id,
                 "https://example.edu/sensors/1",
                 "2024-05-01T12:00:00.000Z",
+                caliper_validation::CALIPER_V1P2,
                 "fuzz-client",
                 chrono::Utc::now(),
             )

@@ -88,10 +88,10 @@ fn world() -> Vec<StoredEvent> {
                 id,
                 sensor,
                 "2024-05-05T00:00:00.000Z",
+                version,
                 client,
                 Utc::now(),
             )
-            .in_version(version)
         })
         .collect()
 }
@@ -407,6 +407,7 @@ pub async fn a_stored_event_is_listed_whole(ports: Ports) {
         42,
         SENSORS[0],
         "2024-05-01T12:00:01.000Z",
+        caliper_validation::CALIPER_V1P2,
         "client-a",
         Utc::now(),
     );

@@ -66,8 +66,15 @@ async fn store(ports: &Ports, client: &str, first: u64, count: u64) -> Vec<Store
             event["eventTime"] = json!(format!("2024-05-01T{:02}:{:02}:00.000Z", 10 + n / 60, n % 60));
             event["actor"] = json!({"id": format!("https://example.edu/users/{}", n % 3),
                                     "type": "Person", "email": format!("user{}@example.edu", n % 3)});
-            StoredEvent::from_event(&event, first + n, "https://example.edu/sensors/1",
-                                    "2024-05-01T12:00:00.000Z", client, Utc::now())
+            StoredEvent::from_event(
+                                    &event,
+                                    first + n,
+                                    "https://example.edu/sensors/1",
+                                    "2024-05-01T12:00:00.000Z",
+                                    caliper_validation::CALIPER_V1P2,
+                                    client,
+                                    Utc::now(),
+                                )
         })
         .collect();
     ports.events.insert_new(&events).await.expect("insert");

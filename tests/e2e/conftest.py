@@ -123,7 +123,7 @@ class Local:
             return body
         return json.loads(body or b"null")
 
-    def wait_for_job(self, job_id, seconds=10, client="e2e-app"):
+    def wait_for_job(self, job_id, seconds=60, client="e2e-app"):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             status, body = self.request("GET", f"/jobs/{job_id}/status", client=client)

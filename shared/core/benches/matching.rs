@@ -30,7 +30,7 @@ fn stored_events() -> Vec<StoredEvent> {
                                         {"type": "xpEarned", "value": 150}]},
                 "extensions": {"score": (n % 100) as f64 / 10.0}
             });
-            StoredEvent::from_event(&event, n as u64, "https://myapp.example.com/sensor", "2025-01-15T10:30:01.000Z", "app", Utc::now())
+            StoredEvent::from_event(&event, n as u64, "https://myapp.example.com/sensor", "2025-01-15T10:30:01.000Z", caliper_validation::CALIPER_V1P2, "app", Utc::now())
         })
         .collect()
 }

@@ -108,13 +108,15 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// Builds the stored form of one validated event. Fields the validator guarantees are read
-    /// leniently all the same: a missing one becomes empty rather than a panic.
+    /// Builds the stored form of one validated event of an envelope of `sensor`, `send_time` and
+    /// `data_version`. Fields the validator guarantees are read leniently all the same: a missing
+    /// one becomes empty rather than a panic.
     pub fn from_event(
         event: &Value,
         id: u64,
         sensor: &str,
         send_time: &str,
+        data_version: &str,
         client_app_id: &str,
         now: DateTime<Utc>,
     ) -> Self {
@@ -139,7 +141,7 @@ impl StoredEvent {
             action: text("action"),
             event_time: text("eventTime"),
             send_time: send_time.to_owned(),
-            data_version: default_data_version(),
+            data_version: data_version.to_owned(),
             created_at: stamp.clone(),
             updated_at: stamp,
             deleted_at: None,
@@ -156,14 +158,6 @@ impl StoredEvent {
             extensions: part("extensions"),
             client_app_id: client_app_id.to_owned(),
         }
-    }
-}
-
-impl StoredEvent {
-    /// The same event, sent in an envelope of `data_version`.
-    pub fn in_version(mut self, data_version: &str) -> Self {
-        data_version.clone_into(&mut self.data_version);
-        self
     }
 }
 

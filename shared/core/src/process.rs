@@ -77,10 +77,10 @@ impl Processor {
                         first + i as u64,
                         &message.sensor,
                         &message.send_time,
+                        &message.data_version,
                         &message.client_app_id,
                         now,
                     )
-                    .in_version(&message.data_version)
                 })
                 .collect();
             let outcomes = self.events.insert_new(&stored).await?;

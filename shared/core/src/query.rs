@@ -179,11 +179,11 @@ impl Index {
             Self::All => Some("all".to_owned()),
             Self::Client => Some(event.client_app_id.clone()),
             Self::Sensor => Some(event.sensor.clone()),
-            Self::ClientSensor => Some(client_sensor(&event.client_app_id, &event.sensor)),
+            Self::ClientSensor => Some(client_key(&event.client_app_id, &event.sensor)),
             Self::Actor => event.actor_id().map(str::to_owned),
             Self::Email => event.actor_email(),
             Self::Version => Some(event.data_version.clone()),
-            Self::ClientVersion => Some(client_sensor(&event.client_app_id, &event.data_version)),
+            Self::ClientVersion => Some(client_key(&event.client_app_id, &event.data_version)),
         }
     }
 
@@ -197,8 +197,9 @@ impl Index {
     }
 }
 
-// The client's length in front: no two pairs give the same key, whatever the strings hold.
-fn client_sensor(client: &str, other: &str) -> String {
+/// The key of a client's events of one sensor or version. The client's length in front: no two
+/// pairs give the same key, whatever the strings hold.
+fn client_key(client: &str, other: &str) -> String {
     format!("{}|{client}|{other}", client.len())
 }
 
@@ -309,7 +310,7 @@ impl EventQuery {
         if let Some(version) = &filter.data_version {
             // A sensor is tested per entry: the version indexes keep it.
             let (index, key) = match &own {
-                Some(client) => (Index::ClientVersion, client_sensor(client, version)),
+                Some(client) => (Index::ClientVersion, client_key(client, version)),
                 None => (Index::Version, version.clone()),
             };
             return Plan {
@@ -322,7 +323,7 @@ impl EventQuery {
             };
         }
         let (index, key) = match (own, &filter.sensor) {
-            (Some(client), Some(sensor)) => (Index::ClientSensor, client_sensor(&client, sensor)),
+            (Some(client), Some(sensor)) => (Index::ClientSensor, client_key(&client, sensor)),
             (Some(client), None) => (Index::Client, client),
             (None, Some(sensor)) => (Index::Sensor, sensor.clone()),
             (None, None) => (Index::All, "all".to_owned()),

@@ -175,6 +175,10 @@ mod tests {
     use super::*;
 
     fn event(n: u64) -> StoredEvent {
+        event_of(n, caliper_validation::CALIPER_V1P2)
+    }
+
+    fn event_of(n: u64, data_version: &str) -> StoredEvent {
         let event = serde_json::json!({
             "id": format!("urn:uuid:00000000-0000-4000-8000-{n:012}"),
             "type": "Event", "action": "Created",
@@ -186,6 +190,7 @@ mod tests {
             n,
             "https://example.edu/s",
             "2024-05-01T12:00:10.000Z",
+            data_version,
             "c1",
             chrono::Utc::now(),
         )
@@ -233,7 +238,7 @@ mod tests {
     async fn a_store_of_the_first_layout_gains_the_version_indexes_when_opened() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = Embedded::open(dir.path()).expect("open");
-        let v1p1 = event(2).in_version(caliper_validation::CALIPER_V1P1);
+        let v1p1 = event_of(2, caliper_validation::CALIPER_V1P1);
         store.insert_new(&[event(1), v1p1]).await.expect("insert");
         // What a directory of layout 1 holds: no entries of the version indexes, layout 1.
         let txn = store.db.begin_write().expect("write");

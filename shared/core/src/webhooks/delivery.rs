@@ -324,6 +324,7 @@ mod tests {
                 n,
                 sensor,
                 "2024-01-01T00:00:00Z",
+                caliper_validation::CALIPER_V1P2,
                 client,
                 Utc::now(),
             );
@@ -413,8 +414,15 @@ mod tests {
         let event = json!({"id": v1p1, "type": "NavigationEvent", "action": "NavigatedTo",
                            "actor": "https://example.edu/u/1", "object": "https://example.edu/o",
                            "eventTime": "2018-11-15T10:15:00.000Z"});
-        let stored = StoredEvent::from_event(&event, 2, "https://s1", "t", "c1", Utc::now())
-            .in_version(caliper_validation::CALIPER_V1P1);
+        let stored = StoredEvent::from_event(
+            &event,
+            2,
+            "https://s1",
+            "t",
+            caliper_validation::CALIPER_V1P1,
+            "c1",
+            Utc::now(),
+        );
         crate::ports::EventStore::insert_new(&*w.events, &[stored])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
