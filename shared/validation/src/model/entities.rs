@@ -1,4 +1,5 @@
-//! Appendices C, D and E: every entity type, its supertype and the properties it adds.
+//! Appendices C, D and E of Caliper 1.1 and 1.2 (and the 1.1 profile extensions' types): every
+//! entity type, its supertype and the properties it adds, each marked where only one version has it.
 
 use super::vocabulary::{LTI_MESSAGE_TYPES, ROLES, STATUSES, SYSTEM_IDENTIFIER_TYPES};
 use super::Kind::{self, *};

@@ -1,5 +1,6 @@
-//! Appendix B and the certification guide's conformance tables: every event type of Caliper 1.2,
-//! the profiles that define it, its actions, and the entities each action takes.
+//! Appendix B of Caliper 1.1 and 1.2 and the 1.2 certification guide's conformance tables: every
+//! event type, the profiles that define it, its actions, and the entities each action takes; an
+//! event type one version defines differently is written once per version.
 
 use super::vocabulary::ACTIONS;
 use super::Kind::Entity;
