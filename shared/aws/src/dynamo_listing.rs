@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use caliper_core::query::Plan;
 use caliper_core::{EventPage, EventQuery, EventReader, Order, Start, StoreError};
-use caliper_validation::CALIPER_V1P2;
 use futures::future::try_join_all;
 
 use crate::dynamo_events::DynamoEvents;
@@ -74,12 +73,7 @@ impl ShardQuery<'_> {
         let mut conditions = Vec::new();
         for (n, (attribute, wanted)) in tests.into_iter().enumerate() {
             if let Some(wanted) = wanted {
-                // Events stored before Caliper 1.1 was accepted carry no version: they are 1.2's.
-                conditions.push(if attribute == "dataVersion" && wanted == CALIPER_V1P2 {
-                    format!("(#f{n} = :f{n} OR attribute_not_exists(#f{n}))")
-                } else {
-                    format!("#f{n} = :f{n}")
-                });
+                conditions.push(format!("#f{n} = :f{n}"));
                 request = request
                     .expression_attribute_names(format!("#f{n}"), attribute)
                     .expression_attribute_values(

@@ -227,7 +227,7 @@ impl Residual {
             && holds(&self.sensor, Some(&entry.sensor))
             && holds(&self.actor_id, entry.actor_id.as_deref())
             && holds(&self.actor_email, entry.actor_email.as_deref())
-            && holds(&self.data_version, Some(entry.data_version()))
+            && holds(&self.data_version, Some(&entry.data_version))
     }
 }
 
@@ -239,9 +239,8 @@ pub struct IndexFields {
     pub sensor: String,
     pub actor_id: Option<String>,
     pub actor_email: Option<String>,
-    /// Absent in entries written before Caliper 1.1 was accepted: those are 1.2's.
-    #[serde(default)]
-    pub data_version: Option<String>,
+    #[serde(default = "crate::model::default_data_version")]
+    pub data_version: String,
 }
 
 impl IndexFields {
@@ -252,14 +251,8 @@ impl IndexFields {
             sensor: event.sensor.clone(),
             actor_id: event.actor_id().map(str::to_owned),
             actor_email: event.actor_email(),
-            data_version: Some(event.data_version.clone()),
+            data_version: event.data_version.clone(),
         }
-    }
-
-    pub fn data_version(&self) -> &str {
-        self.data_version
-            .as_deref()
-            .unwrap_or(caliper_validation::CALIPER_V1P2)
     }
 }
 
