@@ -112,16 +112,18 @@ def raw_exchange(local, head):
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(embedded):
+    """A client that waits for `100 Continue` is refused at once and sends nothing (others are read
+    up to the limit, so that they can read the 413: see test_local)."""
     basic = base64.b64encode(b"e2e-app:app-secret").decode()
     # The unauthenticated token endpoint takes a few KiB, whatever the body's route limit.
     status_line = raw_exchange(embedded, "POST /oauth2/token HTTP/1.1\r\nHost: x\r\n"
                                f"Authorization: Basic {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                               "Content-Length: 2000000\r\n\r\n")
+                               "Expect: 100-continue\r\nContent-Length: 2000000\r\n\r\n")
     assert " 413 " in status_line, status_line
     token = embedded.access_token()
     status_line = raw_exchange(embedded, "POST /caliper/event HTTP/1.1\r\nHost: x\r\n"
                                f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                               "Content-Length: 60000000\r\n\r\n")
+                               "Expect: 100-continue\r\nContent-Length: 60000000\r\n\r\n")
     assert " 413 " in status_line, status_line
     # A body that is sent and too large for the token endpoint is refused too, in its error shape.
     request = urllib.request.Request(

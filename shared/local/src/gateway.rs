@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use base64::Engine;
@@ -99,13 +99,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             format!("The request body is larger than {max} bytes"),
         )
     };
-    // A declared length over the limit is refused before a byte of the body is read.
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    if refuse_unread(&parts.headers, max) {
         return too_large();
     }
     // One byte over the limit is enough for the handler to answer 413 itself.
@@ -232,4 +226,20 @@ fn unauthorized(why: String) -> Response {
 
 fn error(status: StatusCode, message: String) -> Response {
     to_axum(ApiError::new(status, message).into_response())
+}
+
+/// Whether a body may be refused before any of it is read: a client that waits for
+/// `100 Continue` (RFC 9110 §10.1.1) and declares a length over `max` gets the refusal instead,
+/// and sends nothing. Others are read up to the limit: answering while a client still sends
+/// makes its connection reset before it reads the answer.
+pub(crate) fn refuse_unread(headers: &HeaderMap, max: usize) -> bool {
+    let waits = headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    waits && declared.is_some_and(|n| n > max as u64)
 }

@@ -188,12 +188,7 @@ async fn token(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    // Unauthenticated: never read more than a token request needs, and refuse a declared length
-    // over it before reading at all.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    // Unauthenticated: never read more than a token request needs.
     let too_large = || {
         OAuthError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -202,7 +197,7 @@ async fn token(
         )
         .into_response()
     };
-    if declared.is_some_and(|n| n > MAX_TOKEN_REQUEST_BYTES as u64) {
+    if crate::gateway::refuse_unread(&headers, MAX_TOKEN_REQUEST_BYTES) {
         return too_large();
     }
     let Ok(body) = axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES).await else {
