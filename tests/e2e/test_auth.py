@@ -298,3 +298,24 @@ def test_tokens_of_a_cognito_user_pool_are_verified_by_its_jwks(tmp_path):
             wrong_issuer.stop()
     finally:
         verifying.stop()
+
+
+def test_clients_come_from_a_file_only_its_owner_can_read(tmp_path):
+    clients = tmp_path / "clients"
+    clients.write_text("# id:secret:scopes\nfile-app:file-secret:event.create\n")
+    clients.chmod(0o644)
+    refused = subprocess.run([str(BINARY), "--data-dir", str(tmp_path / "data"), "--listen", "127.0.0.1:0",
+                              "--clients-file", str(clients)], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "chmod 600" in refused.stderr, refused.stderr
+    clients.chmod(0o600)
+    local = Local(["--data-dir", str(tmp_path / "data"), "--clients-file", str(clients)], dict(os.environ)).start()
+    try:
+        basic = base64.b64encode(b"file-app:file-secret").decode()
+        request = urllib.request.Request(
+            local.url + "/oauth2/token", data=b"grant_type=client_credentials", method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"},
+        )
+        status, answer = local.call(request)
+        assert status == 200 and answer["access_token"], answer
+    finally:
+        local.stop()

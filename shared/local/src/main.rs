@@ -50,6 +50,10 @@ struct Args {
         conflicts_with = "jwks_url"
     )]
     clients: Vec<idp::Client>,
+    /// A file of app clients, one `ID:SECRET:scope,scope` a line, that only its owner may read
+    /// (chmod 600): secrets given here are not seen in `ps`, as `--client` ones are.
+    #[arg(long, env = "CALIPER_LOCAL_CLIENTS_FILE", conflicts_with = "jwks_url")]
+    clients_file: Option<PathBuf>,
     /// Lifetime of the local IdP's access tokens, in seconds (Cognito's default is an hour).
     #[arg(long, env = "CALIPER_LOCAL_TOKEN_SECONDS", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -235,9 +239,13 @@ async fn main() -> anyhow::Result<()> {
             gateway::router(app, verifier)
         }
         None => {
+            let mut clients = args.clients;
+            if let Some(path) = &args.clients_file {
+                clients.extend(idp::clients_from_file(path)?);
+            }
             let idp = local_identity_provider(
                 &args.data_dir,
-                args.clients,
+                clients,
                 args.issuer,
                 &url,
                 args.token_seconds,

@@ -1,5 +1,6 @@
-//! The local IdP's app clients: `ID:SECRET:scope,scope` from the command line or the environment,
-//! or one development client with every scope whose secret is made once and kept.
+//! The local IdP's app clients: `ID:SECRET:scope,scope` from a file only its owner can read, the
+//! command line or the environment, or one development client with every scope whose secret is
+//! made once and kept.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -75,6 +76,38 @@ impl FromStr for Client {
     }
 }
 
+/// The clients of a file of `ID:SECRET:scope,scope` lines (blank lines and `#` comments aside).
+/// The file holds secrets: one that others may read is refused, so that a secret is never kept
+/// where `ps` or another user would see it.
+pub fn from_file(path: &Path) -> anyhow::Result<Vec<Client>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read the clients file {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "the clients file {} holds secrets but others may read it (mode {:o}): chmod 600 it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the clients file {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .map(|(n, line)| (n, line.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .map(|(n, line)| {
+            line.parse::<Client>()
+                .map_err(|why| anyhow::anyhow!("{}, line {}: {why}", path.display(), n + 1))
+        })
+        .collect()
+}
+
 /// Credentials of the development client, kept beside the data so that they survive restarts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DevelopmentCredentials {
@@ -106,6 +139,40 @@ impl DevelopmentCredentials {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_clients_file_is_read_when_only_its_owner_can_read_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("clients");
+        std::fs::write(
+            &path,
+            "# app clients\nmy-app:s3cret:event.create\n\nops:other:admin\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mode = |m| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m));
+        mode(0o644).unwrap_or_else(|e| panic!("{e}"));
+        let refused = from_file(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("chmod 600"), "{refused}");
+        mode(0o600).unwrap_or_else(|e| panic!("{e}"));
+        let clients = from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = clients.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["my-app", "ops"]);
+        assert!(clients[0].has_secret("s3cret"));
+        std::fs::write(&path, "my-app:s3cret:nonsense\n").unwrap_or_else(|e| panic!("{e}"));
+        let bad = from_file(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            bad.contains("line 1") && bad.contains("unknown scope"),
+            "{bad}"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -6,7 +6,7 @@ mod clients;
 mod signing;
 mod verifier;
 
-pub use clients::{Client, DevelopmentCredentials};
+pub use clients::{from_file as clients_from_file, Client, DevelopmentCredentials};
 pub use signing::SigningKey;
 pub use verifier::{TokenError, Verifier};
 
