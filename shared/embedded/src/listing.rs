@@ -221,17 +221,21 @@ mod tests {
         drop(store);
 
         let store = Embedded::open(dir.path()).expect("reopen");
+        assert_eq!(listed(&store, EventFilter::default()).await, [3, 2, 1]);
+    }
+
+    /// The ids of client c1's events that `filter` lists, newest first.
+    async fn listed(store: &Embedded, filter: EventFilter) -> Vec<u64> {
         let query = EventQuery {
             visibility: Visibility::Own("c1".into()),
-            filter: EventFilter::default(),
+            filter,
             order: Order::NewestFirst,
         };
         let page = store
             .list(&query, &Start::Offset(0), 10)
             .await
             .expect("list");
-        let ids: Vec<u64> = page.events.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [3, 2, 1]);
+        page.events.iter().map(|e| e.id).collect()
     }
 
     #[tokio::test]
@@ -258,20 +262,11 @@ mod tests {
             (caliper_validation::CALIPER_V1P1, vec![2]),
             (caliper_validation::CALIPER_V1P2, vec![1]),
         ] {
-            let query = EventQuery {
-                visibility: Visibility::Own("c1".into()),
-                filter: EventFilter {
-                    data_version: Some(version.into()),
-                    ..EventFilter::default()
-                },
-                order: Order::NewestFirst,
+            let filter = EventFilter {
+                data_version: Some(version.into()),
+                ..EventFilter::default()
             };
-            let page = store
-                .list(&query, &Start::Offset(0), 10)
-                .await
-                .expect("list");
-            let ids: Vec<u64> = page.events.iter().map(|e| e.id).collect();
-            assert_eq!(ids, expected, "{version}");
+            assert_eq!(listed(&store, filter).await, expected, "{version}");
         }
     }
 }
