@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use caliper_core::{EventResult, InsertOutcome, JobState, NewJob, Ports, StoredEvent};
+use caliper_core::{EventKey, EventResult, InsertOutcome, JobState, NewJob, Ports, StoredEvent};
 use caliper_tests::{event_id, tool_use_event};
 use chrono::Utc;
 
@@ -24,15 +24,23 @@ fn result(n: u64) -> EventResult {
 }
 
 fn stored(external_id: &str, id: u64) -> StoredEvent {
+    stored_of("client-a", external_id, id)
+}
+
+fn stored_of(client: &str, external_id: &str, id: u64) -> StoredEvent {
     StoredEvent::from_event(
         &tool_use_event(external_id),
         id,
         "https://example.edu/sensors/1",
         "2024-05-01T12:00:00.000Z",
         caliper_validation::CALIPER_V1P2,
-        "client-a",
+        client,
         Utc::now(),
     )
+}
+
+fn key(external_id: &str) -> EventKey {
+    EventKey::new("client-a", external_id)
 }
 
 pub async fn a_new_job_waits(ports: Ports) {
@@ -191,7 +199,7 @@ pub async fn each_event_is_stored_once(ports: Ports) {
     let (a, b) = (event_id(), event_id());
     assert!(ports
         .events
-        .find_ids(&[a.clone(), b.clone()])
+        .find_ids("client-a", &[a.clone(), b.clone()])
         .await
         .expect("find")
         .is_empty());
@@ -215,17 +223,27 @@ pub async fn each_event_is_stored_once(ports: Ports) {
     );
     let found = ports
         .events
-        .find_ids(&[a.clone(), b.clone(), a.clone(), event_id()])
+        .find_ids("client-a", &[a.clone(), b.clone(), a.clone(), event_id()])
         .await
         .expect("find");
     assert_eq!(
         (found.get(&a), found.get(&b), found.len()),
         (Some(&10), Some(&11), 2)
     );
-    let read = ports.events.get(&a).await.expect("get").expect("stored");
+    let read = ports
+        .events
+        .get(&key(&a))
+        .await
+        .expect("get")
+        .expect("stored");
     assert_eq!(
         read,
-        ports.events.get(&a).await.expect("get").expect("stored")
+        ports
+            .events
+            .get(&key(&a))
+            .await
+            .expect("get")
+            .expect("stored")
     );
     assert_eq!(
         (
@@ -236,7 +254,87 @@ pub async fn each_event_is_stored_once(ports: Ports) {
         (10, a.as_str(), "client-a")
     );
     assert_eq!(read.actor, tool_use_event(&a)["actor"]);
-    assert!(ports.events.get(&event_id()).await.expect("get").is_none());
+    assert!(ports
+        .events
+        .get(&key(&event_id()))
+        .await
+        .expect("get")
+        .is_none());
+}
+
+pub async fn a_caliper_id_is_its_clients_own(ports: Ports) {
+    let (shared, theirs) = (event_id(), event_id());
+    let outcomes = ports
+        .events
+        .insert_new(&[
+            stored_of("client-b", &shared, 1),
+            stored_of("client-b", &theirs, 2),
+        ])
+        .await
+        .expect("insert b");
+    assert_eq!(outcomes, [InsertOutcome::Inserted, InsertOutcome::Inserted]);
+    assert!(
+        ports
+            .events
+            .find_ids("client-a", &[shared.clone(), theirs.clone()])
+            .await
+            .expect("find")
+            .is_empty(),
+        "another client's ids are not found"
+    );
+    let outcomes = ports
+        .events
+        .insert_new(&[stored_of("client-a", &shared, 3)])
+        .await
+        .expect("insert a");
+    assert_eq!(outcomes, [InsertOutcome::Inserted], "a's event is its own");
+    let a = ports
+        .events
+        .get(&key(&shared))
+        .await
+        .expect("get")
+        .expect("a's");
+    let b = ports
+        .events
+        .get(&EventKey::new("client-b", &shared))
+        .await
+        .expect("get")
+        .expect("b's");
+    assert_eq!((a.id, b.id), (3, 1));
+    assert_eq!(
+        ports.events.holders(&shared).await.expect("holders"),
+        ["client-a", "client-b"]
+    );
+    assert_eq!(
+        ports.events.holders(&theirs).await.expect("holders"),
+        ["client-b"]
+    );
+    assert!(ports
+        .events
+        .holders(&event_id())
+        .await
+        .expect("holders")
+        .is_empty());
+    assert!(ports
+        .events
+        .get(&key(&theirs))
+        .await
+        .expect("get")
+        .is_none());
+    let keys = [
+        key(&shared),
+        EventKey::new("client-b", &shared),
+        key(&theirs),
+    ];
+    let found = ports.events.get_many(&keys).await.expect("get_many");
+    assert_eq!(
+        (
+            found.len(),
+            found.get(&keys[0]).map(|e| e.id),
+            found.get(&keys[1]).map(|e| e.id)
+        ),
+        (2, Some(3), Some(1))
+    );
 }
 
 pub async fn racing_inserts_store_one(ports: Ports) {
@@ -260,7 +358,7 @@ pub async fn racing_inserts_store_one(ports: Ports) {
     }
     let winner = ports
         .events
-        .get(&id)
+        .get(&key(&id))
         .await
         .expect("get")
         .expect("stored")
@@ -281,7 +379,7 @@ pub async fn many_ids_are_found_at_once(ports: Ports) {
         .map(|(n, id)| stored(id, n as u64 + 1))
         .collect();
     ports.events.insert_new(&events).await.expect("insert");
-    let found = ports.events.find_ids(&ids).await.expect("find");
+    let found = ports.events.find_ids("client-a", &ids).await.expect("find");
     assert_eq!(found.len(), 150);
     assert!(ids
         .iter()
@@ -354,13 +452,13 @@ pub async fn many_events_are_read_at_once(ports: Ports) {
         })
         .collect();
     ports.events.insert_new(&stored).await.expect("insert");
-    let mut asked = ids.clone();
-    asked.push(ids[0].clone());
-    asked.push(event_id());
+    let mut asked: Vec<EventKey> = ids.iter().map(|id| EventKey::new("client", id)).collect();
+    asked.push(asked[0].clone());
+    asked.push(EventKey::new("client", event_id()));
     let found = ports.events.get_many(&asked).await.expect("get_many");
     assert_eq!(found.len(), 150);
     for event in &stored {
-        assert_eq!(found.get(&event.external_id), Some(event));
+        assert_eq!(found.get(&event.key()), Some(event));
     }
     assert!(ports
         .events
@@ -378,6 +476,7 @@ caliper_tests::on_every_backend!(
     failed_is_final_and_says_why,
     ids_are_allocated_in_disjoint_increasing_ranges,
     each_event_is_stored_once,
+    a_caliper_id_is_its_clients_own,
     racing_inserts_store_one,
     many_ids_are_found_at_once,
 );

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use caliper_core::{
-    Delivery, EventStore, InsertOutcome, JobMessage, JobState, JobStore, NewJob, Ports, Processor,
-    Queue, StoreError, StoredEvent,
+    Delivery, EventKey, EventStore, InsertOutcome, JobMessage, JobState, JobStore, NewJob, Ports,
+    Processor, Queue, StoreError, StoredEvent,
 };
 use caliper_http::{handlers, App, Limits};
 use caliper_tests::{envelope, event_id, gateway_request, read_response, tool_use_event};
@@ -43,8 +43,12 @@ impl EventStore for FaultyEvents {
         self.inner.allocate_ids(count).await
     }
 
-    async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
-        let found = self.inner.find_ids(external_ids).await;
+    async fn find_ids(
+        &self,
+        client_app_id: &str,
+        external_ids: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let found = self.inner.find_ids(client_app_id, external_ids).await;
         tokio::time::sleep(self.find_delay).await;
         found
     }
@@ -59,12 +63,19 @@ impl EventStore for FaultyEvents {
         self.inner.insert_new(events).await
     }
 
-    async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        self.inner.get(external_id).await
+    async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
+        self.inner.get(key).await
     }
 
-    async fn get_many(&self, ids: &[String]) -> Result<HashMap<String, StoredEvent>, StoreError> {
-        self.inner.get_many(ids).await
+    async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.holders(external_id).await
+    }
+
+    async fn get_many(
+        &self,
+        keys: &[EventKey],
+    ) -> Result<HashMap<EventKey, StoredEvent>, StoreError> {
+        self.inner.get_many(keys).await
     }
 }
 
@@ -128,6 +139,11 @@ fn faulty(ports: &Ports, throttles: usize, crashes: usize) -> Arc<FaultyEvents> 
 }
 
 /// A recorded job of one part and its message of `n` fresh events.
+/// The key of an event of the client of [`job_with_events`].
+fn key(external_id: &str) -> EventKey {
+    EventKey::new("client-a", external_id)
+}
+
 async fn job_with_events(ports: &Ports, n: usize) -> JobMessage {
     let job = NewJob {
         id: uuid::Uuid::new_v4().to_string(),
@@ -181,7 +197,7 @@ pub async fn a_crash_halfway_through_a_batch_is_redelivered_without_duplicates(p
     let half_stored: Vec<(String, u64)> = {
         let mut found = Vec::new();
         for id in ids_of(&message) {
-            if let Some(event) = ports.events.get(&id).await.expect("get") {
+            if let Some(event) = ports.events.get(&key(&id)).await.expect("get") {
                 found.push((id, event.id));
             }
         }
@@ -241,7 +257,7 @@ pub async fn throttling_fails_the_delivery_and_the_retry_stores_everything(ports
     assert_eq!(results.len(), 3);
     for id in ids_of(&message) {
         assert!(
-            ports.events.get(&id).await.expect("get").is_some(),
+            ports.events.get(&key(&id)).await.expect("get").is_some(),
             "{id} stored"
         );
     }
@@ -302,7 +318,12 @@ pub async fn deliveries_racing_at_once_store_each_event_once(ports: Ports) {
         let results = completed_results(&ports, job_id).await;
         assert_eq!(results.len(), 20);
         for (id, allocated) in &results {
-            let stored = ports.events.get(id).await.expect("get").expect("stored");
+            let stored = ports
+                .events
+                .get(&key(id))
+                .await
+                .expect("get")
+                .expect("stored");
             assert_eq!(
                 stored.id, *allocated,
                 "job {job_id} reports the id stored for {id}"

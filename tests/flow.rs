@@ -4,18 +4,81 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use caliper_core::{Ports, Processor};
+use caliper_core::{EventKey, Ports, Processor};
 use caliper_http::{handlers, App, Limits};
 use caliper_tests::{
     aws_world, embedded_world, envelope, event_id, gateway_request, gateway_request_as,
-    read_response, tool_use_event, AwsWorld,
+    payload_json, read_response, tool_use_event, AwsWorld,
 };
 use serde_json::{json, Value};
+
+/// The client of the payloads' claims.
+const CLIENT: &str = "example-client";
+const SCOPE: &str = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/";
+
+fn claims(client: &str, scope: &str) -> Value {
+    json!({"client_id": client, "scope": format!("{SCOPE}{scope}")})
+}
 
 async fn submit(app: &App, body: &Value) -> (u16, Value) {
     read_response(
         handlers::submit_events(app, gateway_request("submit-events", Some(body), None)).await,
     )
+}
+
+async fn submit_as(app: &App, client: &str, body: &Value) -> (u16, Value) {
+    let claims = claims(client, "event.create");
+    let request = gateway_request_as("submit-events", Some(body), None, Some(claims));
+    read_response(handlers::submit_events(app, request).await)
+}
+
+async fn status_as(app: &App, client: &str, job_id: &str) -> (u16, Value) {
+    let claims = claims(client, "event.create");
+    let request = gateway_request_as("job-status", None, Some(job_id), Some(claims));
+    read_response(handlers::job_status(app, request).await)
+}
+
+/// GET `/caliper/events/{id}` with a raw query string, as `client` with `scope`.
+async fn get_as(app: &App, id: &str, query: &str, client: &str, scope: &str) -> (u16, Value) {
+    let mut event = payload_json("query-events-get");
+    event["pathParameters"] = json!({"externalId": id});
+    event["rawPath"] = json!(format!("/caliper/events/{id}"));
+    event["rawQueryString"] = json!(query);
+    event
+        .as_object_mut()
+        .map(|e| e.remove("queryStringParameters"));
+    event["requestContext"]["authorizer"]["jwt"]["claims"] = claims(client, scope);
+    let request = lambda_http::request::from_str(&event.to_string())
+        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
+    read_response(handlers::query_events(app, request).await)
+}
+
+/// The ids of `client`'s listing, as `client` sees it.
+async fn listed_by(app: &App, client: &str) -> Vec<String> {
+    let mut event = payload_json("query-events-list");
+    event["rawQueryString"] = json!("limit=1000");
+    event
+        .as_object_mut()
+        .map(|e| e.remove("queryStringParameters"));
+    event["requestContext"]["authorizer"]["jwt"]["claims"] = claims(client, "event.create");
+    let request = lambda_http::request::from_str(&event.to_string())
+        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
+    let (code, body) = read_response(handlers::query_events(app, request).await);
+    assert_eq!(code, 200, "{body}");
+    body["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["externalId"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn stored(ports: &Ports, client: &str, id: &str) -> Option<caliper_core::StoredEvent> {
+    ports
+        .events
+        .get(&EventKey::new(client, id))
+        .await
+        .expect("get")
 }
 
 async fn status(app: &App, job_id: &str) -> (u16, Value) {
@@ -83,8 +146,8 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
         "a resent event keeps its first allocated id"
     );
     for id in &ids {
-        let stored = ports.events.get(id).await.expect("get").expect("stored");
-        assert_eq!(stored.client_app_id, "example-client");
+        let stored = stored(ports, CLIENT, id).await.expect("stored");
+        assert_eq!(stored.client_app_id, CLIENT);
     }
 
     let unstored = event_id();
@@ -96,7 +159,7 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
     assert_eq!(reply["errors"][0]["path"], "/data/0/eventTime");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        ports.events.get(&unstored).await.expect("get").is_none(),
+        stored(ports, CLIENT, &unstored).await.is_none(),
         "an invalid envelope stores nothing"
     );
 
@@ -143,11 +206,95 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
     let job = finished(app, reply["jobId"].as_str().unwrap_or_default()).await;
     assert_eq!(job["state"], "completed", "{job}");
     for id in external_ids(&job) {
-        let stored = ports.events.get(&id).await.expect("get").expect("stored");
+        let stored = stored(ports, CLIENT, &id).await.expect("stored");
         assert_eq!(stored.data_version, caliper_validation::CALIPER_V1P1);
         assert_eq!(stored.profile, None);
     }
     assert_eq!(external_ids(&job).len(), 2);
+}
+
+/// Polls a client's job until it finishes.
+async fn finished_as(app: &App, client: &str, job_id: &str) -> Value {
+    for _ in 0..300 {
+        let (code, body) = status_as(app, client, job_id).await;
+        assert_eq!(code, 200, "{body}");
+        if matches!(body["job"]["state"].as_str(), Some("completed" | "failed")) {
+            return body["job"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {job_id} did not finish");
+}
+
+/// A client's event with one distinct mark (its actor), as submitted and processed.
+async fn send_as(app: &App, client: &str, id: &str) -> Value {
+    let mut event = tool_use_event(id);
+    event["actor"] = json!({"id": format!("https://example.edu/users/{client}"), "type": "Person"});
+    let (code, reply) = submit_as(app, client, &envelope(vec![event])).await;
+    assert_eq!(code, 200, "{reply}");
+    let job = finished_as(app, client, reply["jobId"].as_str().unwrap_or_default()).await;
+    assert_eq!(job["state"], "completed", "{job}");
+    job
+}
+
+/// The attack of one client on another's Caliper ids: B sends A's id first, then probes one that
+/// only A holds. Each gets its own event and id; nothing tells either of the other.
+async fn caliper_ids_are_each_clients_own(app: &App) {
+    let (a, b) = ("client-a", "client-b");
+    let shared = event_id();
+    let b_first = send_as(app, b, &shared).await;
+    let a_job = send_as(app, a, &shared).await;
+    let (a_id, b_id) = (allocated_ids(&a_job), allocated_ids(&b_first));
+    assert_ne!(a_id, b_id, "A's event is an event of its own");
+
+    for (client, id) in [(a, &a_id), (b, &b_id)] {
+        let (code, reply) = get_as(app, &shared, "", client, "event.create").await;
+        assert_eq!(code, 200, "{reply}");
+        assert_eq!(reply["event"]["id"].to_string(), format!("{}", id[0]));
+        assert_eq!(
+            reply["event"]["actor"]["id"],
+            format!("https://example.edu/users/{client}")
+        );
+        assert_eq!(listed_by(app, client).await, [shared.as_str()]);
+    }
+
+    // B probes an id that only A holds: a new event, a new id, nothing of A's.
+    let only_a = event_id();
+    let a_only = allocated_ids(&send_as(app, a, &only_a).await);
+    let probe = allocated_ids(&send_as(app, b, &only_a).await);
+    assert_ne!(probe, a_only, "no existence oracle across clients");
+    let (code, _) = get_as(app, &only_a, "clientAppId=client-a", b, "event.create").await;
+    assert_eq!(code, 404, "a client cannot name another client");
+
+    // An admin names the client, or is told which clients hold the id.
+    let (code, reply) = get_as(app, &shared, "", "ops", "admin").await;
+    assert_eq!(code, 409, "{reply}");
+    let paths: Vec<&str> = reply["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["/query/clientAppId", "/query/clientAppId"]);
+    let message = reply["errors"].to_string();
+    assert!(message.contains(a) && message.contains(b), "{reply}");
+    let (code, reply) = get_as(app, &shared, "clientAppId=client-a", "ops", "admin").await;
+    assert_eq!(
+        (code, reply["event"]["clientAppId"].as_str()),
+        (200, Some(a))
+    );
+    let lone = event_id();
+    send_as(app, b, &lone).await;
+    let (code, reply) = get_as(app, &lone, "", "ops", "admin").await;
+    assert_eq!(
+        (code, reply["event"]["clientAppId"].as_str()),
+        (200, Some(b))
+    );
+    let (code, reply) = get_as(app, &lone, "sensor=x", "ops", "admin").await;
+    assert_eq!(
+        (code, reply["errors"][0]["path"].as_str()),
+        (400, Some("/query/sensor"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -157,6 +304,7 @@ async fn embedded_flow() {
     let worker = tokio::spawn(async move { queue.run(processor).await });
     let app = App::new(ports.clone(), Limits::default());
     accepted_events_are_stored_once(&app, &ports).await;
+    caliper_ids_are_each_clients_own(&app).await;
     worker.abort();
 }
 
@@ -176,6 +324,7 @@ async fn aws_flow() {
     let worker = spawn_poller(&world, 5);
     let app = App::new(world.ports.clone(), Limits::default());
     accepted_events_are_stored_once(&app, &world.ports).await;
+    caliper_ids_are_each_clients_own(&app).await;
     worker.abort();
 }
 
@@ -202,12 +351,8 @@ async fn an_envelope_over_one_message_is_split_not_truncated() {
     let job = finished(&app, reply["jobId"].as_str().unwrap_or_default()).await;
     assert_eq!(job["state"], "completed", "{job}");
     assert_eq!(external_ids(&job), ids);
-    let stored = world
-        .ports
-        .events
-        .get(&ids[11])
+    let stored = stored(&world.ports, CLIENT, &ids[11])
         .await
-        .expect("get")
         .expect("stored");
     assert_eq!(
         stored

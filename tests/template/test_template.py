@@ -98,8 +98,13 @@ def test_the_events_table_has_the_indexes_the_code_queries():
     wanted = json.loads(subprocess.run([str(binary), "--event-indexes"], check=True, capture_output=True, text=True).stdout)
     table = template()["Resources"]["EventsTable"]["Properties"]
     assert json.loads(json.dumps(table["GlobalSecondaryIndexes"])) == wanted
+    # An event is its client's (shared/aws/src/dynamo_events.rs): Caliper id and client are the key.
+    assert table["KeySchema"] == [
+        {"AttributeName": "externalId", "KeyType": "HASH"},
+        {"AttributeName": "clientAppId", "KeyType": "RANGE"},
+    ]
     defined = {a["AttributeName"] for a in table["AttributeDefinitions"]}
-    keys = {k["AttributeName"] for index in wanted for k in index["KeySchema"]}
+    keys = {k["AttributeName"] for index in wanted + [table] for k in index["KeySchema"]}
     assert keys <= defined, f"key attributes without a definition: {keys - defined}"
 
 

@@ -1,5 +1,7 @@
-//! Events in DynamoDB, keyed by their Caliper id (`externalId`), written with a condition so that
-//! each is stored once. The id counter is one reserved item of the same table, updated once per batch.
+//! Events in DynamoDB, keyed by their Caliper id (`externalId`, the partition key) and their client
+//! (`clientAppId`, the sort key), written with a condition so that each client's event of an id is
+//! stored once. An admin finds every client's event of one id with one Query of its partition. The
+//! id counter is one reserved item of the same table, updated once per batch.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,7 +10,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use aws_sdk_dynamodb::Client;
-use caliper_core::{EventStore, InsertOutcome, StoreError, StoredEvent};
+use caliper_core::{EventKey, EventStore, InsertOutcome, StoreError, StoredEvent};
 use futures::future::try_join_all;
 
 use crate::errors::store_error;
@@ -16,6 +18,7 @@ use crate::indexes::index_attributes;
 
 /// The counter's key: not an IRI, so no event can ever collide with it.
 const COUNTER_KEY: &str = "#counter:event-id";
+const COUNTER_CLIENT: &str = "#counter";
 /// Concurrent writes per batch: enough to hide latency, few enough to stay polite to the table.
 const WRITE_CONCURRENCY: usize = 16;
 /// BatchGetItem takes at most 100 keys.
@@ -29,11 +32,23 @@ pub struct DynamoEvents {
 
 type Item = HashMap<String, AttributeValue>;
 
-fn key(external_id: &str) -> Item {
-    HashMap::from([(
-        "externalId".to_owned(),
-        AttributeValue::S(external_id.to_owned()),
-    )])
+fn key(client_app_id: &str, external_id: &str) -> Item {
+    HashMap::from([
+        (
+            "externalId".to_owned(),
+            AttributeValue::S(external_id.to_owned()),
+        ),
+        (
+            "clientAppId".to_owned(),
+            AttributeValue::S(client_app_id.to_owned()),
+        ),
+    ])
+}
+
+/// The key of a read item (one projected with both key attributes).
+fn key_of(item: &Item) -> Option<EventKey> {
+    let text = |name: &str| item.get(name)?.as_s().ok().cloned();
+    Some(EventKey::new(text("clientAppId")?, text("externalId")?))
 }
 
 fn allocated_id(item: &Item) -> Option<u64> {
@@ -52,14 +67,10 @@ impl DynamoEvents {
 
     fn item(event: &StoredEvent) -> Result<Item, StoreError> {
         let doc = serde_json::to_string(event).map_err(|e| StoreError::new(e.to_string()))?;
-        let mut item = key(&event.external_id);
+        let mut item = key(&event.client_app_id, &event.external_id);
         item.insert(
             "allocatedId".into(),
             AttributeValue::N(event.id.to_string()),
-        );
-        item.insert(
-            "clientAppId".into(),
-            AttributeValue::S(event.client_app_id.clone()),
         );
         item.insert("sensor".into(), AttributeValue::S(event.sensor.clone()));
         item.insert(
@@ -71,22 +82,26 @@ impl DynamoEvents {
         Ok(item)
     }
 
-    /// The items of `external_ids` that exist, with the attributes of `projection`, in no order.
+    /// The items of `keys` that exist, with the attributes of `projection`, in no order.
     pub(crate) async fn batch_get(
         &self,
-        external_ids: &[String],
+        keys: &[EventKey],
         projection: &str,
         consistent: bool,
     ) -> Result<Vec<Item>, StoreError> {
         // BatchGetItem refuses duplicate keys.
-        let unique: Vec<&String> = external_ids
+        let unique: Vec<&EventKey> = keys
             .iter()
+            .filter(|k| k.external_id != COUNTER_KEY)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
         let mut found = Vec::with_capacity(unique.len());
         for chunk in unique.chunks(BATCH_GET_KEYS) {
-            let mut pending: Vec<Item> = chunk.iter().map(|id| key(id)).collect();
+            let mut pending: Vec<Item> = chunk
+                .iter()
+                .map(|k| key(&k.client_app_id, &k.external_id))
+                .collect();
             let mut attempt = 0u32;
             while !pending.is_empty() {
                 let request = KeysAndAttributes::builder()
@@ -129,26 +144,23 @@ impl DynamoEvents {
         Ok(found)
     }
 
-    /// The stored events of those of `external_ids` that exist, by Caliper id, by BatchGetItem.
+    /// The stored events of those of `keys` that exist, by BatchGetItem.
     pub(crate) async fn stored_events(
         &self,
-        external_ids: &[String],
+        keys: &[EventKey],
         consistent: bool,
-    ) -> Result<HashMap<String, StoredEvent>, StoreError> {
-        let mut events = HashMap::with_capacity(external_ids.len());
+    ) -> Result<HashMap<EventKey, StoredEvent>, StoreError> {
+        let mut events = HashMap::with_capacity(keys.len());
         for item in self
-            .batch_get(external_ids, "externalId, doc", consistent)
+            .batch_get(keys, "externalId, clientAppId, doc", consistent)
             .await?
         {
-            let (Some(id), Some(doc)) = (
-                item.get("externalId").and_then(|v| v.as_s().ok()),
-                item.get("doc").and_then(|v| v.as_s().ok()),
-            ) else {
+            let (Some(key), Some(doc)) =
+                (key_of(&item), item.get("doc").and_then(|v| v.as_s().ok()))
+            else {
                 continue;
             };
-            let event = serde_json::from_str(doc)
-                .map_err(|e| StoreError::new(format!("stored event {id} is unreadable: {e}")))?;
-            events.insert(id.clone(), event);
+            events.insert(key, parse(doc)?);
         }
         Ok(events)
     }
@@ -174,7 +186,10 @@ impl DynamoEvents {
                     match existing {
                         Some(id) => Ok(InsertOutcome::Exists(id)),
                         None => self
-                            .find_ids(std::slice::from_ref(&event.external_id))
+                            .find_ids(
+                                &event.client_app_id,
+                                std::slice::from_ref(&event.external_id),
+                            )
                             .await?
                             .get(&event.external_id)
                             .map(|id| InsertOutcome::Exists(*id))
@@ -199,7 +214,7 @@ impl EventStore for DynamoEvents {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(COUNTER_KEY)))
+            .set_key(Some(key(COUNTER_CLIENT, COUNTER_KEY)))
             .update_expression("ADD lastId :count")
             .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
             .return_values(ReturnValue::UpdatedNew)
@@ -215,16 +230,21 @@ impl EventStore for DynamoEvents {
         Ok(last + 1 - count)
     }
 
-    async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+    async fn find_ids(
+        &self,
+        client_app_id: &str,
+        external_ids: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let keys: Vec<EventKey> = external_ids
+            .iter()
+            .map(|id| EventKey::new(client_app_id, id))
+            .collect();
         let items = self
-            .batch_get(external_ids, "externalId, allocatedId", true)
+            .batch_get(&keys, "externalId, clientAppId, allocatedId", true)
             .await?;
         Ok(items
             .iter()
-            .filter_map(|item| {
-                let id = item.get("externalId").and_then(|v| v.as_s().ok())?;
-                Some((id.clone(), allocated_id(item)?))
-            })
+            .filter_map(|item| Some((key_of(item)?.external_id, allocated_id(item)?)))
             .collect())
     }
 
@@ -236,38 +256,70 @@ impl EventStore for DynamoEvents {
         Ok(outcomes)
     }
 
-    async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        if external_id == COUNTER_KEY {
+    async fn get(&self, event: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
+        if event.external_id == COUNTER_KEY {
             return Ok(None);
         }
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(external_id)))
+            .set_key(Some(key(&event.client_app_id, &event.external_id)))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| store_error("GetItem (event)", e))?;
-        let Some(doc) = output
+        output
             .item()
             .and_then(|i| i.get("doc"))
             .and_then(|v| v.as_s().ok())
-        else {
-            return Ok(None);
-        };
-        serde_json::from_str(doc)
-            .map(Some)
-            .map_err(|e| StoreError::new(format!("stored event {external_id} is unreadable: {e}")))
+            .map(|doc| parse(doc))
+            .transpose()
     }
 
-    async fn get_many(&self, ids: &[String]) -> Result<HashMap<String, StoredEvent>, StoreError> {
-        // Strongly consistent, as `get`: deliveries read events stored a moment ago.
-        let ids: Vec<String> = ids
-            .iter()
-            .filter(|id| *id != COUNTER_KEY)
-            .cloned()
-            .collect();
-        self.stored_events(&ids, true).await
+    async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
+        if external_id == COUNTER_KEY {
+            return Ok(Vec::new());
+        }
+        let mut clients = Vec::new();
+        let mut resume = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("externalId = :id")
+                .expression_attribute_values(":id", AttributeValue::S(external_id.to_owned()))
+                .projection_expression("clientAppId")
+                .consistent_read(true)
+                .set_exclusive_start_key(resume)
+                .send()
+                .await
+                .map_err(|e| store_error("Query (event holders)", e))?;
+            clients.extend(
+                output
+                    .items()
+                    .iter()
+                    .filter_map(|i| i.get("clientAppId")?.as_s().ok().cloned()),
+            );
+            resume = output.last_evaluated_key;
+            if resume.is_none() {
+                return Ok(clients);
+            }
+        }
     }
+
+    async fn get_many(
+        &self,
+        keys: &[EventKey],
+    ) -> Result<HashMap<EventKey, StoredEvent>, StoreError> {
+        // Strongly consistent, as `get`: deliveries read events stored a moment ago.
+        self.stored_events(keys, true).await
+    }
+}
+
+/// A stored event's document.
+fn parse(doc: &str) -> Result<StoredEvent, StoreError> {
+    serde_json::from_str(doc)
+        .map_err(|e| StoreError::new(format!("a stored event is unreadable: {e}")))
 }

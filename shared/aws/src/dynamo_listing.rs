@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use caliper_core::query::Plan;
-use caliper_core::{EventPage, EventQuery, EventReader, Order, Start, StoreError};
+use caliper_core::{EventKey, EventPage, EventQuery, EventReader, Order, Start, StoreError};
 use futures::future::try_join_all;
 
 use crate::dynamo_events::DynamoEvents;
@@ -20,7 +20,7 @@ type Item = HashMap<String, AttributeValue>;
 /// One index entry: where it sits and which event it names.
 struct Entry {
     position: String,
-    external_id: String,
+    event: EventKey,
 }
 
 /// A shard's entries read so far, and where its next page begins.
@@ -97,7 +97,7 @@ impl ShardQuery<'_> {
     ) -> Result<(Vec<Entry>, Option<Item>), StoreError> {
         let output = self
             .request(shard)
-            .projection_expression("externalId, #p")
+            .projection_expression("externalId, clientAppId, #p")
             .limit(limit)
             .set_exclusive_start_key(resume)
             .send()
@@ -109,7 +109,10 @@ impl ShardQuery<'_> {
             .filter_map(|item| {
                 Some(Entry {
                     position: item.get(POSITION)?.as_s().ok()?.clone(),
-                    external_id: item.get("externalId")?.as_s().ok()?.clone(),
+                    event: EventKey::new(
+                        item.get("clientAppId")?.as_s().ok()?.clone(),
+                        item.get("externalId")?.as_s().ok()?.clone(),
+                    ),
                 })
             })
             .collect();
@@ -222,17 +225,16 @@ impl EventReader for DynamoEvents {
         // One more than the page, to know whether another follows.
         let page = reader.merged(skip, limit + 1).await?;
         let more = page.len() > limit;
-        let ids: Vec<String> = page
-            .into_iter()
-            .take(limit)
-            .map(|e| e.external_id)
-            .collect();
-        let mut docs = self.stored_events(&ids, false).await?;
-        let events = ids
+        let keys: Vec<EventKey> = page.into_iter().take(limit).map(|e| e.event).collect();
+        let mut docs = self.stored_events(&keys, false).await?;
+        let events = keys
             .iter()
-            .map(|id| {
-                docs.remove(id).ok_or_else(|| {
-                    StoreError::retryable(format!("the index names {id}, which could not be read"))
+            .map(|key| {
+                docs.remove(key).ok_or_else(|| {
+                    StoreError::retryable(format!(
+                        "the index names {} of {}, which could not be read",
+                        key.external_id, key.client_app_id
+                    ))
                 })
             })
             .collect::<Result<_, _>>()?;

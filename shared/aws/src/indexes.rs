@@ -18,14 +18,9 @@ pub const SHARDS: u64 = 8;
 /// The sort key of every index.
 pub const POSITION: &str = "position";
 
-/// The attributes an actor, email or version index keeps for the filters its key does not settle.
-pub const KEPT_FIELDS: [&str; 5] = [
-    "clientAppId",
-    "sensor",
-    "actorId",
-    "actorEmail",
-    "dataVersion",
-];
+/// The attributes an actor, email or version index keeps for the filters its key does not settle
+/// (`clientAppId`, a key of the table, is in every index).
+pub const KEPT_FIELDS: [&str; 4] = ["sensor", "actorId", "actorEmail", "dataVersion"];
 
 /// One index as DynamoDB knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

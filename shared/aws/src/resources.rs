@@ -32,7 +32,7 @@ pub async fn create_resources(
         &dynamo,
         &settings.events_table,
         "externalId",
-        None,
+        Some("clientAppId"),
         &indexes,
     )
     .await?;

@@ -13,7 +13,7 @@ pub mod submit;
 pub mod webhooks;
 
 pub use message::{split_into_parts, JobMessage};
-pub use model::{EventResult, Job, JobState, NewJob, StoredEvent};
+pub use model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{
     Consumer, DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, Queue, RecordKind,
     StoreError, WebhookSender, WebhookStore,

@@ -1,13 +1,13 @@
 //! In-memory fakes of the ports, for the domain's unit tests only.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::message::JobMessage;
-use crate::model::{EventResult, Job, JobState, NewJob, StoredEvent};
+use crate::model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 use crate::ports::{
     DeliveryQueue, EventStore, InsertOutcome, JobStore, Queue, RecordKind, StoreError,
     WebhookSender, WebhookStore,
@@ -82,13 +82,19 @@ impl JobStore for MemoryJobs {
 
 #[derive(Default)]
 pub struct MemoryEvents {
-    events: Mutex<HashMap<String, StoredEvent>>,
+    events: Mutex<BTreeMap<EventKey, StoredEvent>>,
     counter: Mutex<u64>,
 }
 
 impl MemoryEvents {
     pub fn len(&self) -> usize {
         self.events.lock().map(|m| m.len()).unwrap_or_default()
+    }
+
+    fn events(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, BTreeMap<EventKey, StoredEvent>>, StoreError> {
+        self.events.lock().map_err(|_| StoreError::new("poisoned"))
     }
 }
 
@@ -104,51 +110,56 @@ impl EventStore for MemoryEvents {
         Ok(first)
     }
 
-    async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
-        let map = self
-            .events
-            .lock()
-            .map_err(|_| StoreError::new("poisoned"))?;
+    async fn find_ids(
+        &self,
+        client_app_id: &str,
+        external_ids: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let map = self.events()?;
         Ok(external_ids
             .iter()
-            .filter_map(|id| map.get(id).map(|e| (id.clone(), e.id)))
+            .filter_map(|id| {
+                let event = map.get(&EventKey::new(client_app_id, id))?;
+                Some((id.clone(), event.id))
+            })
             .collect())
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
-        let mut map = self
-            .events
-            .lock()
-            .map_err(|_| StoreError::new("poisoned"))?;
+        let mut map = self.events()?;
         Ok(events
             .iter()
-            .map(|event| match map.get(&event.external_id) {
+            .map(|event| match map.get(&event.key()) {
                 Some(existing) => InsertOutcome::Exists(existing.id),
                 None => {
-                    map.insert(event.external_id.clone(), event.clone());
+                    map.insert(event.key(), event.clone());
                     InsertOutcome::Inserted
                 }
             })
             .collect())
     }
 
-    async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        Ok(self
-            .events
-            .lock()
-            .map_err(|_| StoreError::new("poisoned"))?
-            .get(external_id)
-            .cloned())
+    async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
+        Ok(self.events()?.get(key).cloned())
     }
 
-    async fn get_many(&self, ids: &[String]) -> Result<HashMap<String, StoredEvent>, StoreError> {
-        let events = self
-            .events
-            .lock()
-            .map_err(|_| StoreError::new("poisoned"))?;
-        Ok(ids
+    async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .events()?
+            .keys()
+            .filter(|k| k.external_id == external_id)
+            .map(|k| k.client_app_id.clone())
+            .collect())
+    }
+
+    async fn get_many(
+        &self,
+        keys: &[EventKey],
+    ) -> Result<HashMap<EventKey, StoredEvent>, StoreError> {
+        let events = self.events()?;
+        Ok(keys
             .iter()
-            .filter_map(|id| Some((id.clone(), events.get(id)?.clone())))
+            .filter_map(|key| Some((key.clone(), events.get(key)?.clone())))
             .collect())
     }
 }

@@ -68,6 +68,23 @@ pub struct Job {
     pub failed_reason: Option<String>,
 }
 
+/// Which stored event: a Caliper id names an event within its client's events. Two clients that
+/// send one id have two events, and neither learns of the other's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventKey {
+    pub client_app_id: String,
+    pub external_id: String,
+}
+
+impl EventKey {
+    pub fn new(client_app_id: impl Into<String>, external_id: impl Into<String>) -> Self {
+        Self {
+            client_app_id: client_app_id.into(),
+            external_id: external_id.into(),
+        }
+    }
+}
+
 /// A Caliper event as stored, in the shape readers get back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,6 +125,10 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    pub fn key(&self) -> EventKey {
+        EventKey::new(&self.client_app_id, &self.external_id)
+    }
+
     /// Builds the stored form of one validated event of an envelope of `sensor`, `send_time` and
     /// `data_version`. Fields the validator guarantees are read leniently all the same: a missing
     /// one becomes empty rather than a panic.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::message::JobMessage;
-use crate::model::{EventResult, Job, JobState, NewJob, StoredEvent};
+use crate::model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 use crate::query::{EventPage, EventQuery, Start};
 use crate::webhooks::DeliveryMessage;
 
@@ -70,29 +70,36 @@ pub trait JobStore: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {
     Inserted,
-    /// The Caliper id was stored before, under this allocated id.
+    /// The client stored this Caliper id before, under this allocated id.
     Exists(u64),
 }
 
-/// Stored events, keyed by their Caliper id, and the counter that numbers them.
+/// Stored events, keyed by [`EventKey`] (client and Caliper id), and the counter that numbers them.
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Reserves `count` consecutive ids atomically; returns the first.
     async fn allocate_ids(&self, count: u64) -> Result<u64, StoreError>;
 
-    /// The allocated ids of those of `external_ids` already stored.
-    async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError>;
+    /// The allocated ids of those of `external_ids` that `client_app_id` stored already.
+    async fn find_ids(
+        &self,
+        client_app_id: &str,
+        external_ids: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError>;
 
-    /// Stores each event unless its Caliper id is stored already; outcomes in input order.
+    /// Stores each event unless its client stored its Caliper id already; outcomes in input order.
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError>;
 
-    async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError>;
+    async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError>;
 
-    /// The stored events of those of `external_ids` that exist, by Caliper id, read together.
+    /// The clients that stored an event of this Caliper id, in order (for admins).
+    async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError>;
+
+    /// The stored events of those of `keys` that exist, read together.
     async fn get_many(
         &self,
-        external_ids: &[String],
-    ) -> Result<HashMap<String, StoredEvent>, StoreError>;
+        keys: &[EventKey],
+    ) -> Result<HashMap<EventKey, StoredEvent>, StoreError>;
 }
 
 /// Listings of stored events, in [`EventQuery`]'s order; every adapter follows [`EventQuery::plan`].

@@ -50,7 +50,10 @@ impl Processor {
         self.jobs.mark_active(&message.job_id).await?;
 
         let external_ids: Vec<String> = message.events.iter().map(external_id).collect();
-        let mut allocated: HashMap<String, u64> = self.events.find_ids(&external_ids).await?;
+        let mut allocated: HashMap<String, u64> = self
+            .events
+            .find_ids(&message.client_app_id, &external_ids)
+            .await?;
 
         // New events, each Caliper id once (an envelope may repeat one), numbered by one allocation.
         let mut fresh: Vec<&Value> = Vec::new();
@@ -99,7 +102,9 @@ impl Processor {
 
         if let (Some(deliveries), false) = (&self.deliveries, announce.is_empty()) {
             // Before the part is recorded: should this fail, the message comes back and tries again.
-            deliveries.send(&DeliveryMessage::stored(&announce)).await?;
+            deliveries
+                .send(&DeliveryMessage::stored(&message.client_app_id, &announce))
+                .await?;
         }
 
         let results: Vec<EventResult> = external_ids
@@ -239,8 +244,11 @@ mod tests {
             Processor::new(self.jobs.clone(), self.events.clone())
         }
         async fn submit(&self, events: Vec<Value>) -> String {
+            self.submit_as("client", events).await
+        }
+        async fn submit_as(&self, client: &str, events: Vec<Value>) -> String {
             self.submitter()
-                .submit("client", envelope(events))
+                .submit(client, envelope(events))
                 .await
                 .expect("submit")
         }
@@ -312,6 +320,39 @@ mod tests {
         assert_eq!(b[2].allocated_id, a[0].allocated_id);
         assert!(b[1].allocated_id > a[1].allocated_id);
         assert_eq!(world.events.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn another_clients_event_of_the_same_caliper_id_is_an_event_of_its_own() {
+        let world = World::new();
+        let theirs = world.submit_as("b", vec![event(1)]).await;
+        world.drain().await;
+        let mine = world.submit_as("a", vec![event(1), event(2)]).await;
+        world.drain().await;
+        let again = world.submit_as("b", vec![event(2)]).await;
+        world.drain().await;
+        let (theirs, mine, again) = (
+            world.job(&theirs).await.results,
+            world.job(&mine).await.results,
+            world.job(&again).await.results,
+        );
+        assert_ne!(mine[0].allocated_id, theirs[0].allocated_id);
+        assert_ne!(
+            again[0].allocated_id, mine[1].allocated_id,
+            "b learns nothing of a's event 2"
+        );
+        assert_eq!(world.events.len(), 4);
+        let key = crate::EventKey::new("a", event(1)["id"].as_str().unwrap_or_default());
+        let stored = world
+            .events
+            .get(&key)
+            .await
+            .expect("get")
+            .expect("a's event");
+        assert_eq!(
+            (stored.id, stored.client_app_id.as_str()),
+            (mine[0].allocated_id, "a")
+        );
     }
 
     #[tokio::test]
@@ -467,7 +508,7 @@ mod tests {
                 .take()
                 .into_iter()
                 .flat_map(|m| match m {
-                    DeliveryMessage::Stored { events } => events,
+                    DeliveryMessage::Stored { events, .. } => events,
                     other => panic!("{other:?}"),
                 })
                 .collect()

@@ -5,7 +5,12 @@ use caliper_core::StoreError;
 use redb::{Database, TableDefinition};
 
 pub(crate) const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
-pub(crate) const EVENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("events");
+/// Stored events: (Caliper id, client) → the event. A Caliper id names an event within its client's
+/// events; the id first, so that an admin finds every client's event of one id in one range.
+pub(crate) const EVENTS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("client_events");
+/// Where events were kept before they were keyed by client: read once, to move them.
+pub(crate) const EVENTS_BY_ID: TableDefinition<&str, &[u8]> = TableDefinition::new("events");
 /// Listing indexes: (index, key, position) → the entry's fields. See `caliper_core::query`.
 pub(crate) const EVENT_INDEX: TableDefinition<(u8, &str, &str), &[u8]> =
     TableDefinition::new("event_index");
@@ -102,6 +107,7 @@ impl Embedded {
         txn.open_table(DELIVERY_QUEUE).map_err(fail)?;
         txn.open_table(DELIVERY_DEAD_LETTERS).map_err(fail)?;
         txn.commit().map_err(fail)?;
+        crate::store::key_events_by_client(&db)?;
         crate::listing::index_stored_events(&db)?;
         Ok(Self {
             db: Arc::new(db),

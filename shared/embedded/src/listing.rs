@@ -127,24 +127,29 @@ impl EventReader for Embedded {
                 Start::Offset(n) => n,
                 Start::After(_) => 0,
             };
-            let mut ids = Vec::with_capacity(limit + 1);
+            let mut keys = Vec::with_capacity(limit + 1);
             // One more than the page, to know whether another follows.
             walk(&txn, &query, &start, |fields| {
                 if skip > 0 {
                     skip -= 1;
                 } else {
-                    ids.push(fields.external_id.clone());
+                    keys.push((fields.external_id.clone(), fields.client_app_id.clone()));
                 }
-                ids.len() <= limit
+                keys.len() <= limit
             })?;
-            let more = ids.len() > limit;
-            ids.truncate(limit);
+            let more = keys.len() > limit;
+            keys.truncate(limit);
             let table = txn.open_table(EVENTS).map_err(fail)?;
-            let mut events = Vec::with_capacity(ids.len());
-            for id in &ids {
-                let guard = table.get(id.as_str()).map_err(fail)?.ok_or_else(|| {
-                    StoreError::new(format!("the index names {id}, which is not stored"))
-                })?;
+            let mut events = Vec::with_capacity(keys.len());
+            for (id, client) in &keys {
+                let guard = table
+                    .get((id.as_str(), client.as_str()))
+                    .map_err(fail)?
+                    .ok_or_else(|| {
+                        StoreError::new(format!(
+                            "the index names {id} of {client}, which is not stored"
+                        ))
+                    })?;
                 events.push(decode(guard.value())?);
             }
             Ok(EventPage { events, more })

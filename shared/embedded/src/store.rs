@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use caliper_core::{
-    EventResult, EventStore, InsertOutcome, Job, JobRecord, JobState, JobStore, NewJob, StoreError,
-    StoredEvent,
+    EventKey, EventResult, EventStore, InsertOutcome, Job, JobRecord, JobState, JobStore, NewJob,
+    StoreError, StoredEvent,
 };
 use chrono::{DateTime, Utc};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{fail, Embedded, COUNTERS, EVENTS, EVENT_INDEX, JOBS};
+use crate::db::{fail, Embedded, COUNTERS, EVENTS, EVENTS_BY_ID, EVENT_INDEX, JOBS};
 use crate::listing::index_event;
 
 const EVENT_COUNTER: &str = "event_id";
@@ -24,6 +24,40 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, St
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(fail)
+}
+
+/// Moves the events of a data directory written before events were keyed by client into the
+/// table keyed by (Caliper id, client); each stored event names its client.
+pub(crate) fn key_events_by_client(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write().map_err(fail)?;
+    let old = txn
+        .list_tables()
+        .map_err(fail)?
+        .any(|t| t.name() == EVENTS_BY_ID.name());
+    if !old {
+        return Ok(());
+    }
+    tracing::info!("keying the stored events by client");
+    {
+        let from = txn.open_table(EVENTS_BY_ID).map_err(fail)?;
+        let mut to = txn.open_table(EVENTS).map_err(fail)?;
+        for entry in from.iter().map_err(fail)? {
+            let (_, value) = entry.map_err(fail)?;
+            let event: StoredEvent = decode(value.value())?;
+            to.insert(
+                (event.external_id.as_str(), event.client_app_id.as_str()),
+                value.value(),
+            )
+            .map_err(fail)?;
+        }
+    }
+    txn.delete_table(EVENTS_BY_ID).map_err(fail)?;
+    txn.commit().map_err(fail)
+}
+
+/// The table key of an event.
+fn key_of(key: &EventKey) -> (&str, &str) {
+    (key.external_id.as_str(), key.client_app_id.as_str())
 }
 
 impl Embedded {
@@ -145,14 +179,18 @@ impl EventStore for Embedded {
         .await
     }
 
-    async fn find_ids(&self, external_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
-        let ids = external_ids.to_vec();
+    async fn find_ids(
+        &self,
+        client_app_id: &str,
+        external_ids: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let (client, ids) = (client_app_id.to_owned(), external_ids.to_vec());
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(fail)?;
             let table = txn.open_table(EVENTS).map_err(fail)?;
             let mut found = HashMap::new();
             for id in ids {
-                if let Some(guard) = table.get(id.as_str()).map_err(fail)? {
+                if let Some(guard) = table.get((id.as_str(), client.as_str())).map_err(fail)? {
                     found.insert(id, decode::<StoredEvent>(guard.value())?.id);
                 }
             }
@@ -170,16 +208,16 @@ impl EventStore for Embedded {
                 let mut table = txn.open_table(EVENTS).map_err(fail)?;
                 let mut index = txn.open_table(EVENT_INDEX).map_err(fail)?;
                 for event in &events {
-                    let id = event.external_id.as_str();
+                    let key = (event.external_id.as_str(), event.client_app_id.as_str());
                     let existing = table
-                        .get(id)
+                        .get(key)
                         .map_err(fail)?
                         .map(|g| decode::<StoredEvent>(g.value()))
                         .transpose()?;
                     match existing {
                         Some(stored) => outcomes.push(InsertOutcome::Exists(stored.id)),
                         None => {
-                            table.insert(id, encode(event)?.as_slice()).map_err(fail)?;
+                            table.insert(key, encode(event)?.as_slice()).map_err(fail)?;
                             index_event(&mut index, event)?;
                             outcomes.push(InsertOutcome::Inserted);
                         }
@@ -192,13 +230,13 @@ impl EventStore for Embedded {
         .await
     }
 
-    async fn get(&self, external_id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        let id = external_id.to_owned();
+    async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
+        let key = key.clone();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(fail)?;
             let table = txn.open_table(EVENTS).map_err(fail)?;
             table
-                .get(id.as_str())
+                .get(key_of(&key))
                 .map_err(fail)?
                 .map(|g| decode(g.value()))
                 .transpose()
@@ -206,20 +244,105 @@ impl EventStore for Embedded {
         .await
     }
 
-    async fn get_many(&self, ids: &[String]) -> Result<HashMap<String, StoredEvent>, StoreError> {
-        let ids = ids.to_vec();
+    async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
+        let id = external_id.to_owned();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(fail)?;
             let table = txn.open_table(EVENTS).map_err(fail)?;
-            let mut found = HashMap::with_capacity(ids.len());
-            for id in ids {
-                if let Some(guard) = table.get(id.as_str()).map_err(fail)? {
+            let mut clients = Vec::new();
+            for entry in table.range((id.as_str(), "")..).map_err(fail)? {
+                let (key, _) = entry.map_err(fail)?;
+                let (entry_id, client) = key.value();
+                if entry_id != id {
+                    break;
+                }
+                clients.push(client.to_owned());
+            }
+            Ok(clients)
+        })
+        .await
+    }
+
+    async fn get_many(
+        &self,
+        keys: &[EventKey],
+    ) -> Result<HashMap<EventKey, StoredEvent>, StoreError> {
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(fail)?;
+            let table = txn.open_table(EVENTS).map_err(fail)?;
+            let mut found = HashMap::with_capacity(keys.len());
+            for key in keys {
+                if let Some(guard) = table.get(key_of(&key)).map_err(fail)? {
                     let event = decode(guard.value())?;
-                    found.insert(id, event);
+                    found.insert(key, event);
                 }
             }
             Ok(found)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: u64, client: &str) -> StoredEvent {
+        let event = serde_json::json!({
+            "id": format!("urn:uuid:00000000-0000-4000-8000-{n:012}"),
+            "type": "Event", "action": "Created",
+            "actor": "https://example.edu/users/1", "object": "https://example.edu/things/1",
+            "eventTime": "2024-05-01T12:00:00.000Z",
+        });
+        StoredEvent::from_event(
+            &event,
+            n,
+            "https://example.edu/s",
+            "2024-05-01T12:00:10.000Z",
+            caliper_validation::CALIPER_V1P2,
+            client,
+            Utc::now(),
+        )
+    }
+
+    #[tokio::test]
+    async fn events_stored_before_they_were_keyed_by_client_are_moved_when_opened() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Embedded::open(dir.path()).expect("open");
+        // What an older data directory holds: events by Caliper id alone.
+        let txn = store.db.begin_write().expect("write");
+        {
+            let mut old = txn.open_table(EVENTS_BY_ID).expect("the old table");
+            for stored in [event(1, "c1"), event(2, "c2")] {
+                let bytes = encode(&stored).expect("encode");
+                old.insert(stored.external_id.as_str(), bytes.as_slice())
+                    .expect("insert");
+            }
+        }
+        txn.commit().expect("commit");
+        drop(store);
+
+        let store = Embedded::open(dir.path()).expect("reopen");
+        let first = event(1, "c1").key();
+        let found = EventStore::get(&store, &first)
+            .await
+            .expect("get")
+            .map(|e| e.id);
+        assert_eq!(found, Some(1));
+        assert_eq!(
+            store
+                .holders(&event(2, "c2").external_id)
+                .await
+                .expect("holders"),
+            ["c2"]
+        );
+        let gone = store
+            .db
+            .begin_read()
+            .expect("read")
+            .open_table(EVENTS_BY_ID)
+            .is_err();
+        assert!(gone, "the old table is dropped");
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::service::WebhookService;
 use super::signature::{sign, DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_HEADER};
+use crate::model::EventKey;
 use crate::ports::{Consumer, DeliveryQueue, EventStore, StoreError, WebhookSender};
 use crate::process::Delivery;
 
@@ -18,11 +19,15 @@ use crate::process::Delivery;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum DeliveryMessage {
-    /// These events (Caliper ids) were stored: find the webhooks that want them.
-    Stored { events: Vec<String> },
+    /// These events (Caliper ids) of one client were stored: find the webhooks that want them.
+    Stored {
+        client_app_id: String,
+        events: Vec<String>,
+    },
     /// Send one stored event to one webhook.
     Deliver {
         webhook_id: String,
+        client_app_id: String,
         event_id: String,
     },
 }
@@ -35,10 +40,11 @@ impl DeliveryMessage {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// `Stored` messages for these ids, at most [`Self::IDS_PER_MESSAGE`] each.
-    pub fn stored(ids: &[String]) -> Vec<Self> {
+    /// `Stored` messages for these ids of one client, at most [`Self::IDS_PER_MESSAGE`] each.
+    pub fn stored(client_app_id: &str, ids: &[String]) -> Vec<Self> {
         ids.chunks(Self::IDS_PER_MESSAGE)
             .map(|chunk| Self::Stored {
+                client_app_id: client_app_id.to_owned(),
                 events: chunk.to_vec(),
             })
             .collect()
@@ -103,11 +109,18 @@ impl Dispatcher {
             }
         };
         let outcome = match &message {
-            DeliveryMessage::Stored { events } => self.fan_out(events).await,
+            DeliveryMessage::Stored {
+                client_app_id,
+                events,
+            } => self.fan_out(client_app_id, events).await,
             DeliveryMessage::Deliver {
                 webhook_id,
+                client_app_id,
                 event_id,
-            } => self.deliver(webhook_id, event_id, receives).await,
+            } => {
+                let key = EventKey::new(client_app_id, event_id);
+                self.deliver(webhook_id, &key, receives).await
+            }
         };
         match outcome {
             Ok(()) => Delivery::Done,
@@ -115,15 +128,17 @@ impl Dispatcher {
                 match &message {
                     DeliveryMessage::Deliver {
                         webhook_id,
+                        client_app_id,
                         event_id,
                     } => tracing::error!(
                         webhook_id,
+                        client_app_id,
                         event_id,
                         attempts = receives,
                         reason,
                         "webhook delivery abandoned"
                     ),
-                    DeliveryMessage::Stored { events } => {
+                    DeliveryMessage::Stored { events, .. } => {
                         tracing::error!(events = events.len(), reason, "webhook fan-out abandoned")
                     }
                 }
@@ -141,15 +156,19 @@ impl Dispatcher {
     }
 
     /// Queues one `Deliver` per stored event and webhook that wants it.
-    async fn fan_out(&self, ids: &[String]) -> Result<(), String> {
+    async fn fan_out(&self, client_app_id: &str, ids: &[String]) -> Result<(), String> {
         let subscriptions = self.webhooks.subscriptions().await.map_err(failed)?;
         if subscriptions.is_empty() {
             return Ok(());
         }
-        let events = self.events.get_many(ids).await.map_err(failed)?;
+        let keys: Vec<EventKey> = ids
+            .iter()
+            .map(|id| EventKey::new(client_app_id, id))
+            .collect();
+        let events = self.events.get_many(&keys).await.map_err(failed)?;
         let mut messages = Vec::new();
-        for id in ids {
-            let Some(event) = events.get(id) else {
+        for (id, key) in ids.iter().zip(&keys) {
+            let Some(event) = events.get(key) else {
                 tracing::warn!(
                     event_id = id,
                     "a stored event to deliver is not in the store"
@@ -160,6 +179,7 @@ impl Dispatcher {
             for subscription in subscriptions.iter().filter(|s| s.wants(event, &json)) {
                 messages.push(DeliveryMessage::Deliver {
                     webhook_id: subscription.webhook.id.clone(),
+                    client_app_id: client_app_id.to_owned(),
                     event_id: id.clone(),
                 });
             }
@@ -176,7 +196,8 @@ impl Dispatcher {
     }
 
     /// One signed POST of the stored event to the webhook, unless it was deactivated or deleted.
-    async fn deliver(&self, webhook_id: &str, event_id: &str, attempt: u32) -> Result<(), String> {
+    async fn deliver(&self, webhook_id: &str, key: &EventKey, attempt: u32) -> Result<(), String> {
+        let event_id = key.external_id.as_str();
         let Some(webhook) = self
             .webhooks
             .live_webhook(webhook_id)
@@ -190,7 +211,7 @@ impl Dispatcher {
             tracing::info!(webhook_id, event_id, "webhook inactive; delivery dropped");
             return Ok(());
         }
-        let Some(event) = self.events.get(event_id).await.map_err(failed)? else {
+        let Some(event) = self.events.get(key).await.map_err(failed)? else {
             tracing::warn!(
                 webhook_id,
                 event_id,
@@ -204,7 +225,7 @@ impl Dispatcher {
             (SIGNATURE_HEADER, sign(&webhook.secret, timestamp, &body)),
             (TIMESTAMP_HEADER, timestamp.to_string()),
             (WEBHOOK_HEADER, webhook.id.clone()),
-            (DELIVERY_HEADER, delivery_id(webhook_id, event_id)),
+            (DELIVERY_HEADER, delivery_id(webhook_id, key)),
             ("X-Caliper-Attempt", attempt.to_string()),
         ];
         match self.sender.post(&webhook.target_url, &headers, &body).await {
@@ -229,11 +250,12 @@ impl Consumer for Dispatcher {
     }
 }
 
-/// Stable across attempts of one event to one webhook, so that receivers can drop repeats.
-fn delivery_id(webhook_id: &str, event_id: &str) -> String {
+/// Stable across attempts of one event to one webhook, so that receivers can drop repeats; two
+/// clients' events of one Caliper id are two deliveries.
+fn delivery_id(webhook_id: &str, key: &EventKey) -> String {
     uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_URL,
-        format!("{webhook_id}\n{event_id}").as_bytes(),
+        format!("{webhook_id}\n{}\n{}", key.client_app_id, key.external_id).as_bytes(),
     )
     .to_string()
 }
@@ -315,7 +337,7 @@ mod tests {
                 .id
         }
 
-        async fn store(&self, n: u64, client: &str, sensor: &str, kind: &str) -> String {
+        async fn store(&self, n: u64, client: &str, sensor: &str, kind: &str) -> EventKey {
             let id = format!("urn:uuid:00000000-0000-4000-8000-{n:012}");
             let event = json!({"id": id, "type": kind, "action": "Started", "actor": {"id": "https://example.edu/u/1"},
                                "object": "https://example.edu/o", "eventTime": "2024-01-01T00:00:00Z"});
@@ -331,13 +353,20 @@ mod tests {
             crate::ports::EventStore::insert_new(&*self.events, &[stored])
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            id
+            EventKey::new(client, id)
         }
 
-        /// The `Deliver` messages the fan-out of `ids` queues, as (webhook, event) pairs.
-        async fn fan_out(&self, ids: &[String]) -> Vec<(String, String)> {
-            let body = DeliveryMessage::stored(ids)[0].to_json();
-            assert_eq!(self.dispatcher.handle(&body, 1, 3).await, Delivery::Done);
+        /// The `Deliver` messages the fan-out of `keys` queues (one `Stored` message per event, as
+        /// processing sends them per client), as (webhook, event) pairs.
+        async fn fan_out(&self, keys: &[EventKey]) -> Vec<(String, EventKey)> {
+            for key in keys {
+                let body = DeliveryMessage::stored(
+                    &key.client_app_id,
+                    std::slice::from_ref(&key.external_id),
+                )[0]
+                .to_json();
+                assert_eq!(self.dispatcher.handle(&body, 1, 3).await, Delivery::Done);
+            }
             let mut pairs: Vec<_> = self
                 .queue
                 .take()
@@ -345,13 +374,24 @@ mod tests {
                 .map(|m| match m {
                     DeliveryMessage::Deliver {
                         webhook_id,
+                        client_app_id,
                         event_id,
-                    } => (webhook_id, event_id),
+                    } => (webhook_id, EventKey::new(client_app_id, event_id)),
                     other => panic!("fan-out queued {other:?}"),
                 })
                 .collect();
             pairs.sort();
             pairs
+        }
+
+        /// A `Deliver` message of `key` to `webhook_id`.
+        fn deliver(webhook_id: &str, key: &EventKey) -> String {
+            DeliveryMessage::Deliver {
+                webhook_id: webhook_id.to_owned(),
+                client_app_id: key.client_app_id.clone(),
+                event_id: key.external_id.clone(),
+            }
+            .to_json()
         }
     }
 
@@ -398,6 +438,79 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn two_clients_events_of_one_caliper_id_go_each_to_its_own_webhooks() {
+        let w = world();
+        let mine = w.webhook(&client("c1"), "mine", None, true).await;
+        let theirs = w.webhook(&client("c2"), "theirs", None, true).await;
+        let everything = w.webhook(&admin(), "everything", None, true).await;
+        let a = w.store(1, "c1", "https://s1", "AssessmentEvent").await;
+        let b = EventKey::new("c2", a.external_id.clone());
+        let stored = StoredEvent::from_event(
+            &json!({"id": b.external_id, "type": "AssessmentEvent", "action": "Started",
+                    "actor": "https://example.edu/u/2", "object": "https://example.edu/o",
+                    "eventTime": "2024-01-01T00:00:00Z"}),
+            3,
+            "https://s2",
+            "2024-01-01T00:00:00Z",
+            caliper_validation::CALIPER_V1P2,
+            "c2",
+            Utc::now(),
+        );
+        crate::ports::EventStore::insert_new(&*w.events, &[stored])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut expected = vec![
+            (mine, a.clone()),
+            (theirs.clone(), b.clone()),
+            (everything.clone(), a.clone()),
+            (everything.clone(), b.clone()),
+        ];
+        expected.sort();
+        assert_eq!(w.fan_out(&[a.clone(), b.clone()]).await, expected);
+
+        // Each client's webhook gets its own client's event, and the admin's gets both, told apart.
+        assert_eq!(
+            w.dispatcher
+                .handle(&World::deliver(&theirs, &b), 1, 3)
+                .await,
+            Delivery::Done
+        );
+        assert_eq!(
+            w.dispatcher
+                .handle(&World::deliver(&everything, &a), 1, 3)
+                .await,
+            Delivery::Done
+        );
+        assert_eq!(
+            w.dispatcher
+                .handle(&World::deliver(&everything, &b), 1, 3)
+                .await,
+            Delivery::Done
+        );
+        let posts = w.sender.posts.lock().map(|p| p.clone()).unwrap_or_default();
+        let seen: Vec<(String, String, String)> = posts
+            .iter()
+            .map(|(_, headers, body)| {
+                let sent: Value = serde_json::from_str(body).unwrap_or_default();
+                let delivery = headers
+                    .iter()
+                    .find(|(n, _)| *n == signature::DELIVERY_HEADER)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                (
+                    sent["clientAppId"].as_str().unwrap_or_default().to_owned(),
+                    sent["actor"].as_str().unwrap_or_default().to_owned(),
+                    delivery,
+                )
+            })
+            .collect();
+        assert_eq!(seen[0].0, "c2");
+        assert_eq!(seen[0].1, "https://example.edu/u/2");
+        assert_eq!((seen[1].0.as_str(), seen[2].0.as_str()), ("c1", "c2"));
+        assert_ne!(seen[1].2, seen[2].2, "two events, two delivery ids");
+    }
+
+    #[tokio::test]
     async fn a_filter_on_the_data_version_sends_one_caliper_version_only() {
         let w = world();
         let c1 = client("c1");
@@ -410,8 +523,8 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         let v1p2 = w.store(1, "c1", "https://s1", "NavigationEvent").await;
-        let v1p1 = format!("urn:uuid:00000000-0000-4000-8000-{:012}", 2);
-        let event = json!({"id": v1p1, "type": "NavigationEvent", "action": "NavigatedTo",
+        let v1p1 = EventKey::new("c1", format!("urn:uuid:00000000-0000-4000-8000-{:012}", 2));
+        let event = json!({"id": v1p1.external_id, "type": "NavigationEvent", "action": "NavigatedTo",
                            "actor": "https://example.edu/u/1", "object": "https://example.edu/o",
                            "eventTime": "2018-11-15T10:15:00.000Z"});
         let stored = StoredEvent::from_event(
@@ -434,11 +547,7 @@ mod tests {
         let w = world();
         let hook = w.webhook(&client("c1"), "hook", None, true).await;
         let event = w.store(1, "c1", "https://s1", "AssessmentEvent").await;
-        let message = DeliveryMessage::Deliver {
-            webhook_id: hook.clone(),
-            event_id: event.clone(),
-        }
-        .to_json();
+        let message = World::deliver(&hook, &event);
         if let Ok(mut answers) = w.sender.answers.lock() {
             *answers = vec![Ok(500), Err("timed out".into()), Ok(204)];
         }
@@ -487,7 +596,7 @@ mod tests {
                 sent["id"].as_u64(),
                 sent["clientAppId"].as_str()
             ),
-            (Some(event.as_str()), Some(1), Some("c1"))
+            (Some(event.external_id.as_str()), Some(1), Some("c1"))
         );
 
         if let Ok(mut answers) = w.sender.answers.lock() {
@@ -506,11 +615,7 @@ mod tests {
         let c1 = client("c1");
         let hook = w.webhook(&c1, "hook", None, true).await;
         let event = w.store(1, "c1", "https://s1", "AssessmentEvent").await;
-        let message = DeliveryMessage::Deliver {
-            webhook_id: hook.clone(),
-            event_id: event,
-        }
-        .to_json();
+        let message = World::deliver(&hook, &event);
         w.service
             .set_active(&c1, &hook, false)
             .await
@@ -618,11 +723,11 @@ mod tests {
     #[test]
     fn stored_ids_are_announced_in_bounded_messages() {
         let ids: Vec<String> = (0..1001).map(|n| format!("urn:uuid:{n}")).collect();
-        let messages = DeliveryMessage::stored(&ids);
+        let messages = DeliveryMessage::stored("c1", &ids);
         let sizes: Vec<usize> = messages
             .iter()
             .map(|m| match m {
-                DeliveryMessage::Stored { events } => events.len(),
+                DeliveryMessage::Stored { events, .. } => events.len(),
                 other => panic!("{other:?}"),
             })
             .collect();
@@ -630,7 +735,7 @@ mod tests {
         let round_trip: DeliveryMessage =
             serde_json::from_str(&messages[2].to_json()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(round_trip, messages[2]);
-        assert!(DeliveryMessage::stored(&[]).is_empty());
+        assert!(DeliveryMessage::stored("c1", &[]).is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use caliper_core::query::date_bound;
-use caliper_core::{EventFilter, EventQuery, Order, Start, Visibility};
+use caliper_core::{EventFilter, EventKey, EventQuery, Order, Start, Visibility};
 use caliper_validation::{Problem, Version, CALIPER_V1P1, CALIPER_V1P2};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -40,13 +40,17 @@ pub async fn query_events(app: &App, request: Request) -> Response<Body> {
     })
 }
 
-/// One event; another client's answers 404, exactly like a missing one.
+/// One event of the caller's (another client's of the same Caliper id is another event, and
+/// answers 404 exactly like a missing one). An admin names the client with `?clientAppId=`, or
+/// gets the one event of that id, or a 409 listing the clients that hold one.
 async fn get_event(
     app: &App,
     request: &Request,
     external_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let caller = authorize(request, &[Scope::EventCreate])?;
+    let named = named_client(request)?;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "Event not found");
     // The path may arrive percent-encoded (`urn%3Auuid%3A...`) or decoded: try both readings.
     let decoded = percent_encoding::percent_decode_str(external_id)
         .decode_utf8()
@@ -55,18 +59,86 @@ async fn get_event(
     if let Some(decoded) = decoded.as_deref().filter(|d| *d != external_id) {
         candidates.insert(0, decoded);
     }
+    let events = &app.ports.events;
     for candidate in candidates {
-        let event = app
-            .ports
-            .events
-            .get(candidate)
+        let client = match (&named, caller.is_admin()) {
+            (Some(named), true) => named.clone(),
+            (Some(named), false) if *named != caller.client_id => return Err(not_found()),
+            (_, false) => caller.client_id.clone(),
+            (None, true) => {
+                let holders = events
+                    .holders(candidate)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                match holders.as_slice() {
+                    [] => continue,
+                    [one] => one.clone(),
+                    many => return Err(held_by_many(candidate, many)),
+                }
+            }
+        };
+        let event = events
+            .get(&EventKey::new(client, candidate))
             .await
             .map_err(|e| unavailable(&e))?;
-        if let Some(event) = event.filter(|e| caller.may_see(&e.client_app_id)) {
+        if let Some(event) = event {
             return Ok(ok(&json!({ "event": event })));
         }
     }
-    Err(ApiError::new(StatusCode::NOT_FOUND, "Event not found"))
+    Err(not_found())
+}
+
+/// The `clientAppId` parameter of a single-event read, the only one it takes.
+fn named_client(request: &Request) -> Result<Option<String>, ApiError> {
+    let mut named = None;
+    let mut problems = Vec::new();
+    for (name, value) in request
+        .query_string_parameters_ref()
+        .into_iter()
+        .flat_map(|q| q.iter())
+    {
+        match name {
+            "clientAppId" if named.is_none() => named = Some(value.to_owned()),
+            "clientAppId" => {
+                problems.push(problem(name, "clientAppId is given twice; give it once"))
+            }
+            _ => problems.push(problem(
+                name,
+                format!("{name} is not a parameter of this route; it takes clientAppId (admins)"),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(named)
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "The query parameters are not valid",
+        )
+        .with_errors(problems))
+    }
+}
+
+/// An admin's read of a Caliper id that several clients sent: which to read is theirs to say.
+fn held_by_many(external_id: &str, clients: &[String]) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!(
+            "{} clients hold an event of Caliper id {external_id}; name one with ?clientAppId=",
+            clients.len()
+        ),
+    )
+    .with_errors(
+        clients
+            .iter()
+            .map(|client| {
+                problem(
+                    "clientAppId",
+                    format!("client {client} holds an event of this id: add ?clientAppId={client}"),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// What a listing request asks for, once its parameters are read.

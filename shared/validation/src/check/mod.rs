@@ -65,8 +65,8 @@ fn other_version(current: Version, defines: impl Fn(&Model) -> bool) -> Option<V
 fn adds_contexts(context: Option<&Value>) -> bool {
     match context {
         Some(Value::Array(contexts)) => contexts.iter().any(|c| {
-            !c.as_str()
-                .is_some_and(|s| vocabulary::context_version(s).is_some())
+            c.as_str()
+                .is_none_or(|s| vocabulary::context_version(s).is_none())
         }),
         Some(Value::Object(_)) => true,
         _ => false,
