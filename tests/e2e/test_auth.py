@@ -112,8 +112,8 @@ def raw_exchange(local, head):
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(embedded):
-    """A client that waits for `100 Continue` is refused at once and sends nothing (others are read
-    up to the limit, so that they can read the 413: see test_local)."""
+    """A client that waits for `100 Continue` is refused at once and sends nothing (one that sends
+    anyway reads the 413 too: see test_hostile)."""
     basic = base64.b64encode(b"e2e-app:app-secret").decode()
     # The unauthenticated token endpoint takes a few KiB, whatever the body's route limit.
     status_line = raw_exchange(embedded, "POST /oauth2/token HTTP/1.1\r\nHost: x\r\n"

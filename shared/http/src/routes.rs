@@ -15,6 +15,14 @@ pub struct Route {
     pub scopes: &'static [Scope],
 }
 
+impl Route {
+    /// Whether its body is a Caliper envelope (up to `Limits::max_body_bytes`) rather than a
+    /// small JSON document or nothing.
+    pub fn takes_envelopes(&self) -> bool {
+        matches!(self.function, "submit-events" | "validate-events")
+    }
+}
+
 /// Sending and reading back one's own events.
 const EVENT_SCOPES: &[Scope] = &[Scope::EventCreate, Scope::Admin];
 

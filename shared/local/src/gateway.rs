@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::extract::{Request, State};
@@ -15,16 +16,34 @@ use base64::Engine;
 use caliper_http::{handlers, ApiError, App, Caller, Problem, ROUTES};
 use serde_json::{json, Map, Value};
 
+use tokio::sync::Semaphore;
+
 use crate::idp::{TokenError, Verifier};
+
+/// What the gateway allows a request's body, and its callers' failures.
+pub struct GatewayLimits {
+    /// The whole body must arrive within this (408 otherwise).
+    pub body_timeout: Duration,
+    /// Body bytes buffered at once across all requests; a request waits its turn for its share,
+    /// at most `body_timeout` (503 otherwise).
+    pub body_budget: usize,
+}
+
+/// The most a body may have on routes that take a small JSON document (webhooks, filters) or
+/// none at all; the event routes take `Limits::max_body_bytes`.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
 struct Gateway {
     app: Arc<App>,
     routes: matchit::Router<Vec<&'static caliper_http::Route>>,
     verifier: Verifier,
     requests: AtomicU64,
+    limits: GatewayLimits,
+    /// The body budget, in KiB.
+    budget: Semaphore,
 }
 
-pub fn router(app: Arc<App>, verifier: Verifier) -> Router {
+pub fn router(app: Arc<App>, verifier: Verifier, limits: GatewayLimits) -> Router {
     let mut routes: matchit::Router<Vec<&'static caliper_http::Route>> = matchit::Router::new();
     // One entry per path with every method on it, however the table orders its routes.
     let mut by_path: BTreeMap<&str, Vec<&'static caliper_http::Route>> = BTreeMap::new();
@@ -37,11 +56,14 @@ pub fn router(app: Arc<App>, verifier: Verifier) -> Router {
             .insert(path, same_path)
             .expect("the route table has no conflicting paths");
     }
+    let budget = Semaphore::new(limits.body_budget.div_ceil(1024));
     let gateway = Arc::new(Gateway {
         app,
         routes,
         verifier,
         requests: AtomicU64::new(0),
+        limits,
+        budget,
     });
     Router::new().fallback(serve).with_state(gateway)
 }
@@ -72,6 +94,8 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         }
         return response;
     };
+    let source = crate::server::peer(&parts.extensions)
+        .map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
     // A public route (no scopes) has no authorizer, as in the template.
     let authorizer = if route.scopes.is_empty() {
         None
@@ -92,20 +116,9 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
 
-    let max = gateway.app.limits.max_body_bytes;
-    let too_large = || {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The request body is larger than {max} bytes"),
-        )
-    };
-    if refuse_unread(&parts.headers, max) {
-        return too_large();
-    }
-    // One byte over the limit is enough for the handler to answer 413 itself.
-    let bytes = match to_bytes(body, max + 1).await {
+    let bytes = match read_body(&gateway, route, &parts.headers, body).await {
         Ok(bytes) => bytes,
-        Err(_) => return too_large(),
+        Err(refusal) => return refusal,
     };
 
     let mut headers = Map::new();
@@ -136,7 +149,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             "apiId": "caliper-local",
             "domainName": "localhost",
             "domainPrefix": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""},
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source, "userAgent": ""},
             "requestId": format!("local-{request_id}"),
             "routeKey": route_key,
             "stage": "$default",
@@ -228,18 +241,80 @@ fn error(status: StatusCode, message: String) -> Response {
     to_axum(ApiError::new(status, message).into_response())
 }
 
-/// Whether a body may be refused before any of it is read: a client that waits for
-/// `100 Continue` (RFC 9110 §10.1.1) and declares a length over `max` gets the refusal instead,
-/// and sends nothing. Others are read up to the limit: answering while a client still sends
-/// makes its connection reset before it reads the answer.
-pub(crate) fn refuse_unread(headers: &HeaderMap, max: usize) -> bool {
-    let waits = headers
-        .get(header::EXPECT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
-    let declared = headers
+/// The route's body, read within the limits: its size (413 before reading when the declared
+/// length is over it), its time (408), and its share of the body budget (503 when it does not
+/// come in time).
+async fn read_body(
+    gateway: &Gateway,
+    route: &caliper_http::Route,
+    headers: &HeaderMap,
+    body: AxumBody,
+) -> Result<axum::body::Bytes, Response> {
+    let max = if route.takes_envelopes() {
+        gateway.app.limits.max_body_bytes
+    } else {
+        MAX_DOCUMENT_BYTES
+    };
+    let too_large = || {
+        closing(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The request body is larger than {max} bytes, the most {} {} takes",
+                route.method, route.path
+            ),
+        ))
+    };
+    if declared_over(headers, max) {
+        return Err(too_large());
+    }
+    let timeout = gateway.limits.body_timeout;
+    // The declared length, or the most a body of unknown length may take, plus the byte that
+    // tells a body over the limit.
+    let share = declared_length(headers).map_or(max, |n| n as usize) + 1;
+    let kib = u32::try_from(share.div_ceil(1024)).unwrap_or(u32::MAX);
+    let Ok(Ok(permit)) = tokio::time::timeout(timeout, gateway.budget.acquire_many(kib)).await
+    else {
+        let mut busy = closing(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is reading as many request bodies as it may; try again in a moment".into(),
+        ));
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Err(busy);
+    };
+    // One byte over the limit is enough for the handler to answer 413 itself.
+    let read = tokio::time::timeout(timeout, to_bytes(body, max + 1)).await;
+    drop(permit);
+    match read {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(closing(error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "The request body did not arrive within {} s",
+                timeout.as_secs()
+            ),
+        ))),
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    waits && declared.is_some_and(|n| n > max as u64)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Whether the declared length is over `max`: refused before a byte of the body is read.
+pub(crate) fn declared_over(headers: &HeaderMap, max: usize) -> bool {
+    declared_length(headers).is_some_and(|n| n > max as u64)
+}
+
+/// A refusal after which the connection closes (its body unread): the listener drains what the
+/// client still sends for a moment, so that it reads the answer.
+pub(crate) fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }

@@ -4,10 +4,13 @@
 
 mod gateway;
 mod idp;
+mod server;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use caliper_core::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
@@ -83,6 +86,34 @@ struct Args {
     /// How long one delivery may take (connect, send, answer), in milliseconds.
     #[arg(long, env = "CALIPER_WEBHOOK_TIMEOUT_MS", default_value_t = DeliverySettings::DEFAULT_TIMEOUT_MS)]
     webhook_timeout_ms: u64,
+    /// Connections served at once; more are answered 503 and closed.
+    #[arg(long, env = "CALIPER_LOCAL_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// Seconds a connection may take to send a request's headers.
+    #[arg(long, env = "CALIPER_LOCAL_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// Seconds a request's whole body may take to arrive (408 after).
+    #[arg(long, env = "CALIPER_LOCAL_BODY_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
+    /// Seconds a connection may stay open with no request in flight and no bytes moving.
+    #[arg(long, env = "CALIPER_LOCAL_IDLE_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    idle_timeout: u64,
+    /// MiB of request bodies buffered at once, across every connection.
+    #[arg(long, env = "CALIPER_LOCAL_BODY_BUDGET_MIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(8..=65_536))]
+    body_budget_mib: u64,
+    /// Failed client authentications at the token endpoint a client id or an address may have
+    /// at once, and per minute after (429 with Retry-After beyond); 0: no limit.
+    #[arg(
+        long,
+        env = "CALIPER_LOCAL_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 10
+    )]
+    auth_failures_per_minute: u32,
     /// Print the routes (method, path, function, scopes) as JSON and exit.
     #[arg(long)]
     routes: bool,
@@ -221,6 +252,18 @@ async fn main() -> anyhow::Result<()> {
     }
     let url = format!("http://{address}");
 
+    let failures = Arc::new(throttle::Throttle::new(args.auth_failures_per_minute));
+    let gateway_limits = gateway::GatewayLimits {
+        body_timeout: Duration::from_secs(args.body_timeout),
+        body_budget: usize::try_from(args.body_budget_mib << 20).unwrap_or(usize::MAX),
+    };
+    let server_limits = server::ServerLimits {
+        max_connections: args.max_connections as usize,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        linger: Duration::from_secs(2),
+        drain: Duration::from_secs(10),
+    };
     let router = match args.jwks_url {
         Some(jwks_url) => {
             let issuer = args.issuer.unwrap_or_else(|| {
@@ -236,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
                 issuer = verifier.issuer(),
                 "verifying tokens of a remote IdP"
             );
-            gateway::router(app, verifier)
+            gateway::router(app, verifier, gateway_limits)
         }
         None => {
             let mut clients = args.clients;
@@ -249,20 +292,39 @@ async fn main() -> anyhow::Result<()> {
                 args.issuer,
                 &url,
                 args.token_seconds,
+                failures,
             )?;
             let idp = Arc::new(idp);
             let verifier = idp.verifier()?;
-            idp.router().merge(gateway::router(app, verifier))
+            idp.router()
+                .merge(gateway::router(app, verifier, gateway_limits))
         }
     };
+    raise_open_files_limit(server_limits.max_connections);
     tracing::info!("caliper-local listening on {url}");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    server::serve(listener, router, server_limits, shutdown()).await;
+    // The workers stop between two awaits; a message they held comes back to the queue (at
+    // least once), and the store closes when its last piece of work is done.
     for worker in workers {
         worker.abort();
+        let _ = worker.await;
     }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Connections need file descriptors: the soft limit is raised to the hard one (often 1024 and
+/// far more), and a warning says when the connection cap does not fit in it.
+fn raise_open_files_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + 64 => tracing::warn!(
+            limit,
+            max_connections,
+            "the open files limit is below the connection cap; lower --max-connections or raise the limit"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot raise the open files limit"),
+    }
 }
 
 /// The IdP for these clients (or the development client), with its key kept in the data directory.
@@ -272,6 +334,7 @@ fn local_identity_provider(
     issuer: Option<String>,
     url: &str,
     token_seconds: u64,
+    failures: Arc<throttle::Throttle>,
 ) -> anyhow::Result<idp::IdentityProvider> {
     let key = idp::SigningKey::load_or_create(&data_dir.join("idp").join("signing-key.der"))?;
     if clients.is_empty() {
@@ -302,10 +365,32 @@ fn local_identity_provider(
         key,
         clients,
         token_seconds,
+        failures,
     ))
 }
 
+/// Ctrl-C, or SIGTERM (as a service manager or container runtime stops a process).
 async fn shutdown() {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(|e| tracing::warn!(error = %e, "cannot watch for SIGTERM"))
+                .ok();
+        let terminated = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
+        }
+    }
+    #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: no new connections; finishing the requests in flight");
 }

@@ -24,21 +24,32 @@ use base64::Engine;
 use caliper_http::Scope;
 use serde_json::{json, Value};
 
+use crate::throttle::{retry_after, Throttle};
+
 pub struct IdentityProvider {
     issuer: String,
     key: SigningKey,
     clients: HashMap<String, Client>,
     token_seconds: u64,
+    /// Wrong secrets, slowed per client id and per address.
+    failures: Arc<Throttle>,
 }
 
 impl IdentityProvider {
-    pub fn new(issuer: String, key: SigningKey, clients: Vec<Client>, token_seconds: u64) -> Self {
+    pub fn new(
+        issuer: String,
+        key: SigningKey,
+        clients: Vec<Client>,
+        token_seconds: u64,
+        failures: Arc<Throttle>,
+    ) -> Self {
         let clients = clients.into_iter().map(|c| (c.id.clone(), c)).collect();
         Self {
             issuer,
             key,
             clients,
             token_seconds,
+            failures,
         }
     }
 
@@ -153,31 +164,38 @@ impl IdentityProvider {
 
     /// The client named by HTTP Basic credentials, if its secret matches.
     fn authenticate(&self, headers: &HeaderMap) -> Result<&Client, OAuthError> {
-        let invalid = |why: &str| {
-            OAuthError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                format!("{why}: send `Authorization: Basic base64(client_id:client_secret)`"),
-            )
-        };
-        let encoded = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| verifier::credentials(v, "Basic"))
-            .ok_or_else(|| invalid("no client credentials"))?;
-        let decoded = STANDARD
-            .decode(encoded.trim())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| invalid("the Basic credentials are not base64 of id:secret"))?;
-        let (id, secret) = decoded
-            .split_once(':')
-            .ok_or_else(|| invalid("the Basic credentials are not id:secret"))?;
+        let (id, secret) = basic_credentials(headers)?;
         self.clients
-            .get(id)
-            .filter(|client| client.has_secret(secret))
-            .ok_or_else(|| invalid("unknown client or wrong secret"))
+            .get(&id)
+            .filter(|client| client.has_secret(&secret))
+            .ok_or_else(|| invalid_client("unknown client or wrong secret"))
     }
+}
+
+fn invalid_client(why: &str) -> OAuthError {
+    OAuthError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        format!("{why}: send `Authorization: Basic base64(client_id:client_secret)`"),
+    )
+}
+
+/// The (id, secret) of HTTP Basic credentials.
+fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), OAuthError> {
+    let encoded = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| verifier::credentials(v, "Basic"))
+        .ok_or_else(|| invalid_client("no client credentials"))?;
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| invalid_client("the Basic credentials are not base64 of id:secret"))?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(|| invalid_client("the Basic credentials are not id:secret"))?;
+    Ok((id.to_owned(), secret.to_owned()))
 }
 
 /// The most a token request's form may take: a grant type and a few scope URIs fit in far less.
@@ -185,19 +203,45 @@ const MAX_TOKEN_REQUEST_BYTES: usize = 4096;
 
 async fn token(
     State(idp): State<Arc<IdentityProvider>>,
-    headers: HeaderMap,
-    body: axum::body::Body,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    // Failures count against the address and the client id claimed; while either is throttled,
+    // nothing is checked.
+    let address = crate::server::peer(&parts.extensions).map(|a| format!("address:{}", a.ip()));
+    let client = basic_credentials(&headers)
+        .ok()
+        .map(|(id, _)| format!("client:{id}"));
+    let keys: Vec<&str> = [address.as_deref(), client.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Some(wait) = idp.failures.wait(&keys) {
+        let seconds = retry_after(wait);
+        let mut response = OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("too many failed authentications of this client or from this address; try again in {seconds} s"),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return response;
+    }
     // Unauthenticated: never read more than a token request needs.
     let too_large = || {
-        OAuthError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            format!("a token request's body is at most {MAX_TOKEN_REQUEST_BYTES} bytes: send grant_type=client_credentials (and a scope)"),
+        crate::gateway::closing(
+            OAuthError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                format!("a token request's body is at most {MAX_TOKEN_REQUEST_BYTES} bytes: send grant_type=client_credentials (and a scope)"),
+            )
+            .into_response(),
         )
-        .into_response()
     };
-    if crate::gateway::refuse_unread(&headers, MAX_TOKEN_REQUEST_BYTES) {
+    if crate::gateway::declared_over(&headers, MAX_TOKEN_REQUEST_BYTES) {
         return too_large();
     }
     let Ok(body) = axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES).await else {
@@ -205,7 +249,12 @@ async fn token(
     };
     match idp.grant(&headers, &body) {
         Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
-        Err(error) => error.into_response(),
+        Err(error) => {
+            if error.error == "invalid_client" {
+                idp.failures.failed(&keys);
+            }
+            error.into_response()
+        }
     }
 }
 

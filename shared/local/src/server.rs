@@ -1,0 +1,295 @@
+//! The listener: HTTP/1.1 connections under a cap, each with a header read timeout and an idle
+//! timeout, closed lingeringly so that a client still sending reads its answer; stops accepting on
+//! shutdown and lets the connections in flight finish.
+//!
+//! Timeouts on bodies and the budget of buffered body bytes are the gateway's (it reads bodies).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+/// How the listener treats connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// From a connection's start (or a request's first byte) until its headers are read.
+    pub header_timeout: Duration,
+    /// A connection with no request in flight and no bytes moving for this long is closed.
+    pub idle_timeout: Duration,
+    /// After the answer, how long a closing connection's unread input is still drained.
+    pub linger: Duration,
+    /// On shutdown, how long the connections in flight may take to finish.
+    pub drain: Duration,
+}
+
+/// Refusals being written at once, beyond which a connection over the cap is closed unanswered.
+const MAX_REFUSALS: usize = 64;
+/// Input drained from a closing connection at most.
+const MAX_LINGER_BYTES: u64 = 8 << 20;
+/// More than there can ever be connections: each open one holds a permit until it ends.
+const OPEN_PERMITS: u32 = 1 << 30;
+
+/// Serves `router` on `listener` until `shutdown` resolves, then waits (at most `drain`) for the
+/// connections in flight.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
+    let open = Arc::new(Semaphore::new(OPEN_PERMITS as usize));
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, most likely: let connections close, then go on.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        match slots.clone().try_acquire_owned() {
+            Ok(slot) => {
+                let Ok(tracked) = open.clone().try_acquire_owned() else {
+                    continue;
+                };
+                let (router, stop) = (router.clone(), stop.clone());
+                tokio::spawn(async move {
+                    connection(stream, peer, router, limits, stop).await;
+                    drop((slot, tracked));
+                });
+            }
+            Err(_) => match refusals.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    tokio::spawn(async move {
+                        refuse(stream, limits.linger).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => drop(stream),
+            },
+        }
+    }
+    drop(listener);
+    let _ = stopping.send(true);
+    // Every connection holds one permit of `open` while it runs: all of them back means all done.
+    if tokio::time::timeout(limits.drain, open.acquire_many(OPEN_PERMITS))
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open at shutdown were closed");
+    }
+}
+
+/// The address a request came from, as the listener recorded it.
+pub fn peer(extensions: &axum::http::Extensions) -> Option<SocketAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| *address)
+}
+
+/// One connection: HTTP/1.1 with keep-alive, until the client leaves, it idles too long, hyper
+/// closes it or the server stops (after the request in flight); then its unread input is drained
+/// for a moment.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    limits: ServerLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let busy = activity.clone();
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let (router, working) = (router.clone(), busy.working());
+        // Boxed: hyper polls the connection without shutting it down only over Unpin futures.
+        Box::pin(async move {
+            let response = router.oneshot(request).await;
+            drop(working);
+            Ok::<_, Infallible>(response.unwrap_or_else(|never| match never {}))
+        })
+    });
+    let mut conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(io, service);
+    let mut stopping = *stop.borrow();
+    if stopping {
+        Pin::new(&mut conn).graceful_shutdown();
+    }
+    let finished = loop {
+        let deadline = activity.idle_deadline(limits.idle_timeout);
+        tokio::select! {
+            result = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => break result.is_ok(),
+            () = tokio::time::sleep_until(deadline) => {
+                if activity.is_idle(limits.idle_timeout) {
+                    tracing::debug!(%peer, "idle connection closed");
+                    return;
+                }
+            }
+            changed = stop.changed(), if !stopping => {
+                // Closed at once when idle, after its answer when a request is in flight.
+                stopping = true;
+                if changed.is_ok() {
+                    Pin::new(&mut conn).graceful_shutdown();
+                }
+            }
+        }
+    };
+    if finished {
+        let mut stream = conn.into_parts().io.into_inner().inner;
+        linger(&mut stream, limits.linger).await;
+    }
+}
+
+/// What a connection is doing: when bytes last moved, and how many requests are in a handler.
+struct Activity {
+    started: Instant,
+    /// Milliseconds since `started`.
+    last: AtomicU64,
+    working: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            last: AtomicU64::new(0),
+            working: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::Relaxed);
+    }
+
+    fn idle_deadline(&self, idle: Duration) -> Instant {
+        self.started + Duration::from_millis(self.last.load(Ordering::Relaxed)) + idle
+    }
+
+    fn is_idle(&self, idle: Duration) -> bool {
+        self.working.load(Ordering::Relaxed) == 0 && Instant::now() >= self.idle_deadline(idle)
+    }
+
+    fn working(self: &Arc<Self>) -> Working {
+        self.working.fetch_add(1, Ordering::Relaxed);
+        Working(self.clone())
+    }
+}
+
+/// A request in a handler; leaving counts as activity.
+struct Working(Arc<Activity>);
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.working.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A stream that records when bytes move.
+struct Watched {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Ends our side, then reads and drops what the client still sends, while it keeps sending (at
+/// most `MAX_LINGER_BYTES`, and no gap longer than `linger`): closing with unread input would
+/// reset the connection, and the client might lose the answer it was sent.
+async fn linger(stream: &mut TcpStream, linger: Duration) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut drained = 0u64;
+    while drained < MAX_LINGER_BYTES {
+        match tokio::time::timeout(linger, stream.read(&mut buffer)).await {
+            Ok(Ok(n)) if n > 0 => drained += n as u64,
+            _ => return,
+        }
+    }
+}
+
+/// A connection over the cap: a 503 in the documented error shape, then closed.
+async fn refuse(mut stream: TcpStream, linger_for: Duration) {
+    let body = serde_json::json!({
+        "status": "error",
+        "message": "The server is serving as many connections as it may; try again in a moment",
+        "errors": [],
+    })
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let write = stream.write_all(answer.as_bytes());
+    if let Ok(Ok(())) = tokio::time::timeout(linger_for, write).await {
+        linger(&mut stream, linger_for).await;
+    }
+}

@@ -1,0 +1,129 @@
+//! Failed authentications, slowed per key (a client id, an address): a key may fail `per_minute`
+//! times at once, then once every `60 s / per_minute` (a token bucket). While a key may not, its
+//! attempts are answered 429 with `Retry-After` and not checked at all, so that guessing a secret
+//! costs minutes, not milliseconds.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Keys tracked at most; past it, keys at rest are forgotten (and all, if none is at rest).
+const MAX_KEYS: usize = 100_000;
+
+pub struct Throttle {
+    /// Failures a key may have at once; 0: no throttling.
+    burst: f64,
+    /// Failures regained per second.
+    rate: f64,
+    keys: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Throttle {
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            burst: f64::from(per_minute),
+            rate: f64::from(per_minute) / 60.0,
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn refilled(&self, bucket: Bucket, now: Instant) -> f64 {
+        let regained = now.saturating_duration_since(bucket.at).as_secs_f64() * self.rate;
+        (bucket.tokens + regained).min(self.burst)
+    }
+
+    /// How long until every one of `keys` may try again; none: now.
+    pub fn wait(&self, keys: &[&str]) -> Option<Duration> {
+        if self.burst == 0.0 {
+            return None;
+        }
+        let now = Instant::now();
+        let map = self.keys.lock().ok()?;
+        let short = keys
+            .iter()
+            .filter_map(|key| map.get(*key))
+            .map(|bucket| 1.0 - self.refilled(*bucket, now))
+            .fold(0.0_f64, f64::max);
+        (short > 0.0).then(|| Duration::from_secs_f64(short / self.rate))
+    }
+
+    /// Counts a failed attempt against each of `keys`.
+    pub fn failed(&self, keys: &[&str]) {
+        if self.burst == 0.0 {
+            return;
+        }
+        let now = Instant::now();
+        let Ok(mut map) = self.keys.lock() else {
+            return;
+        };
+        if map.len() >= MAX_KEYS {
+            map.retain(|_, bucket| self.refilled(*bucket, now) < self.burst);
+            if map.len() >= MAX_KEYS {
+                tracing::warn!("too many keys failing authentication; forgetting them");
+                map.clear();
+            }
+        }
+        for key in keys {
+            let fresh = Bucket {
+                tokens: self.burst,
+                at: now,
+            };
+            let bucket = map.entry((*key).to_owned()).or_insert(fresh);
+            *bucket = Bucket {
+                tokens: (self.refilled(*bucket, now) - 1.0).max(0.0),
+                at: now,
+            };
+        }
+    }
+}
+
+/// Whole seconds to put in `Retry-After`, at least 1.
+pub fn retry_after(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_may_fail_its_burst_then_waits_and_others_are_untouched() {
+        let throttle = Throttle::new(6);
+        for _ in 0..6 {
+            assert_eq!(throttle.wait(&["client:a"]), None);
+            throttle.failed(&["client:a", "addr:1"]);
+        }
+        let wait = throttle.wait(&["client:a"]).expect("throttled");
+        assert!(
+            wait <= Duration::from_secs(10) && wait > Duration::from_secs(9),
+            "{wait:?}"
+        );
+        assert!(throttle.wait(&["client:b"]).is_none(), "another client");
+        assert!(
+            throttle.wait(&["client:b", "addr:1"]).is_some(),
+            "the same address"
+        );
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(throttle.wait(&["client:a"]), None, "one attempt regained");
+        throttle.failed(&["client:a"]);
+        assert!(throttle.wait(&["client:a"]).is_some());
+        assert_eq!(retry_after(Duration::from_millis(1)), 1);
+    }
+
+    #[test]
+    fn none_per_minute_is_no_throttling() {
+        let throttle = Throttle::new(0);
+        for _ in 0..100 {
+            throttle.failed(&["k"]);
+        }
+        assert_eq!(throttle.wait(&["k"]), None);
+    }
+}

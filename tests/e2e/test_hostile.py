@@ -1,0 +1,166 @@
+"""caliper-local against hostile clients: idle, half-sent and never-finished requests are closed,
+connections over the cap are refused without harm, bodies over a route's limit are refused before
+they are read (and the client still reads the answer), and guessing secrets is slowed.
+
+Every wait here is bounded by a socket timeout far above the server's timeouts: a condition
+awaited, never a timing asserted."""
+import base64
+import socket
+import time
+import urllib.request
+
+from conftest import start_local
+
+BOUND = 60  # seconds: what a closed connection may take to be seen closed, on a loaded machine
+
+
+def connect(local):
+    return socket.create_connection(("127.0.0.1", local.port), timeout=BOUND)
+
+
+def closed_or_answer(s):
+    """Reads until the server closes: everything it sent (b"" if it closed without a word)."""
+    answer = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return answer
+        answer += chunk
+
+
+def status_line(answer):
+    return answer.split(b"\r\n", 1)[0].decode()
+
+
+def test_idle_and_half_sent_requests_are_closed(tmp_path):
+    local = start_local("embedded", tmp_path, "--idle-timeout", "1", "--header-timeout", "1")
+    try:
+        # Connected, nothing sent.
+        with connect(local) as s:
+            assert closed_or_answer(s) == b""
+        # Half a header, then nothing.
+        with connect(local) as s:
+            s.sendall(b"POST /caliper/event HTTP/1.1\r\nHost: x\r\n")
+            assert b" 201 " not in closed_or_answer(s)
+        # Idle after a full exchange on a kept-alive connection.
+        with connect(local) as s:
+            s.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = closed_or_answer(s)
+            assert status_line(answer).endswith("200 OK"), answer[:200]
+        status, _ = local.request("GET", "/caliper/events")
+        assert status == 200
+    finally:
+        local.stop()
+
+
+def test_a_body_that_never_arrives_is_answered_408(tmp_path):
+    local = start_local("embedded", tmp_path, "--body-timeout", "1")
+    try:
+        token = local.access_token()
+        with connect(local) as s:
+            s.sendall(
+                f"POST /caliper/event HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"sensor\":".encode()
+            )
+            answer = closed_or_answer(s)
+        assert " 408 " in status_line(answer), answer[:300]
+        assert b'"status":"error"' in answer and b"did not arrive" in answer
+        status, body = local.request("GET", "/caliper/events")
+        assert (status, body["events"]) == (200, []), "nothing stored"
+    finally:
+        local.stop()
+
+
+def test_connections_over_the_cap_are_answered_503_and_the_server_goes_on(tmp_path):
+    local = start_local("embedded", tmp_path, "--max-connections", "4")
+    held = []
+    try:
+        # Four kept-alive connections, each seen by the server (it answered them).
+        for _ in range(4):
+            s = connect(local)
+            s.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert b"200 OK" in s.recv(65536)
+            held.append(s)
+        with connect(local) as s:
+            answer = closed_or_answer(s)
+        assert " 503 " in status_line(answer) and b"retry-after: 1" in answer.lower(), answer
+        assert b'"status":"error"' in answer
+        # A slot freed is a slot served: awaited, since the server sees the close a moment later.
+        held.pop().close()
+        deadline = time.monotonic() + BOUND
+        while True:
+            with connect(local) as s:
+                s.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = closed_or_answer(s)
+            if status_line(answer).endswith("200 OK"):
+                break
+            assert time.monotonic() < deadline, answer
+    finally:
+        for s in held:
+            s.close()
+        local.stop()
+
+
+def test_bodies_over_a_routes_limit_are_refused_before_reading_and_the_answer_arrives(embedded):
+    token, webhooks = embedded.access_token(), embedded.access_token("e2e-webhooks")
+    basic = base64.b64encode(b"e2e-app:app-secret").decode()
+    # Declared over the limit, nothing sent: refused at once, no Expect needed.
+    for head in (
+        "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Authorization: Basic {basic}\r\nContent-Length: 2000000\r\n\r\n",
+        "POST /caliper/event HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: 60000000\r\n\r\n",
+        # A webhook is a small document: 64 KiB at most.
+        "POST /webhooks/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {webhooks}\r\nContent-Length: 100000\r\n\r\n",
+    ):
+        with connect(embedded) as s:
+            s.sendall(head.encode())
+            answer = closed_or_answer(s)
+        assert " 413 " in status_line(answer), (head, answer[:300])
+    # A client that sends its 2 MB anyway, as most do, still reads the refusal (no reset).
+    request = urllib.request.Request(
+        embedded.url + "/oauth2/token", data=b"grant_type=client_credentials&x=" + b"x" * 2_000_000, method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"},
+    )
+    status, answer = embedded.call(request)
+    assert (status, answer["error"]) == (413, "invalid_request"), answer
+
+
+def test_guessing_secrets_is_slowed_per_client_and_per_address(tmp_path):
+    local = start_local("embedded", tmp_path, "--auth-failures-per-minute", "3")
+    try:
+        for _ in range(3):
+            status, answer = local.token("e2e-app", "guess")
+            assert (status, answer["error"]) == (401, "invalid_client")
+        request = urllib.request.Request(
+            local.url + "/oauth2/token", data=b"grant_type=client_credentials", method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "Authorization": "Basic " + base64.b64encode(b"e2e-app:app-secret").decode()},
+        )
+        try:
+            urllib.request.urlopen(request, timeout=BOUND)
+            raise AssertionError("the right secret went through while throttled")
+        except urllib.error.HTTPError as error:
+            assert error.code == 429
+            assert int(error.headers["Retry-After"]) >= 1
+            assert "try again" in error.read().decode()
+        # The address is throttled too: another client from it waits as well.
+        status, answer = local.token("e2e-other")
+        assert (status, answer["error"]) == (429, "too_many_requests")
+    finally:
+        local.stop()
+
+
+def test_hundreds_of_idle_connections_do_not_stop_the_api(embedded):
+    held = [connect(embedded) for _ in range(300)]
+    try:
+        status, reply = embedded.request("POST", "/caliper/event", {
+            "sensor": "https://example.edu/sensors/1", "sendTime": "2024-05-01T12:00:00.000Z",
+            "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": []})
+        assert status in (200, 400), reply
+        status, _ = embedded.request("GET", "/caliper/events")
+        assert status == 200
+    finally:
+        for s in held:
+            s.close()
