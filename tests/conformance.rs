@@ -157,6 +157,12 @@ pub async fn failed_is_final_and_says_why(ports: Ports) {
         state
     };
     assert_eq!(state, JobState::Failed);
+    // The dead-letter queue's record of the same part comes after: the first reason stays.
+    ports
+        .jobs
+        .mark_failed(&job.id, "dead-lettered", Utc::now())
+        .await
+        .expect("fail again");
     let read = ports.jobs.get(&job.id).await.expect("get").expect("exists");
     assert_eq!(
         read.failed_reason.as_deref(),

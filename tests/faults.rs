@@ -340,3 +340,164 @@ caliper_tests::on_every_backend!(
     a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_failed,
     deliveries_racing_at_once_store_each_event_once,
 );
+
+/// A processor that dies on every delivery: it takes the message and never gives a verdict, as
+/// one that crashes, times out or runs out of memory. `taken` says it has the message.
+struct Dying {
+    taken: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl caliper_core::Consumer for Dying {
+    async fn consume(&self, _body: &str, _receives: u32, _max_receives: u32) -> Delivery {
+        self.taken.notify_one();
+        std::future::pending().await
+    }
+}
+
+/// The job's state and reason once it leaves `waiting`/`active`; a bounded wait.
+async fn settled(ports: &Ports, job_id: &str) -> caliper_core::Job {
+    for _ in 0..600 {
+        let job = ports.jobs.get(job_id).await.expect("get").expect("the job");
+        if job.state.is_finished() {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("job {job_id} never finished");
+}
+
+fn assert_failed_as_dead_lettered(job: &caliper_core::Job) {
+    assert_eq!(job.state, JobState::Failed);
+    let reason = job.failed_reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("part 1 of 1") && reason.contains("kept for replay"),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_a_job_whose_processor_dies_on_every_delivery_fails() {
+    let (ports, queue, _dir) = caliper_tests::embedded_world();
+    let message = job_with_events(&ports, 2).await;
+    ports.queue.send(&[message.clone()]).await.expect("send");
+    let max_receives = caliper_embedded::QueueSettings::default().max_receives;
+    for _ in 0..max_receives {
+        // The process dies holding the message; the next start delivers it again.
+        let dying = Arc::new(Dying {
+            taken: tokio::sync::Notify::new(),
+        });
+        let run = {
+            let (queue, dying) = (queue.clone(), dying.clone());
+            tokio::spawn(async move { queue.run(dying).await })
+        };
+        dying.taken.notified().await;
+        run.abort();
+        let _ = run.await;
+    }
+    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let run = {
+        let queue = queue.clone();
+        tokio::spawn(async move { queue.run(processor).await })
+    };
+    assert_failed_as_dead_lettered(&settled(&ports, &message.job_id).await);
+    for _ in 0..600 {
+        if queue.depth().await.expect("depth") == (0, 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        queue.depth().await.expect("depth"),
+        (0, 1),
+        "(waiting, dead letters)"
+    );
+    run.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_a_job_whose_processor_dies_on_every_delivery_fails() {
+    let world = caliper_tests::aws_world(2).await;
+    let ports = &world.ports;
+    let message = job_with_events(ports, 2).await;
+    ports.queue.send(&[message.clone()]).await.expect("send");
+    let sqs = aws_sdk_sqs::Client::new(&world.sdk);
+    let dlq_url = sqs
+        .get_queue_url()
+        .queue_name(format!("{}-dlq", world.settings.queue_name))
+        .send()
+        .await
+        .expect("dlq url")
+        .queue_url
+        .unwrap_or_default();
+    let replay_url = sqs
+        .create_queue()
+        .queue_name(format!("{}-replay", world.settings.queue_name))
+        .send()
+        .await
+        .expect("replay queue")
+        .queue_url
+        .unwrap_or_default();
+
+    // Each delivery dies: received, never deleted, visible again at once (SQS counts them all);
+    // past the last allowed one, SQS itself moves the message to the dead-letter queue.
+    let mut dead = Vec::new();
+    for _ in 0..50 {
+        sqs.receive_message()
+            .queue_url(&world.queue_url)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("receive");
+        dead = sqs
+            .receive_message()
+            .queue_url(&dlq_url)
+            .visibility_timeout(30)
+            .send()
+            .await
+            .expect("receive the dead letters")
+            .messages
+            .unwrap_or_default();
+        if !dead.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(dead.len(), 1, "SQS dead-letters the message");
+    assert_eq!(
+        ports
+            .jobs
+            .get(&message.job_id)
+            .await
+            .expect("get")
+            .map(|j| j.state),
+        Some(JobState::Waiting),
+        "nothing of ours saw the deaths"
+    );
+
+    // The dead-letters function, as its trigger hands it the message: its payload in `events/`
+    // with the dead letter's body.
+    let mut payload = caliper_tests::payload_json("dead-letters");
+    payload["Records"][0]["body"] = serde_json::json!(dead[0].body().unwrap_or_default());
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(payload).expect("an SQS event");
+    let processor = Processor::new(ports.jobs.clone(), ports.events.clone());
+    let replay = caliper_aws::SqsQueue::new(sqs.clone(), replay_url.clone());
+    let response = caliper_aws::dead_letters_sqs_event(&processor, event, &replay).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_failed_as_dead_lettered(&settled(ports, &message.job_id).await);
+    let kept = sqs
+        .receive_message()
+        .queue_url(&replay_url)
+        .send()
+        .await
+        .expect("receive the replay queue")
+        .messages
+        .unwrap_or_default();
+    assert_eq!(
+        kept.iter()
+            .map(|m| m.body().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        [message.to_json()],
+        "kept for replay as it was"
+    );
+}

@@ -41,6 +41,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         webhooks_table: format!("webhooks-{suffix}"),
         delivery_queue_url: None,
         delivery_queue_name: format!("deliveries-{suffix}"),
+        replay_queue_url: None,
         delivery_attempts: max_receives,
     };
     let queues = caliper_aws::create_resources(&sdk, &settings)

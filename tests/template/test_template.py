@@ -145,6 +145,7 @@ PERMISSIONS = {
     "process-events": {("dynamodb:UpdateItem", "JobsTable"), ("dynamodb:BatchGetItem", "EventsTable"),
                        ("dynamodb:PutItem", "EventsTable"), ("dynamodb:UpdateItem", "EventsTable"),
                        ("sqs:SendMessage", "DeliveryQueue")},
+    "dead-letters": {("dynamodb:UpdateItem", "JobsTable"), ("sqs:SendMessage", "EventsReplayQueue")},
     "job-status": {("dynamodb:GetItem", "JobsTable")},
     "query-events": {(action, resource) for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
                      for resource in ("EventsTable", "EventsTable/index/*")},

@@ -18,6 +18,9 @@ pub struct AwsSettings {
     /// `caliper-deliveries`).
     pub delivery_queue_url: Option<String>,
     pub delivery_queue_name: String,
+    /// `CALIPER_REPLAY_QUEUE_URL`: where the dead-letters function keeps the job messages it
+    /// failed the jobs of, for replay.
+    pub replay_queue_url: Option<String>,
     /// `CALIPER_DELIVERY_ATTEMPTS`, default 8: attempts of one webhook delivery before it goes to the
     /// dead letters; must equal the delivery queue's redrive `maxReceiveCount`.
     pub delivery_attempts: u32,
@@ -42,6 +45,7 @@ impl AwsSettings {
             delivery_queue_url: var("CALIPER_DELIVERY_QUEUE_URL"),
             delivery_queue_name: var("CALIPER_DELIVERY_QUEUE_NAME")
                 .unwrap_or_else(|| "caliper-deliveries".into()),
+            replay_queue_url: var("CALIPER_REPLAY_QUEUE_URL"),
             delivery_attempts: var("CALIPER_DELIVERY_ATTEMPTS")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(8),

@@ -236,7 +236,7 @@ impl JobStore for DynamoJobs {
             "UpdateItem (job failed)",
             id,
             "SET #state = :failed, failedReason = :reason, processedOn = :now",
-            "attribute_exists(jobId) AND #state <> :completed",
+            "attribute_exists(jobId) AND #state <> :completed AND #state <> :failed",
             values,
         )
         .await

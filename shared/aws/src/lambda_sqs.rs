@@ -5,7 +5,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use caliper_core::{Consumer, Delivery};
 use futures::future::join_all;
 
-use crate::sqs::delay_redelivery;
+use crate::sqs::{delay_redelivery, SqsQueue};
 
 /// The queue a consumer with its own backoff hides failed messages on.
 pub struct Redelivery<'a> {
@@ -46,6 +46,37 @@ pub async fn process_sqs_event(
     for (message_id, delivery) in join_all(deliveries).await {
         // Retry and DeadLetter alike go back to SQS, whose redrive policy moves the latter to the DLQ.
         if delivery != Delivery::Done {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+/// The dead-letter queue's trigger: each message's consumer records that it was dead-lettered
+/// (the processor fails its job), and the message is kept on `replay` for an operator to send
+/// again; only then is it taken off the dead-letter queue. A message whose record or copy failed
+/// stays there for another try.
+pub async fn dead_letters_sqs_event(
+    consumer: &dyn Consumer,
+    event: SqsEvent,
+    replay: &SqsQueue,
+) -> SqsBatchResponse {
+    let records = event.records.iter().map(|record| async move {
+        let body = record.body.as_deref().unwrap_or_default();
+        let kept = match consumer.dead_lettered(body).await {
+            Ok(()) => replay.send_body(body).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = &kept {
+            tracing::error!(%error, "could not record a dead letter; it stays on the dead-letter queue");
+        }
+        (record.message_id.clone().unwrap_or_default(), kept.is_ok())
+    });
+    let mut response = SqsBatchResponse::default();
+    for (message_id, kept) in join_all(records).await {
+        if !kept {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message_id;
             response.batch_item_failures.push(failure);

@@ -15,7 +15,7 @@ pub use config::AwsSettings;
 pub use dynamo_events::DynamoEvents;
 pub use dynamo_jobs::DynamoJobs;
 pub use dynamo_webhooks::DynamoWebhooks;
-pub use lambda_sqs::{process_sqs_event, Redelivery};
+pub use lambda_sqs::{dead_letters_sqs_event, process_sqs_event, Redelivery};
 pub use resources::{create_resources, Queues};
 pub use sqs::{SqsPoller, SqsQueue};
 

@@ -27,6 +27,18 @@ impl SqsQueue {
             url: url.into(),
         }
     }
+
+    /// Sends one message body as it is (a dead letter kept for replay).
+    pub async fn send_body(&self, body: &str) -> Result<(), StoreError> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("SendMessage", e))
+    }
 }
 
 #[async_trait]

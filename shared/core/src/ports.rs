@@ -57,7 +57,7 @@ pub trait JobStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError>;
 
-    /// Ends the job as `failed` with a reason, unless it already completed.
+    /// Ends the job as `failed` with a reason, unless it already finished: the first reason stays.
     async fn mark_failed(
         &self,
         id: &str,
@@ -188,5 +188,12 @@ pub trait Consumer: Send + Sync {
     /// the queue's own timing.
     fn retry_delay(&self, _receives: u32) -> Option<std::time::Duration> {
         None
+    }
+
+    /// The queue dead-lettered this message without a verdict of ours: every allowed delivery
+    /// ended without one (the process crashed, timed out or ran out of memory). An error: the
+    /// record of it should be tried again.
+    async fn dead_lettered(&self, _body: &str) -> Result<(), StoreError> {
+        Ok(())
     }
 }

@@ -181,6 +181,33 @@ impl Processor {
 
 #[async_trait::async_trait]
 impl crate::ports::Consumer for Processor {
+    /// The job fails, saying which part and why, so that no job waits forever for a part whose
+    /// every delivery died with the processor.
+    async fn dead_lettered(&self, body: &str) -> Result<(), StoreError> {
+        let message = match JobMessage::from_json(body) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(%error, "an unreadable message was dead-lettered; no job to fail");
+                return Ok(());
+            }
+        };
+        let reason = format!(
+            "part {} of {} was never processed to its end: the processor stopped (a crash, a \
+             timeout or running out of memory) on each of its deliveries; the message is kept \
+             for replay",
+            message.part + 1,
+            message.parts
+        );
+        tracing::error!(
+            job_id = message.job_id,
+            part = message.part,
+            "a job message was dead-lettered"
+        );
+        self.jobs
+            .mark_failed(&message.job_id, &reason, Utc::now())
+            .await
+    }
+
     async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Delivery {
         self.deliver(body, receives, max_receives).await
     }

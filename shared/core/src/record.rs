@@ -61,7 +61,7 @@ impl JobRecord {
 
     /// Ends the job as failed, unless it completed.
     pub fn fail(&mut self, reason: &str, now: DateTime<Utc>) {
-        if self.state != JobState::Completed {
+        if !self.state.is_finished() {
             self.state = JobState::Failed;
             self.failed_reason = Some(reason.to_owned());
             self.processed_on = Some(now);

@@ -132,6 +132,19 @@ impl EmbeddedQueue {
     }
 
     async fn handle(&self, consumer: &dyn Consumer, seq: u64, receives: u32, body: String) {
+        if receives > self.settings.max_receives {
+            // Every allowed delivery ended without a verdict (the process stopped each time): as
+            // SQS would, the message goes to the dead letters, and its consumer records why.
+            let settle = match consumer.dead_lettered(&body).await {
+                Ok(()) => Settle::DeadLetter,
+                Err(error) => {
+                    tracing::warn!(seq, %error, "could not record a dead letter; trying again");
+                    Settle::RetryAfter(self.settings.retry_delay)
+                }
+            };
+            self.settle(seq, settle).await;
+            return;
+        }
         let settle = match consumer
             .consume(&body, receives, self.settings.max_receives)
             .await
@@ -262,7 +275,7 @@ impl EmbeddedQueue {
                     .len()
                     .map_err(fail)?;
                 let dead = txn
-                    .open_table(DEAD_LETTERS)
+                    .open_table(tables.dead_letters)
                     .map_err(fail)?
                     .len()
                     .map_err(fail)?;
