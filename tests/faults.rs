@@ -380,7 +380,11 @@ fn assert_failed_as_dead_lettered(job: &caliper_core::Job) {
 async fn embedded_a_job_whose_processor_dies_on_every_delivery_fails() {
     let (ports, queue, _dir) = caliper_tests::embedded_world();
     let message = job_with_events(&ports, 2).await;
-    ports.queue.send(&[message.clone()]).await.expect("send");
+    ports
+        .queue
+        .send(std::slice::from_ref(&message))
+        .await
+        .expect("send");
     let max_receives = caliper_embedded::QueueSettings::default().max_receives;
     for _ in 0..max_receives {
         // The process dies holding the message; the next start delivers it again.
@@ -420,7 +424,11 @@ async fn aws_a_job_whose_processor_dies_on_every_delivery_fails() {
     let world = caliper_tests::aws_world(2).await;
     let ports = &world.ports;
     let message = job_with_events(ports, 2).await;
-    ports.queue.send(&[message.clone()]).await.expect("send");
+    ports
+        .queue
+        .send(std::slice::from_ref(&message))
+        .await
+        .expect("send");
     let sqs = aws_sdk_sqs::Client::new(&world.sdk);
     let dlq_url = sqs
         .get_queue_url()
