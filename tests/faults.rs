@@ -271,10 +271,8 @@ pub async fn a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_faile
     let app = App::new(
         Ports {
             jobs: jobs.clone(),
-            events: ports.events.clone(),
-            reader: ports.reader.clone(),
             queue: Arc::new(RefusingQueue),
-            webhooks: ports.webhooks.clone(),
+            ..ports.clone()
         },
         Limits::default(),
     );

@@ -302,6 +302,29 @@ pub async fn each_bad_parameter_is_a_400_at_its_path(ports: Ports) {
     // The same cursor with the same parameters is fine.
     let (code, body) = list(&app, &[("limit", "1"), ("cursor", &cursor)], None).await;
     assert_eq!(code, 200, "{body}");
+    assert_eq!(body["pagination"]["total"], 3);
+
+    // An edited cursor (a forged total, its signature kept) and another client's are refused.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (fields, signature) = cursor.split_once('.').unwrap_or_default();
+    let mut decoded: Value =
+        serde_json::from_slice(&b64.decode(fields).unwrap_or_default()).unwrap_or_default();
+    decoded["total"] = json!(1_000_000);
+    let edited = format!("{}.{signature}", b64.encode(decoded.to_string()));
+    let theirs = Some(claims("another-client", "event.create"));
+    for (text, who) in [(edited.as_str(), None), (cursor.as_str(), theirs)] {
+        let (code, body) = list(&app, &[("limit", "1"), ("cursor", text)], who).await;
+        assert_eq!(
+            (code, body["errors"][0]["path"].as_str()),
+            (400, Some("/query/cursor")),
+            "{body}"
+        );
+        assert!(
+            body.to_string().contains("not one this API issued"),
+            "{body}"
+        );
+    }
 }
 
 caliper_tests::on_every_backend!(

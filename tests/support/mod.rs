@@ -31,7 +31,7 @@ pub struct AwsWorld {
 pub async fn aws_world(max_receives: u32) -> AwsWorld {
     let sdk = moto_sdk().await;
     let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let settings = AwsSettings {
+    let mut settings = AwsSettings {
         jobs_table: format!("jobs-{suffix}"),
         events_table: format!("events-{suffix}"),
         queue_url: None,
@@ -41,12 +41,14 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         webhooks_table: format!("webhooks-{suffix}"),
         delivery_queue_url: None,
         delivery_queue_name: format!("deliveries-{suffix}"),
+        cursor_key_ids: Vec::new(),
         replay_queue_url: None,
         delivery_attempts: max_receives,
     };
     let queues = caliper_aws::create_resources(&sdk, &settings)
         .await
         .unwrap_or_else(|e| panic!("cannot create resources on moto: {e}"));
+    settings.cursor_key_ids = vec![queues.cursor_key_id.clone()];
     let ports = caliper_aws::ports(&sdk, &settings, Some(queues.queue_url.clone()));
     AwsWorld {
         sdk,

@@ -148,7 +148,8 @@ PERMISSIONS = {
     "dead-letters": {("dynamodb:UpdateItem", "JobsTable"), ("sqs:SendMessage", "EventsReplayQueue")},
     "job-status": {("dynamodb:GetItem", "JobsTable")},
     "query-events": {(action, resource) for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
-                     for resource in ("EventsTable", "EventsTable/index/*")},
+                     for resource in ("EventsTable", "EventsTable/index/*")}
+                    | {("kms:GenerateMac", "CursorKey"), ("kms:VerifyMac", "CursorKey")},
     "validate-events": set(),
     "endpoint-config": set(),
     "api-description": set(),

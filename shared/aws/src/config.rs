@@ -18,6 +18,9 @@ pub struct AwsSettings {
     /// `caliper-deliveries`).
     pub delivery_queue_url: Option<String>,
     pub delivery_queue_name: String,
+    /// `CALIPER_CURSOR_KEY_IDS`: the KMS HMAC keys of listing cursors, comma-separated; the first
+    /// signs, every one verifies.
+    pub cursor_key_ids: Vec<String>,
     /// `CALIPER_REPLAY_QUEUE_URL`: where the dead-letters function keeps the job messages it
     /// failed the jobs of, for replay.
     pub replay_queue_url: Option<String>,
@@ -45,6 +48,14 @@ impl AwsSettings {
             delivery_queue_url: var("CALIPER_DELIVERY_QUEUE_URL"),
             delivery_queue_name: var("CALIPER_DELIVERY_QUEUE_NAME")
                 .unwrap_or_else(|| "caliper-deliveries".into()),
+            cursor_key_ids: var("CALIPER_CURSOR_KEY_IDS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|k| k.trim().to_owned())
+                        .filter(|k| !k.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             replay_queue_url: var("CALIPER_REPLAY_QUEUE_URL"),
             delivery_attempts: var("CALIPER_DELIVERY_ATTEMPTS")
                 .and_then(|v| v.parse().ok())

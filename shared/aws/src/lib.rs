@@ -7,6 +7,7 @@ mod dynamo_listing;
 mod dynamo_webhooks;
 mod errors;
 pub mod indexes;
+mod kms;
 mod lambda_sqs;
 mod resources;
 mod sqs;
@@ -15,6 +16,7 @@ pub use config::AwsSettings;
 pub use dynamo_events::DynamoEvents;
 pub use dynamo_jobs::DynamoJobs;
 pub use dynamo_webhooks::DynamoWebhooks;
+pub use kms::{create_cursor_key, KmsSigner};
 pub use lambda_sqs::{dead_letters_sqs_event, process_sqs_event, Redelivery};
 pub use resources::{create_resources, Queues};
 pub use sqs::{SqsPoller, SqsQueue};
@@ -57,6 +59,10 @@ pub fn ports(
         reader: events,
         queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
         webhooks: Arc::new(DynamoWebhooks::new(dynamo, &settings.webhooks_table)),
+        signer: Arc::new(KmsSigner::new(
+            aws_sdk_kms::Client::new(sdk),
+            settings.cursor_key_ids.clone(),
+        )),
     }
 }
 

@@ -13,14 +13,17 @@ use crate::config::AwsSettings;
 use crate::errors::store_error;
 use crate::indexes::{gsi, Gsi, KEPT_FIELDS, POSITION};
 
-/// The queues' URLs, as created.
+/// The queues' URLs and the cursor key, as created.
 #[derive(Debug, Clone)]
 pub struct Queues {
     pub queue_url: String,
     pub delivery_queue_url: String,
+    /// A new KMS HMAC key when the settings name none, else the first they name.
+    pub cursor_key_id: String,
 }
 
-/// Creates the tables, and both queues with their dead-letter queues, where missing.
+/// Creates the tables, and both queues with their dead-letter queues, where missing, and a cursor
+/// key unless the settings name one.
 pub async fn create_resources(
     sdk: &aws_config::SdkConfig,
     settings: &AwsSettings,
@@ -45,8 +48,13 @@ pub async fn create_resources(
     )
     .await?;
 
+    let cursor_key_id = match settings.cursor_key_ids.first() {
+        Some(key) => key.clone(),
+        None => crate::kms::create_cursor_key(&aws_sdk_kms::Client::new(sdk)).await?,
+    };
     let sqs = aws_sdk_sqs::Client::new(sdk);
     Ok(Queues {
+        cursor_key_id,
         queue_url: create_queue(&sqs, &settings.queue_name, settings.max_receives).await?,
         delivery_queue_url: create_queue(
             &sqs,

@@ -9,6 +9,7 @@ pub mod ports;
 pub mod process;
 pub mod query;
 pub mod record;
+pub mod signer;
 pub mod submit;
 pub mod webhooks;
 
@@ -16,11 +17,12 @@ pub use message::{split_into_parts, JobMessage};
 pub use model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{
     Consumer, DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, Queue, RecordKind,
-    StoreError, WebhookSender, WebhookStore,
+    Signer, StoreError, WebhookSender, WebhookStore,
 };
 pub use process::{Delivery, Processor};
 pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
 pub use record::JobRecord;
+pub use signer::HmacSigner;
 pub use submit::{SubmitError, Submitter};
 
 #[cfg(test)]
@@ -36,4 +38,6 @@ pub struct Ports {
     pub reader: Arc<dyn EventReader>,
     pub queue: Arc<dyn Queue>,
     pub webhooks: Arc<dyn WebhookStore>,
+    /// Signs listing cursors.
+    pub signer: Arc<dyn Signer>,
 }

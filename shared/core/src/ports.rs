@@ -197,3 +197,12 @@ pub trait Consumer: Send + Sync {
         Ok(())
     }
 }
+
+/// Signs what the API hands out and must get back unchanged (listing cursors).
+#[async_trait]
+pub trait Signer: Send + Sync {
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, StoreError>;
+
+    /// Whether `signature` is one of `message` by the current key or a previous one.
+    async fn verify(&self, message: &[u8], signature: &[u8]) -> Result<bool, StoreError>;
+}

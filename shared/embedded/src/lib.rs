@@ -2,12 +2,14 @@
 //! jobs, events and queued messages survive a restart, with no AWS and no emulator.
 
 mod db;
+mod keys;
 mod listing;
 mod queue;
 mod store;
 mod webhooks;
 
 pub use db::{private_dir, Embedded};
+pub use keys::{cursor_signer, CURSOR_KEYS_FILE};
 pub use queue::{EmbeddedQueue, QueueSettings};
 
 use std::path::Path;
@@ -18,6 +20,7 @@ use caliper_core::{Ports, StoreError};
 /// The embedded ports over one database in `dir`, and the job queue (whose worker the caller runs).
 pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueue), StoreError> {
     let store = Embedded::open(dir)?;
+    let signer = Arc::new(cursor_signer(dir)?);
     let queue = EmbeddedQueue::new(store.clone(), settings);
     let ports = Ports {
         jobs: Arc::new(store.clone()),
@@ -25,6 +28,7 @@ pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueu
         reader: Arc::new(store.clone()),
         queue: Arc::new(queue.clone()),
         webhooks: Arc::new(store),
+        signer,
     };
     Ok((ports, queue))
 }

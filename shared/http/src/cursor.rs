@@ -1,9 +1,13 @@
 //! The opaque `nextCursor` of event listings: where the last page ended, the listing it belongs to,
 //! and what the first page counted, so that a later page neither re-counts nor skips its way there.
+//!
+//! On the wire: `base64url(JSON).base64url(signature)`, the signature (the ports' [`Signer`]) over
+//! the holder's client id and the JSON: a cursor that was edited, forged or is another client's
+//! is refused.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use caliper_core::{EventFilter, Order, Position};
+use caliper_core::{EventFilter, Order, Position, Signer, StoreError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,18 +54,39 @@ impl Listing {
     }
 }
 
+/// What is signed: the holder, and the cursor's encoded fields.
+fn signed(holder: &str, fields: &str) -> Vec<u8> {
+    format!("{holder}\n{fields}").into_bytes()
+}
+
 impl Cursor {
-    pub fn encode(&self) -> String {
+    /// The cursor as handed to `holder` (a client id), signed.
+    pub async fn seal(&self, holder: &str, signer: &dyn Signer) -> Result<String, StoreError> {
         // A plain struct of strings and numbers always serialises.
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        let fields = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
+        let signature = signer.sign(&signed(holder, &fields)).await?;
+        Ok(format!("{fields}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 
-    /// Reads a cursor; `None` for anything this API did not issue.
+    /// Reads a cursor's fields; `None` for anything not of the shape this API issues. Whether it
+    /// is one this API issued is [`Self::verify`]'s to say.
     pub fn decode(text: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
+        let (fields, _) = text.split_once('.')?;
+        let bytes = URL_SAFE_NO_PAD.decode(fields).ok()?;
         let cursor: Self = serde_json::from_slice(&bytes).ok()?;
         Position::parse(&cursor.after)?;
         Some(cursor)
+    }
+
+    /// Whether `text` is a cursor this API handed to `holder`, unchanged.
+    pub async fn verify(text: &str, holder: &str, signer: &dyn Signer) -> Result<bool, StoreError> {
+        let Some((fields, signature)) = text.split_once('.') else {
+            return Ok(false);
+        };
+        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+            return Ok(false);
+        };
+        signer.verify(&signed(holder, fields), &signature).await
     }
 
     pub fn position(&self) -> Option<Position> {
@@ -73,8 +98,8 @@ impl Cursor {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_cursor_reads_back_and_nothing_else_reads_as_one() {
+    #[tokio::test]
+    async fn a_cursor_reads_back_to_its_holder_and_nothing_else_reads_as_one() {
         let cursor = Cursor {
             after: Position {
                 time: "2024-05-01T12:00:00.000000000Z".into(),
@@ -85,18 +110,49 @@ mod tests {
             page: 2,
             listing: Listing::of(&EventFilter::default(), Order::NewestFirst),
         };
-        let text = cursor.encode();
+        let signer = caliper_core::HmacSigner::new(vec![vec![7; 32]]).expect("signer");
+        let text = cursor.seal("c1", &signer).await.expect("seal");
         assert!(text
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert_eq!(Cursor::decode(&text), Some(cursor));
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
+        assert_eq!(Cursor::decode(&text), Some(cursor.clone()));
+        assert!(Cursor::verify(&text, "c1", &signer).await.expect("verify"));
+        assert!(
+            !Cursor::verify(&text, "c2", &signer).await.expect("verify"),
+            "another client's"
+        );
+        // An edited total, signature kept: its fields read, and its signature refuses it.
+        let forged = Cursor {
+            total: 1_000_000,
+            ..cursor
+        }
+        .seal(
+            "c1",
+            &caliper_core::HmacSigner::new(vec![vec![8; 32]]).expect("signer"),
+        )
+        .await
+        .expect("seal");
+        let (fields, _) = forged.split_once('.').unwrap_or_default();
+        let (_, signature) = text.split_once('.').unwrap_or_default();
+        let edited = format!("{fields}.{signature}");
+        assert!(Cursor::decode(&edited).is_some());
+        assert!(!Cursor::verify(&edited, "c1", &signer)
+            .await
+            .expect("verify"));
+        assert!(!Cursor::verify(&forged, "c1", &signer)
+            .await
+            .expect("verify"));
+        assert!(!Cursor::verify("abc", "c1", &signer).await.expect("verify"));
         for bad in [
             "",
             "abc",
             "eyJ9",
             "!!!",
-            &URL_SAFE_NO_PAD
-                .encode(r#"{"after":"x","total":1,"page":1,"listing":{"oldest_first":false}}"#),
+            &format!(
+                "{}.x",
+                URL_SAFE_NO_PAD
+                    .encode(r#"{"after":"x","total":1,"page":1,"listing":{"oldest_first":false}}"#)
+            ),
         ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }

@@ -199,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
                     .context("cannot create the AWS resources")?;
                 settings.queue_url = Some(queues.queue_url);
                 settings.delivery_queue_url = Some(queues.delivery_queue_url);
+                settings.cursor_key_ids = vec![queues.cursor_key_id];
             }
             let queue_url = settings
                 .queue_url

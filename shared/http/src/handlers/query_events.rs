@@ -147,11 +147,26 @@ struct ListRequest {
     limit: usize,
     offset: u64,
     cursor: Option<Cursor>,
+    /// The cursor as given, for its signature.
+    cursor_text: Option<String>,
 }
 
 async fn list_events(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = authorize(request, &[Scope::EventCreate])?;
     let asked = read_parameters(request, &caller)?;
+    if let Some(text) = &asked.cursor_text {
+        let signer = &*app.ports.signer;
+        let issued = Cursor::verify(text, &caller.client_id, signer)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if !issued {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "The query parameters are not valid",
+            )
+            .with_errors(vec![problem("cursor", NOT_ISSUED)]));
+        }
+    }
     let reader = &app.ports.reader;
     // A cursor carries the first page's count: later pages cost only themselves. Otherwise the
     // count and the page are independent reads, made at once.
@@ -173,15 +188,19 @@ async fn list_events(app: &App, request: &Request) -> Result<Response<Body>, Api
             }
         };
     let page = page.map_err(|e| unavailable(&e))?;
-    let next_cursor = page.events.last().filter(|_| page.more).map(|last| {
-        Cursor {
-            after: caliper_core::Position::of(last).key(),
-            total,
-            page: page_number,
-            listing: Listing::of(&asked.query.filter, asked.query.order),
+    let next_cursor = match page.events.last().filter(|_| page.more) {
+        None => None,
+        Some(last) => {
+            let cursor = Cursor {
+                after: caliper_core::Position::of(last).key(),
+                total,
+                page: page_number,
+                listing: Listing::of(&asked.query.filter, asked.query.order),
+            };
+            let sealed = cursor.seal(&caller.client_id, &*app.ports.signer).await;
+            Some(sealed.map_err(|e| unavailable(&e))?)
         }
-        .encode()
-    });
+    };
     Ok(ok(&json!({
         "events": page.events,
         "pagination": {
@@ -193,6 +212,8 @@ async fn list_events(app: &App, request: &Request) -> Result<Response<Body>, Api
         "nextCursor": next_cursor,
     })))
 }
+
+const NOT_ISSUED: &str = "cursor is not one this API issued to this client, or it was changed; pass the nextCursor of a previous page unchanged";
 
 fn problem(name: &str, message: impl Into<String>) -> Problem {
     Problem::new(format!("/query/{name}"), message)
@@ -324,11 +345,12 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
         until,
         data_version,
     };
+    let cursor_text = cursor.clone();
     let cursor = match cursor {
         None => None,
         Some(text) => match Cursor::decode(&text) {
             None => {
-                problems.push(problem("cursor", "cursor is not one this API issued; pass the nextCursor of a previous page unchanged"));
+                problems.push(problem("cursor", NOT_ISSUED));
                 None
             }
             Some(cursor) if cursor.listing != Listing::of(&filter, order) => {
@@ -366,5 +388,6 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
         limit,
         offset,
         cursor,
+        cursor_text,
     })
 }
