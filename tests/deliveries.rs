@@ -62,7 +62,7 @@ fn dispatcher(ports: &Ports, queue: Arc<dyn DeliveryQueue>) -> Arc<dyn Consumer>
             base: RETRY,
             max: RETRY * 4,
         },
-        WebhookService::new(ports.webhooks.clone(), policy),
+        WebhookService::new(ports.webhooks.clone(), ports.secrets.clone(), policy),
         ports.events.clone(),
         queue,
         Arc::new(
@@ -77,6 +77,7 @@ async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Sub
     let (base, received) = receiver().await;
     let service = WebhookService::new(
         ports.webhooks.clone(),
+        ports.secrets.clone(),
         TargetPolicy {
             allow_private: true,
         },

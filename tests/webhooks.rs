@@ -509,3 +509,55 @@ caliper_tests::on_every_backend!(
     clients_see_their_own_admin_sees_all_and_scopes_hold,
     a_listing_takes_one_nonempty_sensor_and_nothing_else,
 );
+
+/// In DynamoDB a webhook's secret is sealed (KMS envelope encryption): the item holds no secret,
+/// the API's writers and the deliveries get it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_dynamodb_a_webhook_secret_is_stored_sealed() {
+    let world = caliper_tests::aws_world(3).await;
+    let app = App::new(world.ports.clone(), Limits::default());
+    let created = create(&app, None).await;
+    let (id, secret) = (
+        created["id"].as_str().unwrap_or_default().to_owned(),
+        created["secret"].as_str().unwrap_or_default().to_owned(),
+    );
+    assert!(secret.len() >= 16, "{created}");
+
+    let item = aws_sdk_dynamodb::Client::new(&world.sdk)
+        .get_item()
+        .table_name(&world.settings.webhooks_table)
+        .key(
+            "kind",
+            aws_sdk_dynamodb::types::AttributeValue::S("webhook".into()),
+        )
+        .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+        .send()
+        .await
+        .expect("get the item");
+    let stored = format!("{:?}", item.item());
+    assert!(
+        !stored.contains(&secret),
+        "the secret is in the item: {stored}"
+    );
+    assert!(stored.contains("kms1:"), "{stored}");
+
+    let (code, read) = call(&app, "GET", "/webhooks/{id}", Some(&id), None, None).await;
+    assert_eq!(
+        (code, read["webhook"]["secret"].as_str()),
+        (200, Some(secret.as_str()))
+    );
+    let service = caliper_core::webhooks::WebhookService::new(
+        world.ports.webhooks.clone(),
+        world.ports.secrets.clone(),
+        caliper_core::webhooks::TargetPolicy::default(),
+    );
+    let live = service
+        .live_webhook(&id)
+        .await
+        .expect("read")
+        .expect("live");
+    assert_eq!(
+        live.secret, secret,
+        "deliveries sign with the secret as given"
+    );
+}

@@ -42,6 +42,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         delivery_queue_url: None,
         delivery_queue_name: format!("deliveries-{suffix}"),
         cursor_key_ids: Vec::new(),
+        secrets_key_id: None,
         replay_queue_url: None,
         delivery_attempts: max_receives,
     };
@@ -49,6 +50,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         .await
         .unwrap_or_else(|e| panic!("cannot create resources on moto: {e}"));
     settings.cursor_key_ids = vec![queues.cursor_key_id.clone()];
+    settings.secrets_key_id = Some(queues.secrets_key_id.clone());
     let ports = caliper_aws::ports(&sdk, &settings, Some(queues.queue_url.clone()));
     AwsWorld {
         sdk,

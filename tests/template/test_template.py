@@ -154,11 +154,13 @@ PERMISSIONS = {
     "endpoint-config": set(),
     "api-description": set(),
     "webhooks": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:PutItem", "WebhooksTable"),
-                 ("dynamodb:Query", "WebhooksTable")},
+                 ("dynamodb:Query", "WebhooksTable"),
+                 ("kms:GenerateDataKey", "SecretsKey"), ("kms:Decrypt", "SecretsKey")},
     "deliver-webhooks": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:Query", "WebhooksTable"),
                          ("dynamodb:GetItem", "EventsTable"), ("dynamodb:BatchGetItem", "EventsTable"),
                          ("sqs:SendMessage", "DeliveryQueue"),
-                         ("sqs:ChangeMessageVisibility", "DeliveryQueue")},
+                         ("sqs:ChangeMessageVisibility", "DeliveryQueue"),
+                         ("kms:Decrypt", "SecretsKey")},
 }
 
 

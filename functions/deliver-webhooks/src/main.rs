@@ -14,6 +14,11 @@ async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
     let sdk = caliper_aws::load_sdk_config().await;
     let settings = caliper_aws::AwsSettings::from_env();
+    if settings.secrets_key_id.is_none() {
+        return Err(
+            "CALIPER_SECRETS_KEY_ID is not set: webhook secrets are opened by a KMS key".into(),
+        );
+    }
     let delivery = DeliverySettings::from_env();
     // In AWS, deliveries go to public https addresses only.
     let policy = TargetPolicy::default();
@@ -21,7 +26,7 @@ async fn main() -> Result<(), Error> {
     let queue = caliper_aws::delivery_queue(&sdk, &settings, None);
     let dispatcher = Arc::new(Dispatcher::new(
         delivery.backoff,
-        WebhookService::new(ports.webhooks.clone(), policy),
+        WebhookService::new(ports.webhooks.clone(), ports.secrets.clone(), policy),
         ports.events.clone(),
         Arc::new(queue),
         Arc::new(GuardedSender::new(policy, delivery.timeout)?),

@@ -21,6 +21,8 @@ pub struct AwsSettings {
     /// `CALIPER_CURSOR_KEY_IDS`: the KMS HMAC keys of listing cursors, comma-separated; the first
     /// signs, every one verifies.
     pub cursor_key_ids: Vec<String>,
+    /// `CALIPER_SECRETS_KEY_ID`: the KMS key that seals webhook secrets.
+    pub secrets_key_id: Option<String>,
     /// `CALIPER_REPLAY_QUEUE_URL`: where the dead-letters function keeps the job messages it
     /// failed the jobs of, for replay.
     pub replay_queue_url: Option<String>,
@@ -56,6 +58,7 @@ impl AwsSettings {
                         .collect()
                 })
                 .unwrap_or_default(),
+            secrets_key_id: var("CALIPER_SECRETS_KEY_ID"),
             replay_queue_url: var("CALIPER_REPLAY_QUEUE_URL"),
             delivery_attempts: var("CALIPER_DELIVERY_ATTEMPTS")
                 .and_then(|v| v.parse().ok())

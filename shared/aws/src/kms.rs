@@ -1,4 +1,6 @@
-//! Listing cursors signed by a KMS HMAC key (`GenerateMac`/`VerifyMac`, HMAC-SHA256): the key
+//! KMS: listing cursors signed, webhook secrets sealed.
+//!
+//! Listing cursors are signed by a KMS HMAC key (`GenerateMac`/`VerifyMac`, HMAC-SHA256): the key
 //! never leaves KMS. `CALIPER_CURSOR_KEY_IDS` lists the keys, the first signing and every one
 //! verifying, so that a new key can be put first while the old one's cursors are still read.
 
@@ -6,6 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MacAlgorithmSpec};
 use aws_sdk_kms::Client;
+use base64::Engine;
 use caliper_core::{Signer, StoreError};
 
 use crate::errors::store_error;
@@ -80,6 +83,149 @@ pub async fn create_cursor_key(client: &Client) -> Result<String, StoreError> {
         .send()
         .await
         .map_err(|e| store_error("CreateKey (cursor)", e))?;
+    output
+        .key_metadata
+        .map(|m| m.key_id)
+        .ok_or_else(|| StoreError::new("CreateKey returned no key"))
+}
+
+/// Webhook secrets sealed by envelope encryption: a data key from KMS (`GenerateDataKey`,
+/// AES-256) encrypts the secret here (AES-256-GCM), and the item keeps only ciphertext: the data
+/// key as KMS encrypted it, the nonce and the sealed secret. Opening asks KMS to decrypt the data
+/// key (`Decrypt`), so only functions allowed that can read a secret; opened data keys are kept a
+/// few minutes, so that deliveries do not ask KMS once each.
+pub struct KmsSecrets {
+    client: Client,
+    key_id: String,
+    opened: std::sync::Mutex<OpenedKeys>,
+}
+
+/// Data keys as KMS encrypted them → when they were opened, and the key.
+type OpenedKeys = std::collections::HashMap<Vec<u8>, (tokio::time::Instant, Vec<u8>)>;
+
+/// The sealed form's tag, so that a reader knows how to open it.
+const SEALED_PREFIX: &str = "kms1:";
+/// How long an opened data key is kept, and how many at most.
+const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+const KEPT_AT_MOST: usize = 1024;
+
+impl KmsSecrets {
+    pub fn new(client: Client, key_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            key_id: key_id.into(),
+            opened: std::sync::Mutex::default(),
+        }
+    }
+
+    fn key_id(&self) -> Result<&str, StoreError> {
+        if self.key_id.is_empty() {
+            return Err(StoreError::new(
+                "CALIPER_SECRETS_KEY_ID is not set: webhook secrets are sealed by a KMS key",
+            ));
+        }
+        Ok(&self.key_id)
+    }
+
+    async fn data_key(&self, encrypted: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let now = tokio::time::Instant::now();
+        if let Ok(opened) = self.opened.lock() {
+            if let Some((at, key)) = opened.get(encrypted) {
+                if now.duration_since(*at) < KEPT_FOR {
+                    return Ok(key.clone());
+                }
+            }
+        }
+        let output = self
+            .client
+            .decrypt()
+            .key_id(self.key_id()?)
+            .ciphertext_blob(Blob::new(encrypted))
+            .send()
+            .await
+            .map_err(|e| store_error("Decrypt (webhook secret)", e))?;
+        let key = output.plaintext.map(Blob::into_inner).unwrap_or_default();
+        if let Ok(mut opened) = self.opened.lock() {
+            if opened.len() >= KEPT_AT_MOST {
+                opened.clear();
+            }
+            opened.insert(encrypted.to_vec(), (now, key.clone()));
+        }
+        Ok(key)
+    }
+}
+
+fn aead_key(key: &[u8]) -> Result<aws_lc_rs::aead::LessSafeKey, StoreError> {
+    aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, key)
+        .map(aws_lc_rs::aead::LessSafeKey::new)
+        .map_err(|_| StoreError::new("KMS gave a data key that is not AES-256"))
+}
+
+#[async_trait]
+impl caliper_core::SecretBox for KmsSecrets {
+    async fn seal(&self, secret: &str) -> Result<String, StoreError> {
+        use aws_lc_rs::aead::{Aad, Nonce, NONCE_LEN};
+        let output = self
+            .client
+            .generate_data_key()
+            .key_id(self.key_id()?)
+            .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .send()
+            .await
+            .map_err(|e| store_error("GenerateDataKey (webhook secret)", e))?;
+        let (Some(plain), Some(encrypted)) = (output.plaintext, output.ciphertext_blob) else {
+            return Err(StoreError::new("GenerateDataKey returned no key"));
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| StoreError::new("no random nonce"))?;
+        let mut sealed = secret.as_bytes().to_vec();
+        aead_key(plain.as_ref())?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::empty(),
+                &mut sealed,
+            )
+            .map_err(|_| StoreError::new("the secret could not be sealed"))?;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        Ok(format!(
+            "{SEALED_PREFIX}{}:{}:{}",
+            b64(encrypted.as_ref()),
+            b64(&nonce),
+            b64(&sealed)
+        ))
+    }
+
+    async fn open(&self, sealed: &str) -> Result<String, StoreError> {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        let unreadable = || StoreError::new("a stored webhook secret is not one this API sealed");
+        let parts: Vec<Vec<u8>> = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or_else(unreadable)?
+            .split(':')
+            .map(|part| base64::engine::general_purpose::STANDARD.decode(part))
+            .collect::<Result<_, _>>()
+            .map_err(|_| unreadable())?;
+        let [encrypted, nonce, ciphertext] = parts.as_slice() else {
+            return Err(unreadable());
+        };
+        let key = self.data_key(encrypted).await?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unreadable())?;
+        let mut buffer = ciphertext.clone();
+        let plain = aead_key(&key)?
+            .open_in_place(nonce, Aad::empty(), &mut buffer)
+            .map_err(|_| StoreError::new("a stored webhook secret failed its integrity check"))?;
+        String::from_utf8(plain.to_vec()).map_err(|_| unreadable())
+    }
+}
+
+/// Creates a symmetric key for webhook secrets (caliper-local against an emulator, and tests).
+pub async fn create_secrets_key(client: &Client) -> Result<String, StoreError> {
+    let output = client
+        .create_key()
+        .description("Seals the Caliper Events API's webhook secrets")
+        .send()
+        .await
+        .map_err(|e| store_error("CreateKey (secrets)", e))?;
     output
         .key_metadata
         .map(|m| m.key_id)

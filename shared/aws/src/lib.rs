@@ -16,7 +16,7 @@ pub use config::AwsSettings;
 pub use dynamo_events::DynamoEvents;
 pub use dynamo_jobs::DynamoJobs;
 pub use dynamo_webhooks::DynamoWebhooks;
-pub use kms::{create_cursor_key, KmsSigner};
+pub use kms::{create_cursor_key, create_secrets_key, KmsSecrets, KmsSigner};
 pub use lambda_sqs::{dead_letters_sqs_event, process_sqs_event, Redelivery};
 pub use resources::{create_resources, Queues};
 pub use sqs::{SqsPoller, SqsQueue};
@@ -62,6 +62,10 @@ pub fn ports(
         signer: Arc::new(KmsSigner::new(
             aws_sdk_kms::Client::new(sdk),
             settings.cursor_key_ids.clone(),
+        )),
+        secrets: Arc::new(KmsSecrets::new(
+            aws_sdk_kms::Client::new(sdk),
+            settings.secrets_key_id.clone().unwrap_or_default(),
         )),
     }
 }

@@ -20,6 +20,8 @@ pub struct Queues {
     pub delivery_queue_url: String,
     /// A new KMS HMAC key when the settings name none, else the first they name.
     pub cursor_key_id: String,
+    /// A new KMS key for webhook secrets when the settings name none, else theirs.
+    pub secrets_key_id: String,
 }
 
 /// Creates the tables, and both queues with their dead-letter queues, where missing, and a cursor
@@ -52,9 +54,14 @@ pub async fn create_resources(
         Some(key) => key.clone(),
         None => crate::kms::create_cursor_key(&aws_sdk_kms::Client::new(sdk)).await?,
     };
+    let secrets_key_id = match &settings.secrets_key_id {
+        Some(key) => key.clone(),
+        None => crate::kms::create_secrets_key(&aws_sdk_kms::Client::new(sdk)).await?,
+    };
     let sqs = aws_sdk_sqs::Client::new(sdk);
     Ok(Queues {
         cursor_key_id,
+        secrets_key_id,
         queue_url: create_queue(&sqs, &settings.queue_name, settings.max_receives).await?,
         delivery_queue_url: create_queue(
             &sqs,

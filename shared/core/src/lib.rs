@@ -16,8 +16,8 @@ pub mod webhooks;
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{
-    Consumer, DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, Queue, RecordKind,
-    Signer, StoreError, WebhookSender, WebhookStore,
+    Consumer, DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, PlainSecrets, Queue,
+    RecordKind, SecretBox, Signer, StoreError, WebhookSender, WebhookStore,
 };
 pub use process::{Delivery, Processor};
 pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
@@ -40,4 +40,6 @@ pub struct Ports {
     pub webhooks: Arc<dyn WebhookStore>,
     /// Signs listing cursors.
     pub signer: Arc<dyn Signer>,
+    /// Seals webhook secrets in the webhook store.
+    pub secrets: Arc<dyn SecretBox>,
 }

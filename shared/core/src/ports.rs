@@ -206,3 +206,26 @@ pub trait Signer: Send + Sync {
     /// Whether `signature` is one of `message` by the current key or a previous one.
     async fn verify(&self, message: &[u8], signature: &[u8]) -> Result<bool, StoreError>;
 }
+
+/// Keeps secrets at rest (webhook secrets): stores hold what `seal` gives, and only the code that
+/// needs a secret opens it.
+#[async_trait]
+pub trait SecretBox: Send + Sync {
+    async fn seal(&self, secret: &str) -> Result<String, StoreError>;
+
+    async fn open(&self, sealed: &str) -> Result<String, StoreError>;
+}
+
+/// Secrets kept as they are, for a store only its owner can read (the embedded file is 0600).
+pub struct PlainSecrets;
+
+#[async_trait]
+impl SecretBox for PlainSecrets {
+    async fn seal(&self, secret: &str) -> Result<String, StoreError> {
+        Ok(secret.to_owned())
+    }
+
+    async fn open(&self, sealed: &str) -> Result<String, StoreError> {
+        Ok(sealed.to_owned())
+    }
+}

@@ -29,6 +29,8 @@ pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueu
         queue: Arc::new(queue.clone()),
         webhooks: Arc::new(store),
         signer,
+        // The database file is its owner's only.
+        secrets: Arc::new(caliper_core::PlainSecrets),
     };
     Ok((ports, queue))
 }

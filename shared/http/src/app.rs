@@ -14,7 +14,11 @@ impl App {
     /// Webhooks may target public https URLs only (see [`Self::with_target_policy`]).
     pub fn new(ports: Ports, limits: Limits) -> Self {
         let submitter = Submitter::new(ports.jobs.clone(), ports.queue.clone());
-        let webhooks = WebhookService::new(ports.webhooks.clone(), TargetPolicy::default());
+        let webhooks = WebhookService::new(
+            ports.webhooks.clone(),
+            ports.secrets.clone(),
+            TargetPolicy::default(),
+        );
         Self {
             ports,
             limits,
@@ -25,7 +29,11 @@ impl App {
 
     /// Where webhooks may send (caliper-local --allow-private-webhooks widens it).
     pub fn with_target_policy(mut self, policy: TargetPolicy) -> Self {
-        self.webhooks = WebhookService::new(self.ports.webhooks.clone(), policy);
+        self.webhooks = WebhookService::new(
+            self.ports.webhooks.clone(),
+            self.ports.secrets.clone(),
+            policy,
+        );
         self
     }
 }

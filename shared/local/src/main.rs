@@ -157,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
         |ports: &Ports, queue: Arc<dyn caliper_core::DeliveryQueue>| -> Arc<dyn Consumer> {
             Arc::new(Dispatcher::new(
                 delivery.backoff,
-                WebhookService::new(ports.webhooks.clone(), policy),
+                WebhookService::new(ports.webhooks.clone(), ports.secrets.clone(), policy),
                 ports.events.clone(),
                 queue,
                 sender.clone(),
@@ -200,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
                 settings.queue_url = Some(queues.queue_url);
                 settings.delivery_queue_url = Some(queues.delivery_queue_url);
                 settings.cursor_key_ids = vec![queues.cursor_key_id];
+                settings.secrets_key_id = Some(queues.secrets_key_id);
             }
             let queue_url = settings
                 .queue_url

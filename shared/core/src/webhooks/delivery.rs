@@ -281,8 +281,11 @@ mod tests {
     }
 
     fn world() -> World {
-        let service =
-            WebhookService::new(Arc::new(MemoryWebhooks::default()), TargetPolicy::default());
+        let service = WebhookService::new(
+            Arc::new(MemoryWebhooks::default()),
+            Arc::new(crate::ports::PlainSecrets),
+            TargetPolicy::default(),
+        );
         let events = Arc::new(MemoryEvents::default());
         let queue = Arc::new(MemoryDeliveries::default());
         let sender = Arc::new(RecordingSender::default());

@@ -15,7 +15,7 @@ use super::input::{FilterInput, WebhookInput};
 use super::model::{Webhook, WebhookFilter};
 use super::target::TargetPolicy;
 use crate::model::{timestamp, StoredEvent};
-use crate::ports::{RecordKind, StoreError, WebhookStore};
+use crate::ports::{RecordKind, SecretBox, StoreError, WebhookStore};
 
 /// Who asks: a client manages its own webhooks; admin manages all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,15 +59,26 @@ impl Subscription {
     }
 }
 
+/// Webhooks are stored with their secret sealed; the service hands them out opened, except to
+/// the fan-out, which needs no secret.
 #[derive(Clone)]
 pub struct WebhookService {
     store: Arc<dyn WebhookStore>,
+    secrets: Arc<dyn SecretBox>,
     policy: TargetPolicy,
 }
 
 impl WebhookService {
-    pub fn new(store: Arc<dyn WebhookStore>, policy: TargetPolicy) -> Self {
-        Self { store, policy }
+    pub fn new(
+        store: Arc<dyn WebhookStore>,
+        secrets: Arc<dyn SecretBox>,
+        policy: TargetPolicy,
+    ) -> Self {
+        Self {
+            store,
+            secrets,
+            policy,
+        }
     }
 
     /// The caller's webhooks (admin: all), oldest first; only those of `sensor` when given.
@@ -84,6 +95,9 @@ impl WebhookService {
             .filter(|w| sensor.is_none() || w.sensor.as_deref() == sensor)
             .collect();
         webhooks.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+        for webhook in &mut webhooks {
+            webhook.secret = self.secrets.open(&webhook.secret).await?;
+        }
         Ok(webhooks)
     }
 
@@ -108,8 +122,7 @@ impl WebhookService {
             client_app_id: who.client_id.clone(),
             admin_owned: who.admin,
         };
-        self.save(RecordKind::Webhook, &webhook.id, &webhook)
-            .await?;
+        self.save_webhook(&webhook).await?;
         tracing::info!(
             webhook_id = webhook.id,
             client_app_id = webhook.client_app_id,
@@ -134,7 +147,7 @@ impl WebhookService {
         webhook.sensor = input.sensor;
         webhook.description = input.description;
         webhook.updated_at = timestamp(Utc::now());
-        self.save(RecordKind::Webhook, id, &webhook).await?;
+        self.save_webhook(&webhook).await?;
         Ok(webhook)
     }
 
@@ -147,7 +160,7 @@ impl WebhookService {
         let mut webhook = self.visible_webhook(who, id).await?;
         webhook.active = active;
         webhook.updated_at = timestamp(Utc::now());
-        self.save(RecordKind::Webhook, id, &webhook).await?;
+        self.save_webhook(&webhook).await?;
         Ok(webhook)
     }
 
@@ -159,7 +172,7 @@ impl WebhookService {
         webhook.deleted_at = Some(now.clone());
         webhook.active = false;
         webhook.updated_at = now;
-        self.save(RecordKind::Webhook, id, &webhook).await?;
+        self.save_webhook(&webhook).await?;
         tracing::info!(webhook_id = id, "webhook deleted");
         Ok(())
     }
@@ -298,12 +311,28 @@ impl WebhookService {
         Ok(subscriptions)
     }
 
-    /// The webhook of `id` if it is live, whatever its owner (delivery's view).
+    /// The webhook of `id` if it is live, whatever its owner (delivery's view), its secret opened.
     pub async fn live_webhook(&self, id: &str) -> Result<Option<Webhook>, StoreError> {
-        Ok(self
+        let live = self
             .load::<Webhook>(RecordKind::Webhook, id)
             .await?
-            .filter(|w| w.deleted_at.is_none()))
+            .filter(|w| w.deleted_at.is_none());
+        match live {
+            Some(mut webhook) => {
+                webhook.secret = self.secrets.open(&webhook.secret).await?;
+                Ok(Some(webhook))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a webhook, its secret sealed.
+    async fn save_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        let sealed = Webhook {
+            secret: self.secrets.seal(&webhook.secret).await?,
+            ..webhook.clone()
+        };
+        self.save(RecordKind::Webhook, &webhook.id, &sealed).await
     }
 
     async fn visible_webhook(&self, who: &Principal, id: &str) -> Result<Webhook, WebhookError> {
