@@ -73,22 +73,6 @@ impl Signer for KmsSigner {
     }
 }
 
-/// Creates an HMAC key for cursors (caliper-local against an emulator, and tests); its id.
-pub async fn create_cursor_key(client: &Client) -> Result<String, StoreError> {
-    let output = client
-        .create_key()
-        .key_spec(KeySpec::Hmac256)
-        .key_usage(KeyUsageType::GenerateVerifyMac)
-        .description("Signs the Caliper Events API's listing cursors")
-        .send()
-        .await
-        .map_err(|e| store_error("CreateKey (cursor)", e))?;
-    output
-        .key_metadata
-        .map(|m| m.key_id)
-        .ok_or_else(|| StoreError::new("CreateKey returned no key"))
-}
-
 /// Webhook secrets sealed by envelope encryption: a data key from KMS (`GenerateDataKey`,
 /// AES-256) encrypts the secret here (AES-256-GCM), and the item keeps only ciphertext: the data
 /// key as KMS encrypted it, the nonce and the sealed secret. Opening asks KMS to decrypt the data
@@ -218,15 +202,32 @@ impl caliper_core::SecretBox for KmsSecrets {
     }
 }
 
-/// Creates a symmetric key for webhook secrets (caliper-local against an emulator, and tests).
-pub async fn create_secrets_key(client: &Client) -> Result<String, StoreError> {
-    let output = client
+/// Creates an HMAC key for cursors (caliper-local against an emulator, and tests); its id.
+pub async fn create_cursor_key(client: &Client) -> Result<String, StoreError> {
+    let request = client
         .create_key()
-        .description("Seals the Caliper Events API's webhook secrets")
-        .send()
-        .await
-        .map_err(|e| store_error("CreateKey (secrets)", e))?;
-    output
+        .key_spec(KeySpec::Hmac256)
+        .key_usage(KeyUsageType::GenerateVerifyMac)
+        .description("Signs the Caliper Events API's listing cursors");
+    key_id(request.send().await)
+}
+
+/// Creates a symmetric key for webhook secrets (the same uses); its id.
+pub async fn create_secrets_key(client: &Client) -> Result<String, StoreError> {
+    let request = client
+        .create_key()
+        .description("Seals the Caliper Events API's webhook secrets");
+    key_id(request.send().await)
+}
+
+fn key_id(
+    created: Result<
+        aws_sdk_kms::operation::create_key::CreateKeyOutput,
+        aws_sdk_kms::error::SdkError<aws_sdk_kms::operation::create_key::CreateKeyError>,
+    >,
+) -> Result<String, StoreError> {
+    created
+        .map_err(|e| store_error("CreateKey", e))?
         .key_metadata
         .map(|m| m.key_id)
         .ok_or_else(|| StoreError::new("CreateKey returned no key"))

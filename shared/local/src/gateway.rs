@@ -39,8 +39,9 @@ struct Gateway {
     verifier: Verifier,
     requests: AtomicU64,
     limits: GatewayLimits,
-    /// The body budget, in KiB.
+    /// The body budget, in KiB, and its size.
     budget: Semaphore,
+    budget_kib: u32,
 }
 
 pub fn router(app: Arc<App>, verifier: Verifier, limits: GatewayLimits) -> Router {
@@ -56,7 +57,8 @@ pub fn router(app: Arc<App>, verifier: Verifier, limits: GatewayLimits) -> Route
             .insert(path, same_path)
             .expect("the route table has no conflicting paths");
     }
-    let budget = Semaphore::new(limits.body_budget.div_ceil(1024));
+    let budget_kib = u32::try_from(limits.body_budget.div_ceil(1024)).unwrap_or(u32::MAX >> 3);
+    let budget = Semaphore::new(budget_kib as usize);
     let gateway = Arc::new(Gateway {
         app,
         routes,
@@ -64,6 +66,7 @@ pub fn router(app: Arc<App>, verifier: Verifier, limits: GatewayLimits) -> Route
         requests: AtomicU64::new(0),
         limits,
         budget,
+        budget_kib,
     });
     Router::new().fallback(serve).with_state(gateway)
 }
@@ -271,7 +274,10 @@ async fn read_body(
     // The declared length, or the most a body of unknown length may take, plus the byte that
     // tells a body over the limit.
     let share = declared_length(headers).map_or(max, |n| n as usize) + 1;
-    let kib = u32::try_from(share.div_ceil(1024)).unwrap_or(u32::MAX);
+    // A body larger than the whole budget waits for all of it.
+    let kib = u32::try_from(share.div_ceil(1024))
+        .unwrap_or(u32::MAX)
+        .min(gateway.budget_kib);
     let Ok(Ok(permit)) = tokio::time::timeout(timeout, gateway.budget.acquire_many(kib)).await
     else {
         let mut busy = closing(error(
