@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{to_bytes, Body as AxumBody};
+use axum::body::Body as AxumBody;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -16,7 +16,8 @@ use base64::Engine;
 use caliper_http::{handlers, ApiError, App, Caller, Problem, ROUTES};
 use serde_json::{json, Map, Value};
 
-use tokio::sync::Semaphore;
+use futures::StreamExt;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::idp::{TokenError, Verifier};
 
@@ -119,8 +120,8 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
 
-    let bytes = match read_body(&gateway, route, &parts.headers, body).await {
-        Ok(bytes) => bytes,
+    let (bytes, _budget) = match read_body(&gateway, route, &parts.headers, body).await {
+        Ok(read) => read,
         Err(refusal) => return refusal,
     };
 
@@ -245,14 +246,15 @@ fn error(status: StatusCode, message: String) -> Response {
 }
 
 /// The route's body, read within the limits: its size (413 before reading when the declared
-/// length is over it), its time (408), and its share of the body budget (503 when it does not
-/// come in time).
-async fn read_body(
-    gateway: &Gateway,
+/// length is over it), its time (408), and the body budget: each chunk takes its share as it
+/// arrives, so that a slow sender holds only what it has sent (503 when the budget stays spent for
+/// the whole body timeout). The permit is held until the request is answered.
+async fn read_body<'a>(
+    gateway: &'a Gateway,
     route: &caliper_http::Route,
     headers: &HeaderMap,
     body: AxumBody,
-) -> Result<axum::body::Bytes, Response> {
+) -> Result<(axum::body::Bytes, Option<SemaphorePermit<'a>>), Response> {
     let max = if route.takes_envelopes() {
         gateway.app.limits.max_body_bytes
     } else {
@@ -271,29 +273,48 @@ async fn read_body(
         return Err(too_large());
     }
     let timeout = gateway.limits.body_timeout;
-    // The declared length, or the most a body of unknown length may take, plus the byte that
-    // tells a body over the limit.
-    let share = declared_length(headers).map_or(max, |n| n as usize) + 1;
-    // A body larger than the whole budget waits for all of it.
-    let kib = u32::try_from(share.div_ceil(1024))
-        .unwrap_or(u32::MAX)
-        .min(gateway.budget_kib);
-    let Ok(Ok(permit)) = tokio::time::timeout(timeout, gateway.budget.acquire_many(kib)).await
-    else {
-        let mut busy = closing(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is reading as many request bodies as it may; try again in a moment".into(),
-        ));
-        busy.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return Err(busy);
-    };
-    // One byte over the limit is enough for the handler to answer 413 itself.
-    let read = tokio::time::timeout(timeout, to_bytes(body, max + 1)).await;
-    drop(permit);
+    let mut waiting_for_budget = false;
+    let mut held: Option<SemaphorePermit<'a>> = None;
+    let mut bytes = Vec::new();
+    let read = tokio::time::timeout(timeout, async {
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else {
+                return Err(());
+            };
+            // One byte over the limit is enough for the handler to answer 413 itself.
+            if bytes.len() + chunk.len() > max + 1 {
+                return Err(());
+            }
+            // A chunk larger than the whole budget waits for all of it.
+            let share = u32::try_from(chunk.len().div_ceil(1024))
+                .unwrap_or(u32::MAX)
+                .min(gateway.budget_kib);
+            waiting_for_budget = true;
+            let permit = gateway.budget.acquire_many(share).await.map_err(|_| ())?;
+            waiting_for_budget = false;
+            match held.as_mut() {
+                Some(held) => held.merge(permit),
+                None => held = Some(permit),
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(())
+    })
+    .await;
     match read {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => Err(too_large()),
+        Ok(Ok(())) => Ok((bytes.into(), held)),
+        Ok(Err(())) => Err(too_large()),
+        Err(_) if waiting_for_budget => {
+            let mut busy = closing(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is reading as many request bodies as it may; try again in a moment"
+                    .into(),
+            ));
+            busy.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Err(busy)
+        }
         Err(_) => Err(closing(error(
             StatusCode::REQUEST_TIMEOUT,
             format!(
