@@ -129,10 +129,12 @@ def main():
                 headers={"Content-Type": "application/x-www-form-urlencoded",
                          "Authorization": "Basic " + __import__("base64").b64encode(f"{CLIENT}:{SECRET}".encode()).decode()})
             token = __import__("json").loads(urllib.request.urlopen(token_request).read())["access_token"]
+            before = memory(server.pid)[0]
             hostile = Hostile(port, token)
             thread = threading.Thread(target=hostile.run)
             thread.start()
-            time.sleep(5)
+            time.sleep(15)
+            print(f"the 500 connections held: {before} -> {memory(server.pid)[0]} MiB resident before the load")
             try:
                 soaked = load(url, events)
             finally:
