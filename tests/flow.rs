@@ -89,15 +89,7 @@ async fn status(app: &App, job_id: &str) -> (u16, Value) {
 
 /// Polls the job status until it finishes; a bounded wait, not a timing assertion.
 async fn finished(app: &App, job_id: &str) -> Value {
-    for _ in 0..300 {
-        let (code, body) = status(app, job_id).await;
-        assert_eq!(code, 200, "{body}");
-        if matches!(body["job"]["state"].as_str(), Some("completed" | "failed")) {
-            return body["job"].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {job_id} did not finish");
+    finished_as(app, CLIENT, job_id).await
 }
 
 fn allocated_ids(job: &Value) -> Vec<String> {
@@ -213,7 +205,7 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
     assert_eq!(external_ids(&job).len(), 2);
 }
 
-/// Polls a client's job until it finishes.
+/// Polls a client's job until it finishes; a bounded wait, not a timing assertion.
 async fn finished_as(app: &App, client: &str, job_id: &str) -> Value {
     for _ in 0..300 {
         let (code, body) = status_as(app, client, job_id).await;

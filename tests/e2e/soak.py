@@ -7,6 +7,8 @@ server closes them; the same load runs first without them, as the baseline of th
 
 Prints events/s of both runs, their ratio, what the hostile connections got, and the server's
 resident memory (peak, and at the end)."""
+import base64
+import json
 import os
 import re
 import socket
@@ -127,8 +129,8 @@ def main():
             token_request = urllib.request.Request(
                 url + "/oauth2/token", data=b"grant_type=client_credentials", method="POST",
                 headers={"Content-Type": "application/x-www-form-urlencoded",
-                         "Authorization": "Basic " + __import__("base64").b64encode(f"{CLIENT}:{SECRET}".encode()).decode()})
-            token = __import__("json").loads(urllib.request.urlopen(token_request).read())["access_token"]
+                         "Authorization": "Basic " + base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode()})
+            token = json.loads(urllib.request.urlopen(token_request).read())["access_token"]
             before = memory(server.pid)[0]
             hostile = Hostile(port, token)
             thread = threading.Thread(target=hostile.run)
