@@ -1,34 +1,47 @@
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 
 use caliper_core::StoreError;
-use redb::{Database, TableDefinition};
+use redb::{Database, TableDefinition, WriteTransaction};
+
+use crate::writer::{Pending, Writer};
 
 pub(crate) const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
-/// Stored events: (Caliper id, client) → the event. A Caliper id names an event within its client's
+/// Stored events by their allocated id (unique across clients) → the event, compressed.
+pub(crate) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("stored_events");
+/// (Caliper id, client) → the allocated id. A Caliper id names an event within its client's
 /// events; the id first, so that an admin finds every client's event of one id in one range.
-pub(crate) const EVENTS: TableDefinition<(&str, &str), &[u8]> =
-    TableDefinition::new("client_events");
-/// Where events were kept before they were keyed by client: read once, to move them.
-pub(crate) const EVENTS_BY_ID: TableDefinition<&str, &[u8]> = TableDefinition::new("events");
-/// Listing indexes: (index, key, position) → the entry's fields. See `caliper_core::query`.
-pub(crate) const EVENT_INDEX: TableDefinition<(u8, &str, &str), &[u8]> =
-    TableDefinition::new("event_index");
+pub(crate) const EVENT_KEYS: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("event_keys");
+/// Listing indexes: (index, key, time key, allocated id), each entry a position of
+/// `caliper_core::query` and nothing else. See [`crate::listing`].
+pub(crate) const LISTING: TableDefinition<(u8, &str, &str, u64), ()> =
+    TableDefinition::new("listing");
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// A queue: sequence number → the message; and (visible from, in ms, sequence number) → (), the
+/// order in which its messages can be taken (`i64::MAX` while in flight).
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
+pub(crate) const QUEUE_VISIBLE: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("queue_visible");
 pub(crate) const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
 /// Webhooks and their filters: (kind, id) → the JSON document.
 pub(crate) const WEBHOOKS: TableDefinition<(&str, &str), &str> = TableDefinition::new("webhooks");
 pub(crate) const DELIVERY_QUEUE: TableDefinition<u64, &[u8]> =
     TableDefinition::new("delivery_queue");
+pub(crate) const DELIVERY_QUEUE_VISIBLE: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("delivery_queue_visible");
 pub(crate) const DELIVERY_DEAD_LETTERS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("delivery_dead_letters");
 
 /// The embedded database: implements the job and event stores; [`crate::EmbeddedQueue`] shares it.
 ///
-/// When the last handle goes, it waits for the database work still running on the blocking pool
-/// (a cancelled request's work runs to its end there), so that the file is closed once every handle
-/// is gone and can be opened again at once.
+/// Reads run on the blocking pool, each in its own read transaction. Writes go to one writer
+/// thread, which commits every write waiting for it in one transaction (see [`crate::writer`]).
+///
+/// When the last handle goes, it waits for the database work still running (a cancelled request's
+/// work runs to its end), so that the file is closed once every handle is gone and can be opened
+/// again at once.
 #[derive(Clone)]
 pub struct Embedded {
     pub(crate) db: Arc<Database>,
@@ -38,11 +51,21 @@ pub struct Embedded {
 /// Shared by the handles only; dropped with the last one.
 struct Open {
     in_flight: Arc<InFlight>,
+    writes: Mutex<Option<mpsc::Sender<Box<dyn Pending>>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
         self.in_flight.wait_until_idle();
+        // Closing the channel ends the writer once it has committed what it holds.
+        if let Ok(mut writes) = self.writes.lock() {
+            writes.take();
+        }
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
     }
 }
 
@@ -81,9 +104,14 @@ impl Drop for Working {
 }
 
 impl Embedded {
+    /// Opens (or creates) `dir/caliper.redb` with the default cache.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, &StoreSettings::default())
+    }
+
     /// Opens (or creates) `dir/caliper.redb`. It holds learners' data and webhook secrets: a
     /// directory made here is its owner's only (0700), and the file is (0600) whatever it was.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+    pub fn open_with(dir: &Path, settings: &StoreSettings) -> Result<Self, StoreError> {
         private_dir(dir).map_err(|e| {
             StoreError::new(format!(
                 "cannot create the data directory {}: {e}",
@@ -91,7 +119,9 @@ impl Embedded {
             ))
         })?;
         let path = dir.join("caliper.redb");
-        let db = Database::create(&path)
+        let db = Database::builder()
+            .set_cache_size(settings.cache_bytes)
+            .create(&path)
             .map_err(|e| StoreError::new(format!("cannot open {}: {e}", path.display())))?;
         owner_only(&path, 0o600)
             .map_err(|e| StoreError::new(format!("cannot make {} private: {e}", path.display())))?;
@@ -99,22 +129,52 @@ impl Embedded {
         let txn = db.begin_write().map_err(fail)?;
         txn.open_table(JOBS).map_err(fail)?;
         txn.open_table(EVENTS).map_err(fail)?;
-        txn.open_table(EVENT_INDEX).map_err(fail)?;
+        txn.open_table(EVENT_KEYS).map_err(fail)?;
+        txn.open_table(LISTING).map_err(fail)?;
         txn.open_table(COUNTERS).map_err(fail)?;
         txn.open_table(QUEUE).map_err(fail)?;
+        txn.open_table(QUEUE_VISIBLE).map_err(fail)?;
         txn.open_table(DEAD_LETTERS).map_err(fail)?;
         txn.open_table(WEBHOOKS).map_err(fail)?;
         txn.open_table(DELIVERY_QUEUE).map_err(fail)?;
+        txn.open_table(DELIVERY_QUEUE_VISIBLE).map_err(fail)?;
         txn.open_table(DELIVERY_DEAD_LETTERS).map_err(fail)?;
         txn.commit().map_err(fail)?;
-        crate::store::key_events_by_client(&db)?;
-        crate::listing::index_stored_events(&db)?;
+        crate::layouts::upgrade(&db)?;
+        let db = Arc::new(db);
+        let (writes, writer) = Writer::start(db.clone())
+            .map_err(|e| StoreError::new(format!("cannot start the store's writer: {e}")))?;
         Ok(Self {
-            db: Arc::new(db),
+            db,
             open: Arc::new(Open {
                 in_flight: Arc::default(),
+                writes: Mutex::new(Some(writes)),
+                writer: Mutex::new(Some(writer)),
             }),
         })
+    }
+
+    /// Runs `work` in a write transaction and answers once that transaction is committed (and
+    /// so on disk). The transaction is shared with the other writes waiting at the time; should
+    /// `work` fail, its writes are undone, and it runs again alone to give its answer.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (pending, answer) = crate::writer::pending(work);
+        let sent = self
+            .open
+            .writes
+            .lock()
+            .ok()
+            .and_then(|w| w.as_ref().map(|w| w.send(pending).is_ok()));
+        if sent != Some(true) {
+            return Err(StoreError::new("the embedded store is closing"));
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::new("the embedded store's writer stopped"))?
     }
 
     /// Runs blocking database work off the async runtime's worker threads.
@@ -134,6 +194,22 @@ impl Embedded {
         })
         .await
         .map_err(|e| StoreError::new(format!("embedded store task failed: {e}")))?
+    }
+}
+
+/// How the database file is opened.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// Bytes of pages the database keeps in memory: what bounds its resident memory whatever
+    /// the size of the file.
+    pub cache_bytes: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 64 << 20,
+        }
     }
 }
 

@@ -1,14 +1,17 @@
 //! Embedded adapters for local runs: everything in one redb file under a data directory, so that
 //! jobs, events and queued messages survive a restart, with no AWS and no emulator.
 
+mod codec;
 mod db;
 mod keys;
+mod layouts;
 mod listing;
 mod queue;
 mod store;
 mod webhooks;
+mod writer;
 
-pub use db::{private_dir, Embedded};
+pub use db::{private_dir, Embedded, StoreSettings};
 pub use keys::{cursor_signer, CURSOR_KEYS_FILE};
 pub use queue::{EmbeddedQueue, QueueSettings};
 

@@ -9,35 +9,46 @@ use std::time::Duration;
 use async_trait::async_trait;
 use caliper_core::webhooks::{Backoff, DeliveryMessage};
 use caliper_core::{Consumer, Delivery, DeliveryQueue, JobMessage, Queue, StoreError};
-use futures::future::join_all;
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
 
 use crate::db::{
-    fail, Embedded, COUNTERS, DEAD_LETTERS, DELIVERY_DEAD_LETTERS, DELIVERY_QUEUE, QUEUE,
+    fail, Embedded, COUNTERS, DEAD_LETTERS, DELIVERY_DEAD_LETTERS, DELIVERY_QUEUE,
+    DELIVERY_QUEUE_VISIBLE, QUEUE, QUEUE_VISIBLE,
 };
 
 type Table = TableDefinition<'static, u64, &'static [u8]>;
+type Visible = TableDefinition<'static, (i64, u64), ()>;
 
-/// Where one queue keeps its messages, its dead letters and its sequence counter.
+/// Where one queue keeps its messages, their visibility order, its dead letters and its
+/// sequence counter.
 #[derive(Clone, Copy)]
 struct Tables {
     queue: Table,
+    visible: Visible,
     dead_letters: Table,
     sequence: &'static str,
 }
 
 const JOB_TABLES: Tables = Tables {
     queue: QUEUE,
+    visible: QUEUE_VISIBLE,
     dead_letters: DEAD_LETTERS,
     sequence: "queue_seq",
 };
 const DELIVERY_TABLES: Tables = Tables {
     queue: DELIVERY_QUEUE,
+    visible: DELIVERY_QUEUE_VISIBLE,
     dead_letters: DELIVERY_DEAD_LETTERS,
     sequence: "delivery_queue_seq",
 };
+
+/// The visibility of a message in flight: after every time, so never taken until settled.
+const IN_FLIGHT: i64 = i64::MAX;
 
 #[derive(Debug, Clone)]
 pub struct QueueSettings {
@@ -47,26 +58,115 @@ pub struct QueueSettings {
     /// `max_retry_delay`, unless the consumer sets its own.
     pub retry_delay: Duration,
     pub max_retry_delay: Duration,
-    /// Messages processed at once.
-    pub batch_size: usize,
+    /// Messages handled at once. Their writes share the store's commits, so a backlog is worked
+    /// off in large groups; the default fits the machine's cores.
+    pub concurrency: usize,
+}
+
+impl QueueSettings {
+    /// Messages in flight per core: enough for their writes to fill a commit while others
+    /// validate and encode.
+    const PER_CORE: usize = 32;
 }
 
 impl Default for QueueSettings {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             max_receives: 5,
             retry_delay: Duration::from_millis(500),
             max_retry_delay: Duration::from_secs(30),
-            batch_size: 10,
+            concurrency: cores * Self::PER_CORE,
         }
     }
 }
 
-#[derive(Serialize, Deserialize)]
+/// A message as kept: a format byte, then its receive count, its visibility (ms) and its body.
+/// A data directory of an earlier version holds JSON (`{` first).
 struct Queued {
     receives: u32,
     visible_at_ms: i64,
     body: String,
+}
+
+/// The JSON form of earlier versions.
+#[derive(Serialize, Deserialize)]
+struct Legacy {
+    receives: u32,
+    visible_at_ms: i64,
+    body: String,
+}
+
+const FORMAT: u8 = 1;
+
+impl Queued {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(13 + self.body.len());
+        bytes.push(FORMAT);
+        bytes.extend_from_slice(&self.receives.to_le_bytes());
+        bytes.extend_from_slice(&self.visible_at_ms.to_le_bytes());
+        bytes.extend_from_slice(self.body.as_bytes());
+        bytes
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
+        let unreadable = || StoreError::new("embedded store holds an unreadable queue message");
+        if bytes.first() == Some(&b'{') {
+            let Legacy {
+                receives,
+                visible_at_ms,
+                body,
+            } = serde_json::from_slice(bytes).map_err(|_| unreadable())?;
+            return Ok(Self {
+                receives,
+                visible_at_ms,
+                body,
+            });
+        }
+        match bytes {
+            [FORMAT, rest @ ..] if rest.len() >= 12 => {
+                let (receives, rest) = rest.split_at(4);
+                let (visible, body) = rest.split_at(8);
+                Ok(Self {
+                    receives: u32::from_le_bytes(receives.try_into().map_err(|_| unreadable())?),
+                    visible_at_ms: i64::from_le_bytes(
+                        visible.try_into().map_err(|_| unreadable())?,
+                    ),
+                    body: String::from_utf8(body.to_vec()).map_err(|_| unreadable())?,
+                })
+            }
+            _ => Err(unreadable()),
+        }
+    }
+}
+
+/// Builds the visibility order of queues that lack it (a data directory of an earlier version),
+/// inside the opening transaction; answers whether it changed anything.
+pub(crate) fn index_visibility(txn: &WriteTransaction) -> Result<bool, StoreError> {
+    let mut changed = false;
+    for tables in [JOB_TABLES, DELIVERY_TABLES] {
+        let queue = txn.open_table(tables.queue).map_err(fail)?;
+        let mut visible = txn.open_table(tables.visible).map_err(fail)?;
+        if queue.len().map_err(fail)? == visible.len().map_err(fail)? {
+            continue;
+        }
+        visible.retain(|_, _| false).map_err(fail)?;
+        for entry in queue.iter().map_err(fail)? {
+            let (seq, record) = entry.map_err(fail)?;
+            let queued = Queued::from_bytes(record.value())?;
+            visible
+                .insert((queued.visible_at_ms, seq.value()), ())
+                .map_err(fail)?;
+        }
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// What a receive found: messages, or none before a time (ms), or none at all.
+enum Taken {
+    Messages(Vec<(u64, u32, String)>),
+    NoneUntil(Option<i64>),
 }
 
 #[derive(Clone)]
@@ -101,33 +201,53 @@ impl EmbeddedQueue {
         }
     }
 
-    /// Hands messages to `consumer` until the task is dropped. Messages left in flight by an
-    /// earlier run (a crash, a kill) are delivered again at once.
+    /// Hands messages to `consumer`, up to the set concurrency at once, until the task is dropped
+    /// (which drops the messages in hand: they come back, as a crash would leave them). Messages
+    /// left in flight by an earlier run (a crash, a kill) are delivered again at once.
     pub async fn run(&self, consumer: Arc<dyn Consumer>) {
         if let Err(error) = self.release_in_flight().await {
             tracing::error!(%error, "could not release messages left in flight");
         }
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut handling = JoinSet::new();
         loop {
-            let batch = match self.receive().await {
-                Ok(batch) => batch,
+            while handling.try_join_next().is_some() {}
+            // A free slot before taking anything: never more in hand than the slots.
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let free = 1 + slots.available_permits();
+            match self.receive(free).await {
+                Ok(Taken::Messages(batch)) => {
+                    let mut slot = Some(slot);
+                    for (seq, receives, body) in batch {
+                        let Some(held) = slot
+                            .take()
+                            .or_else(|| slots.clone().try_acquire_owned().ok())
+                        else {
+                            break; // cannot happen: the batch is at most the free slots
+                        };
+                        let (queue, consumer) = (self.clone(), consumer.clone());
+                        handling.spawn(async move {
+                            queue.handle(&*consumer, seq, receives, body).await;
+                            drop(held);
+                        });
+                    }
+                }
+                Ok(Taken::NoneUntil(next)) => {
+                    drop(slot);
+                    // Woken by a send, or by the clock when the next message becomes visible.
+                    let wait = next.map_or(Duration::from_secs(60), |at| {
+                        Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))
+                    });
+                    let _ = tokio::time::timeout(wait, self.wake.notified()).await;
+                }
                 Err(error) => {
+                    drop(slot);
                     tracing::error!(%error, "could not read the queue");
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
                 }
-            };
-            if batch.is_empty() {
-                // Woken by a send, or by the clock for messages waiting out a retry delay.
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(250), self.wake.notified()).await;
-                continue;
             }
-            join_all(
-                batch
-                    .into_iter()
-                    .map(|(seq, receives, body)| self.handle(&*consumer, seq, receives, body)),
-            )
-            .await;
         }
     }
 
@@ -164,101 +284,134 @@ impl EmbeddedQueue {
         self.settle(seq, settle).await;
     }
 
-    /// Takes up to a batch of visible messages, counting a receive and hiding each until settled.
-    async fn receive(&self) -> Result<Vec<(u64, u32, String)>, StoreError> {
-        let limit = self.settings.batch_size;
+    /// Takes up to `limit` visible messages, oldest visible first, counting a receive and hiding
+    /// each until settled. Looks first in a read transaction: an idle queue writes nothing.
+    async fn receive(&self, limit: usize) -> Result<Taken, StoreError> {
         let tables = self.tables;
-        self.store
+        let now = now_ms();
+        let next = self
+            .store
             .blocking(move |db| {
-                let now = now_ms();
-                let txn = db.begin_write().map_err(fail)?;
-                let mut taken = Vec::new();
-                {
-                    let mut table = txn.open_table(tables.queue).map_err(fail)?;
-                    let mut ready = Vec::new();
-                    for entry in table.iter().map_err(fail)? {
-                        let (key, value) = entry.map_err(fail)?;
-                        let queued: Queued = serde_json::from_slice(value.value()).map_err(fail)?;
-                        if queued.visible_at_ms <= now {
-                            ready.push((key.value(), queued));
-                            if ready.len() == limit {
-                                break;
-                            }
-                        }
-                    }
-                    for (seq, mut queued) in ready {
-                        queued.receives += 1;
-                        queued.visible_at_ms = i64::MAX; // in flight until settled
-                        table
-                            .insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice())
-                            .map_err(fail)?;
-                        taken.push((seq, queued.receives, queued.body));
-                    }
+                let txn = db.begin_read().map_err(fail)?;
+                let visible = txn.open_table(tables.visible).map_err(fail)?;
+                let first = visible
+                    .range(..(IN_FLIGHT, 0))
+                    .map_err(fail)?
+                    .next()
+                    .transpose()
+                    .map_err(fail)?;
+                Ok(first.map(|(key, _)| key.value().0))
+            })
+            .await?;
+        match next {
+            Some(at) if at <= now => {}
+            other => return Ok(Taken::NoneUntil(other)),
+        }
+        let taken = self
+            .store
+            .write(move |txn| {
+                let mut visible = txn.open_table(tables.visible).map_err(fail)?;
+                let mut queue = txn.open_table(tables.queue).map_err(fail)?;
+                let ready: Vec<(i64, u64)> = visible
+                    .range(..=(now, u64::MAX))
+                    .map_err(fail)?
+                    .take(limit)
+                    .map(|entry| entry.map(|(key, _)| key.value()).map_err(fail))
+                    .collect::<Result<_, _>>()?;
+                let mut taken = Vec::with_capacity(ready.len());
+                for (at, seq) in ready {
+                    visible.remove((at, seq)).map_err(fail)?;
+                    let Some(record) = queue.get(seq).map_err(fail)?.map(|g| g.value().to_vec())
+                    else {
+                        continue;
+                    };
+                    let mut queued = Queued::from_bytes(&record)?;
+                    queued.receives += 1;
+                    queued.visible_at_ms = IN_FLIGHT;
+                    queue
+                        .insert(seq, queued.to_bytes().as_slice())
+                        .map_err(fail)?;
+                    visible.insert((IN_FLIGHT, seq), ()).map_err(fail)?;
+                    taken.push((seq, queued.receives, queued.body));
                 }
-                txn.commit().map_err(fail)?;
                 Ok(taken)
             })
-            .await
+            .await?;
+        Ok(Taken::Messages(taken))
     }
 
     async fn settle(&self, seq: u64, how: Settle) {
         let tables = self.tables;
         let result = self
             .store
-            .blocking(move |db| {
-                let txn = db.begin_write().map_err(fail)?;
-                {
-                    let mut table = txn.open_table(tables.queue).map_err(fail)?;
-                    let record = table.remove(seq).map_err(fail)?.map(|g| g.value().to_vec());
-                    match (how, record) {
-                        (Settle::Done, _) | (_, None) => {}
-                        (Settle::DeadLetter, Some(bytes)) => {
-                            txn.open_table(tables.dead_letters)
-                                .map_err(fail)?
-                                .insert(seq, bytes.as_slice())
-                                .map_err(fail)?;
-                        }
-                        (Settle::RetryAfter(delay), Some(bytes)) => {
-                            let mut queued: Queued =
-                                serde_json::from_slice(&bytes).map_err(fail)?;
-                            queued.visible_at_ms = now_ms() + delay.as_millis() as i64;
-                            table
-                                .insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice())
-                                .map_err(fail)?;
-                        }
+            .write(move |txn| {
+                let mut queue = txn.open_table(tables.queue).map_err(fail)?;
+                let mut visible = txn.open_table(tables.visible).map_err(fail)?;
+                let record = queue.remove(seq).map_err(fail)?.map(|g| g.value().to_vec());
+                let Some(record) = record else {
+                    return Ok(());
+                };
+                let mut queued = Queued::from_bytes(&record)?;
+                visible.remove((queued.visible_at_ms, seq)).map_err(fail)?;
+                match how {
+                    Settle::Done => {}
+                    Settle::DeadLetter => {
+                        txn.open_table(tables.dead_letters)
+                            .map_err(fail)?
+                            .insert(seq, record.as_slice())
+                            .map_err(fail)?;
+                    }
+                    Settle::RetryAfter(delay) => {
+                        queued.visible_at_ms = now_ms().saturating_add(
+                            i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
+                        );
+                        queue
+                            .insert(seq, queued.to_bytes().as_slice())
+                            .map_err(fail)?;
+                        visible
+                            .insert((queued.visible_at_ms, seq), ())
+                            .map_err(fail)?;
                     }
                 }
-                txn.commit().map_err(fail)
+                Ok(())
             })
             .await;
-        if let Err(error) = result {
-            tracing::error!(seq, %error, "could not settle a queue message; it will be delivered again");
+        match result {
+            // A retry's time may come before anything the loop waits for.
+            Ok(()) if matches!(how, Settle::RetryAfter(_)) => self.wake.notify_one(),
+            Ok(()) => {}
+            Err(error) => {
+                tracing::error!(seq, %error, "could not settle a queue message; it will be delivered again");
+            }
         }
     }
 
     async fn release_in_flight(&self) -> Result<(), StoreError> {
         let tables = self.tables;
+        let now = now_ms();
         self.store
-            .blocking(move |db| {
-                let txn = db.begin_write().map_err(fail)?;
-                {
-                    let mut table = txn.open_table(tables.queue).map_err(fail)?;
-                    let mut stuck = Vec::new();
-                    for entry in table.iter().map_err(fail)? {
-                        let (key, value) = entry.map_err(fail)?;
-                        let queued: Queued = serde_json::from_slice(value.value()).map_err(fail)?;
-                        if queued.visible_at_ms == i64::MAX {
-                            stuck.push((key.value(), queued));
-                        }
-                    }
-                    for (seq, mut queued) in stuck {
-                        queued.visible_at_ms = 0;
-                        table
-                            .insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice())
-                            .map_err(fail)?;
-                    }
+            .write(move |txn| {
+                let mut queue = txn.open_table(tables.queue).map_err(fail)?;
+                let mut visible = txn.open_table(tables.visible).map_err(fail)?;
+                let stuck: Vec<u64> = visible
+                    .range((IN_FLIGHT, 0)..)
+                    .map_err(fail)?
+                    .map(|entry| entry.map(|(key, _)| key.value().1).map_err(fail))
+                    .collect::<Result<_, _>>()?;
+                for seq in stuck {
+                    visible.remove((IN_FLIGHT, seq)).map_err(fail)?;
+                    let Some(record) = queue.get(seq).map_err(fail)?.map(|g| g.value().to_vec())
+                    else {
+                        continue;
+                    };
+                    let mut queued = Queued::from_bytes(&record)?;
+                    queued.visible_at_ms = now;
+                    queue
+                        .insert(seq, queued.to_bytes().as_slice())
+                        .map_err(fail)?;
+                    visible.insert((now, seq), ()).map_err(fail)?;
                 }
-                txn.commit().map_err(fail)
+                Ok(())
             })
             .await
     }
@@ -311,31 +464,35 @@ impl DeliveryQueue for EmbeddedQueue {
 impl EmbeddedQueue {
     async fn send_bodies(&self, bodies: Vec<String>) -> Result<(), StoreError> {
         let tables = self.tables;
+        let now = now_ms();
+        let records: Vec<Vec<u8>> = bodies
+            .into_iter()
+            .map(|body| {
+                let queued = Queued {
+                    receives: 0,
+                    visible_at_ms: now,
+                    body,
+                };
+                queued.to_bytes()
+            })
+            .collect();
         self.store
-            .blocking(move |db| {
-                let txn = db.begin_write().map_err(fail)?;
-                {
-                    let mut counters = txn.open_table(COUNTERS).map_err(fail)?;
-                    let mut seq = counters
-                        .get(tables.sequence)
-                        .map_err(fail)?
-                        .map(|g| g.value())
-                        .unwrap_or(0);
-                    let mut table = txn.open_table(tables.queue).map_err(fail)?;
-                    for body in bodies {
-                        seq += 1;
-                        let queued = Queued {
-                            receives: 0,
-                            visible_at_ms: 0,
-                            body,
-                        };
-                        table
-                            .insert(seq, serde_json::to_vec(&queued).map_err(fail)?.as_slice())
-                            .map_err(fail)?;
-                    }
-                    counters.insert(tables.sequence, seq).map_err(fail)?;
+            .write(move |txn| {
+                let mut counters = txn.open_table(COUNTERS).map_err(fail)?;
+                let mut seq = counters
+                    .get(tables.sequence)
+                    .map_err(fail)?
+                    .map(|g| g.value())
+                    .unwrap_or(0);
+                let mut queue = txn.open_table(tables.queue).map_err(fail)?;
+                let mut visible = txn.open_table(tables.visible).map_err(fail)?;
+                for record in &records {
+                    seq += 1;
+                    queue.insert(seq, record.as_slice()).map_err(fail)?;
+                    visible.insert((now, seq), ()).map_err(fail)?;
                 }
-                txn.commit().map_err(fail)
+                counters.insert(tables.sequence, seq).map_err(fail)?;
+                Ok(())
             })
             .await?;
         self.wake.notify_one();
