@@ -1,11 +1,11 @@
 use std::path::Path;
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use caliper_core::StoreError;
 use redb::{Database, TableDefinition, WriteTransaction};
 
-use crate::writer::{Pending, Writer};
+use crate::writer::{Writer, Writes};
 
 pub(crate) const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
 /// Stored events by their allocated id (unique across clients) → the event, compressed.
@@ -51,7 +51,7 @@ pub struct Embedded {
 /// Shared by the handles only; dropped with the last one.
 struct Open {
     in_flight: Arc<InFlight>,
-    writes: Mutex<Option<mpsc::Sender<Box<dyn Pending>>>>,
+    writes: Mutex<Option<Writes>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 

@@ -22,7 +22,16 @@ use caliper_core::{Ports, StoreError};
 
 /// The embedded ports over one database in `dir`, and the job queue (whose worker the caller runs).
 pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueue), StoreError> {
-    let store = Embedded::open(dir)?;
+    ports_with(dir, &StoreSettings::default(), settings)
+}
+
+/// [`ports`], with the database opened as `store` says.
+pub fn ports_with(
+    dir: &Path,
+    store: &StoreSettings,
+    settings: QueueSettings,
+) -> Result<(Ports, EmbeddedQueue), StoreError> {
+    let store = Embedded::open_with(dir, store)?;
     let signer = Arc::new(cursor_signer(dir)?);
     let queue = EmbeddedQueue::new(store.clone(), settings);
     let ports = Ports {

@@ -38,7 +38,8 @@ fn read_event(txn: &ReadTransaction, key: &EventKey) -> Result<Option<StoredEven
 }
 
 impl Embedded {
-    /// Reads, changes and writes back one job in a single transaction.
+    /// Reads, changes and writes back one job in a single transaction; a change that changes
+    /// nothing (a part delivered again, a job already active) writes nothing.
     async fn update_job<T: Send + 'static>(
         &self,
         id: &str,
@@ -56,10 +57,13 @@ impl Embedded {
             let Some(mut record) = record else {
                 return Ok(None);
             };
+            let before = record.clone();
             let outcome = change(&mut record);
-            table
-                .insert(id.as_str(), encode(&record)?.as_slice())
-                .map_err(fail)?;
+            if record != before {
+                table
+                    .insert(id.as_str(), encode(&record)?.as_slice())
+                    .map_err(fail)?;
+            }
             Ok(Some(outcome))
         })
         .await

@@ -73,13 +73,14 @@ where
     (Box::new(work), answer)
 }
 
+/// Where writes are sent to the writer.
+pub(crate) type Writes = mpsc::Sender<Box<dyn Pending>>;
+
 pub(crate) struct Writer;
 
 impl Writer {
     /// Starts the writer thread of `db`; it ends when every sender is gone.
-    pub(crate) fn start(
-        db: Arc<Database>,
-    ) -> std::io::Result<(mpsc::Sender<Box<dyn Pending>>, JoinHandle<()>)> {
+    pub(crate) fn start(db: Arc<Database>) -> std::io::Result<(Writes, JoinHandle<()>)> {
         let (writes, waiting) = mpsc::channel::<Box<dyn Pending>>();
         let thread = std::thread::Builder::new()
             .name("caliper-store-writer".into())
@@ -180,7 +181,7 @@ mod tests {
                 let (work, answer) = pending(move |txn: &WriteTransaction| {
                     let mut table = txn.open_table(T).map_err(fail)?;
                     table.insert(key, key * 2).map_err(fail)?;
-                    Ok(table.len().map_err(fail)?)
+                    table.len().map_err(fail)
                 });
                 (answer, work)
             })

@@ -60,20 +60,14 @@ impl Api {
         })
     }
 
-    /// Sends a request and answers the status and the JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(u16, Value)> {
-        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+    /// Sends a request (`body` empty for none) and answers the status and the JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Bytes) -> Result<(u16, Value)> {
         let request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("content-type", "application/json")
             .header("authorization", &self.authorization)
-            .body(Full::new(Bytes::from(bytes)))
+            .body(Full::new(body))
             .context("building a request")?;
         let response = self
             .http

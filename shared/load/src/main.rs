@@ -1,36 +1,71 @@
 //! caliper-load: many concurrent clients submit envelopes to a running API (caliper-local or a
 //! deployed stack without auth in front), then every job is followed to its end and the results are
 //! checked: each event stored exactly once, none lost. Prints throughput, submission latency
-//! percentiles and the time the queue took to drain; exits non-zero if anything was lost.
+//! percentiles and the backlog the queue had left; with `--serve` it starts the server itself and
+//! reports what that server spent (CPU, peak memory) and keeps (bytes on disk). In the same run it
+//! measures the ceiling: parse-and-validate of the same envelopes in-process, on every core.
+//! Exits non-zero if anything was lost, doubled or refused.
 
+mod ceiling;
 mod client;
+mod events;
+mod serve;
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 use futures::stream::{self, StreamExt};
+use hyper::body::Bytes;
 use hyper::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use client::Api;
+use events::Envelope;
+use serve::Served;
 
 #[derive(Parser, Debug)]
 #[command(about = "Load-test the Caliper Events API and check that nothing is lost or duplicated")]
 struct Args {
-    /// Base URL of the API.
-    #[arg(long, default_value = "http://127.0.0.1:8787")]
+    /// Base URL of the API (not with --serve).
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8787",
+        conflicts_with = "serve"
+    )]
     url: String,
+    /// Start this caliper-local binary with a fresh data directory and measure it too.
+    #[arg(long)]
+    serve: Option<PathBuf>,
+    /// Arguments passed on to the served binary (e.g. `--serve-arg=--cache-mib=32`).
+    #[arg(long = "serve-arg", requires = "serve", allow_hyphen_values = true)]
+    serve_args: Vec<String>,
+    /// Keep the served binary's data directory (its path is printed).
+    #[arg(long, requires = "serve")]
+    keep_data: bool,
+    /// The process id of the server at --url, to report its CPU time and peak memory.
+    #[arg(long, conflicts_with = "serve")]
+    server_pid: Option<u32>,
     /// OAuth2 token endpoint (client credentials). Default: caliper-local's, at the API's URL.
     #[arg(long)]
     token_url: Option<String>,
-    /// App client id; it needs the event.create (or admin) scope.
-    #[arg(long, env = "CALIPER_LOAD_CLIENT_ID")]
-    client_id: String,
+    /// App client id; it needs the event.create (or admin) scope. With --serve: made up.
+    #[arg(
+        long,
+        env = "CALIPER_LOAD_CLIENT_ID",
+        required_unless_present = "serve"
+    )]
+    client_id: Option<String>,
     /// App client secret.
-    #[arg(long, env = "CALIPER_LOAD_CLIENT_SECRET", hide_env_values = true)]
-    client_secret: String,
+    #[arg(
+        long,
+        env = "CALIPER_LOAD_CLIENT_SECRET",
+        hide_env_values = true,
+        required_unless_present = "serve"
+    )]
+    client_secret: Option<String>,
     /// Concurrent clients.
     #[arg(long, default_value_t = 32)]
     clients: usize,
@@ -43,6 +78,18 @@ struct Args {
     /// How long to wait for every job to finish once all are submitted.
     #[arg(long, default_value_t = 600)]
     drain_timeout_secs: u64,
+    /// Threads of the in-process ceiling. Default: one per core.
+    #[arg(long)]
+    ceiling_threads: Option<usize>,
+    /// After the drain, seconds to wait idle; the server's CPU is measured over the second half
+    /// (with --serve or --server-pid), when deliveries already due have been attempted.
+    #[arg(long, default_value_t = 0)]
+    idle_secs: u64,
+    /// Subscribe a webhook to this URL before submitting, so that every event stored makes a
+    /// delivery (with --serve: allowed to private addresses, retried after an hour; a URL
+    /// nobody answers leaves a delivery waiting per event, as for the idle figure).
+    #[arg(long)]
+    webhook: Option<String>,
 }
 
 /// One accepted envelope: its job and the Caliper ids it carried, in order.
@@ -54,15 +101,61 @@ struct Accepted {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    let envelopes = events::envelopes(args.envelopes, args.events_per_envelope);
+    let event_bytes: usize = envelopes.iter().map(|e| e.event_bytes).sum();
+    let threads = args
+        .ceiling_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let (ceiling, _) = ceiling::measure(&envelopes, threads)?;
+
+    let secret = format!("s-{}", uuid::Uuid::new_v4().simple());
+    let served = match &args.serve {
+        Some(binary) => {
+            let mut extra = args.serve_args.clone();
+            if args.webhook.is_some() {
+                extra.extend(
+                    ["--allow-private-webhooks", "--webhook-retry-ms", "3600000"].map(String::from),
+                );
+                extra.extend(["--webhook-retry-max-ms", "3600000"].map(String::from));
+            }
+            Some(Served::start(
+                binary,
+                &format!("load-client:{secret}:event.create,webhook.create"),
+                &extra,
+                args.keep_data,
+            )?)
+        }
+        None => None,
+    };
+    let url = served.as_ref().map_or(args.url.clone(), |s| s.url.clone());
+    let (client_id, client_secret) = match (&args.client_id, &args.client_secret, &served) {
+        (Some(id), Some(secret), _) => (id.clone(), secret.clone()),
+        (_, _, Some(_)) => ("load-client".to_owned(), secret),
+        _ => bail!("--client-id and --client-secret are needed without --serve"),
+    };
+    let pid = served.as_ref().map(|s| s.pid()).or(args.server_pid);
     let token_url = args
         .token_url
         .clone()
-        .unwrap_or_else(|| format!("{}/oauth2/token", args.url.trim_end_matches('/')));
-    let api = Api::connect(&args.url, &token_url, &args.client_id, &args.client_secret).await?;
+        .unwrap_or_else(|| format!("{}/oauth2/token", url.trim_end_matches('/')));
+    let api = Api::connect(&url, &token_url, &client_id, &client_secret).await?;
+    if let Some(target) = &args.webhook {
+        let webhook = serde_json::json!({
+            "name": "caliper-load", "targetUrl": target, "active": true,
+            "secret": format!("whsec-{}", uuid::Uuid::new_v4().simple()),
+        });
+        let (status, body) = api
+            .call(Method::POST, "/webhooks/", Bytes::from(webhook.to_string()))
+            .await?;
+        if status != 201 {
+            bail!("creating the webhook answered {status}: {body}");
+        }
+    }
+    let before = pid.map(serve::usage).transpose()?;
 
     let started = Instant::now();
-    let submissions: Vec<Result<(Accepted, Duration)>> = stream::iter(0..args.envelopes)
-        .map(|_| submit(&api, args.events_per_envelope))
+    let submissions: Vec<Result<(Accepted, Duration)>> = stream::iter(&envelopes)
+        .map(|envelope| submit(&api, envelope))
         .buffer_unordered(args.clients.max(1))
         .collect()
         .await;
@@ -84,47 +177,122 @@ async fn main() -> Result<()> {
         }
     }
 
+    // Newest first: those finish last, and once they have, the others answer at once.
     let drain_started = Instant::now();
     let deadline = drain_started + Duration::from_secs(args.drain_timeout_secs);
-    let finished: Vec<Result<Value>> = stream::iter(&accepted)
+    let finished: Vec<Result<Value>> = stream::iter(accepted.iter().rev())
         .map(|envelope| finished_job(&api, &envelope.job_id, deadline))
-        .buffer_unordered(args.clients.max(1))
+        .buffered(args.clients.max(1))
         .collect()
         .await;
     let drain_time = drain_started.elapsed();
+    let total_time = started.elapsed();
+    let after = pid.map(serve::usage).transpose()?;
+    let idle = match (pid, args.idle_secs) {
+        (Some(pid), secs) if secs > 0 => {
+            let half = Duration::from_millis(secs * 500);
+            tokio::time::sleep(half).await;
+            let from = serve::usage(pid)?.cpu;
+            tokio::time::sleep(half).await;
+            Some((serve::usage(pid)?.cpu - from).as_secs_f64() / half.as_secs_f64())
+        }
+        _ => None,
+    };
 
     let check = check_results(&accepted, &finished);
-    let events_sent = accepted.len() * args.events_per_envelope;
+    let events_sent: usize = accepted.iter().map(|a| a.ids.len()).sum();
     latencies.sort_unstable();
     let percentile = |p: f64| -> f64 {
         latencies
             .get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
-    println!("clients                 {}", args.clients);
-    println!(
-        "envelopes accepted      {} (refused or failed: {refused})",
-        accepted.len()
+    let end_to_end = events_sent as f64 / total_time.as_secs_f64();
+    let line = |label: &str, value: String| println!("{label:<24}{value}");
+    line("clients", args.clients.to_string());
+    line(
+        "envelopes accepted",
+        format!("{} (refused or failed: {refused})", accepted.len()),
     );
-    println!("events accepted         {events_sent}");
-    println!(
-        "submission              {:.2} s, {:.0} events/s",
-        submit_time.as_secs_f64(),
-        events_sent as f64 / submit_time.as_secs_f64()
+    line("events accepted", events_sent.to_string());
+    line(
+        "event JSON",
+        format!(
+            "{:.0} bytes an event, compact",
+            event_bytes as f64 / envelopes.iter().map(|e| e.ids.len()).sum::<usize>().max(1) as f64
+        ),
     );
-    println!(
-        "submission latency      p50 {:.1} ms, p99 {:.1} ms",
-        percentile(0.50),
-        percentile(0.99)
+    line(
+        "submission",
+        format!(
+            "{:.2} s, {:.0} events/s",
+            submit_time.as_secs_f64(),
+            events_sent as f64 / submit_time.as_secs_f64()
+        ),
     );
-    println!("drain after submission  {:.2} s", drain_time.as_secs_f64());
-    println!(
-        "end to end              {:.0} events/s",
-        events_sent as f64 / started.elapsed().as_secs_f64()
+    line(
+        "submission latency",
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms",
+            percentile(0.50),
+            percentile(0.99)
+        ),
     );
-    println!("jobs not completed      {}", check.unfinished);
-    println!("events lost             {}", check.lost);
-    println!("ids allocated twice     {}", check.duplicated);
+    line(
+        "backlog after last 200",
+        format!("{:.2} s", drain_time.as_secs_f64()),
+    );
+    line("end to end", format!("{end_to_end:.0} events/s"));
+    line(
+        "ceiling",
+        format!("{ceiling:.0} events/s (parse and validate in-process, {threads} threads)"),
+    );
+    line(
+        "end to end / ceiling",
+        format!("{:.3}", end_to_end / ceiling),
+    );
+    if let (Some(before), Some(after)) = (before, after) {
+        let cpu = (after.cpu - before.cpu).as_secs_f64();
+        line(
+            "server CPU",
+            format!(
+                "{cpu:.1} s ({:.0} µs an event, {:.2} cores busy)",
+                cpu * 1e6 / events_sent.max(1) as f64,
+                cpu / total_time.as_secs_f64()
+            ),
+        );
+        line(
+            "server peak memory",
+            format!(
+                "{:.0} MiB",
+                after.peak_rss_bytes as f64 / f64::from(1 << 20)
+            ),
+        );
+    }
+    if let Some(idle) = idle {
+        line(
+            "server idle CPU",
+            format!("{:.2} % of a core", idle * 100.0),
+        );
+    }
+    if let Some(served) = &served {
+        let disk = served.disk_bytes()?;
+        line(
+            "on disk",
+            format!(
+                "{:.1} MiB: {:.0} bytes an event, {:.2}x the event JSON",
+                disk as f64 / f64::from(1 << 20),
+                disk as f64 / events_sent.max(1) as f64,
+                disk as f64 / event_bytes.max(1) as f64
+            ),
+        );
+        if args.keep_data {
+            line("data directory", served.data_dir.display().to_string());
+        }
+    }
+    line("jobs not completed", check.unfinished.to_string());
+    line("events lost", check.lost.to_string());
+    line("ids allocated twice", check.duplicated.to_string());
 
     if refused > 0 || check.unfinished > 0 || check.lost > 0 || check.duplicated > 0 {
         bail!("the run lost, duplicated or refused events");
@@ -132,37 +300,18 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// Submits one envelope of fresh ToolUseEvents; a non-200 answer is an error.
-async fn submit(api: &Api, events: usize) -> Result<(Accepted, Duration)> {
-    let ids: Vec<String> = (0..events)
-        .map(|_| format!("urn:uuid:{}", uuid::Uuid::new_v4()))
-        .collect();
-    let data: Vec<Value> = ids
-        .iter()
-        .map(|id| {
-            json!({
-                "@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
-                "id": id, "type": "ToolUseEvent", "profile": "ToolUseProfile", "action": "Used",
-                "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
-                "object": {"id": "https://example.edu/apps/load", "type": "SoftwareApplication"},
-                "eventTime": "2024-05-01T12:00:00.000Z",
-            })
-        })
-        .collect();
-    let envelope = json!({
-        "sensor": "https://example.edu/sensors/load", "sendTime": "2024-05-01T12:00:00.000Z",
-        "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": data,
-    });
+/// Submits one envelope; a non-200 answer is an error.
+async fn submit(api: &Api, envelope: &Envelope) -> Result<(Accepted, Duration)> {
     let started = Instant::now();
     let (status, body) = api
-        .call(Method::POST, "/caliper/event", Some(&envelope))
+        .call(Method::POST, "/caliper/event", envelope.body.clone())
         .await?;
     let latency = started.elapsed();
     match (status, body["jobId"].as_str()) {
         (200, Some(job_id)) => Ok((
             Accepted {
                 job_id: job_id.to_owned(),
-                ids,
+                ids: envelope.ids.clone(),
             },
             latency,
         )),
@@ -174,8 +323,9 @@ async fn submit(api: &Api, events: usize) -> Result<(Accepted, Duration)> {
 async fn finished_job(api: &Api, job_id: &str, deadline: Instant) -> Result<Value> {
     loop {
         let (status, body) = api
-            .call(Method::GET, &format!("/jobs/{job_id}/status"), None)
-            .await?;
+            .call(Method::GET, &format!("/jobs/{job_id}/status"), Bytes::new())
+            .await
+            .context("polling a job")?;
         if status != 200 {
             bail!("job {job_id} answered {status}: {body}");
         }
@@ -185,7 +335,7 @@ async fn finished_job(api: &Api, job_id: &str, deadline: Instant) -> Result<Valu
         {
             return Ok(job);
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -242,6 +392,8 @@ fn check_results(accepted: &[Accepted], finished: &[Result<Value>]) -> Check {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn job(id: &str, state: &str, results: &[(&str, &str)]) -> Result<Value> {

@@ -19,6 +19,9 @@ use caliper_http::{App, Limits};
 use caliper_sender::GuardedSender;
 use clap::{Parser, ValueEnum};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Backend {
     /// A redb file under --data-dir and an in-process queue: no AWS, no emulator.
@@ -37,6 +40,11 @@ struct Args {
     /// Directory of the embedded store; data survives restarts.
     #[arg(long, env = "CALIPER_DATA_DIR", default_value = "./.caliper-data")]
     data_dir: PathBuf,
+    /// MiB of the embedded database's pages kept in memory: with the process's own needs, what
+    /// bounds its resident memory whatever the size of the data.
+    #[arg(long, env = "CALIPER_CACHE_MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    cache_mib: u64,
     /// Where jobs, events and the queue live.
     #[arg(long, env = "CALIPER_BACKEND", value_enum, default_value = "embedded")]
     backend: Backend,
@@ -168,11 +176,17 @@ async fn main() -> anyhow::Result<()> {
     // delivery queue.
     let (ports, workers) = match args.backend {
         Backend::Embedded => {
-            let (ports, queue) =
-                caliper_embedded::ports(&args.data_dir, caliper_embedded::QueueSettings::default())
-                    .with_context(|| {
-                        format!("cannot open the data directory {}", args.data_dir.display())
-                    })?;
+            let store = caliper_embedded::StoreSettings {
+                cache_bytes: usize::try_from(args.cache_mib << 20).unwrap_or(usize::MAX),
+            };
+            let (ports, queue) = caliper_embedded::ports_with(
+                &args.data_dir,
+                &store,
+                caliper_embedded::QueueSettings::default(),
+            )
+            .with_context(|| {
+                format!("cannot open the data directory {}", args.data_dir.display())
+            })?;
             let deliveries = queue.delivery_queue(caliper_embedded::QueueSettings {
                 max_receives: args.webhook_attempts,
                 ..Default::default()
@@ -182,6 +196,17 @@ async fn main() -> anyhow::Result<()> {
                     .notifying(Arc::new(deliveries.clone())),
             );
             let dispatcher = dispatcher(&ports, Arc::new(deliveries.clone()));
+            if let (Ok((parts, failed_parts)), Ok((sends, failed_sends))) =
+                (queue.depth().await, deliveries.depth().await)
+            {
+                tracing::info!(
+                    parts,
+                    failed_parts,
+                    sends,
+                    failed_sends,
+                    "queued job parts and webhook deliveries (with their dead letters)"
+                );
+            }
             let workers = [
                 tokio::spawn(async move { queue.run(processor).await }),
                 tokio::spawn(async move { deliveries.run(dispatcher).await }),
