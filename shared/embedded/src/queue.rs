@@ -3,6 +3,7 @@
 //! dead-letter table after the last allowed receive. Two live in one database: the job parts
 //! (for the processor) and the webhook deliveries (for the dispatcher).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,12 +62,20 @@ pub struct QueueSettings {
     /// Messages handled at once. Their writes share the store's commits, so a backlog is worked
     /// off in large groups; the default fits the machine's cores.
     pub concurrency: usize,
+    /// Messages sent and not yet settled above which a send waits (up to [`Self::MOST_WAIT`])
+    /// for the worker to settle some: a sender faster than the worker is slowed to its pace,
+    /// so that what was accepted is processed soon after, instead of a queue that grows for as
+    /// long as the burst lasts. `None`: sends never wait (always so for the delivery queue).
+    pub backlog_limit: Option<usize>,
 }
 
 impl QueueSettings {
     /// Messages in flight per core: enough for their writes to fill a commit while others
     /// validate and encode.
     const PER_CORE: usize = 32;
+    /// The longest a send waits for room: past it, the message is queued all the same (a send
+    /// is never refused for a slow worker, only slowed).
+    pub const MOST_WAIT: Duration = Duration::from_secs(10);
 }
 
 impl Default for QueueSettings {
@@ -77,6 +86,8 @@ impl Default for QueueSettings {
             retry_delay: Duration::from_millis(500),
             max_retry_delay: Duration::from_secs(30),
             concurrency: cores * Self::PER_CORE,
+            // Two rounds of the worker: about a second of work at the measured pace.
+            backlog_limit: Some(2 * cores * Self::PER_CORE),
         }
     }
 }
@@ -174,7 +185,27 @@ pub struct EmbeddedQueue {
     store: Embedded,
     tables: Tables,
     wake: Arc<Notify>,
+    backlog: Arc<Backlog>,
     settings: QueueSettings,
+}
+
+/// Messages sent and not yet settled (known to the handles of one queue in one process), and
+/// the senders waiting for room.
+#[derive(Default)]
+struct Backlog {
+    unsettled: AtomicUsize,
+    room: Notify,
+}
+
+impl Backlog {
+    fn settled(&self) {
+        let _ = self
+            .unsettled
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(1))
+            });
+        self.room.notify_waiters();
+    }
 }
 
 fn now_ms() -> i64 {
@@ -187,8 +218,13 @@ impl EmbeddedQueue {
         Self::with_tables(store, settings, JOB_TABLES)
     }
 
-    /// The webhook delivery queue in this queue's database.
+    /// The webhook delivery queue in this queue's database. Its sends never wait: the sender is
+    /// the job queue's worker, which must not stall on slow webhook receivers.
     pub fn delivery_queue(&self, settings: QueueSettings) -> Self {
+        let settings = QueueSettings {
+            backlog_limit: None,
+            ..settings
+        };
         Self::with_tables(self.store.clone(), settings, DELIVERY_TABLES)
     }
 
@@ -197,6 +233,7 @@ impl EmbeddedQueue {
             store,
             tables,
             wake: Arc::new(Notify::new()),
+            backlog: Arc::default(),
             settings,
         }
     }
@@ -207,6 +244,10 @@ impl EmbeddedQueue {
     pub async fn run(&self, consumer: Arc<dyn Consumer>) {
         if let Err(error) = self.release_in_flight().await {
             tracing::error!(%error, "could not release messages left in flight");
+        }
+        if let Ok((waiting, _)) = self.depth().await {
+            let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
+            self.backlog.unsettled.store(waiting, Ordering::Release);
         }
         let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut handling = JoinSet::new();
@@ -379,7 +420,7 @@ impl EmbeddedQueue {
         match result {
             // A retry's time may come before anything the loop waits for.
             Ok(()) if matches!(how, Settle::RetryAfter(_)) => self.wake.notify_one(),
-            Ok(()) => {}
+            Ok(()) => self.backlog.settled(),
             Err(error) => {
                 tracing::error!(seq, %error, "could not settle a queue message; it will be delivered again");
             }
@@ -462,7 +503,33 @@ impl DeliveryQueue for EmbeddedQueue {
 }
 
 impl EmbeddedQueue {
+    /// Waits, up to [`QueueSettings::MOST_WAIT`], while the backlog is over its limit.
+    async fn room(&self) {
+        let Some(limit) = self.settings.backlog_limit else {
+            return;
+        };
+        let deadline = tokio::time::Instant::now() + QueueSettings::MOST_WAIT;
+        loop {
+            let room = self.backlog.room.notified();
+            tokio::pin!(room);
+            // Registered before the look: a settle in between still wakes this sender.
+            room.as_mut().enable();
+            if self.backlog.unsettled.load(Ordering::Acquire) < limit {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, room).await.is_err() {
+                tracing::warn!(
+                    limit,
+                    "the queue's backlog stayed over its limit; sending anyway"
+                );
+                return;
+            }
+        }
+    }
+
     async fn send_bodies(&self, bodies: Vec<String>) -> Result<(), StoreError> {
+        self.room().await;
+        let count = bodies.len();
         let tables = self.tables;
         let now = now_ms();
         let records: Vec<Vec<u8>> = bodies
@@ -495,7 +562,69 @@ impl EmbeddedQueue {
                 Ok(())
             })
             .await?;
+        self.backlog.unsettled.fetch_add(count, Ordering::AcqRel);
         self.wake.notify_one();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+
+    struct Accepts(AtomicU32);
+
+    #[async_trait]
+    impl Consumer for Accepts {
+        async fn consume(&self, _: &str, _: u32, _: u32) -> Delivery {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Delivery::Done
+        }
+    }
+
+    async fn send(queue: &EmbeddedQueue, body: &str) -> Result<(), StoreError> {
+        queue.send_bodies(vec![body.to_owned()]).await
+    }
+
+    /// A sender over the backlog limit waits until the worker settles a message, then sends;
+    /// the delivery queue never makes its sender wait.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sender_over_the_backlog_limit_waits_for_the_worker() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Embedded::open(dir.path()).expect("open");
+        let settings = QueueSettings {
+            backlog_limit: Some(2),
+            ..QueueSettings::default()
+        };
+        let queue = EmbeddedQueue::new(store, settings.clone());
+        send(&queue, "1").await.expect("first");
+        send(&queue, "2").await.expect("second");
+        let deliveries = queue.delivery_queue(settings);
+        for n in 0..5 {
+            send(&deliveries, &n.to_string())
+                .await
+                .expect("a delivery send never waits");
+        }
+
+        let third = tokio::spawn({
+            let queue = queue.clone();
+            async move { send(&queue, "3").await }
+        });
+        // Still waiting a moment later (a bounded look, not a condition of passing).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!third.is_finished(), "the third send did not wait for room");
+        assert_eq!(queue.depth().await.expect("depth").0, 2);
+
+        let consumer = Arc::new(Accepts(AtomicU32::new(0)));
+        let worker = tokio::spawn({
+            let (queue, consumer) = (queue.clone(), consumer.clone());
+            async move { queue.run(consumer).await }
+        });
+        third.await.expect("the send task").expect("the third send");
+        worker.abort();
+        let _ = worker.await;
+        assert!(consumer.0.load(Ordering::SeqCst) >= 1);
     }
 }
