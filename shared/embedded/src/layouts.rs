@@ -36,23 +36,11 @@ pub(crate) fn upgrade(db: &Database) -> Result<(), StoreError> {
     let has = |name: &str| names.iter().any(|n| n == name);
     let mut changed = false;
     if has(EVENTS_BY_ID.name()) {
-        tracing::info!("moving the stored events of an older layout");
-        let old = txn.open_table(EVENTS_BY_ID).map_err(fail)?;
-        for entry in old.iter().map_err(fail)? {
-            keep(&txn, &decode(entry.map_err(fail)?.1.value())?)?;
-        }
-        drop(old);
-        txn.delete_table(EVENTS_BY_ID).map_err(fail)?;
+        move_events(&txn, EVENTS_BY_ID)?;
         changed = true;
     }
     if has(CLIENT_EVENTS.name()) {
-        tracing::info!("moving the stored events of an older layout");
-        let old = txn.open_table(CLIENT_EVENTS).map_err(fail)?;
-        for entry in old.iter().map_err(fail)? {
-            keep(&txn, &decode(entry.map_err(fail)?.1.value())?)?;
-        }
-        drop(old);
-        txn.delete_table(CLIENT_EVENTS).map_err(fail)?;
+        move_events(&txn, CLIENT_EVENTS)?;
         changed = true;
     }
     if has(EVENT_INDEX.name()) {
@@ -66,6 +54,25 @@ pub(crate) fn upgrade(db: &Database) -> Result<(), StoreError> {
     } else {
         txn.abort().map_err(fail)
     }
+}
+
+/// Moves the events of an older table (plain JSON, whatever its key) into the current ones, and
+/// drops it.
+fn move_events<K: redb::Key + 'static>(
+    txn: &WriteTransaction,
+    table: TableDefinition<K, &[u8]>,
+) -> Result<(), StoreError> {
+    tracing::info!(
+        table = table.name(),
+        "moving the stored events of an older layout"
+    );
+    let old = txn.open_table(table).map_err(fail)?;
+    for entry in old.iter().map_err(fail)? {
+        keep(txn, &decode(entry.map_err(fail)?.1.value())?)?;
+    }
+    drop(old);
+    txn.delete_table(table).map_err(fail)?;
+    Ok(())
 }
 
 /// Keeps an event of an older table in the current ones (its listing entries come after).
