@@ -14,7 +14,7 @@ use redb::{
 
 use crate::codec::{decode, encode};
 use crate::db::{fail, COUNTERS, EVENTS, EVENT_KEYS, LISTING};
-use crate::listing::index_event;
+use crate::listing::Entries;
 
 pub(crate) const EVENTS_BY_ID: TableDefinition<&str, &[u8]> = TableDefinition::new("events");
 pub(crate) const CLIENT_EVENTS: TableDefinition<(&str, &str), &[u8]> =
@@ -107,7 +107,7 @@ fn reindex(txn: &WriteTransaction) -> Result<bool, StoreError> {
         tracing::info!("indexing the stored events for listings");
         listing.retain(|_, _| false).map_err(fail)?;
         for entry in events.iter().map_err(fail)? {
-            index_event(&mut listing, &decode(entry.map_err(fail)?.1.value())?)?;
+            Entries::of(&decode(entry.map_err(fail)?.1.value())?).insert(&mut listing)?;
         }
     }
     counters.insert(LAYOUT_COUNTER, LAYOUT).map_err(fail)?;

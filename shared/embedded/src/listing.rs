@@ -26,20 +26,43 @@ fn tag(index: Index) -> u8 {
     }
 }
 
-/// Adds `event` to every index that has a key for it (inside the caller's write transaction).
-pub(crate) fn index_event(
-    table: &mut Table<(u8, &str, &str, u64), ()>,
-    event: &StoredEvent,
-) -> Result<(), StoreError> {
-    let time = Position::of(event).time;
-    for index in Index::EVERY {
-        if let Some(key) = index.key_of(event) {
-            table
-                .insert((tag(index), key.as_str(), time.as_str(), event.id), ())
-                .map_err(fail)?;
+/// An event's listing entries: (index tag, key, time key) for every index that has a key for it;
+/// its id completes each. Made before the write, so that the writer only inserts.
+pub(crate) struct Entries {
+    id: u64,
+    time: String,
+    keys: Vec<(u8, String)>,
+}
+
+impl Entries {
+    pub(crate) fn of(event: &StoredEvent) -> Self {
+        Self {
+            id: event.id,
+            time: Position::of(event).time,
+            keys: Index::EVERY
+                .into_iter()
+                .filter_map(|index| index.key_of(event).map(|key| (tag(index), key)))
+                .collect(),
         }
     }
-    Ok(())
+
+    /// The event's allocated id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Inserts them, inside the caller's write transaction.
+    pub(crate) fn insert(
+        &self,
+        table: &mut Table<(u8, &str, &str, u64), ()>,
+    ) -> Result<(), StoreError> {
+        for (tag, key) in &self.keys {
+            table
+                .insert((*tag, key.as_str(), self.time.as_str(), self.id), ())
+                .map_err(fail)?;
+        }
+        Ok(())
+    }
 }
 
 /// A bound of [`EventQuery::key_range`] (a position key, a bare time with `#` or `#~`, or the

@@ -13,7 +13,7 @@ use caliper_core::{Consumer, Delivery, DeliveryQueue, JobMessage, Queue, StoreEr
 use redb::{
     ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
@@ -93,16 +93,9 @@ impl Default for QueueSettings {
 }
 
 /// A message as kept: a format byte, then its receive count, its visibility (ms) and its body.
-/// A data directory of an earlier version holds JSON (`{` first).
+/// A data directory of an earlier version holds the same fields as JSON (`{` first).
+#[derive(Deserialize)]
 struct Queued {
-    receives: u32,
-    visible_at_ms: i64,
-    body: String,
-}
-
-/// The JSON form of earlier versions.
-#[derive(Serialize, Deserialize)]
-struct Legacy {
     receives: u32,
     visible_at_ms: i64,
     body: String,
@@ -123,16 +116,7 @@ impl Queued {
     fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
         let unreadable = || StoreError::new("embedded store holds an unreadable queue message");
         if bytes.first() == Some(&b'{') {
-            let Legacy {
-                receives,
-                visible_at_ms,
-                body,
-            } = serde_json::from_slice(bytes).map_err(|_| unreadable())?;
-            return Ok(Self {
-                receives,
-                visible_at_ms,
-                body,
-            });
+            return serde_json::from_slice(bytes).map_err(|_| unreadable());
         }
         match bytes {
             [FORMAT, rest @ ..] if rest.len() >= 12 => {
@@ -582,6 +566,27 @@ mod tests {
             self.0.fetch_add(1, Ordering::SeqCst);
             Delivery::Done
         }
+    }
+
+    #[test]
+    fn messages_round_trip_and_an_earlier_versions_json_still_reads() {
+        let queued = Queued {
+            receives: 3,
+            visible_at_ms: -5,
+            body: "{\"jobId\":\"j\"}".into(),
+        };
+        let back = Queued::from_bytes(&queued.to_bytes()).expect("read back");
+        assert_eq!(
+            (back.receives, back.visible_at_ms, back.body),
+            (3, -5, queued.body)
+        );
+        let legacy = br#"{"receives":2,"visible_at_ms":7,"body":"b"}"#;
+        let old = Queued::from_bytes(legacy).expect("legacy");
+        assert_eq!(
+            (old.receives, old.visible_at_ms, old.body.as_str()),
+            (2, 7, "b")
+        );
+        assert!(Queued::from_bytes(&[FORMAT, 1, 2]).is_err());
     }
 
     async fn send(queue: &EmbeddedQueue, body: &str) -> Result<(), StoreError> {

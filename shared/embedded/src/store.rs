@@ -14,7 +14,7 @@ use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 
 pub(crate) use crate::codec::{decode, encode};
 use crate::db::{fail, Embedded, COUNTERS, EVENTS, EVENT_KEYS, JOBS, LISTING};
-use crate::listing::index_event;
+use crate::listing::Entries;
 
 const EVENT_COUNTER: &str = "event_id";
 
@@ -169,25 +169,30 @@ impl EventStore for Embedded {
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
-        // Compressed here, on the caller's thread, so that the writer only writes.
-        let packed = events
+        // Compressed and keyed here, on the caller's thread, so that the writer only writes.
+        let rows = events
             .iter()
-            .map(|event| encode(event).map(|bytes| (event.clone(), bytes)))
+            .map(|event| {
+                let key = (event.external_id.clone(), event.client_app_id.clone());
+                encode(event).map(|bytes| (key, bytes, Entries::of(event)))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         self.write(move |txn| {
             let mut keys = txn.open_table(EVENT_KEYS).map_err(fail)?;
             let mut stored = txn.open_table(EVENTS).map_err(fail)?;
             let mut listing = txn.open_table(LISTING).map_err(fail)?;
-            let mut outcomes = Vec::with_capacity(packed.len());
-            for (event, bytes) in &packed {
-                let key = (event.external_id.as_str(), event.client_app_id.as_str());
+            let mut outcomes = Vec::with_capacity(rows.len());
+            for ((external_id, client), bytes, entries) in &rows {
+                let key = (external_id.as_str(), client.as_str());
                 let existing = keys.get(key).map_err(fail)?.map(|g| g.value());
                 match existing {
                     Some(id) => outcomes.push(InsertOutcome::Exists(id)),
                     None => {
-                        keys.insert(key, event.id).map_err(fail)?;
-                        stored.insert(event.id, bytes.as_slice()).map_err(fail)?;
-                        index_event(&mut listing, event)?;
+                        keys.insert(key, entries.id()).map_err(fail)?;
+                        stored
+                            .insert(entries.id(), bytes.as_slice())
+                            .map_err(fail)?;
+                        entries.insert(&mut listing)?;
                         outcomes.push(InsertOutcome::Inserted);
                     }
                 }

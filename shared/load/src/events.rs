@@ -47,7 +47,7 @@ fn event(n: usize) -> Value {
     let course = format!("https://example.edu/terms/2024/courses/{section}/sections/1");
     let actor = format!("https://example.edu/users/{learner}");
     // A second apart, and spread over the day: listings see many distinct times.
-    let time = chrono_free_time(n);
+    let time = event_time(n);
     json!({
         "@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
         "id": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
@@ -76,7 +76,7 @@ fn event(n: usize) -> Value {
 }
 
 /// `2024-05-01T00:00:00Z` plus `n` seconds, as an ISO 8601 UTC time with milliseconds.
-fn chrono_free_time(n: usize) -> String {
+fn event_time(n: usize) -> String {
     let seconds = n % 86_400;
     let day = 1 + (n / 86_400) % 28;
     format!(
