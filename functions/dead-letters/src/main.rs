@@ -11,10 +11,9 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
     let sdk = caliper_aws::load_sdk_config().await;
-    let settings = caliper_aws::AwsSettings::from_env();
-    let replay_url = settings.replay_queue_url.clone().ok_or(
-        "CALIPER_REPLAY_QUEUE_URL is not set: the dead-letters function keeps messages there",
-    )?;
+    let settings = caliper_aws::AwsSettings::from_env()?;
+    settings.require(&[caliper_aws::Needs::ReplayQueue])?;
+    let replay_url = settings.replay_queue_url.clone().unwrap_or_default();
     let ports = caliper_aws::ports(&sdk, &settings, None);
     let processor = Processor::new(ports.jobs, ports.events);
     let replay = caliper_aws::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), replay_url);

@@ -7,21 +7,19 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::SqsEvent;
 use caliper_core::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
 use caliper_sender::GuardedSender;
+use caliper_aws::Needs;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
     let sdk = caliper_aws::load_sdk_config().await;
-    let settings = caliper_aws::AwsSettings::from_env();
-    if settings.secrets_key_id.is_none() {
-        return Err(
-            "CALIPER_SECRETS_KEY_ID is not set: webhook secrets are opened by a KMS key".into(),
-        );
-    }
+    let settings = caliper_aws::AwsSettings::from_env()?;
+    settings.require(&[Needs::SecretsKey, Needs::DeliveryQueue])?;
     let delivery = DeliverySettings::from_env();
-    // In AWS, deliveries go to public https addresses only.
-    let policy = TargetPolicy::default();
+    let policy = TargetPolicy {
+        allow_private: settings.allow_private_webhooks,
+    };
     let ports = caliper_aws::ports(&sdk, &settings, None);
     let queue = caliper_aws::delivery_queue(&sdk, &settings, None);
     let dispatcher = Arc::new(Dispatcher::new(

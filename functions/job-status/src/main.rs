@@ -6,7 +6,7 @@ use lambda_http::{run, service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let (ports, _) = caliper_aws::from_env().await;
+    let (ports, _) = caliper_aws::from_env(&[]).await?;
     let app = App::new(ports, caliper_http::Limits::from_env());
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::job_status(&app, request).await)

@@ -12,7 +12,8 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
     let sdk = caliper_aws::load_sdk_config().await;
-    let settings = caliper_aws::AwsSettings::from_env();
+    let settings = caliper_aws::AwsSettings::from_env()?;
+    settings.require(&[caliper_aws::Needs::DeliveryQueue])?;
     let ports = caliper_aws::ports(&sdk, &settings, None);
     let deliveries = Arc::new(caliper_aws::delivery_queue(&sdk, &settings, None));
     let processor = Arc::new(Processor::new(ports.jobs, ports.events).notifying(deliveries));

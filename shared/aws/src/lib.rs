@@ -12,7 +12,7 @@ mod lambda_sqs;
 mod resources;
 mod sqs;
 
-pub use config::AwsSettings;
+pub use config::{AwsSettings, Needs, SettingError};
 pub use dynamo_events::DynamoEvents;
 pub use dynamo_jobs::DynamoJobs;
 pub use dynamo_webhooks::DynamoWebhooks;
@@ -31,10 +31,12 @@ use std::sync::Arc;
 use caliper_core::Ports;
 
 /// Everything a Lambda needs, from its environment: the ports and the settings they came from.
-pub async fn from_env() -> (Ports, AwsSettings) {
+/// Fails at once, naming the variable, when a setting is bad or one of `needs` is missing.
+pub async fn from_env(needs: &[Needs]) -> Result<(Ports, AwsSettings), SettingError> {
     let sdk = load_sdk_config().await;
-    let settings = AwsSettings::from_env();
-    (ports(&sdk, &settings, None), settings)
+    let settings = AwsSettings::from_env()?;
+    settings.require(needs)?;
+    Ok((ports(&sdk, &settings, None), settings))
 }
 
 /// The DynamoDB and SQS ports named by the environment (see [`AwsSettings`]). `queue_url` overrides

@@ -18,6 +18,8 @@ use crate::indexes::{gsi, Gsi, KEPT_FIELDS, POSITION};
 pub struct Queues {
     pub queue_url: String,
     pub delivery_queue_url: String,
+    /// Where the dead-letters function keeps the messages whose jobs it failed.
+    pub replay_queue_url: String,
     /// A new KMS HMAC key when the settings name none, else the first they name.
     pub cursor_key_id: String,
     /// A new KMS key for webhook secrets when the settings name none, else theirs.
@@ -63,6 +65,14 @@ pub async fn create_resources(
         cursor_key_id,
         secrets_key_id,
         queue_url: create_queue(&sqs, &settings.queue_name, settings.max_receives).await?,
+        replay_queue_url: sqs
+            .create_queue()
+            .queue_name(format!("{}-replay", settings.queue_name))
+            .send()
+            .await
+            .map_err(|e| store_error("CreateQueue (replay)", e))?
+            .queue_url
+            .unwrap_or_default(),
         delivery_queue_url: create_queue(
             &sqs,
             &settings.delivery_queue_name,

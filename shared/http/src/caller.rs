@@ -1,5 +1,5 @@
-//! Who is calling, from the JWT claims that API Gateway's authorizer (or caliper-local, playing its
-//! part) puts in the request context, and what their scopes allow.
+//! Who is calling, from what API Gateway's authorizer (or caliper-local, playing its part) puts in
+//! the request context, and what their scopes allow.
 
 use std::collections::HashMap;
 
@@ -40,7 +40,7 @@ impl Scope {
         format!("{}{}", Self::PREFIX, self.name())
     }
 
-    fn from_uri(uri: &str) -> Option<Self> {
+    pub fn from_uri(uri: &str) -> Option<Self> {
         let name = uri.strip_prefix(Self::PREFIX)?;
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
@@ -54,7 +54,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Reads the caller from the request's authorizer claims (`client_id`, `scope`).
+    /// Reads the caller from what the authorizer put in the request context: our Lambda
+    /// authorizer's context (`clientId`, `scope`, `expiresAt`), or a JWT authorizer's claims
+    /// (`client_id`, `scope`).
     pub fn from_request(request: &Request) -> Result<Self, ApiError> {
         let unauthenticated = || {
             ApiError::new(StatusCode::UNAUTHORIZED, "Missing or invalid access token: send `Authorization: Bearer <token>` obtained from the token endpoint")
@@ -62,13 +64,49 @@ impl Caller {
         let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
             return Err(unauthenticated());
         };
-        let claims = context
-            .authorizer
+        let authorizer = context.authorizer.as_ref().ok_or_else(unauthenticated)?;
+        if !authorizer.fields.is_empty() {
+            return Self::from_authorizer_context(&authorizer.fields, now_seconds());
+        }
+        let claims = authorizer
+            .jwt
             .as_ref()
-            .and_then(|a| a.jwt.as_ref())
             .map(|jwt| &jwt.claims)
             .ok_or_else(unauthenticated)?;
         Self::from_claims(claims).ok_or_else(unauthenticated)
+    }
+
+    /// The caller the Lambda authorizer admitted. API Gateway keeps its answer for a while
+    /// (`AuthorizerResultTtlInSeconds`), so a token that has expired since is refused here.
+    pub fn from_authorizer_context(
+        context: &HashMap<String, serde_json::Value>,
+        now: u64,
+    ) -> Result<Self, ApiError> {
+        let text = |name: &str| context.get(name).and_then(serde_json::Value::as_str);
+        let client_id = text(crate::authorizer::CLIENT_ID)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "The authorizer named no client for this access token",
+                )
+            })?;
+        let expires_at = context
+            .get(crate::authorizer::EXPIRES_AT)
+            .and_then(serde_json::Value::as_u64);
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "The access token has expired: get a new one",
+            ));
+        }
+        let scopes = text(crate::authorizer::SCOPE)
+            .map(|s| s.split_whitespace().filter_map(Scope::from_uri).collect())
+            .unwrap_or_default();
+        Ok(Self {
+            client_id: client_id.to_owned(),
+            scopes,
+        })
     }
 
     /// The caller named by a verified token's claims, stringified as API Gateway hands them over;
@@ -108,6 +146,12 @@ impl Caller {
     pub fn may_see(&self, client_id: &str) -> bool {
         self.is_admin() || self.client_id == client_id
     }
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads the caller and checks its scopes in one step.

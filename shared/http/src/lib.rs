@@ -1,7 +1,9 @@
 //! The HTTP face of the API, shared by the Lambda binaries and caliper-local: one handler per
-//! route, the error shape, the caller's identity and scopes, and the route table.
+//! route, the error shape, the caller's identity and scopes, the route table, and the Lambda
+//! authorizer's policy (which routes a token's scopes open).
 
 pub mod app;
+pub mod authorizer;
 pub mod body;
 pub mod caller;
 pub mod cursor;

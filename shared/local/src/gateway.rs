@@ -77,11 +77,19 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     let path = parts.uri.path().to_owned();
     let method = parts.method.as_str().to_owned();
 
-    let Ok(matched) = gateway.routes.at(&path) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("No route for {method} {path}"),
-        );
+    // A collection's trailing-slash form reaches it as API Gateway's greedy route beside it does.
+    let slashed = path.len() > 1 && path.ends_with('/');
+    let matched = match gateway.routes.at(&path) {
+        Ok(matched) => matched,
+        Err(_) => match gateway.routes.at(path.trim_end_matches('/')) {
+            Ok(matched) if slashed && matched.value.iter().all(|r| r.trailing_slash) => matched,
+            _ => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!("No route for {method} {path}"),
+                )
+            }
+        },
     };
     let Some(route) = matched.value.iter().find(|r| r.method == method) else {
         let allowed: Vec<&str> = matched.value.iter().map(|r| r.method).collect();
@@ -139,7 +147,11 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             }
         }
     }
-    let route_key = format!("{} {}", route.method, route.path);
+    let route_key = if slashed && route.trailing_slash {
+        format!("{}{}", route.key(), caliper_http::routes::SLASH_ROUTE)
+    } else {
+        route.key()
+    };
     let request_id = gateway.requests.fetch_add(1, Ordering::Relaxed);
     let event = json!({
         "version": "2.0",

@@ -139,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
             .iter()
             .map(|r| {
                 let scopes: Vec<String> = r.scopes.iter().map(|s| s.uri()).collect();
-                serde_json::json!({"method": r.method, "path": r.path, "function": r.function, "scopes": scopes})
+                serde_json::json!({"method": r.method, "path": r.path, "documentedPath": r.documented_path(), "function": r.function, "scopes": scopes})
             })
             .collect();
         println!("{}", serde_json::Value::Array(routes));
@@ -216,7 +216,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Backend::Aws => {
             let sdk = caliper_aws::load_sdk_config().await;
-            let mut settings = caliper_aws::AwsSettings::from_env();
+            let mut settings = caliper_aws::AwsSettings::from_env()?;
             settings.delivery_attempts = args.webhook_attempts;
             if args.create_resources {
                 let queues = caliper_aws::create_resources(&sdk, &settings)

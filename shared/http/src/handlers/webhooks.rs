@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::body::json_body;
 use crate::caller::{authorize, Caller, Scope};
 use crate::response::{json_response, ok, ApiError};
-use crate::routes::ROUTES;
+use crate::routes::route_for;
 
 /// Shown instead of a secret to callers that may only read webhooks.
 const HIDDEN_SECRET: &str = "********";
@@ -30,13 +30,12 @@ async fn serve(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
         }
         _ => String::new(),
     };
-    let route = ROUTES
-        .iter()
-        .find(|r| r.function == "webhooks" && format!("{} {}", r.method, r.path) == route_key)
+    let route = route_for(&route_key, request.raw_http_path())
+        .filter(|r| r.function == "webhooks")
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                format!("No webhook route {route_key:?}"),
+                format!("No webhook route for {} {}", request.method(), request.raw_http_path()),
             )
         })?;
     let caller = authorize(request, route.scopes)?;
@@ -54,8 +53,8 @@ async fn serve(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
     };
     let body = || json_body(request, &app.limits);
     let show = |webhook: &Webhook| webhook_json(webhook, &caller);
-    let answer = match route_key.as_str() {
-        "GET /webhooks/" => {
+    let answer = match route.key().as_str() {
+        "GET /webhooks" => {
             let sensor = only_parameter(request, "sensor")?;
             let list = service
                 .list(&who, sensor.as_deref())
@@ -63,7 +62,7 @@ async fn serve(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
                 .map_err(failure)?;
             ok(&json!({"webhooks": list.iter().map(show).collect::<Vec<_>>()}))
         }
-        "POST /webhooks/" => {
+        "POST /webhooks" => {
             let webhook = service.create(&who, &body()?).await.map_err(failure)?;
             json_response(StatusCode::CREATED, &json!({"webhook": show(&webhook)}))
         }
@@ -82,14 +81,14 @@ async fn serve(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
             ok(&json!({"message": "Webhook deleted"}))
         }
         "PUT /webhooks/{id}/activate" | "PUT /webhooks/{id}/deactivate" => {
-            let active = route_key.ends_with("/activate");
+            let active = route.path.ends_with("/activate");
             let webhook = service
                 .set_active(&who, &param("id"), active)
                 .await
                 .map_err(failure)?;
             ok(&json!({"webhook": show(&webhook)}))
         }
-        "GET /webhook-filters/" => {
+        "GET /webhook-filters" => {
             ok(&json!({"filters": filters_json(&service.filters(&who).await.map_err(failure)?)}))
         }
         "GET /webhook-filters/webhook/{webhookId}" => {
@@ -99,7 +98,7 @@ async fn serve(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
                 .map_err(failure)?;
             ok(&json!({"filters": filters_json(&filters)}))
         }
-        "POST /webhook-filters/" => {
+        "POST /webhook-filters" => {
             let filter = service
                 .create_filter(&who, &body()?)
                 .await

@@ -3,12 +3,9 @@
 //! `/.well-known/jwks.json`.
 
 mod clients;
-mod signing;
-mod verifier;
 
 pub use clients::{from_file as clients_from_file, Client, DevelopmentCredentials};
-pub use signing::SigningKey;
-pub use verifier::{TokenError, Verifier};
+pub use caliper_auth::{SigningKey, TokenError, Verifier};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -185,7 +182,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), OAuthError
     let encoded = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| verifier::credentials(v, "Basic"))
+        .and_then(|v| caliper_auth::credentials(v, "Basic"))
         .ok_or_else(|| invalid_client("no client credentials"))?;
     let decoded = STANDARD
         .decode(encoded.trim())

@@ -235,7 +235,7 @@ fn explain(kind: &ErrorKind, issuer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idp::SigningKey;
+    use crate::SigningKey;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     use base64::Engine;
     use serde_json::json;

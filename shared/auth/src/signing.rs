@@ -1,4 +1,4 @@
-//! The local IdP's RSA key: made once, kept in the data directory (so tokens outlive a restart),
+//! caliper-local's RSA key (it plays the IdP): made once, kept in the data directory (so tokens outlive a restart),
 //! used to sign RS256 tokens and published as a JWK.
 
 use std::path::Path;
@@ -78,8 +78,13 @@ impl SigningKey {
 /// Writes a secret file that only its owner can read.
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    if let Some(parent) = path.parent() {
-        caliper_embedded::private_dir(parent)
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let mut options = std::fs::OpenOptions::new();

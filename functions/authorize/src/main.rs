@@ -1,0 +1,57 @@
+//! The API's Lambda authorizer: admits any app client of the stack's user pool whose access
+//! token verifies, with a policy allowing the routes its scopes open (`caliper_http::authorizer`).
+//! A missing, malformed or expired token fails with `Unauthorized`, which API Gateway answers 401.
+//!
+//! Settings: `CALIPER_TOKEN_ISSUER` (the user pool's issuer URL, required) and
+//! `CALIPER_JWKS_URL` (default: the issuer's `/.well-known/jwks.json`).
+
+use caliper_auth::Verifier;
+use caliper_http::{authorizer, Caller};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    caliper_http::telemetry::init_lambda();
+    let issuer = std::env::var("CALIPER_TOKEN_ISSUER")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or("CALIPER_TOKEN_ISSUER is not set: the user pool's issuer URL, https://cognito-idp.REGION.amazonaws.com/POOL_ID")?;
+    let jwks_url = std::env::var("CALIPER_JWKS_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
+    let verifier = Verifier::remote(jwks_url.clone(), issuer)
+        .await
+        .map_err(|e| format!("CALIPER_JWKS_URL: cannot fetch the keys at {jwks_url}: {e}"))?;
+    run(service_fn(|event: LambdaEvent<Value>| {
+        let verifier = &verifier;
+        async move { decide(verifier, &event.payload).await }
+    }))
+    .await
+}
+
+async fn decide(verifier: &Verifier, request: &Value) -> Result<Value, Error> {
+    // The identity source is the Authorization header; API Gateway lowercases header names.
+    let authorization = request["identitySource"][0]
+        .as_str()
+        .or_else(|| request["headers"]["authorization"].as_str());
+    let claims = match verifier.verify(authorization).await {
+        Ok(claims) => claims,
+        Err(refusal) => {
+            tracing::info!(reason = refusal.0, "access token refused");
+            return Err(authorizer::UNAUTHORIZED.into());
+        }
+    };
+    let stringified = claims
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+        .collect();
+    let Some(caller) = Caller::from_claims(&stringified) else {
+        return Err(authorizer::UNAUTHORIZED.into());
+    };
+    let expires_at = claims.get("exp").and_then(Value::as_u64);
+    let route_arn = request["routeArn"].as_str().unwrap_or_default();
+    authorizer::policy(&caller, expires_at, route_arn)
+        .ok_or_else(|| format!("the request's routeArn {route_arn:?} is not an execute-api ARN").into())
+}
