@@ -45,6 +45,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         secrets_key_id: None,
         replay_queue_url: None,
         delivery_attempts: max_receives,
+        allow_private_webhooks: false,
     };
     let queues = caliper_aws::create_resources(&sdk, &settings)
         .await
