@@ -20,6 +20,10 @@ pub struct JobMessage {
     #[serde(default = "crate::model::default_data_version")]
     pub data_version: String,
     pub events: Vec<Value>,
+    /// When the job was accepted (milliseconds since 1970), for the job latency the processor
+    /// logs; parts queued before it was recorded have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<i64>,
 }
 
 impl JobMessage {
@@ -53,8 +57,10 @@ pub fn split_into_parts(
         send_time: send_time.to_owned(),
         data_version: data_version.to_owned(),
         events: Vec::new(),
+        accepted_at: Some(i64::MAX),
     };
-    // The largest part and parts numbers are counted in `overhead`, so real ones only make it smaller.
+    // The largest part and parts numbers (and acceptance time) are counted in `overhead`, so real
+    // ones only make it smaller.
     let overhead = empty.to_json().len();
     let budget = max_bytes.saturating_sub(overhead);
 
@@ -81,6 +87,7 @@ pub fn split_into_parts(
             part: part as u32,
             parts,
             events,
+            accepted_at: None,
             ..empty.clone()
         })
         .collect()

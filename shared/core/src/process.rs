@@ -121,10 +121,15 @@ impl Processor {
             .jobs
             .complete_part(&message.job_id, message.part, &results, Utc::now())
             .await?;
+        // The job's latency so far: from its acceptance to this part's record (the dashboard's).
+        let latency_ms = message
+            .accepted_at
+            .map(|at| (Utc::now().timestamp_millis() - at).max(0));
         tracing::info!(
             job_id = message.job_id,
             part = message.part,
             events = results.len(),
+            latency_ms,
             state = state.as_str(),
             "part processed"
         );
@@ -480,6 +485,7 @@ mod tests {
             send_time: "t".into(),
             data_version: "v".into(),
             events: vec![],
+            accepted_at: None,
         };
         world
             .processor()

@@ -66,7 +66,8 @@ impl Submitter {
             },
             _ => Vec::new(),
         };
-        let messages = split_into_parts(
+        let accepted_at = Utc::now();
+        let mut messages = split_into_parts(
             &job_id,
             client_app_id,
             &sensor,
@@ -76,11 +77,15 @@ impl Submitter {
             self.max_message_bytes,
         );
 
+        let events_count: usize = messages.iter().map(|m| m.events.len()).sum();
+        for message in &mut messages {
+            message.accepted_at = Some(accepted_at.timestamp_millis());
+        }
         let job = NewJob {
             id: job_id.clone(),
             client_app_id: client_app_id.to_owned(),
             parts: messages.len() as u32,
-            created_at: Utc::now(),
+            created_at: accepted_at,
         };
         self.jobs.create(&job).await.map_err(SubmitError::Record)?;
         if let Err(error) = self.queue.send(&messages).await {
@@ -91,7 +96,7 @@ impl Submitter {
             }
             return Err(SubmitError::Enqueue(error));
         }
-        tracing::info!(job_id, parts = job.parts, "job accepted");
+        tracing::info!(job_id, parts = job.parts, events = events_count, "job accepted");
         Ok(job_id)
     }
 }
