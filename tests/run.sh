@@ -45,8 +45,8 @@ export CALIPER_TEST_MOTO_URL="http://127.0.0.1:$port"
 echo "==> cargo test"
 cargo test --workspace --locked
 
-echo "==> end-to-end tests of caliper-local, and the SAM template against the code"
-cargo build --locked -p caliper-local -p caliper-load
+echo "==> end-to-end tests: caliper-local, the function binaries under a Lambda Runtime API, the SAM template"
+cargo build --locked --bins
 "$venv/bin/python" -m pytest -q tests/e2e tests/template
 
 echo "==> every function for Lambda: arm64 release build (cargo lambda, through zig)"

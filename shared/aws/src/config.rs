@@ -36,8 +36,15 @@ pub struct AwsSettings {
 }
 
 /// A setting that is missing or unusable, named so that the operator can fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SettingError(pub String);
+
+/// A `main` that fails with it prints it with `Debug`: the message as it is, for the log.
+impl std::fmt::Debug for SettingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl std::fmt::Display for SettingError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,0 +1,193 @@
+"""The functions as deployed: each binary started under a Lambda Runtime API (2018-06-01) of our
+own, with the environment the SAM template gives it, its resources made in moto by caliper-admin."""
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEBUG = ROOT / "target" / "debug"
+PREFIX = "/2018-06-01/runtime"
+# Generous: CI machines may be busy. An invocation that takes this long is a failure, not a wait.
+INVOKE_SECONDS = 120
+
+
+class RuntimeApi:
+    """What Lambda's runtime serves a function process: the next invocation, and where its answer goes."""
+
+    def __init__(self):
+        self.pending = queue.Queue()
+        self.answers = {}
+        self.init_error = None
+        self.first_poll = None
+        self.changed = threading.Condition()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path != f"{PREFIX}/invocation/next":
+                    return self.reply(404, b"{}")
+                with api.changed:
+                    api.first_poll = api.first_poll or time.monotonic()
+                    api.changed.notify_all()
+                request_id, payload = api.pending.get()
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + INVOKE_SECONDS * 1000))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn",
+                                 "arn:aws:lambda:us-east-1:123456789012:function:emulated")
+                self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+                parts = self.path.removeprefix(PREFIX).strip("/").split("/")
+                with api.changed:
+                    if parts == ["init", "error"]:
+                        api.init_error = body
+                    elif len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+                        api.answers[parts[1]] = (parts[2], body)
+                    else:
+                        return self.reply(404, b"{}")
+                    api.changed.notify_all()
+                self.reply(202, b"{}")
+
+            def reply(self, status, body):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Function:
+    """One function's binary, running under its own Runtime API."""
+
+    def __init__(self, binary, env, log_dir):
+        self.binary, self.api = binary, RuntimeApi()
+        self.log_path = log_dir / f"{binary}-{uuid.uuid4().hex[:8]}.log"
+        self.log = open(self.log_path, "wb")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [str(DEBUG / binary)],
+            env={**runtime_env(binary), **env, "AWS_LAMBDA_RUNTIME_API": self.api.address},
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def init_seconds(self):
+        """From the process's start to its first request for work: Lambda's Init duration."""
+        self.wait_for(lambda: self.api.first_poll is not None, "its first poll")
+        return self.api.first_poll - self.started
+
+    def invoke(self, payload):
+        """("response", answer) or ("error", {"errorType", "errorMessage"})."""
+        request_id = str(uuid.uuid4())
+        self.api.pending.put((request_id, json.dumps(payload).encode()))
+        self.wait_for(lambda: request_id in self.api.answers, "an answer")
+        return self.api.answers[request_id]
+
+    def wait_for(self, condition, what):
+        deadline = time.monotonic() + INVOKE_SECONDS
+        with self.api.changed:
+            while not condition():
+                if self.process.poll() is not None or self.api.init_error is not None:
+                    raise FunctionExited(self)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.binary} gave no {what} in {INVOKE_SECONDS} s: {self.output()}")
+                # Woken by every poll and answer; the timeout only notices a process that died.
+                self.api.changed.wait(timeout=0.5)
+
+    def output(self):
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.api.close()
+        self.log.close()
+
+
+class FunctionExited(Exception):
+    def __init__(self, function):
+        function.process.wait(timeout=30)
+        self.code = function.process.returncode
+        self.output = function.output()
+        super().__init__(f"{function.binary} exited ({self.code}): {self.output}")
+
+
+def runtime_env(binary):
+    """What Lambda sets in every function's environment."""
+    keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    return {**keep, "AWS_LAMBDA_FUNCTION_NAME": binary, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{binary}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "emulated", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "RUST_LOG": "info"}
+
+
+def template():
+    return cfn_yaml.load(str(ROOT / "template.yaml"))
+
+
+def template_env(binary, resources):
+    """The function's environment as the template writes it (Globals, then its own), each
+    reference resolved to what `resources` (logical id → value) names."""
+    t = template()
+    function = next(r["Properties"] for r in t["Resources"].values()
+                    if r["Type"] == "AWS::Serverless::Function" and r["Metadata"]["BuildProperties"]["Binary"] == binary)
+    variables = {**t["Globals"]["Function"]["Environment"]["Variables"],
+                 **function.get("Environment", {}).get("Variables", {})}
+    defaults = {name: str(p["Default"]) for name, p in t["Parameters"].items() if "Default" in p}
+
+    def resolve(value):
+        if isinstance(value, (str, int)):
+            return str(value)
+        if "Ref" in value:
+            return resources.get(value["Ref"]) or defaults[value["Ref"]]
+        if "Fn::GetAtt" in value:
+            return resources[value["Fn::GetAtt"][0]]
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"].replace("${AWS::Region}", "us-east-1")
+            for name, made in resources.items():
+                text = text.replace("${%s}" % name, made)
+            assert "${" not in text, f"{binary}: cannot resolve {value}"
+            return text
+        raise ValueError(f"{binary}: cannot resolve {value}")
+
+    return {name: resolve(value) for name, value in variables.items()}
+
+
+def make_resources(moto_url):
+    """Tables, queues and keys of one stack in moto, by logical id, made by caliper-admin."""
+    suffix = uuid.uuid4().hex[:8]
+    env = {**runtime_env("caliper-admin"), "AWS_ENDPOINT_URL": moto_url,
+           "CALIPER_JOBS_TABLE": f"jobs-{suffix}", "CALIPER_EVENTS_TABLE": f"events-{suffix}",
+           "CALIPER_WEBHOOKS_TABLE": f"webhooks-{suffix}", "CALIPER_QUEUE_NAME": f"queue-{suffix}",
+           "CALIPER_DELIVERY_QUEUE_NAME": f"deliveries-{suffix}"}
+    out = subprocess.run([str(DEBUG / "caliper-admin"), "resources"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    made = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return {"JobsTable": made["CALIPER_JOBS_TABLE"], "EventsTable": made["CALIPER_EVENTS_TABLE"],
+            "WebhooksTable": made["CALIPER_WEBHOOKS_TABLE"], "EventsQueue": made["CALIPER_QUEUE_URL"],
+            "DeliveryQueue": made["CALIPER_DELIVERY_QUEUE_URL"], "EventsReplayQueue": made["CALIPER_REPLAY_QUEUE_URL"],
+            "CursorKey": made["CALIPER_CURSOR_KEY_IDS"], "SecretsKey": made["CALIPER_SECRETS_KEY_ID"]}

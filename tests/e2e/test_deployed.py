@@ -1,0 +1,300 @@
+"""The function binaries as AWS runs them: under a Lambda Runtime API, with the template's
+environment, against DynamoDB, SQS, KMS and Cognito served by moto. Every payload in `events/` is
+invoked, and one flow goes through the binaries alone, as API Gateway and the SQS triggers would
+drive them."""
+import base64
+import gzip
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+import pytest
+from joserfc import jwk, jwt
+
+from lambda_emulator import DEBUG, ROOT, Function, FunctionExited, make_resources, runtime_env, template_env
+
+MOTO = os.environ["CALIPER_TEST_MOTO_URL"]
+EVENTS = ROOT / "events"
+LOGS = ROOT / "target" / "emulated"
+SCOPE = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/"
+EXAMPLE_JOB = "5f0c7a52-3c1e-4d7b-9a57-3f1d2b6c8e90"
+
+
+def payload(name):
+    return json.loads((EVENTS / name).read_text())
+
+
+def aws(service):
+    return boto3.client(service, endpoint_url=MOTO, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+class Stack:
+    """One stack's resources in moto, and its functions started as they are needed."""
+
+    def __init__(self, resources, extra_env):
+        self.resources, self.extra_env, self.running = resources, extra_env, {}
+        LOGS.mkdir(parents=True, exist_ok=True)
+
+    def env(self, binary):
+        return {**template_env(binary, self.resources), "AWS_ENDPOINT_URL": MOTO, **self.extra_env}
+
+    def function(self, binary):
+        if binary not in self.running:
+            self.running[binary] = Function(binary, self.env(binary), LOGS)
+        return self.running[binary]
+
+    def http(self, binary, event):
+        """The HTTP answer of an API Gateway event: (status, body as JSON)."""
+        kind, answer = self.function(binary).invoke(event)
+        assert kind == "response", answer
+        body = answer.get("body") or "null"
+        if answer.get("isBase64Encoded"):
+            body = base64.b64decode(body)
+        return answer["statusCode"], json.loads(body)
+
+    def sqs_event(self, queue):
+        """The SQS trigger's event: what is on `queue` now, as Lambda hands it to a function."""
+        url = self.resources[queue]
+        sqs = aws("sqs")
+        records = []
+        deadline = time.monotonic() + 60
+        while not records and time.monotonic() < deadline:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                      AttributeNames=["All"]).get("Messages", [])
+            records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                         "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                         "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                         "awsRegion": "us-east-1"} for m in got]
+        assert records, f"nothing arrived on {queue}"
+        return {"Records": records}
+
+    def stop(self):
+        for function in self.running.values():
+            function.stop()
+
+
+@pytest.fixture
+def stack():
+    receiver = Receiver()
+    # Deliveries go to a receiver on this machine, as to a service in the function's VPC.
+    pool, _ = moto_pool()
+    resources = {**make_resources(MOTO), "UserPool": pool}
+    # moto serves the pool's keys at its own address.
+    s = Stack(resources, {"CALIPER_WEBHOOK_ALLOW_PRIVATE": "true",
+                          "CALIPER_JWKS_URL": f"{MOTO}/{pool}/.well-known/jwks.json"})
+    s.pool = pool
+    s.receiver = receiver
+    yield s
+    s.stop()
+    receiver.close()
+
+
+class Receiver:
+    """A webhook receiver: keeps what is POSTed."""
+
+    def __init__(self):
+        self.posts, self.arrived = [], threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.arrived:
+                    receiver.posts.append(({k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
+                    receiver.arrived.notify_all()
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/caliper"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def with_job(event, job_id):
+    return json.loads(json.dumps(event).replace(EXAMPLE_JOB, job_id))
+
+
+def test_a_submission_goes_through_the_binaries_alone_to_a_webhook(stack):
+    status, accepted = stack.http("submit-events", payload("submit-events.json"))
+    assert status == 200 and accepted["status"] == "success", accepted
+    job = accepted["jobId"]
+
+    status, waiting = stack.http("job-status", with_job(payload("job-status.json"), job))
+    assert status == 200 and waiting["job"]["state"] == "waiting", waiting
+
+    # The SQS trigger hands process-events what submit-events queued.
+    kind, verdict = stack.function("process-events").invoke(stack.sqs_event("EventsQueue"))
+    assert (kind, verdict) == ("response", {"batchItemFailures": []}), verdict
+
+    status, done = stack.http("job-status", with_job(payload("job-status.json"), job))
+    assert status == 200 and done["job"]["state"] == "completed", done
+    results = done["job"]["returnValue"]["results"]
+    sent = json.loads(payload("submit-events.json")["body"])["data"]
+    assert [r["externalId"] for r in results] == [e["id"] for e in sent]
+
+    status, listed = stack.http("query-events", payload("query-events-list.json"))
+    assert status == 200, listed
+    assert {e["externalId"] for e in listed["events"]} == {e["id"] for e in sent}
+    status, one = stack.http("query-events", payload("query-events-get.json"))
+    assert status == 200 and one["event"]["externalId"] in {e["id"] for e in sent}, one
+
+    # A webhook of the same client, at the official client's trailing-slash path.
+    create = payload("webhooks-create.json")
+    wanted = json.loads(create["body"])
+    create["body"] = json.dumps({**wanted, "targetUrl": stack.receiver.url})
+    status, created = stack.http("webhooks", create)
+    assert status == 201, created
+
+    # deliver-webhooks fans the stored events out, then sends each delivery.
+    for _ in range(2):
+        kind, verdict = stack.function("deliver-webhooks").invoke(stack.sqs_event("DeliveryQueue"))
+        assert (kind, verdict) == ("response", {"batchItemFailures": []}), verdict
+    with stack.receiver.arrived:
+        assert stack.receiver.arrived.wait_for(lambda: len(stack.receiver.posts) >= len(sent), timeout=60)
+    delivered = {body["externalId"] for _, body in stack.receiver.posts}
+    assert delivered == {e["id"] for e in sent}
+    assert all(headers.get("x-caliper-signature") for headers, _ in stack.receiver.posts)
+
+
+# What each payload in events/ answers when invoked as it is (job-status: with a job just made).
+ANSWERS = {
+    "api-description.json": 200,
+    "endpoint-config.json": 200,
+    "submit-events.json": 200,
+    "submit-events-v1p1.json": 200,
+    "submit-events-v1p2.json": 200,
+    "submit-events-invalid.json": 400,
+    "validate-events.json": 200,
+    "job-status.json": 200,
+    "query-events-list.json": 200,
+    "query-events-get.json": 404,
+    "webhooks-create.json": 201,
+}
+# The SQS triggers' payloads: nothing to retry (their job or events are not ours to fail).
+TRIGGERS = {"process-events.json", "dead-letters.json", "deliver-webhooks.json"}
+
+
+def binary_of(name):
+    functions = sorted((p.name for p in (ROOT / "functions").iterdir()), key=len, reverse=True)
+    return next(f for f in functions if name.removesuffix(".json").startswith(f))
+
+
+def test_every_payload_in_events_is_answered_by_its_function(stack):
+    names = {p.name for p in EVENTS.glob("*.json")} - {"envelope.json"}
+    assert names == set(ANSWERS) | TRIGGERS | {"authorize.json"}, "a payload without an expected answer"
+    _, accepted = stack.http("submit-events", payload("submit-events.json"))
+    for name, status in ANSWERS.items():
+        event = with_job(payload(name), accepted["jobId"])
+        got, body = stack.http(binary_of(name), event)
+        assert got == status, (name, body)
+        if status >= 400:
+            assert body["status"] == "error" and body["message"], (name, body)
+    for name in TRIGGERS:
+        kind, verdict = stack.function(binary_of(name)).invoke(payload(name))
+        assert kind == "response" and "batchItemFailures" in verdict, (name, verdict)
+    # The authorizer refuses the example's unsigned token: API Gateway answers that with 401.
+    kind, refusal = stack.function("authorize").invoke(payload("authorize.json"))
+    assert (kind, refusal["errorMessage"]) == ("error", "Unauthorized"), refusal
+
+
+@pytest.mark.parametrize("binary, change, named", [
+    ("submit-events", {"CALIPER_QUEUE_URL": ""}, "CALIPER_QUEUE_URL is not set"),
+    ("process-events", {"CALIPER_MAX_RECEIVES": "five"}, 'CALIPER_MAX_RECEIVES is "five"'),
+    ("query-events", {"CALIPER_CURSOR_KEY_IDS": ""}, "CALIPER_CURSOR_KEY_IDS is not set"),
+    ("deliver-webhooks", {"CALIPER_WEBHOOK_ALLOW_PRIVATE": "yes"}, "CALIPER_WEBHOOK_ALLOW_PRIVATE is \"yes\""),
+    ("authorize", {"CALIPER_TOKEN_ISSUER": ""}, "CALIPER_TOKEN_ISSUER is not set"),
+])
+def test_a_missing_or_bad_setting_stops_the_start_with_its_name(stack, binary, change, named):
+    env = {**stack.env(binary), **change}
+    function = Function(binary, env, LOGS)
+    try:
+        with pytest.raises(FunctionExited) as exited:
+            function.init_seconds()
+        assert exited.value.code != 0 and named in exited.value.output, exited.value.output
+    finally:
+        function.stop()
+
+
+def moto_pool():
+    """A user pool with the Caliper resource server, in moto: (pool id, issuer)."""
+    cognito = aws("cognito-idp")
+    pool = cognito.create_user_pool(PoolName="caliper-test")["UserPool"]["Id"]
+    cognito.create_resource_server(
+        UserPoolId=pool, Identifier=SCOPE.rstrip("/"), Name="Caliper",
+        Scopes=[{"ScopeName": s, "ScopeDescription": s} for s in ("admin", "event.create", "webhook.create", "webhook.readonly")])
+    return pool, f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
+
+
+
+def moto_token(issuer, client_id, scopes, expires_in=3600):
+    """An access token as Cognito's /oauth2/token issues it for client credentials, signed with
+    moto's pool key (moto does not serve /oauth2/token)."""
+    import moto.cognitoidp
+    private = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz"
+    key = jwk.import_key(json.loads(gzip.decompress(private.read_bytes())))
+    now = int(time.time())
+    claims = {"sub": client_id, "client_id": client_id, "token_use": "access", "iss": issuer,
+              "scope": " ".join(SCOPE + s for s in scopes), "exp": now + expires_in, "iat": now,
+              "jti": os.urandom(8).hex(), "version": 2}
+    return jwt.encode({"alg": "RS256", "kid": key.kid or "dummy"}, claims, key)
+
+
+def admin(*args, pool):
+    env = {**runtime_env("caliper-admin"), "AWS_ENDPOINT_URL": MOTO, "CALIPER_USER_POOL_ID": pool}
+    out = subprocess.run([str(DEBUG / "caliper-admin"), "clients", *args], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_an_app_client_made_with_caliper_admin_calls_the_api_without_a_redeploy(stack):
+    pool = stack.pool
+    issuer = f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
+    made = admin("create", "--name", "grades-app", "--scope", "event.create", pool=pool)
+    assert made["clientSecret"] and made["scopes"] == [SCOPE + "event.create"], made
+    assert any(c["clientId"] == made["clientId"] for c in admin("list", pool=pool))
+
+    # API Gateway asks the authorizer about the token, then calls the route with its context.
+    token = moto_token(issuer, made["clientId"], ["event.create"])
+    request = payload("authorize.json")
+    request["identitySource"] = [f"Bearer {token}"]
+    request["headers"]["authorization"] = f"Bearer {token}"
+    checks = stack.function("authorize")
+    kind, policy = checks.invoke(request)
+    assert kind == "response", policy
+    statement = policy["policyDocument"]["Statement"][0]
+    base = request["routeArn"].rsplit("/POST/", 1)[0]
+    assert statement["Effect"] == "Allow"
+    assert f"{base}/POST/caliper/event" in statement["Resource"]
+    assert not any("webhook" in r for r in statement["Resource"]), "the token has no webhook scope"
+    assert policy["context"]["clientId"] == made["clientId"]
+
+    submit = payload("submit-events.json")
+    submit["requestContext"]["authorizer"] = {"lambda": policy["context"]}
+    status, accepted = stack.http("submit-events", submit)
+    assert status == 200 and accepted["jobId"], accepted
+
+    # A token of another pool, and an expired one, are refused (401).
+    _, elsewhere = moto_pool()
+    for bad in (moto_token(elsewhere, made["clientId"], ["event.create"]),
+                moto_token(issuer, made["clientId"], ["event.create"], expires_in=-60)):
+        request["identitySource"] = [f"Bearer {bad}"]
+        kind, refusal = checks.invoke(request)
+        assert (kind, refusal.get("errorMessage")) == ("error", "Unauthorized"), refusal
+
+    assert admin("remove", "--client-id", made["clientId"], pool=pool) == {"removed": made["clientId"]}
+    assert all(c["clientId"] != made["clientId"] for c in admin("list", pool=pool))
