@@ -47,7 +47,8 @@ async fn get_as(app: &App, id: &str, query: &str, client: &str, scope: &str) -> 
     event
         .as_object_mut()
         .map(|e| e.remove("queryStringParameters"));
-    event["requestContext"]["authorizer"]["jwt"]["claims"] = claims(client, scope);
+    event["requestContext"]["authorizer"] =
+        serde_json::json!({"jwt": {"claims": claims(client, scope)}});
     let request = lambda_http::request::from_str(&event.to_string())
         .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
     read_response(handlers::query_events(app, request).await)
@@ -60,7 +61,8 @@ async fn listed_by(app: &App, client: &str) -> Vec<String> {
     event
         .as_object_mut()
         .map(|e| e.remove("queryStringParameters"));
-    event["requestContext"]["authorizer"]["jwt"]["claims"] = claims(client, "event.create");
+    event["requestContext"]["authorizer"] =
+        serde_json::json!({"jwt": {"claims": claims(client, "event.create")}});
     let request = lambda_http::request::from_str(&event.to_string())
         .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
     let (code, body) = read_response(handlers::query_events(app, request).await);

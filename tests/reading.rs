@@ -50,7 +50,7 @@ fn encode(text: &str) -> String {
 
 async fn send(app: &App, mut event: Value, claims: Option<Value>) -> (u16, Value) {
     if let Some(claims) = claims {
-        event["requestContext"]["authorizer"]["jwt"]["claims"] = claims;
+        event["requestContext"]["authorizer"] = serde_json::json!({"jwt": {"claims": claims}});
     }
     let request = lambda_http::request::from_str(&event.to_string())
         .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));

@@ -50,7 +50,12 @@ async fn call_with_query(
         path = route.replace(&format!("{{{name}}}"), id);
         event["pathParameters"] = json!({ name: id });
     }
-    let route_key = format!("{method} {route}");
+    // The official client's trailing slash reaches the collection through the greedy route
+    // API Gateway has beside it.
+    let route_key = match route.strip_suffix('/') {
+        Some(collection) => format!("{method} {collection}{}", caliper_http::routes::SLASH_ROUTE),
+        None => format!("{method} {route}"),
+    };
     event["routeKey"] = json!(route_key);
     event["requestContext"]["routeKey"] = json!(route_key);
     event["requestContext"]["http"]["method"] = json!(method);
@@ -63,7 +68,7 @@ async fn call_with_query(
         }
     }
     if let Some(claims) = claims {
-        event["requestContext"]["authorizer"]["jwt"]["claims"] = claims;
+        event["requestContext"]["authorizer"] = serde_json::json!({"jwt": {"claims": claims}});
     }
     let request = lambda_http::request::from_str(&event.to_string())
         .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));

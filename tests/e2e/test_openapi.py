@@ -36,7 +36,7 @@ def test_the_description_has_exactly_the_routes_and_scopes_of_the_code(embedded)
             if scopes:
                 assert {"401", "403"} <= set(operation["responses"]), f"{method} {path} documents its refusals"
             assert any(code.startswith("2") for code in operation["responses"]), f"{method} {path} documents success"
-    assert described == {(r["method"], r["path"]): set(r["scopes"]) for r in routes()}
+    assert described == {(r["method"], r["documentedPath"]): set(r["scopes"]) for r in routes()}
     assert all(s.startswith(SCOPE) for scopes in described.values() for s in scopes)
 
 

@@ -128,7 +128,7 @@ pub fn gateway_request_as(
         event["rawPath"] = json!(format!("/jobs/{job_id}/status"));
     }
     if let Some(claims) = claims {
-        event["requestContext"]["authorizer"]["jwt"]["claims"] = claims;
+        event["requestContext"]["authorizer"] = serde_json::json!({"jwt": {"claims": claims}});
     }
     lambda_http::request::from_str(&event.to_string())
         .unwrap_or_else(|e| panic!("{payload} is not an API Gateway event: {e}"))

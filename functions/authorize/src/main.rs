@@ -52,6 +52,7 @@ async fn decide(verifier: &Verifier, request: &Value) -> Result<Value, Error> {
     };
     let expires_at = claims.get("exp").and_then(Value::as_u64);
     let route_arn = request["routeArn"].as_str().unwrap_or_default();
-    authorizer::policy(&caller, expires_at, route_arn)
-        .ok_or_else(|| format!("the request's routeArn {route_arn:?} is not an execute-api ARN").into())
+    authorizer::policy(&caller, expires_at, route_arn).ok_or_else(|| {
+        format!("the request's routeArn {route_arn:?} is not an execute-api ARN").into()
+    })
 }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use caliper_aws::Needs;
 use caliper_core::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
 use caliper_sender::GuardedSender;
-use caliper_aws::Needs;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]

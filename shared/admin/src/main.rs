@@ -167,7 +167,9 @@ async fn list(cognito: &Client, pool: &str) -> anyhow::Result<serde_json::Value>
             .await
             .with_context(|| format!("cannot list the clients of the user pool {pool}"))?;
         for summary in page.user_pool_clients.unwrap_or_default() {
-            let Some(id) = summary.client_id else { continue };
+            let Some(id) = summary.client_id else {
+                continue;
+            };
             let described = cognito
                 .describe_user_pool_client()
                 .user_pool_id(pool)
@@ -198,7 +200,9 @@ mod tests {
         let uris = scope_uris(&["event.create".into(), Scope::Admin.uri()])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(uris, [Scope::EventCreate.uri(), Scope::Admin.uri()]);
-        let error = scope_uris(&["events.create".into()]).err().map(|e| e.to_string());
+        let error = scope_uris(&["events.create".into()])
+            .err()
+            .map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("event.create, webhook.create")));
     }
 }

@@ -77,7 +77,9 @@ impl AwsSettings {
             match var(name) {
                 None => Ok(default),
                 Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    SettingError(format!("{name} is {v:?}: it must be a whole number above 0"))
+                    SettingError(format!(
+                        "{name} is {v:?}: it must be a whole number above 0"
+                    ))
                 }),
             }
         };
@@ -104,7 +106,10 @@ impl AwsSettings {
             secrets_key_id: var("CALIPER_SECRETS_KEY_ID"),
             replay_queue_url: var("CALIPER_REPLAY_QUEUE_URL"),
             delivery_attempts: number("CALIPER_DELIVERY_ATTEMPTS", 8)?,
-            allow_private_webhooks: match var("CALIPER_WEBHOOK_ALLOW_PRIVATE").as_deref().map(str::trim) {
+            allow_private_webhooks: match var("CALIPER_WEBHOOK_ALLOW_PRIVATE")
+                .as_deref()
+                .map(str::trim)
+            {
                 None | Some("false") => false,
                 Some("true") => true,
                 Some(other) => {
@@ -120,7 +125,11 @@ impl AwsSettings {
     pub fn require(&self, needs: &[Needs]) -> Result<(), SettingError> {
         for need in needs {
             let (set, name, what) = match need {
-                Needs::Queue => (self.queue_url.is_some(), "CALIPER_QUEUE_URL", "the job queue's URL"),
+                Needs::Queue => (
+                    self.queue_url.is_some(),
+                    "CALIPER_QUEUE_URL",
+                    "the job queue's URL",
+                ),
                 Needs::DeliveryQueue => (
                     self.delivery_queue_url.is_some(),
                     "CALIPER_DELIVERY_QUEUE_URL",
@@ -158,7 +167,9 @@ mod tests {
 
     fn settings(vars: &[(&str, &str)]) -> Result<AwsSettings, SettingError> {
         AwsSettings::from_vars(|name| {
-            vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
         })
     }
 
@@ -170,7 +181,8 @@ mod tests {
         assert_eq!((defaults.max_receives, defaults.delivery_attempts), (5, 8));
         let missing = defaults.require(&[Needs::Queue]).err();
         assert!(missing.is_some_and(|e| e.0.starts_with("CALIPER_QUEUE_URL is not set")));
-        let given = settings(&[("CALIPER_QUEUE_URL", "http://q")]).unwrap_or_else(|e| panic!("{e}"));
+        let given =
+            settings(&[("CALIPER_QUEUE_URL", "http://q")]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(given.require(&[Needs::Queue]), Ok(()));
     }
 }

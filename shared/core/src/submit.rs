@@ -96,7 +96,12 @@ impl Submitter {
             }
             return Err(SubmitError::Enqueue(error));
         }
-        tracing::info!(job_id, parts = job.parts, events = events_count, "job accepted");
+        tracing::info!(
+            job_id,
+            parts = job.parts,
+            events = events_count,
+            "job accepted"
+        );
         Ok(job_id)
     }
 }

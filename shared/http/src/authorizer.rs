@@ -63,7 +63,13 @@ pub fn policy(caller: &Caller, expires_at: Option<u64>, route_arn: &str) -> Opti
 /// A route path as a policy resource: each `{parameter}` matches any segment.
 fn wildcards(path: &str) -> String {
     path.split('/')
-        .map(|segment| if segment.starts_with('{') { "*" } else { segment })
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "*"
+            } else {
+                segment
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -80,31 +86,55 @@ mod tests {
             client_id: "app".into(),
             scopes,
         };
-        let policy = policy(&caller, Some(1_900_000_000), ARN).unwrap_or_else(|| panic!("no policy"));
+        let policy =
+            policy(&caller, Some(1_900_000_000), ARN).unwrap_or_else(|| panic!("no policy"));
         let statement = &policy["policyDocument"]["Statement"][0];
         let resources = statement["Resource"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|r| r.as_str())
-            .map(|r| r.trim_start_matches("arn:aws:execute-api:eu-west-1:123456789012:abc123/$default/").to_owned())
+            .map(|r| {
+                r.trim_start_matches("arn:aws:execute-api:eu-west-1:123456789012:abc123/$default/")
+                    .to_owned()
+            })
             .collect();
-        (statement["Effect"].as_str().unwrap_or_default().to_owned(), resources)
+        (
+            statement["Effect"].as_str().unwrap_or_default().to_owned(),
+            resources,
+        )
     }
 
     #[test]
     fn a_token_is_allowed_exactly_the_routes_its_scopes_open() {
         let (effect, events) = allowed(vec![Scope::EventCreate]);
         assert_eq!(effect, "Allow");
-        assert!(events.contains(&"POST/caliper/event".to_owned()), "{events:?}");
-        assert!(events.contains(&"GET/caliper/events/*".to_owned()), "{events:?}");
-        assert!(events.contains(&"GET/jobs/*/status".to_owned()), "{events:?}");
+        assert!(
+            events.contains(&"POST/caliper/event".to_owned()),
+            "{events:?}"
+        );
+        assert!(
+            events.contains(&"GET/caliper/events/*".to_owned()),
+            "{events:?}"
+        );
+        assert!(
+            events.contains(&"GET/jobs/*/status".to_owned()),
+            "{events:?}"
+        );
         assert!(!events.iter().any(|r| r.contains("webhook")), "{events:?}");
 
         let (_, read) = allowed(vec![Scope::WebhookReadonly]);
-        assert!(read.contains(&"GET/webhooks/".to_owned()), "the slash form: {read:?}");
+        assert!(
+            read.contains(&"GET/webhooks/".to_owned()),
+            "the slash form: {read:?}"
+        );
         assert!(read.contains(&"GET/webhooks".to_owned()), "{read:?}");
-        assert!(!read.iter().any(|r| r.starts_with("POST") || r.starts_with("PUT")), "{read:?}");
+        assert!(
+            !read
+                .iter()
+                .any(|r| r.starts_with("POST") || r.starts_with("PUT")),
+            "{read:?}"
+        );
 
         let every = ROUTES.iter().filter(|r| !r.scopes.is_empty()).count()
             + ROUTES.iter().filter(|r| r.trailing_slash).count();
@@ -118,14 +148,24 @@ mod tests {
             client_id: "app".into(),
             scopes: vec![Scope::EventCreate],
         };
-        let context = &policy(&caller, Some(7), ARN).unwrap_or_else(|| panic!("no policy"))["context"];
+        let context =
+            &policy(&caller, Some(7), ARN).unwrap_or_else(|| panic!("no policy"))["context"];
         assert_eq!(context[CLIENT_ID], "app");
         assert_eq!(context[SCOPE], Scope::EventCreate.uri());
         assert_eq!(context[EXPIRES_AT], 7);
         let fields = serde_json::from_value(context.clone()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(Caller::from_authorizer_context(&fields, 6).ok(), Some(caller));
-        let expired = Caller::from_authorizer_context(&fields, 7).err().map(|e| e.status.as_u16());
-        assert_eq!(expired, Some(401), "a kept answer does not outlive its token");
+        assert_eq!(
+            Caller::from_authorizer_context(&fields, 6).ok(),
+            Some(caller)
+        );
+        let expired = Caller::from_authorizer_context(&fields, 7)
+            .err()
+            .map(|e| e.status.as_u16());
+        assert_eq!(
+            expired,
+            Some(401),
+            "a kept answer does not outlive its token"
+        );
     }
 
     #[test]
@@ -134,7 +174,12 @@ mod tests {
             client_id: "app".into(),
             scopes: vec![Scope::Admin],
         };
-        for arn in ["", "GET/webhooks", "arn:aws:execute-api:eu-west-1:abc123", "x:y/$default/GET/"] {
+        for arn in [
+            "",
+            "GET/webhooks",
+            "arn:aws:execute-api:eu-west-1:abc123",
+            "x:y/$default/GET/",
+        ] {
             assert_eq!(policy(&caller, None, arn), None, "{arn}");
         }
     }

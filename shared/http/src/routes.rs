@@ -201,7 +201,10 @@ mod tests {
         let list = route_for("GET /webhooks/{proxy+}", "/webhooks/").map(Route::key);
         assert_eq!(list.as_deref(), Some("GET /webhooks"));
         assert_eq!(route_for("GET /webhooks/{proxy+}", "/webhooks/a/b"), None);
-        assert_eq!(route_for("GET /caliper/events/{proxy+}", "/caliper/events/"), None);
+        assert_eq!(
+            route_for("GET /caliper/events/{proxy+}", "/caliper/events/"),
+            None
+        );
         assert_eq!(route_for("GET /nowhere", "/nowhere"), None);
     }
 }

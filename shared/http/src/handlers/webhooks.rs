@@ -35,7 +35,11 @@ async fn serve(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                format!("No webhook route for {} {}", request.method(), request.raw_http_path()),
+                format!(
+                    "No webhook route for {} {}",
+                    request.method(),
+                    request.raw_http_path()
+                ),
             )
         })?;
     let caller = authorize(request, route.scopes)?;

@@ -128,7 +128,10 @@ impl DevelopmentCredentials {
             client_id: DEVELOPMENT_CLIENT_ID.to_owned(),
             client_secret: B64.encode(uuid::Uuid::new_v4().as_bytes()),
         };
-        caliper_auth::signing::write_private(path, serde_json::to_string(&credentials)?.as_bytes())?;
+        caliper_auth::signing::write_private(
+            path,
+            serde_json::to_string(&credentials)?.as_bytes(),
+        )?;
         Ok(credentials)
     }
 

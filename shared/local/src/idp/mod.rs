@@ -4,8 +4,8 @@
 
 mod clients;
 
-pub use clients::{from_file as clients_from_file, Client, DevelopmentCredentials};
 pub use caliper_auth::{SigningKey, TokenError, Verifier};
+pub use clients::{from_file as clients_from_file, Client, DevelopmentCredentials};
 
 use std::collections::HashMap;
 use std::sync::Arc;
