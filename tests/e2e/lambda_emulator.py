@@ -1,5 +1,6 @@
 """The functions as deployed: each binary started under a Lambda Runtime API (2018-06-01) of our
 own, with the environment the SAM template gives it, its resources made in moto by caliper-admin."""
+import base64
 import json
 import os
 import queue
@@ -10,6 +11,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
 from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +19,12 @@ DEBUG = ROOT / "target" / "debug"
 PREFIX = "/2018-06-01/runtime"
 # Generous: CI machines may be busy. An invocation that takes this long is a failure, not a wait.
 INVOKE_SECONDS = 120
+LOGS = ROOT / "target" / "emulated"
+
+
+def client(service, endpoint):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 class RuntimeApi:
@@ -178,7 +186,8 @@ def template_env(binary, resources):
 
 
 def make_resources(moto_url):
-    """Tables, queues and keys of one stack in moto, by logical id, made by caliper-admin."""
+    """Tables, queues, keys and the user pool of one stack in moto, by logical id (and the pool's
+    keys' URL at moto), made by caliper-admin."""
     suffix = uuid.uuid4().hex[:8]
     env = {**runtime_env("caliper-admin"), "AWS_ENDPOINT_URL": moto_url,
            "CALIPER_JOBS_TABLE": f"jobs-{suffix}", "CALIPER_EVENTS_TABLE": f"events-{suffix}",
@@ -190,4 +199,91 @@ def make_resources(moto_url):
     return {"JobsTable": made["CALIPER_JOBS_TABLE"], "EventsTable": made["CALIPER_EVENTS_TABLE"],
             "WebhooksTable": made["CALIPER_WEBHOOKS_TABLE"], "EventsQueue": made["CALIPER_QUEUE_URL"],
             "DeliveryQueue": made["CALIPER_DELIVERY_QUEUE_URL"], "EventsReplayQueue": made["CALIPER_REPLAY_QUEUE_URL"],
-            "CursorKey": made["CALIPER_CURSOR_KEY_IDS"], "SecretsKey": made["CALIPER_SECRETS_KEY_ID"]}
+            "CursorKey": made["CALIPER_CURSOR_KEY_IDS"], "SecretsKey": made["CALIPER_SECRETS_KEY_ID"],
+            "UserPool": made["CALIPER_USER_POOL_ID"], "jwks": made["CALIPER_JWKS_URL"]}
+
+
+class Stack:
+    """One stack's resources in moto, and its functions started as they are needed."""
+
+    def __init__(self, endpoint, resources, extra_env):
+        self.endpoint, self.resources, self.extra_env, self.running = endpoint, resources, extra_env, {}
+        LOGS.mkdir(parents=True, exist_ok=True)
+
+    def env(self, binary):
+        return {**template_env(binary, self.resources), "AWS_ENDPOINT_URL": self.endpoint, **self.extra_env}
+
+    def function(self, binary):
+        if binary not in self.running:
+            self.running[binary] = Function(binary, self.env(binary), LOGS)
+        return self.running[binary]
+
+    def http(self, binary, event):
+        """The HTTP answer of an API Gateway event: (status, body as JSON)."""
+        kind, answer = self.function(binary).invoke(event)
+        assert kind == "response", answer
+        body = answer.get("body") or "null"
+        if answer.get("isBase64Encoded"):
+            body = base64.b64decode(body)
+        return answer["statusCode"], json.loads(body)
+
+    def sqs_event(self, queue):
+        """The SQS trigger's event: what is on `queue` now, as Lambda hands it to a function."""
+        url = self.resources[queue]
+        sqs = client("sqs", self.endpoint)
+        records = []
+        deadline = time.monotonic() + 60
+        while not records and time.monotonic() < deadline:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                      AttributeNames=["All"]).get("Messages", [])
+            records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                         "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                         "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                         "awsRegion": "us-east-1"} for m in got]
+        assert records, f"nothing arrived on {queue}"
+        return {"Records": records}
+
+    def trigger(self, queue, binary):
+        """One poll of the event source mapping: a batch from `queue` to `binary`, the messages it
+        did not report failed deleted, as Lambda does. The function's answer."""
+        event = self.sqs_event(queue)
+        kind, verdict = self.function(binary).invoke(event)
+        assert kind == "response", verdict
+        failed = {f["itemIdentifier"] for f in verdict["batchItemFailures"]}
+        done = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
+                for i, r in enumerate(event["Records"]) if r["messageId"] not in failed]
+        if done:
+            client("sqs", self.endpoint).delete_message_batch(QueueUrl=self.resources[queue], Entries=done)
+        return verdict
+
+    def stop(self):
+        for function in self.running.values():
+            function.stop()
+
+
+class Receiver:
+    """A webhook receiver: keeps what is POSTed."""
+
+    def __init__(self):
+        self.posts, self.arrived = [], threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.arrived:
+                    receiver.posts.append(({k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
+                    receiver.arrived.notify_all()
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/caliper"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -2,26 +2,21 @@
 environment, against DynamoDB, SQS, KMS and Cognito served by moto. Every payload in `events/` is
 invoked, and one flow goes through the binaries alone, as API Gateway and the SQS triggers would
 drive them."""
-import base64
 import gzip
 import json
 import os
 import subprocess
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import boto3
 import pytest
 from joserfc import jwk, jwt
 
-from lambda_emulator import DEBUG, ROOT, Function, FunctionExited, make_resources, runtime_env, template_env
+from lambda_emulator import client, DEBUG, LOGS, ROOT, Function, FunctionExited, Receiver, Stack, make_resources, runtime_env
 
 MOTO = os.environ["CALIPER_TEST_MOTO_URL"]
 EVENTS = ROOT / "events"
-LOGS = ROOT / "target" / "emulated"
 SCOPE = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/"
 EXAMPLE_JOB = "5f0c7a52-3c1e-4d7b-9a57-3f1d2b6c8e90"
 
@@ -31,97 +26,21 @@ def payload(name):
 
 
 def aws(service):
-    return boto3.client(service, endpoint_url=MOTO, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
-class Stack:
-    """One stack's resources in moto, and its functions started as they are needed."""
-
-    def __init__(self, resources, extra_env):
-        self.resources, self.extra_env, self.running = resources, extra_env, {}
-        LOGS.mkdir(parents=True, exist_ok=True)
-
-    def env(self, binary):
-        return {**template_env(binary, self.resources), "AWS_ENDPOINT_URL": MOTO, **self.extra_env}
-
-    def function(self, binary):
-        if binary not in self.running:
-            self.running[binary] = Function(binary, self.env(binary), LOGS)
-        return self.running[binary]
-
-    def http(self, binary, event):
-        """The HTTP answer of an API Gateway event: (status, body as JSON)."""
-        kind, answer = self.function(binary).invoke(event)
-        assert kind == "response", answer
-        body = answer.get("body") or "null"
-        if answer.get("isBase64Encoded"):
-            body = base64.b64decode(body)
-        return answer["statusCode"], json.loads(body)
-
-    def sqs_event(self, queue):
-        """The SQS trigger's event: what is on `queue` now, as Lambda hands it to a function."""
-        url = self.resources[queue]
-        sqs = aws("sqs")
-        records = []
-        deadline = time.monotonic() + 60
-        while not records and time.monotonic() < deadline:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                      AttributeNames=["All"]).get("Messages", [])
-            records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                         "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                         "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
-                         "awsRegion": "us-east-1"} for m in got]
-        assert records, f"nothing arrived on {queue}"
-        return {"Records": records}
-
-    def stop(self):
-        for function in self.running.values():
-            function.stop()
+    return client(service, MOTO)
 
 
 @pytest.fixture
 def stack():
     receiver = Receiver()
     # Deliveries go to a receiver on this machine, as to a service in the function's VPC.
-    pool, _ = moto_pool()
-    resources = {**make_resources(MOTO), "UserPool": pool}
+    resources = make_resources(MOTO)
     # moto serves the pool's keys at its own address.
-    s = Stack(resources, {"CALIPER_WEBHOOK_ALLOW_PRIVATE": "true",
-                          "CALIPER_JWKS_URL": f"{MOTO}/{pool}/.well-known/jwks.json"})
-    s.pool = pool
+    s = Stack(MOTO, resources, {"CALIPER_WEBHOOK_ALLOW_PRIVATE": "true", "CALIPER_JWKS_URL": resources["jwks"]})
+    s.pool = resources["UserPool"]
     s.receiver = receiver
     yield s
     s.stop()
     receiver.close()
-
-
-class Receiver:
-    """A webhook receiver: keeps what is POSTed."""
-
-    def __init__(self):
-        self.posts, self.arrived = [], threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with receiver.arrived:
-                    receiver.posts.append(({k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
-                    receiver.arrived.notify_all()
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/caliper"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def with_job(event, job_id):
@@ -230,7 +149,7 @@ def test_a_missing_or_bad_setting_stops_the_start_with_its_name(stack, binary, c
 
 
 def moto_pool():
-    """A user pool with the Caliper resource server, in moto: (pool id, issuer)."""
+    """Another user pool with the Caliper resource server, in moto: (pool id, issuer)."""
     cognito = aws("cognito-idp")
     pool = cognito.create_user_pool(PoolName="caliper-test")["UserPool"]["Id"]
     cognito.create_resource_server(

@@ -32,8 +32,9 @@ enum Command {
         #[command(subcommand)]
         action: ClientAction,
     },
-    /// Makes the tables, queues and keys in the emulator at AWS_ENDPOINT_URL where missing, and
-    /// prints the functions' environment (KEY=value lines, for `cargo lambda watch --env-file`).
+    /// Makes the tables, queues, keys and a user pool in the emulator at AWS_ENDPOINT_URL where
+    /// missing, and prints the functions' environment (KEY=value lines, for
+    /// `cargo lambda watch --env-file`).
     Resources,
 }
 
@@ -92,7 +93,19 @@ async fn main() -> anyhow::Result<()> {
             let made = caliper_aws::create_resources(&sdk, &settings)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot make the resources: {e}"))?;
+            let pool = user_pool(&Client::new(&sdk)).await?;
+            let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+            let region = sdk.region().map_or("us-east-1", |r| r.as_ref());
+            let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool}");
+            // An emulator serves the pool's keys at its own address.
+            let jwks = format!(
+                "{}/{pool}/.well-known/jwks.json",
+                endpoint.trim_end_matches('/')
+            );
             for (name, value) in [
+                ("CALIPER_USER_POOL_ID", pool.as_str()),
+                ("CALIPER_TOKEN_ISSUER", &issuer),
+                ("CALIPER_JWKS_URL", &jwks),
                 ("CALIPER_JOBS_TABLE", settings.jobs_table.as_str()),
                 ("CALIPER_EVENTS_TABLE", &settings.events_table),
                 ("CALIPER_WEBHOOKS_TABLE", &settings.webhooks_table),
@@ -107,6 +120,38 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A user pool with the API's resource server and its four scopes, as the template makes it.
+async fn user_pool(cognito: &Client) -> anyhow::Result<String> {
+    let pool = cognito
+        .create_user_pool()
+        .pool_name("caliper-local")
+        .send()
+        .await
+        .context("cannot create a user pool")?
+        .user_pool
+        .and_then(|p| p.id)
+        .context("Cognito made a user pool without an id")?;
+    let mut server = cognito
+        .create_resource_server()
+        .user_pool_id(&pool)
+        .identifier(Scope::PREFIX.trim_end_matches('/'))
+        .name("Caliper");
+    for scope in Scope::ALL {
+        server = server.scopes(
+            aws_sdk_cognitoidentityprovider::types::ResourceServerScopeType::builder()
+                .scope_name(scope.name())
+                .scope_description(scope.name())
+                .build()
+                .context("a scope")?,
+        );
+    }
+    server
+        .send()
+        .await
+        .context("cannot create the resource server")?;
+    Ok(pool)
 }
 
 /// Full scope URIs from their names (or the URIs themselves).
