@@ -20,6 +20,7 @@ PREFIX = "/2018-06-01/runtime"
 # Generous: CI machines may be busy. An invocation that takes this long is a failure, not a wait.
 INVOKE_SECONDS = 120
 LOGS = ROOT / "target" / "emulated"
+EVENTS_DIR = ROOT / "events"
 
 
 def client(service, endpoint):
@@ -96,6 +97,7 @@ class Function:
         self.log_path = log_dir / f"{binary}-{uuid.uuid4().hex[:8]}.log"
         self.log = open(self.log_path, "wb")
         self.started = time.monotonic()
+        self.invocations, self.busy_seconds = 0, 0.0
         self.process = subprocess.Popen(
             [str(DEBUG / binary)],
             env={**runtime_env(binary), **env, "AWS_LAMBDA_RUNTIME_API": self.api.address},
@@ -109,9 +111,12 @@ class Function:
     def invoke(self, payload):
         """("response", answer) or ("error", {"errorType", "errorMessage"})."""
         request_id = str(uuid.uuid4())
+        began = time.monotonic()
         self.api.pending.put((request_id, json.dumps(payload).encode()))
         self.wait_for(lambda: request_id in self.api.answers, "an answer")
-        return self.api.answers[request_id]
+        self.invocations += 1
+        self.busy_seconds += time.monotonic() - began
+        return self.api.answers.pop(request_id)
 
     def wait_for(self, condition, what):
         deadline = time.monotonic() + INVOKE_SECONDS

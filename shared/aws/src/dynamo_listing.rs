@@ -1,6 +1,6 @@
 //! Listings on DynamoDB: each is a Query of one index key's shards, in parallel, merged by position.
-//! Pages read index entries (keys, and for the actor, email and version indexes the fields a filter tests)
-//! and then fetch only the page's events; counts read entries, never events.
+//! Pages read index entries (keys, and the fields a filter tests) and then fetch only the page's
+//! events; counts read entries, never events.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -13,7 +13,7 @@ use futures::future::try_join_all;
 
 use crate::dynamo_events::DynamoEvents;
 use crate::errors::store_error;
-use crate::indexes::{gsi, partition, POSITION, SHARDS};
+use crate::indexes::{partition, table_plan, version_field, Gsi, POSITION, SHARDS};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -40,6 +40,7 @@ impl Shard {
 /// The Query of one shard of a plan, between two sort keys, with the plan's residual as filter.
 struct ShardQuery<'a> {
     events: &'a DynamoEvents,
+    index: Gsi,
     plan: Plan,
     low: String,
     high: String,
@@ -48,7 +49,7 @@ struct ShardQuery<'a> {
 
 impl ShardQuery<'_> {
     fn request(&self, shard: u64) -> QueryFluentBuilder {
-        let index = gsi(self.plan.index);
+        let index = self.index;
         let mut request = self
             .events
             .client
@@ -64,11 +65,14 @@ impl ShardQuery<'_> {
             .scan_index_forward(self.order == Order::OldestFirst);
         let residual = &self.plan.residual;
         let tests = [
-            ("clientAppId", &residual.client_app_id),
-            ("sensor", &residual.sensor),
-            ("actorId", &residual.actor_id),
-            ("actorEmail", &residual.actor_email),
-            ("dataVersion", &residual.data_version),
+            ("clientAppId", residual.client_app_id.clone()),
+            ("sensor", residual.sensor.clone()),
+            ("actorId", residual.actor_id.clone()),
+            ("actorEmail", residual.actor_email.clone()),
+            (
+                "dataVersion",
+                residual.data_version.as_deref().map(version_field),
+            ),
         ];
         let mut conditions = Vec::new();
         for (n, (attribute, wanted)) in tests.into_iter().enumerate() {
@@ -76,10 +80,7 @@ impl ShardQuery<'_> {
                 conditions.push(format!("#f{n} = :f{n}"));
                 request = request
                     .expression_attribute_names(format!("#f{n}"), attribute)
-                    .expression_attribute_values(
-                        format!(":f{n}"),
-                        AttributeValue::S(wanted.clone()),
-                    );
+                    .expression_attribute_values(format!(":f{n}"), AttributeValue::S(wanted));
             }
         }
         if !conditions.is_empty() {
@@ -193,9 +194,11 @@ impl ShardQuery<'_> {
 impl DynamoEvents {
     fn shard_query(&self, query: &EventQuery, start: &Start) -> Option<ShardQuery<'_>> {
         let (low, high) = query.key_range(start)?;
+        let (index, plan) = table_plan(query);
         Some(ShardQuery {
             events: self,
-            plan: query.plan(),
+            index,
+            plan,
             low,
             high,
             order: query.order,

@@ -6,12 +6,11 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use caliper_core::query::Index;
 use caliper_core::StoreError;
 
 use crate::config::AwsSettings;
 use crate::errors::store_error;
-use crate::indexes::{gsi, Gsi, KEPT_FIELDS, POSITION};
+use crate::indexes::{gsi, Gsi, KEPT_FIELDS, POSITION, TABLE_INDEXES};
 
 /// The queues' URLs and the cursor key, as created.
 #[derive(Debug, Clone)]
@@ -34,7 +33,7 @@ pub async fn create_resources(
 ) -> Result<Queues, StoreError> {
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     create_table(&dynamo, &settings.jobs_table, "jobId", None, &[]).await?;
-    let indexes: Vec<Gsi> = Index::EVERY.into_iter().map(gsi).collect();
+    let indexes: Vec<Gsi> = TABLE_INDEXES.into_iter().filter_map(gsi).collect();
     create_table(
         &dynamo,
         &settings.events_table,
