@@ -15,7 +15,8 @@ import boto3
 from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-DEBUG = ROOT / "target" / "debug"
+# The binaries to run: the debug build, or another (`CALIPER_BINARIES`, e.g. an older build to compare).
+DEBUG = Path(os.environ.get("CALIPER_BINARIES", ROOT / "target" / "debug"))
 PREFIX = "/2018-06-01/runtime"
 # Generous: CI machines may be busy. An invocation that takes this long is a failure, not a wait.
 INVOKE_SECONDS = 120
