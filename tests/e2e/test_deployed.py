@@ -7,16 +7,15 @@ import json
 import os
 import subprocess
 import time
-import urllib.parse
 from pathlib import Path
 
 import pytest
 from joserfc import jwk, jwt
 
-from lambda_emulator import client, DEBUG, LOGS, ROOT, Function, FunctionExited, Receiver, Stack, make_resources, runtime_env
+from lambda_emulator import (DEBUG, EVENTS_DIR as EVENTS, LOGS, ROOT, Function, FunctionExited, Receiver, Stack, client,
+                             make_resources, runtime_env)
 
 MOTO = os.environ["CALIPER_TEST_MOTO_URL"]
-EVENTS = ROOT / "events"
 SCOPE = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/"
 EXAMPLE_JOB = "5f0c7a52-3c1e-4d7b-9a57-3f1d2b6c8e90"
 
