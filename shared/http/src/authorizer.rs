@@ -166,6 +166,12 @@ mod tests {
             Some(401),
             "a kept answer does not outlive its token"
         );
+        let mut as_text: std::collections::HashMap<String, Value> = fields;
+        as_text.insert(EXPIRES_AT.to_owned(), json!("7"));
+        let expired = Caller::from_authorizer_context(&as_text, 8)
+            .err()
+            .map(|e| e.status.as_u16());
+        assert_eq!(expired, Some(401), "the expiry read from text too");
     }
 
     #[test]

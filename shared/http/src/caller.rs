@@ -91,9 +91,10 @@ impl Caller {
                     "The authorizer named no client for this access token",
                 )
             })?;
+        // A number as the authorizer wrote it, or its text, should API Gateway pass it on as one.
         let expires_at = context
             .get(crate::authorizer::EXPIRES_AT)
-            .and_then(serde_json::Value::as_u64);
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
         if expires_at.is_some_and(|at| at <= now) {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
