@@ -2,12 +2,9 @@
 //! leaving nothing stored and nothing queued. Each goes through the submission handler as API
 //! Gateway would hand it over (raw bytes, any content type), on the embedded backend.
 
-use base64::Engine;
 use caliper_embedded::EmbeddedQueue;
-use caliper_http::{handlers, App, Limits};
-use caliper_tests::{
-    embedded_world, envelope, event_id, gateway_request, read_response, tool_use_event,
-};
+use caliper_http::{App, Limits};
+use caliper_tests::{embedded_world, envelope, event_id, tool_use_event, Api};
 use serde_json::{json, Value};
 
 struct World {
@@ -26,30 +23,15 @@ fn world(limits: Limits) -> World {
 }
 
 /// A submission with these exact bytes and content type (None: no Content-Type header).
-fn raw_request(bytes: &[u8], content_type: Option<&str>) -> lambda_http::Request {
-    let path = format!(
-        "{}/../events/submit-events.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let mut event: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
-    event["isBase64Encoded"] = json!(true);
-    match content_type {
-        Some(value) => event["headers"]["content-type"] = json!(value),
-        None => {
-            event["headers"]
-                .as_object_mut()
-                .map(|h| h.remove("content-type"));
-        }
-    }
-    lambda_http::request::from_str(&event.to_string())
-        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"))
+fn raw_request(bytes: &[u8], content_type: Option<&str>) -> Api {
+    Api::payload("submit-events")
+        .bytes(bytes)
+        .header("content-type", content_type)
 }
 
 /// Submits, checks the status and the error shape, and that nothing reached the queue.
-async fn refused(world: &World, request: lambda_http::Request, status: u16) -> Value {
-    let (code, body) = read_response(handlers::submit_events(&world.app, request).await);
+async fn refused(world: &World, request: Api, status: u16) -> Value {
+    let (code, body) = request.send(&world.app).await;
     assert_eq!(code, status, "{body}");
     assert_eq!(body["status"], "error", "{body}");
     assert!(
@@ -167,7 +149,7 @@ async fn wrong_or_missing_content_types() {
         "application/ld+json",
     ] {
         let request = raw_request(&valid, Some(content_type));
-        let (code, body) = read_response(handlers::submit_events(&world.app, request).await);
+        let (code, body) = request.send(&world.app).await;
         assert_eq!(code, 200, "{content_type}: {body}");
     }
 }
@@ -230,13 +212,9 @@ async fn odd_job_ids_are_simply_not_found() {
         "💥",
         " ",
     ] {
-        let (code, body) = read_response(
-            handlers::job_status(
-                &world.app,
-                gateway_request("job-status", None, Some(job_id)),
-            )
-            .await,
-        );
+        let (code, body) = Api::new("GET", &format!("/jobs/{job_id}/status"))
+            .send(&world.app)
+            .await;
         assert_eq!(code, 404, "{job_id}: {body}");
         assert_eq!(body, json!({"status": "error", "message": "Job not found"}));
     }

@@ -1,18 +1,14 @@
 //! The storage-free routes, through the payloads in `events/`: validate, and the endpoint
 //! configuration; and the 422 that submission answers for another Caliper version.
 
-use caliper_http::{handlers, App, Limits};
-use caliper_tests::{
-    embedded_world, envelope, event_id, gateway_request, read_response, tool_use_event,
-};
+use caliper_http::{App, Limits};
+use caliper_tests::{embedded_world, envelope, event_id, tool_use_event, Api};
 use serde_json::json;
 
 #[tokio::test]
 async fn the_validate_payload_is_valid_and_its_answer_is_the_contracts() {
     let limits = Limits::default();
-    let (code, body) = read_response(
-        handlers::validate_events(&limits, gateway_request("validate-events", None, None)).await,
-    );
+    let (code, body) = Api::payload("validate-events").send_pure(&limits);
     assert_eq!(
         (code, body["status"].as_str()),
         (200, Some("success")),
@@ -21,13 +17,9 @@ async fn the_validate_payload_is_valid_and_its_answer_is_the_contracts() {
 
     let mut event = tool_use_event(&event_id());
     event["action"] = json!("Viewed");
-    let (code, body) = read_response(
-        handlers::validate_events(
-            &limits,
-            gateway_request("validate-events", Some(&envelope(vec![event])), None),
-        )
-        .await,
-    );
+    let (code, body) = Api::payload("validate-events")
+        .body(&envelope(vec![event]))
+        .send_pure(&limits);
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["status"], "error");
     assert_eq!(body["errors"][0]["path"], "/data/0/action");
@@ -46,9 +38,7 @@ async fn the_endpoint_configuration_follows_the_limits() {
         max_items: 50,
         ..Limits::default()
     };
-    let (code, body) = read_response(
-        handlers::endpoint_config(&limits, gateway_request("endpoint-config", None, None)).await,
-    );
+    let (code, body) = Api::payload("endpoint-config").send_pure(&limits);
     assert_eq!(code, 200, "{body}");
     assert_eq!(
         body["caliper_supported_versions"],
@@ -70,9 +60,7 @@ async fn another_caliper_version_is_422_on_submission() {
     let app = App::new(ports, Limits::default());
     let mut body = envelope(vec![tool_use_event(&event_id())]);
     body["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p0");
-    let (code, reply) = read_response(
-        handlers::submit_events(&app, gateway_request("submit-events", Some(&body), None)).await,
-    );
+    let (code, reply) = Api::payload("submit-events").body(&body).send(&app).await;
     assert_eq!(code, 422, "{reply}");
     assert_eq!(reply["errors"][0]["path"], "/dataVersion");
     assert!(reply.get("jobId").is_none());
@@ -85,9 +73,7 @@ async fn an_item_of_the_other_version_is_400_with_a_pointed_error() {
     // A 1.2 event (its context, its profile) in a 1.1 envelope.
     let mut body = envelope(vec![tool_use_event(&event_id())]);
     body["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p1");
-    let (code, reply) = read_response(
-        handlers::submit_events(&app, gateway_request("submit-events", Some(&body), None)).await,
-    );
+    let (code, reply) = Api::payload("submit-events").body(&body).send(&app).await;
     assert_eq!(code, 400, "{reply}");
     let context = reply["errors"]
         .as_array()
@@ -105,8 +91,7 @@ async fn an_item_of_the_other_version_is_400_with_a_pointed_error() {
 async fn the_description_is_served_without_a_token_and_describes_every_route() {
     let (ports, _queue, _dir) = embedded_world();
     let app = App::new(ports, Limits::default());
-    let request = gateway_request("api-description", None, None);
-    let (code, body) = read_response(handlers::dispatch(&app, "api-description", request).await);
+    let (code, body) = Api::payload("api-description").send(&app).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["openapi"], "3.1.0");
     for route in caliper_http::ROUTES {

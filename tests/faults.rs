@@ -12,8 +12,8 @@ use caliper_core::{
     Delivery, EventKey, EventStore, InsertOutcome, JobMessage, JobState, JobStore, NewJob, Ports,
     Processor, Queue, StoreError, StoredEvent,
 };
-use caliper_http::{handlers, App, Limits};
-use caliper_tests::{envelope, event_id, gateway_request, read_response, tool_use_event};
+use caliper_http::{App, Limits};
+use caliper_tests::{envelope, event_id, tool_use_event, Api};
 use chrono::Utc;
 
 /// An event store that fails or delays chosen calls: `allocate_ids` with a throttling error the
@@ -278,9 +278,7 @@ pub async fn a_refused_send_after_the_job_is_recorded_is_a_5xx_and_the_job_faile
         Limits::default(),
     );
     let body = envelope(vec![tool_use_event(&event_id())]);
-    let (code, reply) = read_response(
-        handlers::submit_events(&app, gateway_request("submit-events", Some(&body), None)).await,
-    );
+    let (code, reply) = Api::payload("submit-events").body(&body).send(&app).await;
     assert_eq!(code, 503, "{reply}");
     assert!(reply.get("jobId").is_none(), "{reply}");
     let created = jobs.created.lock().expect("not poisoned").clone();

@@ -5,67 +5,52 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use caliper_core::{EventKey, Ports, Processor};
-use caliper_http::{handlers, App, Limits};
+use caliper_http::{App, Limits, Scope};
 use caliper_tests::{
-    aws_world, embedded_world, envelope, event_id, gateway_request, gateway_request_as,
-    payload_json, read_response, tool_use_event, AwsWorld,
+    aws_world, embedded_world, envelope, event_id, tool_use_event, Api, AwsWorld, CLIENT,
 };
 use serde_json::{json, Value};
 
-/// The client of the payloads' claims.
-const CLIENT: &str = "example-client";
-const SCOPE: &str = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/";
-
-fn claims(client: &str, scope: &str) -> Value {
-    json!({"client_id": client, "scope": format!("{SCOPE}{scope}")})
-}
-
 async fn submit(app: &App, body: &Value) -> (u16, Value) {
-    read_response(
-        handlers::submit_events(app, gateway_request("submit-events", Some(body), None)).await,
-    )
+    Api::payload("submit-events").body(body).send(app).await
 }
 
 async fn submit_as(app: &App, client: &str, body: &Value) -> (u16, Value) {
-    let claims = claims(client, "event.create");
-    let request = gateway_request_as("submit-events", Some(body), None, Some(claims));
-    read_response(handlers::submit_events(app, request).await)
+    Api::payload("submit-events")
+        .body(body)
+        .by(client, &[Scope::EventCreate])
+        .send(app)
+        .await
+}
+
+fn job_request(job_id: &str) -> Api {
+    Api::payload("job-status").param("jobId", job_id)
 }
 
 async fn status_as(app: &App, client: &str, job_id: &str) -> (u16, Value) {
-    let claims = claims(client, "event.create");
-    let request = gateway_request_as("job-status", None, Some(job_id), Some(claims));
-    read_response(handlers::job_status(app, request).await)
+    job_request(job_id)
+        .by(client, &[Scope::EventCreate])
+        .send(app)
+        .await
 }
 
 /// GET `/caliper/events/{id}` with a raw query string, as `client` with `scope`.
-async fn get_as(app: &App, id: &str, query: &str, client: &str, scope: &str) -> (u16, Value) {
-    let mut event = payload_json("query-events-get");
-    event["pathParameters"] = json!({"externalId": id});
-    event["rawPath"] = json!(format!("/caliper/events/{id}"));
-    event["rawQueryString"] = json!(query);
-    event
-        .as_object_mut()
-        .map(|e| e.remove("queryStringParameters"));
-    event["requestContext"]["authorizer"] =
-        serde_json::json!({"jwt": {"claims": claims(client, scope)}});
-    let request = lambda_http::request::from_str(&event.to_string())
-        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
-    read_response(handlers::query_events(app, request).await)
+async fn get_as(app: &App, id: &str, query: &str, client: &str, scope: Scope) -> (u16, Value) {
+    Api::payload("query-events-get")
+        .param("externalId", id)
+        .query(query)
+        .by(client, &[scope])
+        .send(app)
+        .await
 }
 
 /// The ids of `client`'s listing, as `client` sees it.
 async fn listed_by(app: &App, client: &str) -> Vec<String> {
-    let mut event = payload_json("query-events-list");
-    event["rawQueryString"] = json!("limit=1000");
-    event
-        .as_object_mut()
-        .map(|e| e.remove("queryStringParameters"));
-    event["requestContext"]["authorizer"] =
-        serde_json::json!({"jwt": {"claims": claims(client, "event.create")}});
-    let request = lambda_http::request::from_str(&event.to_string())
-        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
-    let (code, body) = read_response(handlers::query_events(app, request).await);
+    let (code, body) = Api::payload("query-events-list")
+        .query("limit=1000")
+        .by(client, &[Scope::EventCreate])
+        .send(app)
+        .await;
     assert_eq!(code, 200, "{body}");
     body["events"]
         .as_array()
@@ -84,9 +69,7 @@ async fn stored(ports: &Ports, client: &str, id: &str) -> Option<caliper_core::S
 }
 
 async fn status(app: &App, job_id: &str) -> (u16, Value) {
-    read_response(
-        handlers::job_status(app, gateway_request("job-status", None, Some(job_id))).await,
-    )
+    job_request(job_id).send(app).await
 }
 
 /// Polls the job status until it finishes; a bounded wait, not a timing assertion.
@@ -158,31 +141,20 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
     );
 
     // Another client sees the job exactly as if it did not exist; an admin sees it.
-    let scope = |name: &str| format!("https://purl.imsglobal.org/spec/caliper/v1p1/scope/{name}");
-    let as_client = |client: &str, scope: String| {
-        gateway_request_as(
-            "job-status",
-            None,
-            Some(&job_id),
-            Some(json!({"client_id": client, "scope": scope})),
-        )
-    };
-    let (code, reply) = read_response(
-        handlers::job_status(app, as_client("other-client", scope("event.create"))).await,
-    );
+    let as_client = |client: &str, scope: Scope| job_request(&job_id).by(client, &[scope]);
+    let (code, reply) = as_client("other-client", Scope::EventCreate)
+        .send(app)
+        .await;
     assert_eq!(
         (code, reply["message"].as_str()),
         (404, Some("Job not found"))
     );
-    let (code, reply) =
-        read_response(handlers::job_status(app, as_client("other-client", scope("admin"))).await);
+    let (code, reply) = as_client("other-client", Scope::Admin).send(app).await;
     assert_eq!(
         (code, reply["job"]["id"].as_str()),
         (200, Some(job_id.as_str()))
     );
-    let (code, _) = read_response(
-        handlers::job_status(app, as_client("example-client", scope("webhook.readonly"))).await,
-    );
+    let (code, _) = as_client(CLIENT, Scope::WebhookReadonly).send(app).await;
     assert_eq!(code, 403);
 
     let (code, reply) = status(app, &uuid::Uuid::new_v4().to_string()).await;
@@ -194,8 +166,7 @@ async fn accepted_events_are_stored_once(app: &App, ports: &Ports) {
     assert_eq!(code, 404);
 
     // A Caliper 1.1 envelope as an LMS streams it, the payload as it is: stored with its version.
-    let request = gateway_request("submit-events-v1p1", None, None);
-    let (code, reply) = read_response(handlers::submit_events(app, request).await);
+    let (code, reply) = Api::payload("submit-events-v1p1").send(app).await;
     assert_eq!(code, 200, "{reply}");
     let job = finished(app, reply["jobId"].as_str().unwrap_or_default()).await;
     assert_eq!(job["state"], "completed", "{job}");
@@ -242,7 +213,7 @@ async fn caliper_ids_are_each_clients_own(app: &App) {
     assert_ne!(a_id, b_id, "A's event is an event of its own");
 
     for (client, id) in [(a, &a_id), (b, &b_id)] {
-        let (code, reply) = get_as(app, &shared, "", client, "event.create").await;
+        let (code, reply) = get_as(app, &shared, "", client, Scope::EventCreate).await;
         assert_eq!(code, 200, "{reply}");
         assert_eq!(reply["event"]["id"].to_string(), format!("{}", id[0]));
         assert_eq!(
@@ -257,11 +228,11 @@ async fn caliper_ids_are_each_clients_own(app: &App) {
     let a_only = allocated_ids(&send_as(app, a, &only_a).await);
     let probe = allocated_ids(&send_as(app, b, &only_a).await);
     assert_ne!(probe, a_only, "no existence oracle across clients");
-    let (code, _) = get_as(app, &only_a, "clientAppId=client-a", b, "event.create").await;
+    let (code, _) = get_as(app, &only_a, "clientAppId=client-a", b, Scope::EventCreate).await;
     assert_eq!(code, 404, "a client cannot name another client");
 
     // An admin names the client, or is told which clients hold the id.
-    let (code, reply) = get_as(app, &shared, "", "ops", "admin").await;
+    let (code, reply) = get_as(app, &shared, "", "ops", Scope::Admin).await;
     assert_eq!(code, 409, "{reply}");
     let paths: Vec<&str> = reply["errors"]
         .as_array()
@@ -272,19 +243,19 @@ async fn caliper_ids_are_each_clients_own(app: &App) {
     assert_eq!(paths, ["/query/clientAppId", "/query/clientAppId"]);
     let message = reply["errors"].to_string();
     assert!(message.contains(a) && message.contains(b), "{reply}");
-    let (code, reply) = get_as(app, &shared, "clientAppId=client-a", "ops", "admin").await;
+    let (code, reply) = get_as(app, &shared, "clientAppId=client-a", "ops", Scope::Admin).await;
     assert_eq!(
         (code, reply["event"]["clientAppId"].as_str()),
         (200, Some(a))
     );
     let lone = event_id();
     send_as(app, b, &lone).await;
-    let (code, reply) = get_as(app, &lone, "", "ops", "admin").await;
+    let (code, reply) = get_as(app, &lone, "", "ops", Scope::Admin).await;
     assert_eq!(
         (code, reply["event"]["clientAppId"].as_str()),
         (200, Some(b))
     );
-    let (code, reply) = get_as(app, &lone, "sensor=x", "ops", "admin").await;
+    let (code, reply) = get_as(app, &lone, "sensor=x", "ops", Scope::Admin).await;
     assert_eq!(
         (code, reply["errors"][0]["path"].as_str()),
         (400, Some("/query/sensor"))

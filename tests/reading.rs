@@ -3,38 +3,31 @@
 //! fetching one event, and a 400 with a path for each bad parameter.
 
 use caliper_core::{Ports, StoredEvent};
-use caliper_http::{handlers, App, Limits};
-use caliper_tests::{payload_json, read_response, tool_use_event};
+use caliper_http::{App, Limits, Scope};
+use caliper_tests::{tool_use_event, Api, CLIENT};
 use chrono::Utc;
 use serde_json::{json, Value};
 
-const SCOPE: &str = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/";
-/// The client of the payloads' claims.
-const CLIENT: &str = "example-client";
-
-fn claims(client: &str, scope: &str) -> Value {
-    json!({"client_id": client, "scope": format!("{SCOPE}{scope}")})
-}
+/// Who calls, when not the payloads' client.
+type Who<'a> = Option<(&'a str, Scope)>;
 
 /// The listing payload with its query replaced, as API Gateway passes a raw query string.
-async fn list(app: &App, query: &[(&str, &str)], claims: Option<Value>) -> (u16, Value) {
+async fn list(app: &App, query: &[(&str, &str)], who: Who<'_>) -> (u16, Value) {
     let raw: Vec<String> = query
         .iter()
         .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect();
-    let mut event = payload_json("query-events-list");
-    event["rawQueryString"] = json!(raw.join("&"));
-    event
-        .as_object_mut()
-        .map(|e| e.remove("queryStringParameters"));
-    send(app, event, claims).await
+    send(
+        app,
+        Api::payload("query-events-list").query(&raw.join("&")),
+        who,
+    )
+    .await
 }
 
-async fn get(app: &App, external_id: &str, claims: Option<Value>) -> (u16, Value) {
-    let mut event = payload_json("query-events-get");
-    event["pathParameters"] = json!({"externalId": external_id});
-    event["rawPath"] = json!(format!("/caliper/events/{}", encode(external_id)));
-    send(app, event, claims).await
+async fn get(app: &App, external_id: &str, who: Who<'_>) -> (u16, Value) {
+    let request = Api::payload("query-events-get").param("externalId", external_id);
+    send(app, request, who).await
 }
 
 fn encode(text: &str) -> String {
@@ -48,13 +41,11 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-async fn send(app: &App, mut event: Value, claims: Option<Value>) -> (u16, Value) {
-    if let Some(claims) = claims {
-        event["requestContext"]["authorizer"] = serde_json::json!({"jwt": {"claims": claims}});
+async fn send(app: &App, request: Api, who: Who<'_>) -> (u16, Value) {
+    match who {
+        Some((client, scope)) => request.by(client, &[scope]).send(app).await,
+        None => request.send(app).await,
     }
-    let request = lambda_http::request::from_str(&event.to_string())
-        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
-    read_response(handlers::query_events(app, request).await)
 }
 
 /// `count` events of `client`, one a minute from 2024-05-01T10:00Z, the n-th with id `first + n`.
@@ -200,20 +191,20 @@ pub async fn a_client_sees_its_own_events_and_an_admin_all(ports: Ports) {
     let app = App::new(ports, Limits::default());
     let total = |body: &Value| body["pagination"]["total"].as_u64();
 
-    let (_, body) = list(&app, &[], Some(claims("other-client", "event.create"))).await;
+    let (_, body) = list(&app, &[], Some(("other-client", Scope::EventCreate))).await;
     assert_eq!(total(&body), Some(2));
     assert!(body["events"]
         .as_array()
         .into_iter()
         .flatten()
         .all(|e| e["clientAppId"] == "other-client"));
-    let (_, body) = list(&app, &[], Some(claims("admin-client", "admin"))).await;
+    let (_, body) = list(&app, &[], Some(("admin-client", Scope::Admin))).await;
     assert_eq!(total(&body), Some(6));
 
     let (code, body) = get(
         &app,
         &mine[0].external_id,
-        Some(claims("other-client", "event.create")),
+        Some(("other-client", Scope::EventCreate)),
     )
     .await;
     assert_eq!(
@@ -224,7 +215,7 @@ pub async fn a_client_sees_its_own_events_and_an_admin_all(ports: Ports) {
     let (code, body) = get(
         &app,
         &theirs[0].external_id,
-        Some(claims("admin-client", "admin")),
+        Some(("admin-client", Scope::Admin)),
     )
     .await;
     assert_eq!(
@@ -233,9 +224,13 @@ pub async fn a_client_sees_its_own_events_and_an_admin_all(ports: Ports) {
         "{body}"
     );
 
-    let (code, _) = list(&app, &[], Some(claims(CLIENT, "webhook.readonly"))).await;
+    let (code, _) = list(&app, &[], Some((CLIENT, Scope::WebhookReadonly))).await;
     assert_eq!(code, 403);
-    let (code, _) = list(&app, &[], Some(json!({"scope": format!("{SCOPE}admin")}))).await;
+    let no_client = json!({"scope": Scope::Admin.uri()});
+    let (code, _) = Api::payload("query-events-list")
+        .authorizer(Some(no_client))
+        .send(&app)
+        .await;
     assert_eq!(code, 401);
 }
 
@@ -312,7 +307,7 @@ pub async fn each_bad_parameter_is_a_400_at_its_path(ports: Ports) {
         serde_json::from_slice(&b64.decode(fields).unwrap_or_default()).unwrap_or_default();
     decoded["total"] = json!(1_000_000);
     let edited = format!("{}.{signature}", b64.encode(decoded.to_string()));
-    let theirs = Some(claims("another-client", "event.create"));
+    let theirs = Some(("another-client", Scope::EventCreate));
     for (text, who) in [(edited.as_str(), None), (cursor.as_str(), theirs)] {
         let (code, body) = list(&app, &[("limit", "1"), ("cursor", text)], who).await;
         assert_eq!(

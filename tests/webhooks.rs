@@ -3,29 +3,21 @@
 //! per problem, isolation between clients, and the scopes of each route.
 
 use caliper_core::Ports;
-use caliper_http::{handlers, App, Limits};
-use caliper_tests::{payload_json, read_response};
+use caliper_http::{App, Limits, Scope};
+use caliper_tests::{caller, payload_json, Api, CLIENT};
 use serde_json::{json, Value};
 
-const SCOPE: &str = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/";
-/// The client of the payload's claims (scope webhook.create).
-const CLIENT: &str = "example-client";
-
-fn claims(client: &str, scopes: &[&str]) -> Value {
-    let scope: Vec<String> = scopes.iter().map(|s| format!("{SCOPE}{s}")).collect();
-    json!({"client_id": client, "scope": scope.join(" ")})
-}
-
-/// Calls the route `method route` (API Gateway's syntax) with `id` for its one path parameter.
+/// Calls `METHOD route` (the route table's syntax) with `id` for its one path parameter, as the
+/// payload's client unless `context` names another caller.
 async fn call(
     app: &App,
     method: &str,
     route: &str,
     id: Option<&str>,
     body: Option<Value>,
-    claims: Option<Value>,
+    context: Option<Value>,
 ) -> (u16, Value) {
-    call_with_query(app, method, route, id, "", body, claims).await
+    call_with_query(app, method, route, id, "", body, context).await
 }
 
 /// The same, with a raw query string.
@@ -36,43 +28,23 @@ async fn call_with_query(
     id: Option<&str>,
     query: &str,
     body: Option<Value>,
-    claims: Option<Value>,
+    context: Option<Value>,
 ) -> (u16, Value) {
-    let mut event = payload_json("webhooks-create");
-    event["rawQueryString"] = json!(query);
-    let mut path = route.to_owned();
-    if let Some(id) = id {
-        let name = if route.contains("{webhookId}") {
-            "webhookId"
-        } else {
-            "id"
-        };
-        path = route.replace(&format!("{{{name}}}"), id);
-        event["pathParameters"] = json!({ name: id });
-    }
-    // The official client's trailing slash reaches the collection through the greedy route
-    // API Gateway has beside it.
-    let route_key = match route.strip_suffix('/') {
-        Some(collection) => format!("{method} {collection}{}", caliper_http::routes::SLASH_ROUTE),
-        None => format!("{method} {route}"),
+    let path = match id {
+        Some(id) => route.replace("{id}", id).replace("{webhookId}", id),
+        None => route.to_owned(),
     };
-    event["routeKey"] = json!(route_key);
-    event["requestContext"]["routeKey"] = json!(route_key);
-    event["requestContext"]["http"]["method"] = json!(method);
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["rawPath"] = json!(path);
-    match body {
-        Some(body) => event["body"] = json!(body.to_string()),
-        None => {
-            event.as_object_mut().map(|e| e.remove("body"));
-        }
+    let mut request = Api::new(method, &path)
+        .by(CLIENT, &[Scope::WebhookCreate])
+        .query(query);
+    request = match body {
+        Some(body) => request.body(&body),
+        None => request.no_body(),
+    };
+    if let Some(context) = context {
+        request = request.authorizer(Some(context));
     }
-    if let Some(claims) = claims {
-        event["requestContext"]["authorizer"] = serde_json::json!({"jwt": {"claims": claims}});
-    }
-    let request = lambda_http::request::from_str(&event.to_string())
-        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"));
-    read_response(handlers::webhooks(app, request).await)
+    request.send(app).await
 }
 
 fn payload_body() -> Value {
@@ -396,7 +368,7 @@ pub async fn clients_see_their_own_admin_sees_all_and_scopes_hold(ports: Ports) 
     let app = App::new(ports, Limits::default());
     let mine = create(&app, None).await;
     let id = mine["id"].as_str().unwrap_or_default();
-    let other = Some(claims("other-client", &["webhook.create"]));
+    let other = Some(caller("other-client", &[Scope::WebhookCreate]));
     assert_eq!(
         call(&app, "GET", "/webhooks/{id}", Some(id), None, other.clone())
             .await
@@ -434,7 +406,7 @@ pub async fn clients_see_their_own_admin_sees_all_and_scopes_hold(ports: Ports) 
         (400, Some("/webhookId"))
     );
 
-    let admin = Some(claims("ops", &["admin"]));
+    let admin = Some(caller("ops", &[Scope::Admin]));
     let (status, all) = call(&app, "GET", "/webhooks/", None, None, admin.clone()).await;
     assert_eq!((status, all["webhooks"][0]["id"].as_str()), (200, Some(id)));
     assert_eq!(
@@ -443,7 +415,7 @@ pub async fn clients_see_their_own_admin_sees_all_and_scopes_hold(ports: Ports) 
     );
 
     // Read-only callers read, with the secret hidden, and change nothing.
-    let reader = Some(claims(CLIENT, &["webhook.readonly"]));
+    let reader = Some(caller(CLIENT, &[Scope::WebhookReadonly]));
     let (status, read) = call(
         &app,
         "GET",
@@ -459,7 +431,7 @@ pub async fn clients_see_their_own_admin_sees_all_and_scopes_hold(ports: Ports) 
     );
     let (status, refused) = call(&app, "DELETE", "/webhooks/{id}", Some(id), None, reader).await;
     assert_eq!((status, refused["status"].as_str()), (403, Some("error")));
-    let sender = Some(claims(CLIENT, &["event.create"]));
+    let sender = Some(caller(CLIENT, &[Scope::EventCreate]));
     assert_eq!(
         call(&app, "GET", "/webhooks/", None, None, sender).await.0,
         403

@@ -7,6 +7,9 @@ use caliper_aws::AwsSettings;
 use caliper_core::Ports;
 use serde_json::{json, Value};
 
+mod api;
+pub use api::{caller, Api, CLIENT};
+
 /// The SDK configured for moto. Fails loudly when moto is not there: these tests never skip.
 pub async fn moto_sdk() -> SdkConfig {
     let url = std::env::var("CALIPER_TEST_MOTO_URL")
@@ -100,38 +103,6 @@ pub fn envelope(events: Vec<Value>) -> Value {
         "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2",
         "data": events,
     })
-}
-
-/// A request as API Gateway hands it to a Lambda, made from a payload in `events/`: the same files
-/// `cargo lambda invoke --data-file` uses. `body` replaces the payload's body; `job_id` its path.
-pub fn gateway_request(
-    payload: &str,
-    body: Option<&Value>,
-    job_id: Option<&str>,
-) -> lambda_http::Request {
-    gateway_request_as(payload, body, job_id, None)
-}
-
-/// The same, with the authorizer's claims replaced (another client, other scopes).
-pub fn gateway_request_as(
-    payload: &str,
-    body: Option<&Value>,
-    job_id: Option<&str>,
-    claims: Option<Value>,
-) -> lambda_http::Request {
-    let mut event = payload_json(payload);
-    if let Some(body) = body {
-        event["body"] = json!(body.to_string());
-    }
-    if let Some(job_id) = job_id {
-        event["pathParameters"] = json!({"jobId": job_id});
-        event["rawPath"] = json!(format!("/jobs/{job_id}/status"));
-    }
-    if let Some(claims) = claims {
-        event["requestContext"]["authorizer"] = serde_json::json!({"jwt": {"claims": claims}});
-    }
-    lambda_http::request::from_str(&event.to_string())
-        .unwrap_or_else(|e| panic!("{payload} is not an API Gateway event: {e}"))
 }
 
 /// A payload of `events/` (by file stem) as JSON.

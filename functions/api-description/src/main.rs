@@ -1,13 +1,18 @@
 //! GET /openapi.json and /docs: the API's description, for tools and for people (no token needed).
 
-use caliper_http::handlers;
+use caliper_http::routes::Function;
+use caliper_http::{handlers, Limits};
 use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    run(service_fn(|request: Request| async move {
-        Ok::<_, Error>(handlers::api_description(&request))
+    run(service_fn(|request: Request| async {
+        Ok::<_, Error>(handlers::serve_pure(
+            &Limits::default(),
+            Function::ApiDescription,
+            request,
+        ))
     }))
     .await
 }

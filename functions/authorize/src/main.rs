@@ -43,14 +43,10 @@ async fn decide(verifier: &Verifier, request: &Value) -> Result<Value, Error> {
             return Err(authorizer::UNAUTHORIZED.into());
         }
     };
-    let stringified = claims
-        .iter()
-        .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
-        .collect();
-    let Some(caller) = Caller::from_claims(&stringified) else {
+    let Some(caller) = Caller::from_claims(&claims) else {
         return Err(authorizer::UNAUTHORIZED.into());
     };
-    let expires_at = claims.get("exp").and_then(Value::as_u64);
+    let expires_at = authorizer::expires_at(&claims);
     let route_arn = request["routeArn"].as_str().unwrap_or_default();
     authorizer::policy(&caller, expires_at, route_arn).ok_or_else(|| {
         format!("the request's routeArn {route_arn:?} is not an execute-api ARN").into()

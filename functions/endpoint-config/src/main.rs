@@ -1,5 +1,6 @@
 //! GET /caliper/event: the endpoint configuration (versions, payload size, profiles, limits).
 
+use caliper_http::routes::Function;
 use caliper_http::{handlers, Limits};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -8,7 +9,11 @@ async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
     let limits = Limits::from_env();
     run(service_fn(|request: Request| async {
-        Ok::<_, Error>(handlers::endpoint_config(&limits, request).await)
+        Ok::<_, Error>(handlers::serve_pure(
+            &limits,
+            Function::EndpointConfig,
+            request,
+        ))
     }))
     .await
 }

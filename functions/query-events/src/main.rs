@@ -1,5 +1,6 @@
 //! GET /caliper/events and GET /caliper/events/{externalId}: stored events, listed and fetched.
 
+use caliper_http::routes::Function;
 use caliper_http::{handlers, App};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -9,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let (ports, _) = caliper_aws::from_env(&[caliper_aws::Needs::CursorKeys]).await?;
     let app = App::new(ports, caliper_http::Limits::from_env());
     run(service_fn(|request: Request| async {
-        Ok::<_, Error>(handlers::query_events(&app, request).await)
+        Ok::<_, Error>(handlers::serve(&app, Function::QueryEvents, request).await)
     }))
     .await
 }

@@ -1,5 +1,6 @@
 //! POST /caliper/event and /caliper/v1p2: validate an envelope, record its job, queue it.
 
+use caliper_http::routes::Function;
 use caliper_http::{handlers, App};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -9,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let (ports, _) = caliper_aws::from_env(&[caliper_aws::Needs::Queue]).await?;
     let app = App::new(ports, caliper_http::Limits::from_env());
     run(service_fn(|request: Request| async {
-        Ok::<_, Error>(handlers::submit_events(&app, request).await)
+        Ok::<_, Error>(handlers::serve(&app, Function::SubmitEvents, request).await)
     }))
     .await
 }

@@ -1,5 +1,6 @@
 //! POST /caliper/event/validate: the submission's checks, nothing stored. Needs no AWS service.
 
+use caliper_http::routes::Function;
 use caliper_http::{handlers, Limits};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -8,7 +9,11 @@ async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
     let limits = Limits::from_env();
     run(service_fn(|request: Request| async {
-        Ok::<_, Error>(handlers::validate_events(&limits, request).await)
+        Ok::<_, Error>(handlers::serve_pure(
+            &limits,
+            Function::ValidateEvents,
+            request,
+        ))
     }))
     .await
 }

@@ -1,5 +1,6 @@
 //! /webhooks/ and /webhook-filters/: managing the webhooks that receive stored events.
 
+use caliper_http::routes::Function;
 use caliper_http::{handlers, App};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -12,7 +13,7 @@ async fn main() -> Result<(), Error> {
     };
     let app = App::new(ports, caliper_http::Limits::from_env()).with_target_policy(policy);
     run(service_fn(|request: Request| async {
-        Ok::<_, Error>(handlers::webhooks(&app, request).await)
+        Ok::<_, Error>(handlers::serve(&app, Function::Webhooks, request).await)
     }))
     .await
 }

@@ -39,11 +39,7 @@ pub fn policy(caller: &Caller, expires_at: Option<u64>, route_arn: &str) -> Opti
             resources.push(format!("{api}/{stage}/{}{path}/", route.method));
         }
     }
-    let scope: Vec<String> = caller.scopes.iter().map(|s| s.uri()).collect();
-    let mut context = json!({CLIENT_ID: caller.client_id, SCOPE: scope.join(" ")});
-    if let Some(at) = expires_at {
-        context[EXPIRES_AT] = json!(at);
-    }
+    let context = context(caller, expires_at);
     // No route at all (a token without any of the four scopes): a policy must still name one.
     let (effect, resources) = if resources.is_empty() {
         ("Deny", vec![format!("{api}/{stage}/*")])
@@ -58,6 +54,21 @@ pub fn policy(caller: &Caller, expires_at: Option<u64>, route_arn: &str) -> Opti
         },
         "context": context,
     }))
+}
+
+/// The caller as the authorizer hands it to the handlers (`Caller::from_request` reads it back).
+pub fn context(caller: &Caller, expires_at: Option<u64>) -> Value {
+    let scope: Vec<String> = caller.scopes.iter().map(|s| s.uri()).collect();
+    let mut context = json!({CLIENT_ID: caller.client_id, SCOPE: scope.join(" ")});
+    if let Some(at) = expires_at {
+        context[EXPIRES_AT] = json!(at);
+    }
+    context
+}
+
+/// When a verified token's claims say it expires (seconds since the epoch).
+pub fn expires_at(claims: &serde_json::Map<String, Value>) -> Option<u64> {
+    claims.get("exp").and_then(Value::as_u64)
 }
 
 /// A route path as a policy resource: each `{parameter}` matches any segment.

@@ -54,9 +54,8 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Reads the caller from what the authorizer put in the request context: our Lambda
-    /// authorizer's context (`clientId`, `scope`, `expiresAt`), or a JWT authorizer's claims
-    /// (`client_id`, `scope`).
+    /// Reads the caller from what our Lambda authorizer put in the request context
+    /// (`clientId`, `scope`, `expiresAt`: `authorizer::context`).
     pub fn from_request(request: &Request) -> Result<Self, ApiError> {
         let unauthenticated = || {
             ApiError::new(StatusCode::UNAUTHORIZED, "Missing or invalid access token: send `Authorization: Bearer <token>` obtained from the token endpoint")
@@ -64,16 +63,12 @@ impl Caller {
         let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
             return Err(unauthenticated());
         };
-        let authorizer = context.authorizer.as_ref().ok_or_else(unauthenticated)?;
-        if !authorizer.fields.is_empty() {
-            return Self::from_authorizer_context(&authorizer.fields, now_seconds());
+        match context.authorizer.as_ref() {
+            Some(authorizer) if !authorizer.fields.is_empty() => {
+                Self::from_authorizer_context(&authorizer.fields, now_seconds())
+            }
+            _ => Err(unauthenticated()),
         }
-        let claims = authorizer
-            .jwt
-            .as_ref()
-            .map(|jwt| &jwt.claims)
-            .ok_or_else(unauthenticated)?;
-        Self::from_claims(claims).ok_or_else(unauthenticated)
     }
 
     /// The caller the Lambda authorizer admitted. API Gateway keeps its answer for a while
@@ -110,12 +105,12 @@ impl Caller {
         })
     }
 
-    /// The caller named by a verified token's claims, stringified as API Gateway hands them over;
-    /// none without a `client_id`.
-    pub fn from_claims(claims: &HashMap<String, String>) -> Option<Self> {
-        let client_id = claims.get("client_id").filter(|id| !id.is_empty())?.clone();
-        let scopes = claims
-            .get("scope")
+    /// The caller named by a verified access token's claims (`client_id`, `scope`); none
+    /// without a `client_id`.
+    pub fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Option<Self> {
+        let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+        let client_id = text("client_id").filter(|id| !id.is_empty())?.to_owned();
+        let scopes = text("scope")
             .map(|s| s.split_whitespace().filter_map(Scope::from_uri).collect())
             .unwrap_or_default();
         Some(Self { client_id, scopes })
@@ -155,73 +150,59 @@ fn now_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Reads the caller and checks its scopes in one step.
-pub fn authorize(request: &Request, accepted: &[Scope]) -> Result<Caller, ApiError> {
-    let caller = Caller::from_request(request)?;
-    caller.require(accepted)?;
-    Ok(caller)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn request(claims: Option<serde_json::Value>) -> Request {
-        let mut context = json!({"http": {"method": "GET", "path": "/"}, "timeEpoch": 0});
-        if let Some(claims) = claims {
-            context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    fn request(context: Option<serde_json::Value>) -> Request {
+        let mut request_context = json!({"http": {"method": "GET", "path": "/"}, "timeEpoch": 0});
+        if let Some(context) = context {
+            request_context["authorizer"] = json!({ "lambda": context });
         }
-        let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {}, "requestContext": context, "isBase64Encoded": false});
+        let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {}, "requestContext": request_context, "isBase64Encoded": false});
         lambda_http::request::from_str(&event.to_string())
             .unwrap_or_else(|e| panic!("test event: {e}"))
     }
 
-    fn status(result: Result<Caller, ApiError>) -> u16 {
-        result.map_or_else(|e| e.status.as_u16(), |_| 200)
+    /// What a route of `accepted` answers the request's caller: 200 when admitted.
+    fn status(request: &Request, accepted: &[Scope]) -> u16 {
+        let admitted = Caller::from_request(request).and_then(|c| c.require(accepted));
+        admitted.map_or_else(|e| e.status.as_u16(), |()| 200)
     }
 
     #[test]
-    fn no_claims_or_no_client_is_unauthenticated() {
-        assert_eq!(
-            status(authorize(&request(None), &[Scope::EventCreate])),
-            401
-        );
-        assert_eq!(
-            status(authorize(
-                &request(Some(json!({"scope": Scope::Admin.uri()}))),
-                &[Scope::EventCreate]
-            )),
-            401
-        );
+    fn no_context_or_no_client_is_unauthenticated() {
+        assert_eq!(status(&request(None), &[Scope::EventCreate]), 401);
+        let no_client = request(Some(json!({"scope": Scope::Admin.uri()})));
+        assert_eq!(status(&no_client, &[Scope::EventCreate]), 401);
+    }
+
+    #[test]
+    fn a_token_that_expired_while_cached_is_refused() {
+        let context = |at: serde_json::Value| {
+            let fields = json!({"clientId": "c1", "scope": Scope::Admin.uri(), "expiresAt": at});
+            serde_json::from_value::<HashMap<String, serde_json::Value>>(fields)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let status = |at| {
+            Caller::from_authorizer_context(&context(at), 1_000)
+                .map_or_else(|e| e.status.as_u16(), |_| 200)
+        };
+        assert_eq!(status(json!(1_000)), 401);
+        assert_eq!(status(json!("999")), 401, "as text, too");
+        assert_eq!(status(json!(1_001)), 200);
     }
 
     #[test]
     fn scopes_are_full_uris_and_admin_opens_every_route() {
-        let with = |scope: String| request(Some(json!({"client_id": "c1", "scope": scope})));
+        let with = |scope: String| request(Some(json!({"clientId": "c1", "scope": scope})));
+        let events = &[Scope::EventCreate];
+        assert_eq!(status(&with(Scope::EventCreate.uri()), events), 200);
+        assert_eq!(status(&with(Scope::Admin.uri()), events), 200);
+        assert_eq!(status(&with(Scope::WebhookReadonly.uri()), events), 403);
         assert_eq!(
-            status(authorize(
-                &with(Scope::EventCreate.uri()),
-                &[Scope::EventCreate]
-            )),
-            200
-        );
-        assert_eq!(
-            status(authorize(&with(Scope::Admin.uri()), &[Scope::EventCreate])),
-            200
-        );
-        assert_eq!(
-            status(authorize(
-                &with(Scope::WebhookReadonly.uri()),
-                &[Scope::EventCreate]
-            )),
-            403
-        );
-        assert_eq!(
-            status(authorize(
-                &with("event.create".into()),
-                &[Scope::EventCreate]
-            )),
+            status(&with("event.create".into()), events),
             403,
             "bare names are not scopes"
         );
@@ -230,23 +211,32 @@ mod tests {
             Scope::WebhookCreate.uri(),
             Scope::EventCreate.uri()
         );
-        let caller =
-            authorize(&with(both), &[Scope::EventCreate]).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(caller.client_id, "c1");
+        let caller = Caller::from_request(&with(both)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            caller.scopes,
+            vec![Scope::WebhookCreate, Scope::EventCreate]
+        );
         assert!(caller.may_see("c1") && !caller.may_see("c2"));
     }
 
     #[test]
     fn a_forbidden_answer_names_the_scopes_that_would_do() {
-        let denied = authorize(
-            &request(Some(json!({"client_id": "c1"}))),
-            &[Scope::EventCreate],
-        )
-        .err();
+        let caller = Caller::from_request(&request(Some(json!({"clientId": "c1"}))));
+        let denied = caller.and_then(|c| c.require(&[Scope::EventCreate])).err();
         let message = denied.map(|e| e.message).unwrap_or_default();
         assert!(
             message.contains(&Scope::EventCreate.uri()) && message.contains(&Scope::Admin.uri()),
             "{message}"
         );
+    }
+
+    #[test]
+    fn claims_name_the_caller() {
+        let claims =
+            json!({"client_id": "c1", "scope": format!("{} other", Scope::EventCreate.uri())});
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        let caller = Caller::from_claims(&claims);
+        assert_eq!(caller.map(|c| c.scopes), Some(vec![Scope::EventCreate]));
+        assert_eq!(Caller::from_claims(&serde_json::Map::new()), None);
     }
 }

@@ -1,6 +1,7 @@
-//! Plays API Gateway: matches the route, authorizes the bearer token as the JWT authorizer does
-//! (401 without a good token, 403 without one of the route's scopes), builds the HTTP API (v2)
-//! event a Lambda would receive, with the token's claims, and hands it to the function's handler.
+//! Plays API Gateway: matches the route, authorizes the bearer token as the stack's Lambda
+//! authorizer does (401 without a good token, 403 without one of the route's scopes), builds the
+//! HTTP API (v2) event a Lambda would receive, with the authorizer's context, and hands it to the
+//! route's handler.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use base64::Engine;
-use caliper_http::{handlers, ApiError, App, Caller, Problem, ROUTES};
+use caliper_http::{authorizer, handlers, ApiError, App, Caller, Problem, ROUTES};
 use serde_json::{json, Map, Value};
 
 use futures::StreamExt;
@@ -185,7 +186,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             )
         }
     };
-    let response = handlers::dispatch(&gateway.app, route.function, lambda_request).await;
+    let response = handlers::serve_route(&gateway.app, route, lambda_request).await;
     to_axum(response)
 }
 
@@ -201,15 +202,15 @@ fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
     Response::from_parts(parts, AxumBody::from(bytes))
 }
 
-/// The JWT authorizer's part of the request context, or the refusal: 401 without a good token,
-/// 403 without one of the route's scopes.
+/// The Lambda authorizer's part of the request context, or the refusal: 401 without a good
+/// token, 403 without one of the route's scopes.
 async fn authorize(
     verifier: &Verifier,
     authorization: Option<&str>,
     route: &caliper_http::Route,
 ) -> Result<Value, Response> {
     let claims = match verifier.verify(authorization).await {
-        Ok(claims) => stringified(claims),
+        Ok(claims) => claims,
         Err(TokenError(why)) => return Err(unauthorized(why)),
     };
     let Some(caller) = Caller::from_claims(&claims) else {
@@ -218,29 +219,8 @@ async fn authorize(
     if let Err(forbidden) = caller.require(route.scopes) {
         return Err(to_axum(forbidden.into_response()));
     }
-    let scopes: Vec<String> = caller.scopes.iter().map(|s| s.uri()).collect();
-    Ok(json!({"jwt": {"claims": claims, "scopes": scopes}}))
-}
-
-/// API Gateway hands claims over as strings; a list becomes `[a b]`.
-fn stringified(claims: Map<String, Value>) -> std::collections::HashMap<String, String> {
-    claims
-        .into_iter()
-        .map(|(name, value)| {
-            let text = match value {
-                Value::String(text) => text,
-                Value::Array(items) => {
-                    let items: Vec<String> = items
-                        .iter()
-                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-                        .collect();
-                    format!("[{}]", items.join(" "))
-                }
-                other => other.to_string(),
-            };
-            (name, text)
-        })
-        .collect()
+    let context = authorizer::context(&caller, authorizer::expires_at(&claims));
+    Ok(json!({ "lambda": context }))
 }
 
 fn unauthorized(why: String) -> Response {

@@ -139,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
             .iter()
             .map(|r| {
                 let scopes: Vec<String> = r.scopes.iter().map(|s| s.uri()).collect();
-                serde_json::json!({"method": r.method, "path": r.path, "documentedPath": r.documented_path(), "function": r.function, "scopes": scopes})
+                serde_json::json!({"method": r.method, "path": r.path, "documentedPath": r.documented_path(), "function": r.function.name(), "scopes": scopes})
             })
             .collect();
         println!("{}", serde_json::Value::Array(routes));

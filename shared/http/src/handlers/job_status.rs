@@ -1,24 +1,17 @@
 use caliper_core::model::timestamp;
 use caliper_core::{Job, JobState};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 
-use super::{respond, unavailable};
+use super::{unavailable, Answer, Call};
 use crate::app::App;
-use crate::caller::{authorize, Scope};
 use crate::response::{ok, ApiError};
 
 /// GET `/jobs/{jobId}/status`. Another client's job answers 404, exactly like a missing one.
-pub async fn job_status(app: &App, request: Request) -> Response<Body> {
-    respond(status(app, request).await)
-}
-
-async fn status(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
-    let caller = authorize(&request, &[Scope::EventCreate])?;
+pub async fn job_status(app: &App, call: &Call) -> Answer {
+    let caller = call.caller()?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "Job not found");
-    let params = request.path_parameters();
-    let job_id = params.first("jobId").unwrap_or_default();
+    let job_id = call.param("jobId");
     // Our ids are UUIDs; anything else cannot name a job, and is not worth a storage call.
     if uuid::Uuid::try_parse(job_id).is_err() {
         return Err(not_found());

@@ -4,12 +4,12 @@ use caliper_core::query::date_bound;
 use caliper_core::{EventFilter, EventKey, EventQuery, Order, Start, Visibility};
 use caliper_validation::{Problem, Version, CALIPER_V1P1, CALIPER_V1P2};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use serde_json::json;
 
-use super::{respond, unavailable};
+use super::{unavailable, Answer, Call};
 use crate::app::App;
-use crate::caller::{authorize, Caller, Scope};
+use crate::caller::Caller;
 use crate::cursor::{Cursor, Listing};
 use crate::response::{ok, ApiError};
 
@@ -28,27 +28,12 @@ const PARAMETERS: [&str; 10] = [
     "dataVersion",
 ];
 
-/// GET `/caliper/events` and GET `/caliper/events/{externalId}`.
-pub async fn query_events(app: &App, request: Request) -> Response<Body> {
-    let external_id = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("externalId"))
-        .map(str::to_owned);
-    respond(match external_id {
-        Some(id) => get_event(app, &request, &id).await,
-        None => list_events(app, &request).await,
-    })
-}
-
-/// One event of the caller's (another client's of the same Caliper id is another event, and
+/// GET `/caliper/events/{externalId}`: one event of the caller's (another client's of the same Caliper id is another event, and
 /// answers 404 exactly like a missing one). An admin names the client with `?clientAppId=`, or
 /// gets the one event of that id, or a 409 listing the clients that hold one.
-async fn get_event(
-    app: &App,
-    request: &Request,
-    external_id: &str,
-) -> Result<Response<Body>, ApiError> {
-    let caller = authorize(request, &[Scope::EventCreate])?;
+pub async fn get_event(app: &App, call: &Call) -> Answer {
+    let (request, caller) = (&call.request, call.caller()?);
+    let external_id = call.param("externalId");
     let named = named_client(request)?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "Event not found");
     // The path may arrive percent-encoded (`urn%3Auuid%3A...`) or decoded: try both readings.
@@ -151,9 +136,10 @@ struct ListRequest {
     cursor_text: Option<String>,
 }
 
-async fn list_events(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = authorize(request, &[Scope::EventCreate])?;
-    let asked = read_parameters(request, &caller)?;
+/// GET `/caliper/events`: a page of the caller's events (an admin's: everyone's).
+pub async fn list_events(app: &App, call: &Call) -> Answer {
+    let caller = call.caller()?;
+    let asked = read_parameters(&call.request, caller)?;
     if let Some(text) = &asked.cursor_text {
         let signer = &*app.ports.signer;
         let issued = Cursor::verify(text, &caller.client_id, signer)

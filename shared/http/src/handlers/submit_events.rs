@@ -1,24 +1,18 @@
 use caliper_core::SubmitError;
 use caliper_validation::{unsupported_version, validate_envelope};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::{respond, unavailable};
+use super::{unavailable, Answer, Call};
 use crate::app::App;
 use crate::body::json_body;
-use crate::caller::{authorize, Scope};
 use crate::response::{ok, ApiError};
 
 /// POST `/caliper/event` (and `/caliper/v1p2`): validate the envelope, record a job, queue it.
 /// An unsupported `dataVersion` answers 422 (Caliper 1.2 section 6.1), any other problem 400.
-pub async fn submit_events(app: &App, request: Request) -> Response<Body> {
-    respond(submit(app, request).await)
-}
-
-async fn submit(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
-    let caller = authorize(&request, &[Scope::EventCreate])?;
-    let envelope = json_body(&request, &app.limits)?;
+pub async fn submit_events(app: &App, call: &Call) -> Answer {
+    let caller = call.caller()?;
+    let envelope = json_body(&call.request, &app.limits)?;
     if let Some(problem) = unsupported_version(&envelope) {
         return Err(
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, problem.message.clone())

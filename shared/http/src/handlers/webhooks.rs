@@ -1,139 +1,164 @@
-//! The webhook management API: `/webhooks/` and `/webhook-filters/`. Each request is served by its
-//! route (API Gateway's `routeKey`), whose scopes are checked again here.
+//! The webhook management API: `/webhooks` and `/webhook-filters`, a handler per route.
 
 use caliper_core::webhooks::{Principal, Webhook, WebhookError, WebhookFilter};
 use caliper_validation::Problem;
 use lambda_http::http::StatusCode;
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use serde_json::{json, Value};
 
-use super::{respond, unavailable};
+use super::{unavailable, Answer, Call};
 use crate::app::App;
 use crate::body::json_body;
-use crate::caller::{authorize, Caller, Scope};
+use crate::caller::{Caller, Scope};
 use crate::response::{json_response, ok, ApiError};
-use crate::routes::route_for;
 
 /// Shown instead of a secret to callers that may only read webhooks.
 const HIDDEN_SECRET: &str = "********";
 
-/// Every route of the `webhooks` function.
-pub async fn webhooks(app: &App, request: Request) -> Response<Body> {
-    respond(serve(app, &request).await)
-}
-
-async fn serve(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let route_key = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            context.route_key.clone().unwrap_or_default()
-        }
-        _ => String::new(),
-    };
-    let route = route_for(&route_key, request.raw_http_path())
-        .filter(|r| r.function == "webhooks")
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!(
-                    "No webhook route for {} {}",
-                    request.method(),
-                    request.raw_http_path()
-                ),
-            )
-        })?;
-    let caller = authorize(request, route.scopes)?;
+/// Who the webhook service acts for.
+fn principal(call: &Call) -> Result<(Principal, &Caller), ApiError> {
+    let caller = call.caller()?;
     let who = Principal {
         client_id: caller.client_id.clone(),
         admin: caller.is_admin(),
     };
-    let service = &app.webhooks;
-    let param = |name: &str| {
-        request
-            .path_parameters_ref()
-            .and_then(|p| p.first(name))
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let body = || json_body(request, &app.limits);
-    let show = |webhook: &Webhook| webhook_json(webhook, &caller);
-    let answer = match route.key().as_str() {
-        "GET /webhooks" => {
-            let sensor = only_parameter(request, "sensor")?;
-            let list = service
-                .list(&who, sensor.as_deref())
-                .await
-                .map_err(failure)?;
-            ok(&json!({"webhooks": list.iter().map(show).collect::<Vec<_>>()}))
-        }
-        "POST /webhooks" => {
-            let webhook = service.create(&who, &body()?).await.map_err(failure)?;
-            json_response(StatusCode::CREATED, &json!({"webhook": show(&webhook)}))
-        }
-        "GET /webhooks/{id}" => {
-            ok(&json!({"webhook": show(&service.get(&who, &param("id")).await.map_err(failure)?)}))
-        }
-        "PUT /webhooks/{id}" => {
-            let webhook = service
-                .replace(&who, &param("id"), &body()?)
-                .await
-                .map_err(failure)?;
-            ok(&json!({"webhook": show(&webhook)}))
-        }
-        "DELETE /webhooks/{id}" => {
-            service.delete(&who, &param("id")).await.map_err(failure)?;
-            ok(&json!({"message": "Webhook deleted"}))
-        }
-        "PUT /webhooks/{id}/activate" | "PUT /webhooks/{id}/deactivate" => {
-            let active = route.path.ends_with("/activate");
-            let webhook = service
-                .set_active(&who, &param("id"), active)
-                .await
-                .map_err(failure)?;
-            ok(&json!({"webhook": show(&webhook)}))
-        }
-        "GET /webhook-filters" => {
-            ok(&json!({"filters": filters_json(&service.filters(&who).await.map_err(failure)?)}))
-        }
-        "GET /webhook-filters/webhook/{webhookId}" => {
-            let filters = service
-                .filters_of(&who, &param("webhookId"))
-                .await
-                .map_err(failure)?;
-            ok(&json!({"filters": filters_json(&filters)}))
-        }
-        "POST /webhook-filters" => {
-            let filter = service
-                .create_filter(&who, &body()?)
-                .await
-                .map_err(failure)?;
-            json_response(StatusCode::CREATED, &json!({"filter": filter}))
-        }
-        "GET /webhook-filters/{id}" => {
-            ok(&json!({"filter": service.get_filter(&who, &param("id")).await.map_err(failure)?}))
-        }
-        "PUT /webhook-filters/{id}" => {
-            let filter = service
-                .replace_filter(&who, &param("id"), &body()?)
-                .await
-                .map_err(failure)?;
-            ok(&json!({"filter": filter}))
-        }
-        "DELETE /webhook-filters/{id}" => {
-            service
-                .delete_filter(&who, &param("id"))
-                .await
-                .map_err(failure)?;
-            ok(&json!({"message": "Webhook filter deleted"}))
-        }
-        other => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("No webhook route {other:?}"),
-            ))
-        }
-    };
-    Ok(answer)
+    Ok((who, caller))
+}
+
+/// GET `/webhooks/`, optionally `?sensor=`.
+pub async fn list(app: &App, call: &Call) -> Answer {
+    let (who, caller) = principal(call)?;
+    let sensor = only_parameter(&call.request, "sensor")?;
+    let list = app
+        .webhooks
+        .list(&who, sensor.as_deref())
+        .await
+        .map_err(failure)?;
+    let list: Vec<Value> = list.iter().map(|w| webhook_json(w, caller)).collect();
+    Ok(ok(&json!({ "webhooks": list })))
+}
+
+/// POST `/webhooks/`.
+pub async fn create(app: &App, call: &Call) -> Answer {
+    let (who, caller) = principal(call)?;
+    let body = json_body(&call.request, &app.limits)?;
+    let webhook = app.webhooks.create(&who, &body).await.map_err(failure)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"webhook": webhook_json(&webhook, caller)}),
+    ))
+}
+
+/// GET `/webhooks/{id}`.
+pub async fn get(app: &App, call: &Call) -> Answer {
+    let (who, caller) = principal(call)?;
+    let webhook = app.webhooks.get(&who, call.param("id")).await;
+    Ok(ok(
+        &json!({"webhook": webhook_json(&webhook.map_err(failure)?, caller)}),
+    ))
+}
+
+/// PUT `/webhooks/{id}`.
+pub async fn replace(app: &App, call: &Call) -> Answer {
+    let (who, caller) = principal(call)?;
+    let body = json_body(&call.request, &app.limits)?;
+    let webhook = app.webhooks.replace(&who, call.param("id"), &body).await;
+    Ok(ok(
+        &json!({"webhook": webhook_json(&webhook.map_err(failure)?, caller)}),
+    ))
+}
+
+/// DELETE `/webhooks/{id}` (soft: it stays, with `deleted_at`).
+pub async fn delete(app: &App, call: &Call) -> Answer {
+    let (who, _) = principal(call)?;
+    app.webhooks
+        .delete(&who, call.param("id"))
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({"message": "Webhook deleted"})))
+}
+
+/// PUT `/webhooks/{id}/activate`.
+pub async fn activate(app: &App, call: &Call) -> Answer {
+    set_active(app, call, true).await
+}
+
+/// PUT `/webhooks/{id}/deactivate`.
+pub async fn deactivate(app: &App, call: &Call) -> Answer {
+    set_active(app, call, false).await
+}
+
+async fn set_active(app: &App, call: &Call, active: bool) -> Answer {
+    let (who, caller) = principal(call)?;
+    let webhook = app
+        .webhooks
+        .set_active(&who, call.param("id"), active)
+        .await;
+    Ok(ok(
+        &json!({"webhook": webhook_json(&webhook.map_err(failure)?, caller)}),
+    ))
+}
+
+/// GET `/webhook-filters/`.
+pub async fn list_filters(app: &App, call: &Call) -> Answer {
+    let (who, _) = principal(call)?;
+    let filters = app.webhooks.filters(&who).await.map_err(failure)?;
+    Ok(ok(&json!({"filters": filters_json(&filters)})))
+}
+
+/// GET `/webhook-filters/webhook/{webhookId}`.
+pub async fn filters_of(app: &App, call: &Call) -> Answer {
+    let (who, _) = principal(call)?;
+    let filters = app
+        .webhooks
+        .filters_of(&who, call.param("webhookId"))
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({"filters": filters_json(&filters)})))
+}
+
+/// POST `/webhook-filters/`.
+pub async fn create_filter(app: &App, call: &Call) -> Answer {
+    let (who, _) = principal(call)?;
+    let body = json_body(&call.request, &app.limits)?;
+    let filter = app
+        .webhooks
+        .create_filter(&who, &body)
+        .await
+        .map_err(failure)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"filter": filter}),
+    ))
+}
+
+/// GET `/webhook-filters/{id}`.
+pub async fn get_filter(app: &App, call: &Call) -> Answer {
+    let (who, _) = principal(call)?;
+    let filter = app.webhooks.get_filter(&who, call.param("id")).await;
+    Ok(ok(&json!({"filter": filter.map_err(failure)?})))
+}
+
+/// PUT `/webhook-filters/{id}`.
+pub async fn replace_filter(app: &App, call: &Call) -> Answer {
+    let (who, _) = principal(call)?;
+    let body = json_body(&call.request, &app.limits)?;
+    let filter = app
+        .webhooks
+        .replace_filter(&who, call.param("id"), &body)
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({"filter": filter})))
+}
+
+/// DELETE `/webhook-filters/{id}`.
+pub async fn delete_filter(app: &App, call: &Call) -> Answer {
+    let (who, _) = principal(call)?;
+    app.webhooks
+        .delete_filter(&who, call.param("id"))
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({"message": "Webhook filter deleted"})))
 }
 
 /// The contract's webhook shape, with `clientAppId` (the owner); the secret only for callers
