@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use caliper_core::webhooks::{
-    signature, Backoff, Dispatcher, Principal, TargetPolicy, WebhookService,
+    signature, DeliverySettings, Principal, TargetPolicy, WebhookService,
 };
-use caliper_core::{Consumer, DeliveryQueue, Ports, Processor, Submitter};
+use caliper_core::{workers, Backoff, Consumer, Ports, Submitter, Verdict};
 use caliper_sender::GuardedSender;
-use caliper_tests::{aws_world, embedded_world, envelope, event_id, tool_use_event};
+use caliper_tests::{aws_world, envelope, event_id, processor, tool_use_event, CLIENT};
 use serde_json::{json, Value};
 
-const CLIENT: &str = "example-client";
 const RETRY: Duration = Duration::from_millis(50);
 
 /// What the receiver got: (path, headers, body) per request.
@@ -53,21 +52,25 @@ async fn receiver() -> (String, Received) {
     (format!("http://{address}"), received)
 }
 
-fn dispatcher(ports: &Ports, queue: Arc<dyn DeliveryQueue>) -> Arc<dyn Consumer> {
+/// The delivery queue's worker as every runner builds it, retrying quickly, to receivers on
+/// this machine.
+fn dispatcher(ports: &Ports) -> Arc<dyn Consumer> {
     let policy = TargetPolicy {
         allow_private: true,
     };
-    Arc::new(Dispatcher::new(
-        Backoff {
+    let settings = DeliverySettings {
+        backoff: Backoff {
             base: RETRY,
             max: RETRY * 4,
         },
-        WebhookService::new(ports.webhooks.clone(), ports.secrets.clone(), policy),
-        ports.events.clone(),
-        queue,
-        Arc::new(
-            GuardedSender::new(policy, Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}")),
-        ),
+        timeout: Duration::from_secs(5),
+    };
+    let sender = GuardedSender::new(policy, settings.timeout).unwrap_or_else(|e| panic!("{e}"));
+    Arc::new(workers::dispatcher(
+        ports,
+        &settings,
+        policy,
+        Arc::new(sender),
     ))
 }
 
@@ -189,36 +192,35 @@ async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Sub
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_deliveries() {
-    let (ports, queue, _dir) = embedded_world();
-    let deliveries = queue.delivery_queue(caliper_embedded::QueueSettings {
-        max_receives: 5,
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
+    let settings = caliper_embedded::Settings {
+        deliveries: caliper_embedded::QueueSettings {
+            max_receives: 5,
+            ..Default::default()
+        },
         ..Default::default()
-    });
-    let processor: Arc<dyn Consumer> = Arc::new(
-        Processor::new(ports.jobs.clone(), ports.events.clone())
-            .notifying(Arc::new(deliveries.clone())),
-    );
-    let dispatcher = dispatcher(&ports, Arc::new(deliveries.clone()));
+    };
+    let caliper_embedded::Backend {
+        ports,
+        jobs,
+        deliveries,
+    } = caliper_embedded::open(dir.path(), &settings).unwrap_or_else(|e| panic!("{e}"));
+    let processor: Arc<dyn Consumer> = Arc::new(processor(&ports));
+    let dispatcher = dispatcher(&ports);
     let workers = [
-        tokio::spawn(async move { queue.run(processor).await }),
+        tokio::spawn(async move { jobs.run(processor).await }),
         tokio::spawn(async move { deliveries.run(dispatcher).await }),
     ];
-    let jobs = Submitter::new(ports.jobs.clone(), ports.queue.clone());
-    deliveries_reach_exactly_the_matching_webhooks(&ports, jobs).await;
+    let submitter = Submitter::new(ports.jobs.clone(), ports.queue.clone());
+    deliveries_reach_exactly_the_matching_webhooks(&ports, submitter).await;
     workers.iter().for_each(|w| w.abort());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn aws_deliveries() {
     let world = aws_world(5).await;
-    let sqs = Arc::new(caliper_aws::SqsQueue::new(
-        aws_sdk_sqs::Client::new(&world.sdk),
-        world.delivery_queue_url.clone(),
-    ));
-    let processor: Arc<dyn Consumer> = Arc::new(
-        Processor::new(world.ports.jobs.clone(), world.ports.events.clone()).notifying(sqs.clone()),
-    );
-    let dispatcher = dispatcher(&world.ports, sqs);
+    let processor: Arc<dyn Consumer> = Arc::new(processor(&world.ports));
+    let dispatcher = dispatcher(&world.ports);
     let jobs_poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), 5);
     let delivery_poller =
         caliper_aws::SqsPoller::new(&world.sdk, world.delivery_queue_url.clone(), 5);
@@ -236,12 +238,12 @@ struct AlwaysRetry(Duration);
 
 #[async_trait::async_trait]
 impl Consumer for AlwaysRetry {
-    async fn consume(&self, _body: &str, _receives: u32, _max: u32) -> caliper_core::Delivery {
-        caliper_core::Delivery::Retry
+    async fn consume(&self, _body: &str, _receives: u32, _max: u32) -> Verdict {
+        Verdict::Retry
     }
 
-    fn retry_delay(&self, _receives: u32) -> Option<Duration> {
-        Some(self.0)
+    fn retry_delay(&self, _receives: u32) -> Duration {
+        self.0
     }
 }
 
@@ -280,12 +282,11 @@ async fn the_lambda_trigger_hides_a_failed_message_for_the_consumers_delay() {
 
     // The queue would hide it for its visibility timeout (60 s); the consumer asks for none.
     let redelivery = caliper_aws::Redelivery {
-        client: &sqs,
-        queue_url: &url,
+        client: sqs.clone(),
+        queue_url: url.clone(),
     };
     let response =
-        caliper_aws::process_sqs_event(&AlwaysRetry(Duration::ZERO), event, 5, Some(redelivery))
-            .await;
+        caliper_aws::process_sqs_event(&AlwaysRetry(Duration::ZERO), event, 5, &redelivery).await;
     assert_eq!(
         response.batch_item_failures.len(),
         1,

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use caliper_core::{
-    Delivery, EventKey, EventStore, InsertOutcome, JobMessage, JobState, JobStore, NewJob, Ports,
-    Processor, Queue, StoreError, StoredEvent,
+    EventKey, EventStore, InsertOutcome, JobMessage, JobState, JobStore, NewJob, Ports, Processor,
+    Queue, StoreError, StoredEvent, Verdict,
 };
 use caliper_http::{App, Limits};
 use caliper_tests::{envelope, event_id, tool_use_event, Api};
@@ -252,8 +252,8 @@ pub async fn throttling_fails_the_delivery_and_the_retry_stores_everything(ports
     let message = job_with_events(&ports, 3).await;
     let processor = Processor::new(ports.jobs.clone(), faulty(&ports, 1, 0));
     let body = message.to_json();
-    assert_eq!(processor.deliver(&body, 1, 5).await, Delivery::Retry);
-    assert_eq!(processor.deliver(&body, 2, 5).await, Delivery::Done);
+    assert_eq!(processor.handle(&body, 1, 5).await, Verdict::Retry);
+    assert_eq!(processor.handle(&body, 2, 5).await, Verdict::Done);
     let results = completed_results(&ports, &message.job_id).await;
     assert_eq!(results.len(), 3);
     for id in ids_of(&message) {
@@ -346,9 +346,13 @@ struct Dying {
 
 #[async_trait]
 impl caliper_core::Consumer for Dying {
-    async fn consume(&self, _body: &str, _receives: u32, _max_receives: u32) -> Delivery {
+    async fn consume(&self, _body: &str, _receives: u32, _max_receives: u32) -> Verdict {
         self.taken.notify_one();
         std::future::pending().await
+    }
+
+    fn retry_delay(&self, _receives: u32) -> std::time::Duration {
+        caliper_tests::QUICK_RETRY.base
     }
 }
 
@@ -396,7 +400,7 @@ async fn embedded_a_job_whose_processor_dies_on_every_delivery_fails() {
         run.abort();
         let _ = run.await;
     }
-    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let processor = Arc::new(caliper_tests::processor(&ports));
     let run = {
         let queue = queue.clone();
         tokio::spawn(async move { queue.run(processor).await })
@@ -486,7 +490,7 @@ async fn aws_a_job_whose_processor_dies_on_every_delivery_fails() {
     let event: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_value(payload).expect("an SQS event");
     let processor = Processor::new(ports.jobs.clone(), ports.events.clone());
-    let replay = caliper_aws::SqsQueue::new(sqs.clone(), replay_url.clone());
+    let replay = caliper_aws::SqsQueue::new(sqs.clone(), Some(replay_url.clone()), "replay");
     let response = caliper_aws::dead_letters_sqs_event(&processor, event, &replay).await;
     assert!(response.batch_item_failures.is_empty());
     assert_failed_as_dead_lettered(&settled(ports, &message.job_id).await);

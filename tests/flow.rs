@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use caliper_core::{EventKey, Ports, Processor};
+use caliper_core::{EventKey, Ports};
 use caliper_http::{App, Limits, Scope};
 use caliper_tests::{
-    aws_world, embedded_world, envelope, event_id, tool_use_event, Api, AwsWorld, CLIENT,
+    aws_world, embedded_world, envelope, event_id, processor, tool_use_event, Api, AwsWorld, CLIENT,
 };
 use serde_json::{json, Value};
 
@@ -265,7 +265,7 @@ async fn caliper_ids_are_each_clients_own(app: &App) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_flow() {
     let (ports, queue, _dir) = embedded_world();
-    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let processor = Arc::new(processor(&ports));
     let worker = tokio::spawn(async move { queue.run(processor).await });
     let app = App::new(ports.clone(), Limits::default());
     accepted_events_are_stored_once(&app, &ports).await;
@@ -275,10 +275,7 @@ async fn embedded_flow() {
 
 /// Processes the world's queue in the background, as the Lambda trigger would.
 fn spawn_poller(world: &AwsWorld, max_receives: u32) -> tokio::task::JoinHandle<()> {
-    let processor = Arc::new(Processor::new(
-        world.ports.jobs.clone(),
-        world.ports.events.clone(),
-    ));
+    let processor = Arc::new(processor(&world.ports));
     let poller = caliper_aws::SqsPoller::new(&world.sdk, world.queue_url.clone(), max_receives);
     tokio::spawn(async move { poller.run(processor).await })
 }
@@ -392,7 +389,7 @@ async fn embedded_data_survives_a_restart() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (job_id, first) = {
         let (ports, queue) = caliper_embedded::ports(dir.path(), Default::default()).expect("open");
-        let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+        let processor = Arc::new(processor(&ports));
         let worker = tokio::spawn(async move { queue.run(processor).await });
         let app = App::new(ports, Limits::default());
         let (_, reply) = submit(&app, &envelope(vec![tool_use_event(&event_id())])).await;
@@ -420,7 +417,7 @@ async fn a_queued_message_outlives_a_restart_before_processing() {
         reply["jobId"].as_str().unwrap_or_default().to_owned()
     }; // no worker ran: the process "died" right after answering 200
     let (ports, queue) = caliper_embedded::ports(dir.path(), Default::default()).expect("reopen");
-    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let processor = Arc::new(processor(&ports));
     let worker = tokio::spawn(async move { queue.run(processor).await });
     let app = App::new(ports, Limits::default());
     assert_eq!(finished(&app, &job_id).await["state"], "completed");
@@ -464,8 +461,12 @@ async fn the_sqs_trigger_reports_only_failed_records() {
     let batch: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_value(event).expect("an SQS event");
 
-    let processor = Processor::new(world.ports.jobs.clone(), world.ports.events.clone());
-    let response = caliper_aws::process_sqs_event(&processor, batch, 5, None).await;
+    let processor = processor(&world.ports);
+    let redelivery = caliper_aws::Redelivery {
+        client: aws_sdk_sqs::Client::new(&world.sdk),
+        queue_url: world.queue_url.clone(),
+    };
+    let response = caliper_aws::process_sqs_event(&processor, batch, 5, &redelivery).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -493,7 +494,7 @@ async fn the_embedded_queue_dead_letters_what_keeps_failing() {
     };
     ports.queue.send(&[orphan]).await.expect("send");
     assert_eq!(queue.depth().await.expect("depth"), (1, 0));
-    let processor = Arc::new(Processor::new(ports.jobs.clone(), ports.events.clone()));
+    let processor = Arc::new(processor(&ports));
     let worker = {
         let queue = queue.clone();
         tokio::spawn(async move { queue.run(processor).await })

@@ -4,7 +4,9 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use caliper_aws::AwsSettings;
-use caliper_core::Ports;
+use std::time::Duration;
+
+use caliper_core::{Backoff, Ports, Processor};
 use serde_json::{json, Value};
 
 mod api;
@@ -55,7 +57,9 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         .unwrap_or_else(|e| panic!("cannot create resources on moto: {e}"));
     settings.cursor_key_ids = vec![queues.cursor_key_id.clone()];
     settings.secrets_key_id = Some(queues.secrets_key_id.clone());
-    let ports = caliper_aws::ports(&sdk, &settings, Some(queues.queue_url.clone()));
+    settings.queue_url = Some(queues.queue_url.clone());
+    settings.delivery_queue_url = Some(queues.delivery_queue_url.clone());
+    let ports = caliper_aws::ports(&sdk, &settings);
     AwsWorld {
         sdk,
         settings,
@@ -68,13 +72,20 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
 /// Embedded ports in a fresh temporary directory (kept alive by the returned guard).
 pub fn embedded_world() -> (Ports, caliper_embedded::EmbeddedQueue, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
-    let settings = caliper_embedded::QueueSettings {
-        retry_delay: std::time::Duration::from_millis(20),
-        ..Default::default()
-    };
-    let (ports, queue) = caliper_embedded::ports(dir.path(), settings)
+    let (ports, queue) = caliper_embedded::ports(dir.path(), Default::default())
         .unwrap_or_else(|e| panic!("cannot open the embedded store: {e}"));
     (ports, queue, dir)
+}
+
+/// Retries within tens of milliseconds, so that tests of retries do not wait.
+pub const QUICK_RETRY: Backoff = Backoff {
+    base: Duration::from_millis(20),
+    max: Duration::from_millis(80),
+};
+
+/// The job queue's worker as every runner builds it, retrying quickly.
+pub fn processor(ports: &Ports) -> Processor {
+    caliper_core::workers::processor(ports).retrying(QUICK_RETRY)
 }
 
 pub fn event_id() -> String {

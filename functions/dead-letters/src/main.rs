@@ -4,19 +4,15 @@
 //! on the replay queue for an operator to send again.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use caliper_core::Processor;
+use caliper_aws::Needs;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let sdk = caliper_aws::load_sdk_config().await;
-    let settings = caliper_aws::AwsSettings::from_env()?;
-    settings.require(&[caliper_aws::Needs::ReplayQueue])?;
-    let replay_url = settings.replay_queue_url.clone().unwrap_or_default();
-    let ports = caliper_aws::ports(&sdk, &settings, None);
-    let processor = Processor::new(ports.jobs, ports.events);
-    let replay = caliper_aws::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), replay_url);
+    let aws = caliper_aws::from_env(&[Needs::ReplayQueue]).await?;
+    let processor = caliper_core::workers::processor(&aws.ports);
+    let replay = aws.replay_queue()?;
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (processor, replay) = (&processor, &replay);
         async move {

@@ -6,47 +6,28 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use caliper_aws::Needs;
-use caliper_core::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
+use caliper_core::webhooks::TargetPolicy;
 use caliper_sender::GuardedSender;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let sdk = caliper_aws::load_sdk_config().await;
-    let settings = caliper_aws::AwsSettings::from_env()?;
-    settings.require(&[Needs::SecretsKey, Needs::DeliveryQueue])?;
-    let delivery = DeliverySettings::from_env();
+    let delivery = caliper_http::settings::delivery()?;
+    let aws = caliper_aws::from_env(&[Needs::SecretsKey, Needs::DeliveryQueue]).await?;
     let policy = TargetPolicy {
-        allow_private: settings.allow_private_webhooks,
+        allow_private: aws.settings.allow_private_webhooks,
     };
-    let ports = caliper_aws::ports(&sdk, &settings, None);
-    let queue = caliper_aws::delivery_queue(&sdk, &settings, None);
-    let dispatcher = Arc::new(Dispatcher::new(
-        delivery.backoff,
-        WebhookService::new(ports.webhooks.clone(), ports.secrets.clone(), policy),
-        ports.events.clone(),
-        Arc::new(queue),
-        Arc::new(GuardedSender::new(policy, delivery.timeout)?),
-    ));
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = settings.delivery_queue_url.clone().unwrap_or_default();
+    let sender = Arc::new(GuardedSender::new(policy, delivery.timeout)?);
+    let dispatcher = caliper_core::workers::dispatcher(&aws.ports, &delivery, policy, sender);
+    let redelivery = aws.redelivery(Needs::DeliveryQueue)?;
+    let attempts = aws.settings.delivery_attempts;
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let (dispatcher, sqs, queue_url) = (dispatcher.clone(), &sqs, &queue_url);
+        let (dispatcher, redelivery) = (&dispatcher, &redelivery);
         async move {
-            let redelivery = caliper_aws::Redelivery {
-                client: sqs,
-                queue_url,
-            };
-            Ok::<_, Error>(
-                caliper_aws::process_sqs_event(
-                    &*dispatcher,
-                    event.payload,
-                    settings.delivery_attempts,
-                    Some(redelivery),
-                )
-                .await,
-            )
+            let answer =
+                caliper_aws::process_sqs_event(dispatcher, event.payload, attempts, redelivery);
+            Ok::<_, Error>(answer.await)
         }
     }))
     .await

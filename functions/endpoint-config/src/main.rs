@@ -1,13 +1,13 @@
 //! GET /caliper/event: the endpoint configuration (versions, payload size, profiles, limits).
 
+use caliper_http::handlers;
 use caliper_http::routes::Function;
-use caliper_http::{handlers, Limits};
 use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let limits = Limits::from_env();
+    let limits = caliper_http::settings::limits()?;
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve_pure(
             &limits,

@@ -7,8 +7,8 @@ use lambda_http::{run, service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let (ports, _) = caliper_aws::from_env(&[caliper_aws::Needs::CursorKeys]).await?;
-    let app = App::new(ports, caliper_http::Limits::from_env());
+    let aws = caliper_aws::from_env(&[caliper_aws::Needs::CursorKeys]).await?;
+    let app = App::new(aws.ports, caliper_http::settings::limits()?);
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve(&app, Function::QueryEvents, request).await)
     }))

@@ -1,13 +1,13 @@
 //! POST /caliper/event/validate: the submission's checks, nothing stored. Needs no AWS service.
 
+use caliper_http::handlers;
 use caliper_http::routes::Function;
-use caliper_http::{handlers, Limits};
 use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let limits = Limits::from_env();
+    let limits = caliper_http::settings::limits()?;
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve_pure(
             &limits,

@@ -7,11 +7,11 @@ use lambda_http::{run, service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let (ports, settings) = caliper_aws::from_env(&[caliper_aws::Needs::SecretsKey]).await?;
+    let aws = caliper_aws::from_env(&[caliper_aws::Needs::SecretsKey]).await?;
     let policy = caliper_core::webhooks::TargetPolicy {
-        allow_private: settings.allow_private_webhooks,
+        allow_private: aws.settings.allow_private_webhooks,
     };
-    let app = App::new(ports, caliper_http::Limits::from_env()).with_target_policy(policy);
+    let app = App::new(aws.ports, caliper_http::settings::limits()?).with_target_policy(policy);
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve(&app, Function::Webhooks, request).await)
     }))

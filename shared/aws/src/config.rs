@@ -35,24 +35,8 @@ pub struct AwsSettings {
     pub allow_private_webhooks: bool,
 }
 
-/// A setting that is missing or unusable, named so that the operator can fix it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SettingError(pub String);
-
-/// A `main` that fails with it prints it with `Debug`: the message as it is, for the log.
-impl std::fmt::Debug for SettingError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::fmt::Display for SettingError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SettingError {}
+pub use caliper_core::settings::SettingError;
+use caliper_core::settings::Vars;
 
 /// A resource a function cannot start without; the template sets each on the functions that
 /// use it.
@@ -68,34 +52,24 @@ pub enum Needs {
 impl AwsSettings {
     /// Reads the settings; a number that does not parse is an error that names its variable.
     pub fn from_env() -> Result<Self, SettingError> {
-        Self::from_vars(|name| std::env::var(name).ok())
+        Self::from_vars(&Vars::new(|name| std::env::var(name).ok()))
     }
 
-    pub fn from_vars(read: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
-        let var = |name: &str| read(name).filter(|v| !v.trim().is_empty());
-        let number = |name: &str, default: u32| -> Result<u32, SettingError> {
-            match var(name) {
-                None => Ok(default),
-                Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    SettingError(format!(
-                        "{name} is {v:?}: it must be a whole number above 0"
-                    ))
-                }),
-            }
-        };
+    pub fn from_vars(vars: &Vars) -> Result<Self, SettingError> {
+        let text = |name: &str, default: &str| vars.text(name).unwrap_or_else(|| default.into());
         Ok(Self {
-            jobs_table: var("CALIPER_JOBS_TABLE").unwrap_or_else(|| "caliper-jobs".into()),
-            events_table: var("CALIPER_EVENTS_TABLE").unwrap_or_else(|| "caliper-events".into()),
-            queue_url: var("CALIPER_QUEUE_URL"),
-            queue_name: var("CALIPER_QUEUE_NAME").unwrap_or_else(|| "caliper-events".into()),
-            max_receives: number("CALIPER_MAX_RECEIVES", 5)?,
-            job_ttl_days: i64::from(number("CALIPER_JOB_TTL_DAYS", 30)?),
-            webhooks_table: var("CALIPER_WEBHOOKS_TABLE")
-                .unwrap_or_else(|| "caliper-webhooks".into()),
-            delivery_queue_url: var("CALIPER_DELIVERY_QUEUE_URL"),
-            delivery_queue_name: var("CALIPER_DELIVERY_QUEUE_NAME")
-                .unwrap_or_else(|| "caliper-deliveries".into()),
-            cursor_key_ids: var("CALIPER_CURSOR_KEY_IDS")
+            jobs_table: text("CALIPER_JOBS_TABLE", "caliper-jobs"),
+            events_table: text("CALIPER_EVENTS_TABLE", "caliper-events"),
+            queue_url: vars.text("CALIPER_QUEUE_URL"),
+            queue_name: text("CALIPER_QUEUE_NAME", "caliper-events"),
+            // SQS's maxReceiveCount is from 1 to 1000.
+            max_receives: vars.number("CALIPER_MAX_RECEIVES", 5, 1, 1000)?,
+            job_ttl_days: vars.number("CALIPER_JOB_TTL_DAYS", 30, 1, 36_500)?,
+            webhooks_table: text("CALIPER_WEBHOOKS_TABLE", "caliper-webhooks"),
+            delivery_queue_url: vars.text("CALIPER_DELIVERY_QUEUE_URL"),
+            delivery_queue_name: text("CALIPER_DELIVERY_QUEUE_NAME", "caliper-deliveries"),
+            cursor_key_ids: vars
+                .text("CALIPER_CURSOR_KEY_IDS")
                 .map(|v| {
                     v.split(',')
                         .map(|k| k.trim().to_owned())
@@ -103,22 +77,25 @@ impl AwsSettings {
                         .collect()
                 })
                 .unwrap_or_default(),
-            secrets_key_id: var("CALIPER_SECRETS_KEY_ID"),
-            replay_queue_url: var("CALIPER_REPLAY_QUEUE_URL"),
-            delivery_attempts: number("CALIPER_DELIVERY_ATTEMPTS", 8)?,
-            allow_private_webhooks: match var("CALIPER_WEBHOOK_ALLOW_PRIVATE")
-                .as_deref()
-                .map(str::trim)
-            {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(other) => {
-                    return Err(SettingError(format!(
-                        "CALIPER_WEBHOOK_ALLOW_PRIVATE is {other:?}: it must be true or false"
-                    )))
-                }
-            },
+            secrets_key_id: vars.text("CALIPER_SECRETS_KEY_ID"),
+            replay_queue_url: vars.text("CALIPER_REPLAY_QUEUE_URL"),
+            delivery_attempts: vars.number("CALIPER_DELIVERY_ATTEMPTS", 8, 1, 1000)?,
+            allow_private_webhooks: vars.flag("CALIPER_WEBHOOK_ALLOW_PRIVATE", false)?,
         })
+    }
+
+    /// The URL of a queue the function needs (`Queue`, `DeliveryQueue` or `ReplayQueue`), or
+    /// the error [`Self::require`] gives.
+    pub fn url(&self, need: Needs) -> Result<&str, SettingError> {
+        self.require(&[need])?;
+        let url = match need {
+            Needs::Queue => &self.queue_url,
+            Needs::DeliveryQueue => &self.delivery_queue_url,
+            Needs::ReplayQueue => &self.replay_queue_url,
+            Needs::CursorKeys | Needs::SecretsKey => &None,
+        };
+        url.as_deref()
+            .ok_or_else(|| SettingError(format!("{need:?} has no URL")))
     }
 
     /// Fails, naming the variable, when one of `needs` is not set.
@@ -166,11 +143,7 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<AwsSettings, SettingError> {
-        AwsSettings::from_vars(|name| {
-            vars.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        AwsSettings::from_vars(&Vars::from_pairs(vars))
     }
 
     #[test]

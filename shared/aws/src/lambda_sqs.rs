@@ -2,24 +2,24 @@
 //! (`ReportBatchItemFailures`), so that only they return to the queue.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use caliper_core::{Consumer, Delivery};
+use caliper_core::{Consumer, Verdict};
 use futures::future::join_all;
 
 use crate::sqs::{delay_redelivery, SqsQueue};
 
-/// The queue a consumer with its own backoff hides failed messages on.
-pub struct Redelivery<'a> {
-    pub client: &'a aws_sdk_sqs::Client,
-    pub queue_url: &'a str,
+/// The queue the records came from, on which a failed message is hidden for its consumer's
+/// retry delay.
+pub struct Redelivery {
+    pub client: aws_sdk_sqs::Client,
+    pub queue_url: String,
 }
 
 pub async fn process_sqs_event(
     processor: &dyn Consumer,
     event: SqsEvent,
     max_receives: u32,
-    redelivery: Option<Redelivery<'_>>,
+    redelivery: &Redelivery,
 ) -> SqsBatchResponse {
-    let redelivery = redelivery.as_ref();
     let deliveries = event.records.iter().map(|record| async move {
         let receives = record
             .attributes
@@ -28,15 +28,11 @@ pub async fn process_sqs_event(
             .unwrap_or(1);
         let body = record.body.as_deref().unwrap_or_default();
         let delivery = processor.consume(body, receives, max_receives).await;
-        if let (Delivery::Retry, Some(delay), Some(queue), Some(handle)) = (
-            delivery,
-            processor.retry_delay(receives),
-            redelivery,
-            record.receipt_handle.as_deref(),
-        ) {
-            // Without it, the message returns after the queue's visibility timeout.
-            if let Err(error) = delay_redelivery(queue.client, queue.queue_url, handle, delay).await
-            {
+        if let (Verdict::Retry, Some(handle)) = (delivery, record.receipt_handle.as_deref()) {
+            let delay = processor.retry_delay(receives);
+            // Failing, the message returns after the queue's visibility timeout.
+            let (client, url) = (&redelivery.client, &redelivery.queue_url);
+            if let Err(error) = delay_redelivery(client, url, handle, delay).await {
                 tracing::warn!(%error, "could not delay a redelivery");
             }
         }
@@ -45,7 +41,7 @@ pub async fn process_sqs_event(
     let mut response = SqsBatchResponse::default();
     for (message_id, delivery) in join_all(deliveries).await {
         // Retry and DeadLetter alike go back to SQS, whose redrive policy moves the latter to the DLQ.
-        if delivery != Delivery::Done {
+        if delivery != Verdict::Done {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message_id;
             response.batch_item_failures.push(failure);

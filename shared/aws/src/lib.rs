@@ -30,26 +30,55 @@ use std::sync::Arc;
 
 use caliper_core::Ports;
 
-/// Everything a Lambda needs, from its environment: the ports and the settings they came from.
-/// Fails at once, naming the variable, when a setting is bad or one of `needs` is missing.
-pub async fn from_env(needs: &[Needs]) -> Result<(Ports, AwsSettings), SettingError> {
-    let sdk = load_sdk_config().await;
-    let settings = AwsSettings::from_env()?;
-    settings.require(needs)?;
-    Ok((ports(&sdk, &settings, None), settings))
+/// What a function works with in AWS: the SDK's configuration, the settings, and the ports
+/// they name.
+pub struct Aws {
+    pub sdk: aws_config::SdkConfig,
+    pub settings: AwsSettings,
+    pub ports: Ports,
 }
 
-/// The DynamoDB and SQS ports named by the environment (see [`AwsSettings`]). `queue_url` overrides
-/// `CALIPER_QUEUE_URL`, for callers that just created the queue.
-pub fn ports(
-    sdk: &aws_config::SdkConfig,
-    settings: &AwsSettings,
-    queue_url: Option<String>,
-) -> Ports {
+impl Aws {
+    /// The queue a trigger's records come from (`Needs::Queue` or `Needs::DeliveryQueue`), for
+    /// hiding a failed message for its retry delay.
+    pub fn redelivery(&self, queue: Needs) -> Result<Redelivery, SettingError> {
+        Ok(Redelivery {
+            client: aws_sdk_sqs::Client::new(&self.sdk),
+            queue_url: self.settings.url(queue)?.to_owned(),
+        })
+    }
+
+    /// The replay queue, where the dead-letters function keeps what it failed the jobs of.
+    pub fn replay_queue(&self) -> Result<SqsQueue, SettingError> {
+        let url = self.settings.url(Needs::ReplayQueue)?.to_owned();
+        let client = aws_sdk_sqs::Client::new(&self.sdk);
+        Ok(SqsQueue::new(client, Some(url), "CALIPER_REPLAY_QUEUE_URL"))
+    }
+}
+
+/// Everything a Lambda needs, from its environment. Fails at once, naming the variable, when a
+/// setting is bad or one of `needs` is missing.
+pub async fn from_env(needs: &[Needs]) -> Result<Aws, SettingError> {
+    let settings = AwsSettings::from_env()?;
+    settings.require(needs)?;
+    let sdk = load_sdk_config().await;
+    let ports = ports(&sdk, &settings);
+    Ok(Aws {
+        sdk,
+        settings,
+        ports,
+    })
+}
+
+/// The DynamoDB, SQS and KMS ports the settings name. A port whose setting is not given answers
+/// every call with an error naming it (functions that need it check at start-up with
+/// [`AwsSettings::require`]).
+pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let url = queue_url
-        .or_else(|| settings.queue_url.clone())
-        .unwrap_or_default();
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue = |url: &Option<String>, setting: &'static str| -> Arc<SqsQueue> {
+        Arc::new(SqsQueue::new(sqs.clone(), url.clone(), setting))
+    };
     let events = Arc::new(DynamoEvents::new(dynamo.clone(), &settings.events_table));
     Ports {
         jobs: Arc::new(DynamoJobs::new(
@@ -59,7 +88,8 @@ pub fn ports(
         )),
         events: events.clone(),
         reader: events,
-        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
+        queue: queue(&settings.queue_url, "CALIPER_QUEUE_URL"),
+        deliveries: queue(&settings.delivery_queue_url, "CALIPER_DELIVERY_QUEUE_URL"),
         webhooks: Arc::new(DynamoWebhooks::new(dynamo, &settings.webhooks_table)),
         signer: Arc::new(KmsSigner::new(
             aws_sdk_kms::Client::new(sdk),
@@ -67,19 +97,7 @@ pub fn ports(
         )),
         secrets: Arc::new(KmsSecrets::new(
             aws_sdk_kms::Client::new(sdk),
-            settings.secrets_key_id.clone().unwrap_or_default(),
+            settings.secrets_key_id.clone(),
         )),
     }
-}
-
-/// The webhook delivery queue: `url`, else `CALIPER_DELIVERY_QUEUE_URL`.
-pub fn delivery_queue(
-    sdk: &aws_config::SdkConfig,
-    settings: &AwsSettings,
-    url: Option<String>,
-) -> SqsQueue {
-    let url = url
-        .or_else(|| settings.delivery_queue_url.clone())
-        .unwrap_or_default();
-    SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
 use caliper_core::webhooks::DeliveryMessage;
-use caliper_core::{Consumer, Delivery, DeliveryQueue, JobMessage, Queue, StoreError};
+use caliper_core::{Consumer, DeliveryQueue, JobMessage, Queue, StoreError, Verdict};
 use futures::future::join_all;
 use futures::{stream, StreamExt};
 
@@ -17,22 +17,35 @@ use crate::errors::store_error;
 #[derive(Clone)]
 pub struct SqsQueue {
     client: Client,
-    url: String,
+    url: Option<String>,
+    /// The setting that names `url`, for the error when it is not given.
+    setting: &'static str,
 }
 
 impl SqsQueue {
-    pub fn new(client: Client, url: impl Into<String>) -> Self {
+    /// The queue at `url`, which `setting` names; none: every send fails, naming the setting.
+    pub fn new(client: Client, url: Option<String>, setting: &'static str) -> Self {
         Self {
             client,
-            url: url.into(),
+            url,
+            setting,
         }
+    }
+
+    fn url(&self) -> Result<&str, StoreError> {
+        self.url.as_deref().ok_or_else(|| {
+            StoreError::new(format!(
+                "{} is not set: this function cannot send to that queue",
+                self.setting
+            ))
+        })
     }
 
     /// Sends one message body as it is (a dead letter kept for replay).
     pub async fn send_body(&self, body: &str) -> Result<(), StoreError> {
         self.client
             .send_message()
-            .queue_url(&self.url)
+            .queue_url(self.url()?)
             .message_body(body)
             .send()
             .await
@@ -45,10 +58,11 @@ impl SqsQueue {
 impl Queue for SqsQueue {
     async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError> {
         // One SendMessage each: a part may be close to 1 MiB, the limit of a whole batch request.
+        let url = self.url()?;
         let sends = messages.iter().map(|message| {
             self.client
                 .send_message()
-                .queue_url(&self.url)
+                .queue_url(url)
                 .message_body(message.to_json())
                 .send()
         });
@@ -78,7 +92,7 @@ impl DeliveryQueue for SqsQueue {
             let output = self
                 .client
                 .send_message_batch()
-                .queue_url(&self.url)
+                .queue_url(self.url()?)
                 .set_entries(Some(entries))
                 .send()
                 .await
@@ -163,12 +177,12 @@ impl SqsPoller {
                         let delivery = consumer.consume(message.body().unwrap_or_default(), receives, self.max_receives).await;
                         let Some(handle) = message.receipt_handle() else { return };
                         let settled = match delivery {
-                            Delivery::Done => self.client.delete_message().queue_url(&self.url).receipt_handle(handle).send().await.map(|_| ()).map_err(|e| store_error("DeleteMessage", e)),
+                            Verdict::Done => self.client.delete_message().queue_url(&self.url).receipt_handle(handle).send().await.map(|_| ()).map_err(|e| store_error("DeleteMessage", e)),
                             // Visible again soon; SQS counts the receive and redrives to the DLQ after the last one.
-                            Delivery::Retry | Delivery::DeadLetter => {
+                            Verdict::Retry | Verdict::DeadLetter => {
                                 let delay = match delivery {
-                                    Delivery::DeadLetter => Duration::ZERO,
-                                    _ => consumer.retry_delay(receives).unwrap_or_else(|| Duration::from_secs(2u64.pow(receives.min(5)).min(30))),
+                                    Verdict::DeadLetter => Duration::ZERO,
+                                    _ => consumer.retry_delay(receives),
                                 };
                                 delay_redelivery(&self.client, &self.url, handle, delay).await
                             }

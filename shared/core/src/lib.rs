@@ -9,19 +9,23 @@ pub mod ports;
 pub mod process;
 pub mod query;
 pub mod record;
+pub mod retry;
+pub mod settings;
 pub mod signer;
 pub mod submit;
 pub mod webhooks;
+pub mod workers;
 
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{
     Consumer, DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, PlainSecrets, Queue,
-    RecordKind, SecretBox, Signer, StoreError, WebhookSender, WebhookStore,
+    RecordKind, SecretBox, Signer, StoreError, Verdict, WebhookSender, WebhookStore,
 };
-pub use process::{Delivery, Processor};
+pub use process::Processor;
 pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
 pub use record::JobRecord;
+pub use retry::Backoff;
 pub use signer::HmacSigner;
 pub use submit::{SubmitError, Submitter};
 
@@ -36,7 +40,10 @@ pub struct Ports {
     pub jobs: Arc<dyn JobStore>,
     pub events: Arc<dyn EventStore>,
     pub reader: Arc<dyn EventReader>,
+    /// The job queue: submission sends, the processor consumes.
     pub queue: Arc<dyn Queue>,
+    /// The webhook delivery queue: the processor announces stored events, the dispatcher consumes.
+    pub deliveries: Arc<dyn DeliveryQueue>,
     pub webhooks: Arc<dyn WebhookStore>,
     /// Signs listing cursors.
     pub signer: Arc<dyn Signer>,

@@ -172,23 +172,28 @@ pub trait WebhookSender: Send + Sync {
     ) -> Result<u16, String>;
 }
 
+/// A consumer's verdict on one delivery of a message: what the queue does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Handled: delete it.
+    Done,
+    /// Failed: deliver it again after the consumer's retry delay.
+    Retry,
+    /// Failed on its last allowed delivery (the consumer recorded why): move it to the dead
+    /// letters.
+    DeadLetter,
+}
+
 /// What a queue's worker hands each message to (the processor, the webhook dispatcher), as the
 /// Lambda SQS trigger, the SQS poller or the embedded queue delivers it.
 #[async_trait]
 pub trait Consumer: Send + Sync {
     /// Handles one delivery of a message body; `receives` counts this one.
-    async fn consume(
-        &self,
-        body: &str,
-        receives: u32,
-        max_receives: u32,
-    ) -> crate::process::Delivery;
+    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Verdict;
 
-    /// How long a message that failed its `receives`-th delivery waits before the next; none:
-    /// the queue's own timing.
-    fn retry_delay(&self, _receives: u32) -> Option<std::time::Duration> {
-        None
-    }
+    /// How long a message that failed its `receives`-th delivery waits before the next (the
+    /// consumer's [`crate::retry::Backoff`]).
+    fn retry_delay(&self, receives: u32) -> std::time::Duration;
 
     /// The queue dead-lettered this message without a verdict of ours: every allowed delivery
     /// ended without one (the process crashed, timed out or ran out of memory). An error: the

@@ -8,13 +8,15 @@ use serde_json::Value;
 
 use crate::message::JobMessage;
 use crate::model::{EventResult, JobState, StoredEvent};
-use crate::ports::{DeliveryQueue, EventStore, InsertOutcome, JobStore, StoreError};
+use crate::ports::{DeliveryQueue, EventStore, InsertOutcome, JobStore, StoreError, Verdict};
+use crate::retry::Backoff;
 use crate::webhooks::DeliveryMessage;
 
 pub struct Processor {
     jobs: Arc<dyn JobStore>,
     events: Arc<dyn EventStore>,
     deliveries: Option<Arc<dyn DeliveryQueue>>,
+    retry: Backoff,
 }
 
 impl Processor {
@@ -23,7 +25,15 @@ impl Processor {
             jobs,
             events,
             deliveries: None,
+            retry: Backoff::JOB_PARTS,
         }
+    }
+
+    /// Retries failed parts after `retry` instead of [`Backoff::JOB_PARTS`] (tests that must not
+    /// wait).
+    pub fn retrying(mut self, retry: Backoff) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// Tells the webhook deliveries about every event this processor stores.
@@ -138,29 +148,29 @@ impl Processor {
 
     /// Handles one delivery of a queue message body, as SQS or the embedded queue hands it over, and
     /// says what the queue should do with it. `receives` counts this delivery.
-    pub async fn deliver(&self, body: &str, receives: u32, max_receives: u32) -> Delivery {
+    pub async fn handle(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
         let message = match JobMessage::from_json(body) {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(%error, "unreadable queue message");
                 return if receives >= max_receives {
-                    Delivery::DeadLetter
+                    Verdict::DeadLetter
                 } else {
-                    Delivery::Retry
+                    Verdict::Retry
                 };
             }
         };
         match self.process_part(&message, receives > 1).await {
-            Ok(_) => Delivery::Done,
+            Ok(_) => Verdict::Done,
             Err(error) if receives >= max_receives => {
                 if let Err(mark) = self.give_up(&message, &error).await {
                     tracing::error!(job_id = message.job_id, %mark, "could not mark the job failed");
                 }
-                Delivery::DeadLetter
+                Verdict::DeadLetter
             }
             Err(error) => {
                 tracing::warn!(job_id = message.job_id, receives, %error, "processing failed; the message will be delivered again");
-                Delivery::Retry
+                Verdict::Retry
             }
         }
     }
@@ -213,20 +223,13 @@ impl crate::ports::Consumer for Processor {
             .await
     }
 
-    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Delivery {
-        self.deliver(body, receives, max_receives).await
+    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
+        self.handle(body, receives, max_receives).await
     }
-}
 
-/// What the queue should do with a delivered message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// Processed: delete it.
-    Done,
-    /// Failed: deliver it again later.
-    Retry,
-    /// Failed on its last allowed delivery (its job is marked failed): move it to the dead letters.
-    DeadLetter,
+    fn retry_delay(&self, receives: u32) -> std::time::Duration {
+        self.retry.delay(receives)
+    }
 }
 
 fn external_id(event: &Value) -> String {
@@ -504,17 +507,17 @@ mod tests {
     async fn a_delivery_says_what_the_queue_should_do() {
         let world = World::new();
         let processor = world.processor();
-        assert_eq!(processor.deliver("not json", 1, 3).await, Delivery::Retry);
+        assert_eq!(processor.handle("not json", 1, 3).await, Verdict::Retry);
         assert_eq!(
-            processor.deliver("not json", 3, 3).await,
-            Delivery::DeadLetter
+            processor.handle("not json", 3, 3).await,
+            Verdict::DeadLetter
         );
 
         world.submit(vec![event(1)]).await;
         let message = world.queue.take().pop().expect("one message");
         assert_eq!(
-            processor.deliver(&message.to_json(), 1, 3).await,
-            Delivery::Done
+            processor.handle(&message.to_json(), 1, 3).await,
+            Verdict::Done
         );
 
         let orphan = JobMessage {
@@ -522,12 +525,12 @@ mod tests {
             ..message
         };
         assert_eq!(
-            processor.deliver(&orphan.to_json(), 2, 3).await,
-            Delivery::Retry
+            processor.handle(&orphan.to_json(), 2, 3).await,
+            Verdict::Retry
         );
         assert_eq!(
-            processor.deliver(&orphan.to_json(), 3, 3).await,
-            Delivery::DeadLetter
+            processor.handle(&orphan.to_json(), 3, 3).await,
+            Verdict::DeadLetter
         );
     }
 
@@ -555,8 +558,8 @@ mod tests {
         world.submit(vec![event(1), event(2)]).await;
         let first = world.queue.take().pop().expect("one message");
         assert_eq!(
-            processor.deliver(&first.to_json(), 1, 3).await,
-            Delivery::Done
+            processor.handle(&first.to_json(), 1, 3).await,
+            Verdict::Done
         );
         assert_eq!(announced(), ids(&[1, 2]));
 
@@ -564,15 +567,15 @@ mod tests {
         world.submit(vec![event(2), event(3)]).await;
         let second = world.queue.take().pop().expect("one message");
         assert_eq!(
-            processor.deliver(&second.to_json(), 1, 3).await,
-            Delivery::Done
+            processor.handle(&second.to_json(), 1, 3).await,
+            Verdict::Done
         );
         assert_eq!(announced(), ids(&[3]));
 
         // A redelivery may follow a crash between storing and announcing: everything is announced.
         assert_eq!(
-            processor.deliver(&second.to_json(), 2, 3).await,
-            Delivery::Done
+            processor.handle(&second.to_json(), 2, 3).await,
+            Verdict::Done
         );
         let mut again = announced();
         again.sort();

@@ -20,29 +20,68 @@ use std::sync::Arc;
 
 use caliper_core::{Ports, StoreError};
 
-/// The embedded ports over one database in `dir`, and the job queue (whose worker the caller runs).
-pub fn ports(dir: &Path, settings: QueueSettings) -> Result<(Ports, EmbeddedQueue), StoreError> {
-    ports_with(dir, &StoreSettings::default(), settings)
+/// How to open the embedded backend: the database, and each queue's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub store: StoreSettings,
+    pub jobs: QueueSettings,
+    pub deliveries: QueueSettings,
 }
 
-/// [`ports`], with the database opened as `store` says.
-pub fn ports_with(
-    dir: &Path,
-    store: &StoreSettings,
-    settings: QueueSettings,
-) -> Result<(Ports, EmbeddedQueue), StoreError> {
-    let store = Embedded::open_with(dir, store)?;
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            store: StoreSettings::default(),
+            jobs: QueueSettings::default(),
+            deliveries: QueueSettings {
+                // As `CALIPER_DELIVERY_ATTEMPTS` defaults in AWS.
+                max_receives: 8,
+                ..QueueSettings::default()
+            },
+        }
+    }
+}
+
+/// The embedded backend over one database: its ports, and the two queues whose workers the
+/// caller runs (`EmbeddedQueue::run`).
+pub struct Backend {
+    pub ports: Ports,
+    pub jobs: EmbeddedQueue,
+    pub deliveries: EmbeddedQueue,
+}
+
+/// Opens (or creates) the database in `dir`.
+pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
+    let store = Embedded::open_with(dir, &settings.store)?;
     let signer = Arc::new(cursor_signer(dir)?);
-    let queue = EmbeddedQueue::new(store.clone(), settings);
+    let jobs = EmbeddedQueue::new(store.clone(), settings.jobs.clone());
+    let deliveries = jobs.delivery_queue(settings.deliveries.clone());
     let ports = Ports {
         jobs: Arc::new(store.clone()),
         events: Arc::new(store.clone()),
         reader: Arc::new(store.clone()),
-        queue: Arc::new(queue.clone()),
+        queue: Arc::new(jobs.clone()),
+        deliveries: Arc::new(deliveries.clone()),
         webhooks: Arc::new(store),
         signer,
         // The database file is its owner's only.
         secrets: Arc::new(caliper_core::PlainSecrets),
     };
-    Ok((ports, queue))
+    Ok(Backend {
+        ports,
+        jobs,
+        deliveries,
+    })
+}
+
+/// [`open`] with default settings but the job queue's: the ports and the job queue.
+pub fn ports(dir: &Path, jobs: QueueSettings) -> Result<(Ports, EmbeddedQueue), StoreError> {
+    let backend = open(
+        dir,
+        &Settings {
+            jobs,
+            ..Settings::default()
+        },
+    )?;
+    Ok((backend.ports, backend.jobs))
 }

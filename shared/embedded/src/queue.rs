@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use caliper_core::webhooks::{Backoff, DeliveryMessage};
-use caliper_core::{Consumer, Delivery, DeliveryQueue, JobMessage, Queue, StoreError};
+use caliper_core::webhooks::DeliveryMessage;
+use caliper_core::{Consumer, DeliveryQueue, JobMessage, Queue, StoreError, Verdict};
 use redb::{
     ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
@@ -55,10 +55,6 @@ const IN_FLIGHT: i64 = i64::MAX;
 pub struct QueueSettings {
     /// Deliveries before a message goes to the dead letters (SQS `maxReceiveCount`).
     pub max_receives: u32,
-    /// Delay before the first retry; doubled on each further one (with jitter), up to
-    /// `max_retry_delay`, unless the consumer sets its own.
-    pub retry_delay: Duration,
-    pub max_retry_delay: Duration,
     /// Messages handled at once. Their writes share the store's commits, so a backlog is worked
     /// off in large groups; the default fits the machine's cores.
     pub concurrency: usize,
@@ -83,8 +79,6 @@ impl Default for QueueSettings {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             max_receives: 5,
-            retry_delay: Duration::from_millis(500),
-            max_retry_delay: Duration::from_secs(30),
             concurrency: cores * Self::PER_CORE,
             // Two rounds of the worker: about a second of work at the measured pace.
             backlog_limit: Some(2 * cores * Self::PER_CORE),
@@ -284,7 +278,7 @@ impl EmbeddedQueue {
                 Ok(()) => Settle::DeadLetter,
                 Err(error) => {
                     tracing::warn!(seq, %error, "could not record a dead letter; trying again");
-                    Settle::RetryAfter(self.settings.retry_delay)
+                    Settle::RetryAfter(consumer.retry_delay(receives))
                 }
             };
             self.settle(seq, settle).await;
@@ -294,17 +288,9 @@ impl EmbeddedQueue {
             .consume(&body, receives, self.settings.max_receives)
             .await
         {
-            Delivery::Done => Settle::Done,
-            Delivery::DeadLetter => Settle::DeadLetter,
-            Delivery::Retry => {
-                Settle::RetryAfter(consumer.retry_delay(receives).unwrap_or_else(|| {
-                    let backoff = Backoff {
-                        base: self.settings.retry_delay,
-                        max: self.settings.max_retry_delay,
-                    };
-                    backoff.delay(receives)
-                }))
-            }
+            Verdict::Done => Settle::Done,
+            Verdict::DeadLetter => Settle::DeadLetter,
+            Verdict::Retry => Settle::RetryAfter(consumer.retry_delay(receives)),
         };
         self.settle(seq, settle).await;
     }
@@ -562,9 +548,13 @@ mod tests {
 
     #[async_trait]
     impl Consumer for Accepts {
-        async fn consume(&self, _: &str, _: u32, _: u32) -> Delivery {
+        async fn consume(&self, _: &str, _: u32, _: u32) -> Verdict {
             self.0.fetch_add(1, Ordering::SeqCst);
-            Delivery::Done
+            Verdict::Done
+        }
+
+        fn retry_delay(&self, _: u32) -> Duration {
+            Duration::from_millis(10)
         }
     }
 
@@ -631,5 +621,29 @@ mod tests {
         worker.abort();
         let _ = worker.await;
         assert!(consumer.0.load(Ordering::SeqCst) >= 1);
+    }
+
+    /// Each queue counts its own messages and dead letters: the job queue's dead letters are
+    /// not the delivery queue's.
+    #[tokio::test]
+    async fn each_queue_counts_its_own_dead_letters() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Embedded::open(dir.path()).expect("open");
+        let jobs = EmbeddedQueue::new(store, QueueSettings::default());
+        let deliveries = jobs.delivery_queue(QueueSettings::default());
+        send(&jobs, "part").await.expect("job send");
+        send(&deliveries, "a").await.expect("delivery send");
+        send(&deliveries, "b").await.expect("delivery send");
+        assert_eq!(jobs.depth().await.expect("depth"), (1, 0));
+        assert_eq!(deliveries.depth().await.expect("depth"), (2, 0));
+
+        // The job queue's first (and only) message, dead-lettered.
+        jobs.settle(1, Settle::DeadLetter).await;
+        assert_eq!(jobs.depth().await.expect("depth"), (0, 1));
+        assert_eq!(deliveries.depth().await.expect("depth"), (2, 0));
+
+        deliveries.settle(2, Settle::DeadLetter).await;
+        assert_eq!(deliveries.depth().await.expect("depth"), (1, 1));
+        assert_eq!(jobs.depth().await.expect("depth"), (0, 1));
     }
 }

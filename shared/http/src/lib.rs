@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod handlers;
 pub mod response;
 pub mod routes;
+pub mod settings;
 pub mod telemetry;
 
 pub use app::App;

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use caliper_core::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
-use caliper_core::{Consumer, Ports, Processor};
-use caliper_http::{App, Limits};
+use caliper_core::webhooks::{DeliverySettings, TargetPolicy};
+use caliper_core::{workers, Consumer};
+use caliper_http::App;
 use caliper_sender::GuardedSender;
 use clap::{Parser, ValueEnum};
 
@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", caliper_aws::indexes::describe());
         return Ok(());
     }
-    let limits = Limits::from_env();
+    let limits = caliper_http::settings::limits()?;
 
     let policy = TargetPolicy {
         allow_private: args.allow_private_webhooks,
@@ -161,43 +161,34 @@ async fn main() -> anyhow::Result<()> {
     );
     let sender =
         Arc::new(GuardedSender::new(policy, delivery.timeout).map_err(anyhow::Error::msg)?);
-    let dispatcher =
-        |ports: &Ports, queue: Arc<dyn caliper_core::DeliveryQueue>| -> Arc<dyn Consumer> {
-            Arc::new(Dispatcher::new(
-                delivery.backoff,
-                WebhookService::new(ports.webhooks.clone(), ports.secrets.clone(), policy),
-                ports.events.clone(),
-                queue,
-                sender.clone(),
-            ))
-        };
 
     // Two workers, as two Lambdas in AWS: the processor on the job queue, the dispatcher on the
     // delivery queue.
     let (ports, workers) = match args.backend {
         Backend::Embedded => {
-            let store = caliper_embedded::StoreSettings {
-                cache_bytes: usize::try_from(args.cache_mib << 20).unwrap_or(usize::MAX),
+            let settings = caliper_embedded::Settings {
+                store: caliper_embedded::StoreSettings {
+                    cache_bytes: usize::try_from(args.cache_mib << 20).unwrap_or(usize::MAX),
+                },
+                deliveries: caliper_embedded::QueueSettings {
+                    max_receives: args.webhook_attempts,
+                    ..Default::default()
+                },
+                ..Default::default()
             };
-            let (ports, queue) = caliper_embedded::ports_with(
-                &args.data_dir,
-                &store,
-                caliper_embedded::QueueSettings::default(),
-            )
-            .with_context(|| {
+            let backend = caliper_embedded::open(&args.data_dir, &settings).with_context(|| {
                 format!("cannot open the data directory {}", args.data_dir.display())
             })?;
-            let deliveries = queue.delivery_queue(caliper_embedded::QueueSettings {
-                max_receives: args.webhook_attempts,
-                ..Default::default()
-            });
-            let processor: Arc<dyn Consumer> = Arc::new(
-                Processor::new(ports.jobs.clone(), ports.events.clone())
-                    .notifying(Arc::new(deliveries.clone())),
-            );
-            let dispatcher = dispatcher(&ports, Arc::new(deliveries.clone()));
+            let caliper_embedded::Backend {
+                ports,
+                jobs,
+                deliveries,
+            } = backend;
+            let processor: Arc<dyn Consumer> = Arc::new(workers::processor(&ports));
+            let dispatcher: Arc<dyn Consumer> =
+                Arc::new(workers::dispatcher(&ports, &delivery, policy, sender));
             if let (Ok((parts, failed_parts)), Ok((sends, failed_sends))) =
-                (queue.depth().await, deliveries.depth().await)
+                (jobs.depth().await, deliveries.depth().await)
             {
                 tracing::info!(
                     parts,
@@ -208,7 +199,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             let workers = [
-                tokio::spawn(async move { queue.run(processor).await }),
+                tokio::spawn(async move { jobs.run(processor).await }),
                 tokio::spawn(async move { deliveries.run(dispatcher).await }),
             ];
             tracing::info!(data_dir = %args.data_dir.display(), "embedded backend");
@@ -235,13 +226,10 @@ async fn main() -> anyhow::Result<()> {
                 .delivery_queue_url
                 .clone()
                 .context("set CALIPER_DELIVERY_QUEUE_URL, or pass --create-resources")?;
-            let ports = caliper_aws::ports(&sdk, &settings, None);
-            let deliveries = Arc::new(caliper_aws::delivery_queue(&sdk, &settings, None));
-            let processor: Arc<dyn Consumer> = Arc::new(
-                Processor::new(ports.jobs.clone(), ports.events.clone())
-                    .notifying(deliveries.clone()),
-            );
-            let dispatcher = dispatcher(&ports, deliveries);
+            let ports = caliper_aws::ports(&sdk, &settings);
+            let processor: Arc<dyn Consumer> = Arc::new(workers::processor(&ports));
+            let dispatcher: Arc<dyn Consumer> =
+                Arc::new(workers::dispatcher(&ports, &delivery, policy, sender));
             let jobs = caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
             let sends = caliper_aws::SqsPoller::new(
                 &sdk,

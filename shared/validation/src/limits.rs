@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::problem::{Problem, Problems};
 
-/// What one request may carry. Every field has a documented default and an environment variable.
+/// What one request may carry. Every field has a documented default and a setting
+/// (`caliper_core::settings::limits` reads them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// `CALIPER_MAX_BODY_BYTES`: the largest request body (answered with 413 beyond it).
@@ -38,28 +39,9 @@ impl Limits {
     /// Hard ceilings: the depth stays under serde_json's own recursion limit (128), an item under
     /// one SQS message (1 MiB) with room for the message's own fields, and the item count so that
     /// a job's results are kept in one DynamoDB item (400 KB), about 90 bytes an event.
-    const DEPTH_CEILING: usize = 100;
-    const ITEM_CEILING: usize = 900 * 1024;
-    const ITEMS_CEILING: usize = 4000;
-
-    /// Reads the limits from the environment; unset or unparsable variables keep their defaults.
-    pub fn from_env() -> Self {
-        let d = Self::default();
-        let read = |name: &str, default: usize| -> usize {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default)
-        };
-        Self {
-            max_body_bytes: read("CALIPER_MAX_BODY_BYTES", d.max_body_bytes),
-            max_items: read("CALIPER_MAX_EVENTS", d.max_items).min(Self::ITEMS_CEILING),
-            max_item_bytes: read("CALIPER_MAX_ITEM_BYTES", d.max_item_bytes)
-                .min(Self::ITEM_CEILING),
-            max_depth: read("CALIPER_MAX_DEPTH", d.max_depth).min(Self::DEPTH_CEILING),
-            max_string_bytes: read("CALIPER_MAX_STRING_BYTES", d.max_string_bytes),
-        }
-    }
+    pub const DEPTH_CEILING: usize = 100;
+    pub const ITEM_CEILING: usize = 900 * 1024;
+    pub const ITEMS_CEILING: usize = 4000;
 }
 
 /// Why a body could not even be parsed.

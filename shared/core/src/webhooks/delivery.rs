@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::service::WebhookService;
 use super::signature::{sign, DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_HEADER};
 use crate::model::EventKey;
+use crate::ports::Verdict;
 use crate::ports::{Consumer, DeliveryQueue, EventStore, StoreError, WebhookSender};
-use crate::process::Delivery;
+use crate::retry::Backoff;
 
 /// A message on the delivery queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,23 +52,6 @@ impl DeliveryMessage {
     }
 }
 
-/// When to try a failed delivery again: exponential from `base`, capped at `max`, with full
-/// jitter (a random delay between half and all of it) so that retries of one outage spread out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub max: Duration,
-}
-
-impl Backoff {
-    /// The delay after the `attempt`-th failed attempt (from 1).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(30);
-        let full = self.base.saturating_mul(1 << exponent).min(self.max);
-        full.mul_f64(0.5 + fastrand::f64() * 0.5)
-    }
-}
-
 pub struct Dispatcher {
     backoff: Backoff,
     webhooks: WebhookService,
@@ -95,16 +79,16 @@ impl Dispatcher {
 
     /// Handles one delivery of a queue message and says what the queue should do with it.
     /// `receives` counts this delivery; after `max_receives` the message goes to the dead letters.
-    pub async fn handle(&self, body: &str, receives: u32, max_receives: u32) -> Delivery {
+    pub async fn handle(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
         let last = receives >= max_receives;
         let message: DeliveryMessage = match serde_json::from_str(body) {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(%error, "unreadable delivery message");
                 return if last {
-                    Delivery::DeadLetter
+                    Verdict::DeadLetter
                 } else {
-                    Delivery::Retry
+                    Verdict::Retry
                 };
             }
         };
@@ -123,7 +107,7 @@ impl Dispatcher {
             }
         };
         match outcome {
-            Ok(()) => Delivery::Done,
+            Ok(()) => Verdict::Done,
             Err(reason) if last => {
                 match &message {
                     DeliveryMessage::Deliver {
@@ -142,7 +126,7 @@ impl Dispatcher {
                         tracing::error!(events = events.len(), reason, "webhook fan-out abandoned")
                     }
                 }
-                Delivery::DeadLetter
+                Verdict::DeadLetter
             }
             Err(reason) => {
                 tracing::warn!(
@@ -150,7 +134,7 @@ impl Dispatcher {
                     reason,
                     "webhook delivery failed; it will be tried again"
                 );
-                Delivery::Retry
+                Verdict::Retry
             }
         }
     }
@@ -241,12 +225,12 @@ impl Dispatcher {
 
 #[async_trait::async_trait]
 impl Consumer for Dispatcher {
-    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Delivery {
+    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
         self.handle(body, receives, max_receives).await
     }
 
-    fn retry_delay(&self, receives: u32) -> Option<Duration> {
-        Some(self.backoff.delay(receives))
+    fn retry_delay(&self, receives: u32) -> Duration {
+        self.backoff.delay(receives)
     }
 }
 
@@ -368,7 +352,7 @@ mod tests {
                     std::slice::from_ref(&key.external_id),
                 )[0]
                 .to_json();
-                assert_eq!(self.dispatcher.handle(&body, 1, 3).await, Delivery::Done);
+                assert_eq!(self.dispatcher.handle(&body, 1, 3).await, Verdict::Done);
             }
             let mut pairs: Vec<_> = self
                 .queue
@@ -476,19 +460,19 @@ mod tests {
             w.dispatcher
                 .handle(&World::deliver(&theirs, &b), 1, 3)
                 .await,
-            Delivery::Done
+            Verdict::Done
         );
         assert_eq!(
             w.dispatcher
                 .handle(&World::deliver(&everything, &a), 1, 3)
                 .await,
-            Delivery::Done
+            Verdict::Done
         );
         assert_eq!(
             w.dispatcher
                 .handle(&World::deliver(&everything, &b), 1, 3)
                 .await,
-            Delivery::Done
+            Verdict::Done
         );
         let posts = w.sender.posts.lock().map(|p| p.clone()).unwrap_or_default();
         let seen: Vec<(String, String, String)> = posts
@@ -554,9 +538,9 @@ mod tests {
         if let Ok(mut answers) = w.sender.answers.lock() {
             *answers = vec![Ok(500), Err("timed out".into()), Ok(204)];
         }
-        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Delivery::Retry);
-        assert_eq!(w.dispatcher.handle(&message, 2, 5).await, Delivery::Retry);
-        assert_eq!(w.dispatcher.handle(&message, 3, 5).await, Delivery::Done);
+        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Verdict::Retry);
+        assert_eq!(w.dispatcher.handle(&message, 2, 5).await, Verdict::Retry);
+        assert_eq!(w.dispatcher.handle(&message, 3, 5).await, Verdict::Done);
 
         let posts = w.sender.posts.lock().map(|p| p.clone()).unwrap_or_default();
         assert_eq!(posts.len(), 3);
@@ -607,7 +591,7 @@ mod tests {
         }
         assert_eq!(
             w.dispatcher.handle(&message, 5, 5).await,
-            Delivery::DeadLetter,
+            Verdict::DeadLetter,
             "the last attempt gives up"
         );
     }
@@ -623,17 +607,17 @@ mod tests {
             .set_active(&c1, &hook, false)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Delivery::Done);
+        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Verdict::Done);
         w.service
             .delete(&c1, &hook)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Delivery::Done);
+        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Verdict::Done);
         assert!(w.sender.posts.lock().map(|p| p.is_empty()).unwrap_or(false));
-        assert_eq!(w.dispatcher.handle("not json", 1, 5).await, Delivery::Retry);
+        assert_eq!(w.dispatcher.handle("not json", 1, 5).await, Verdict::Retry);
         assert_eq!(
             w.dispatcher.handle("not json", 5, 5).await,
-            Delivery::DeadLetter
+            Verdict::DeadLetter
         );
     }
 

@@ -1,8 +1,9 @@
-//! How deliveries are timed, from the environment: the same variables in Lambda and caliper-local.
+//! How deliveries are timed: the same settings in Lambda and caliper-local.
 
 use std::time::Duration;
 
-use super::delivery::Backoff;
+use crate::retry::Backoff;
+use crate::settings::{SettingError, Vars};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliverySettings {
@@ -29,18 +30,24 @@ impl DeliverySettings {
 
     /// `CALIPER_WEBHOOK_RETRY_MS` (first retry's delay, doubled each time), `CALIPER_WEBHOOK_RETRY_MAX_MS`
     /// (its cap) and `CALIPER_WEBHOOK_TIMEOUT_MS` (per POST).
-    pub fn from_env() -> Self {
-        let millis = |name: &str, default: u64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default)
-        };
-        Self::from_millis(
-            millis("CALIPER_WEBHOOK_RETRY_MS", Self::DEFAULT_RETRY_MS),
-            millis("CALIPER_WEBHOOK_RETRY_MAX_MS", Self::DEFAULT_RETRY_MAX_MS),
-            millis("CALIPER_WEBHOOK_TIMEOUT_MS", Self::DEFAULT_TIMEOUT_MS),
-        )
+    pub fn from_vars(vars: &Vars) -> Result<Self, SettingError> {
+        // SQS hides a message for at most 12 hours.
+        const MOST: u64 = 12 * 3_600_000;
+        Ok(Self::from_millis(
+            vars.number("CALIPER_WEBHOOK_RETRY_MS", Self::DEFAULT_RETRY_MS, 1, MOST)?,
+            vars.number(
+                "CALIPER_WEBHOOK_RETRY_MAX_MS",
+                Self::DEFAULT_RETRY_MAX_MS,
+                1,
+                MOST,
+            )?,
+            vars.number(
+                "CALIPER_WEBHOOK_TIMEOUT_MS",
+                Self::DEFAULT_TIMEOUT_MS,
+                1,
+                900_000,
+            )?,
+        ))
     }
 }
 
@@ -59,5 +66,14 @@ mod tests {
             (smallest.base, smallest.max),
             (Duration::from_millis(1), Duration::from_millis(1))
         );
+    }
+
+    #[test]
+    fn a_bad_value_is_named() {
+        let vars = Vars::from_pairs(&[("CALIPER_WEBHOOK_TIMEOUT_MS", "10s")]);
+        let error = DeliverySettings::from_vars(&vars).err();
+        assert!(error.is_some_and(|e| e.0.starts_with("CALIPER_WEBHOOK_TIMEOUT_MS is \"10s\"")));
+        let defaults = DeliverySettings::from_vars(&Vars::from_pairs(&[]));
+        assert_eq!(defaults.map(|d| d.timeout), Ok(Duration::from_secs(10)));
     }
 }

@@ -1,0 +1,31 @@
+//! The two queue workers, built one way for every runner: the Lambda functions, caliper-local
+//! and the tests.
+
+use std::sync::Arc;
+
+use crate::ports::WebhookSender;
+use crate::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
+use crate::{Ports, Processor};
+
+/// The job queue's worker: stores each part's events once, records the job's progress, and
+/// announces what it stored on the delivery queue.
+pub fn processor(ports: &Ports) -> Processor {
+    Processor::new(ports.jobs.clone(), ports.events.clone()).notifying(ports.deliveries.clone())
+}
+
+/// The delivery queue's worker: fans stored events out to the webhooks that want them, and
+/// sends each delivery through `sender` (which guards the targets `policy` allows).
+pub fn dispatcher(
+    ports: &Ports,
+    settings: &DeliverySettings,
+    policy: TargetPolicy,
+    sender: Arc<dyn WebhookSender>,
+) -> Dispatcher {
+    Dispatcher::new(
+        settings.backoff,
+        WebhookService::new(ports.webhooks.clone(), ports.secrets.clone(), policy),
+        ports.events.clone(),
+        ports.deliveries.clone(),
+        sender,
+    )
+}
