@@ -1,12 +1,10 @@
-//! Events in DynamoDB, keyed by their Caliper id (`externalId`, the partition key) and their client
-//! (`clientAppId`, the sort key), written with a condition so that each client's event of an id is
-//! stored once. An admin finds every client's event of one id with one Query of its partition. The
+//! Events in DynamoDB (each item as `event_item` maps it), keyed by their Caliper id and their
+//! client, written with a condition so that each client's event of an id is stored once. An admin finds every client's event of one id with one Query of its partition. The
 //! id counter is one reserved item of the same table, updated once per batch.
 
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
@@ -15,25 +13,11 @@ use caliper_core::{EventKey, EventStore, InsertOutcome, StoreError, StoredEvent}
 use futures::future::try_join_all;
 
 use crate::errors::store_error;
-use crate::indexes::index_attributes;
+use crate::event_item::{
+    self, allocated_id, from_item, key, key_of, Item, CLIENT_APP_ID, COUNTER, DOCUMENT_PROJECTION,
+    EXTERNAL_ID, ID_PROJECTION, LAST_ID,
+};
 
-/// The counter's key: not an IRI, so no event can ever collide with it.
-const COUNTER_KEY: &str = "#counter:event-id";
-const COUNTER_CLIENT: &str = "#counter";
-/// zstd's level for stored events: 0.44 of the JSON at a few microseconds (the embedded store's
-/// measurement, `cargo bench -p caliper-embedded --bench compression`).
-const DOC_LEVEL: i32 = 3;
-/// The largest event document: the largest item DynamoDB takes (400 KB), with room to spare.
-const DOC_MAX_BYTES: usize = 4 * 1024 * 1024;
-/// The stored event's fields kept as the item's attributes instead of in its document.
-const ATTRIBUTE_FIELDS: [(&str, &str); 4] = [
-    ("id", "allocatedId"),
-    ("externalId", "externalId"),
-    ("clientAppId", "clientAppId"),
-    ("sensor", "sensor"),
-];
-/// What reading an event's document needs of its item.
-const DOCUMENT_PROJECTION: &str = "externalId, clientAppId, allocatedId, sensor, doc";
 /// Concurrent writes per batch: enough to hide latency, few enough to stay polite to the table.
 const WRITE_CONCURRENCY: usize = 16;
 /// BatchGetItem takes at most 100 keys.
@@ -45,63 +29,12 @@ pub struct DynamoEvents {
     pub(crate) table: String,
 }
 
-type Item = HashMap<String, AttributeValue>;
-
-fn key(client_app_id: &str, external_id: &str) -> Item {
-    HashMap::from([
-        (
-            "externalId".to_owned(),
-            AttributeValue::S(external_id.to_owned()),
-        ),
-        (
-            "clientAppId".to_owned(),
-            AttributeValue::S(client_app_id.to_owned()),
-        ),
-    ])
-}
-
-/// The key of a read item (one projected with both key attributes).
-fn key_of(item: &Item) -> Option<EventKey> {
-    let text = |name: &str| item.get(name)?.as_s().ok().cloned();
-    Some(EventKey::new(text("clientAppId")?, text("externalId")?))
-}
-
-fn allocated_id(item: &Item) -> Option<u64> {
-    item.get("allocatedId")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
-
 impl DynamoEvents {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
         }
-    }
-
-    fn item(event: &StoredEvent) -> Result<Item, StoreError> {
-        // The fields the item holds as attributes anyway leave the document (read back in
-        // `document`), and the rest is compressed: an event of about a kilobyte then fits, with
-        // its index keys, in one write unit (1 KB) instead of two.
-        let mut doc = serde_json::to_value(event).map_err(|e| StoreError::new(e.to_string()))?;
-        if let serde_json::Value::Object(fields) = &mut doc {
-            for (field, _) in ATTRIBUTE_FIELDS {
-                fields.remove(field);
-            }
-        }
-        let json = serde_json::to_vec(&doc).map_err(|e| StoreError::new(e.to_string()))?;
-        let packed = zstd::bulk::compress(&json, DOC_LEVEL)
-            .map_err(|e| StoreError::new(format!("cannot compress an event: {e}")))?;
-        let mut item = key(&event.client_app_id, &event.external_id);
-        item.insert(
-            "allocatedId".into(),
-            AttributeValue::N(event.id.to_string()),
-        );
-        item.insert("sensor".into(), AttributeValue::S(event.sensor.clone()));
-        item.insert("doc".into(), AttributeValue::B(Blob::new(packed)));
-        item.extend(index_attributes(event));
-        Ok(item)
     }
 
     /// The items of `keys` that exist, with the attributes of `projection`, in no order.
@@ -114,7 +47,7 @@ impl DynamoEvents {
         // BatchGetItem refuses duplicate keys.
         let unique: Vec<&EventKey> = keys
             .iter()
-            .filter(|k| k.external_id != COUNTER_KEY)
+            .filter(|k| k.external_id != COUNTER.1)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -177,7 +110,7 @@ impl DynamoEvents {
             .batch_get(keys, DOCUMENT_PROJECTION, consistent)
             .await?
         {
-            let (Some(key), Some(event)) = (key_of(&item), document(&item)) else {
+            let (Some(key), Some(event)) = (key_of(&item), from_item(&item)) else {
                 continue;
             };
             events.insert(key, event?);
@@ -190,8 +123,8 @@ impl DynamoEvents {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::item(event)?))
-            .condition_expression("attribute_not_exists(externalId)")
+            .set_item(Some(event_item::to_item(event)?))
+            .condition_expression(format!("attribute_not_exists({EXTERNAL_ID})"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -234,8 +167,8 @@ impl EventStore for DynamoEvents {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(COUNTER_CLIENT, COUNTER_KEY)))
-            .update_expression("ADD lastId :count")
+            .set_key(Some(key(COUNTER.0, COUNTER.1)))
+            .update_expression(format!("ADD {LAST_ID} :count"))
             .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
@@ -243,7 +176,7 @@ impl EventStore for DynamoEvents {
             .map_err(|e| store_error("UpdateItem (id counter)", e))?;
         let last: u64 = output
             .attributes()
-            .and_then(|a| a.get("lastId"))
+            .and_then(|a| a.get(LAST_ID))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| StoreError::new("the id counter returned no value"))?;
@@ -259,9 +192,7 @@ impl EventStore for DynamoEvents {
             .iter()
             .map(|id| EventKey::new(client_app_id, id))
             .collect();
-        let items = self
-            .batch_get(&keys, "externalId, clientAppId, allocatedId", true)
-            .await?;
+        let items = self.batch_get(&keys, ID_PROJECTION, true).await?;
         Ok(items
             .iter()
             .filter_map(|item| Some((key_of(item)?.external_id, allocated_id(item)?)))
@@ -277,7 +208,7 @@ impl EventStore for DynamoEvents {
     }
 
     async fn get(&self, event: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
-        if event.external_id == COUNTER_KEY {
+        if event.external_id == COUNTER.1 {
             return Ok(None);
         }
         let output = self
@@ -289,11 +220,11 @@ impl EventStore for DynamoEvents {
             .send()
             .await
             .map_err(|e| store_error("GetItem (event)", e))?;
-        output.item().and_then(document).transpose()
+        output.item().and_then(from_item).transpose()
     }
 
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
-        if external_id == COUNTER_KEY {
+        if external_id == COUNTER.1 {
             return Ok(Vec::new());
         }
         let mut clients = Vec::new();
@@ -303,9 +234,9 @@ impl EventStore for DynamoEvents {
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("externalId = :id")
+                .key_condition_expression(format!("{EXTERNAL_ID} = :id"))
                 .expression_attribute_values(":id", AttributeValue::S(external_id.to_owned()))
-                .projection_expression("clientAppId")
+                .projection_expression(CLIENT_APP_ID)
                 .consistent_read(true)
                 .set_exclusive_start_key(resume)
                 .send()
@@ -315,7 +246,7 @@ impl EventStore for DynamoEvents {
                 output
                     .items()
                     .iter()
-                    .filter_map(|i| i.get("clientAppId")?.as_s().ok().cloned()),
+                    .filter_map(|i| event_item::text(i, CLIENT_APP_ID)),
             );
             resume = output.last_evaluated_key;
             if resume.is_none() {
@@ -330,77 +261,5 @@ impl EventStore for DynamoEvents {
     ) -> Result<HashMap<EventKey, StoredEvent>, StoreError> {
         // Strongly consistent, as `get`: deliveries read events stored a moment ago.
         self.stored_events(keys, true).await
-    }
-}
-
-/// A stored event, from its item: the compressed document and the fields kept as attributes, or
-/// (items written before compression) the whole event as JSON.
-fn document(item: &Item) -> Option<Result<StoredEvent, StoreError>> {
-    let packed = match item.get("doc")? {
-        AttributeValue::B(packed) => packed,
-        AttributeValue::S(json) => return Some(parse(json.as_bytes())),
-        _ => return None,
-    };
-    let unreadable = |why: String| StoreError::new(format!("an unreadable stored event: {why}"));
-    let read = || {
-        let json = zstd::bulk::decompress(packed.as_ref(), DOC_MAX_BYTES)
-            .map_err(|e| unreadable(e.to_string()))?;
-        let mut doc: serde_json::Value =
-            serde_json::from_slice(&json).map_err(|e| unreadable(e.to_string()))?;
-        let fields = doc
-            .as_object_mut()
-            .ok_or_else(|| unreadable("not a JSON object".into()))?;
-        for (field, attribute) in ATTRIBUTE_FIELDS {
-            let value = match item.get(attribute) {
-                Some(AttributeValue::S(text)) => serde_json::Value::from(text.clone()),
-                Some(AttributeValue::N(number)) => serde_json::Value::from(
-                    number
-                        .parse::<u64>()
-                        .map_err(|e| unreadable(e.to_string()))?,
-                ),
-                _ => return Err(unreadable(format!("no {attribute}"))),
-            };
-            fields.insert(field.to_owned(), value);
-        }
-        serde_json::from_value(doc).map_err(|e| unreadable(e.to_string()))
-    };
-    Some(read())
-}
-
-fn parse(doc: &[u8]) -> Result<StoredEvent, StoreError> {
-    serde_json::from_slice(doc)
-        .map_err(|e| StoreError::new(format!("a stored event is unreadable: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_event_reads_back_from_its_item_as_it_was_stored() {
-        let caliper = serde_json::json!({
-            "id": "urn:uuid:7e10e4f3-a0d8-4430-95bd-783ffae4d916", "type": "ToolUseEvent",
-            "actor": {"id": "https://example.edu/users/1", "type": "Person"}, "action": "Used",
-            "object": {"id": "https://example.edu/tool", "type": "SoftwareApplication"},
-            "eventTime": "2024-05-01T12:00:00.000Z", "extensions": {"id": "not ours"}
-        });
-        let event = StoredEvent::from_event(
-            &caliper,
-            42,
-            "https://example.edu/sensors/1",
-            "2024-05-01T12:00:01.000Z",
-            "http://purl.imsglobal.org/ctx/caliper/v1p2",
-            "app",
-            chrono::Utc::now(),
-        );
-        let item = DynamoEvents::item(&event).unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(item.get("doc"), Some(AttributeValue::B(_))));
-        let read = document(&item).map(|r| r.unwrap_or_else(|e| panic!("{e}")));
-        assert_eq!(read, Some(event.clone()));
-        let legacy: Item = HashMap::from([(
-            "doc".to_owned(),
-            AttributeValue::S(serde_json::to_string(&event).unwrap_or_default()),
-        )]);
-        assert_eq!(document(&legacy).and_then(Result::ok), Some(event));
     }
 }

@@ -2,7 +2,7 @@
 //! Pages read index entries (keys, and the fields a filter tests) and then fetch only the page's
 //! events; counts read entries, never events.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -13,9 +13,11 @@ use futures::future::try_join_all;
 
 use crate::dynamo_events::DynamoEvents;
 use crate::errors::store_error;
-use crate::indexes::{partition, table_plan, version_field, Gsi, POSITION, SHARDS};
-
-type Item = HashMap<String, AttributeValue>;
+use crate::event_item::{
+    key_of, version_field, Item, ACTOR_EMAIL, ACTOR_ID, CLIENT_APP_ID, DATA_VERSION, EXTERNAL_ID,
+    POSITION, SENSOR,
+};
+use crate::indexes::{partition, table_plan, Gsi, SHARDS};
 
 /// One index entry: where it sits and which event it names.
 struct Entry {
@@ -65,12 +67,12 @@ impl ShardQuery<'_> {
             .scan_index_forward(self.order == Order::OldestFirst);
         let residual = &self.plan.residual;
         let tests = [
-            ("clientAppId", residual.client_app_id.clone()),
-            ("sensor", residual.sensor.clone()),
-            ("actorId", residual.actor_id.clone()),
-            ("actorEmail", residual.actor_email.clone()),
+            (CLIENT_APP_ID, residual.client_app_id.clone()),
+            (SENSOR, residual.sensor.clone()),
+            (ACTOR_ID, residual.actor_id.clone()),
+            (ACTOR_EMAIL, residual.actor_email.clone()),
             (
-                "dataVersion",
+                DATA_VERSION,
                 residual.data_version.as_deref().map(version_field),
             ),
         ];
@@ -98,7 +100,7 @@ impl ShardQuery<'_> {
     ) -> Result<(Vec<Entry>, Option<Item>), StoreError> {
         let output = self
             .request(shard)
-            .projection_expression("externalId, clientAppId, #p")
+            .projection_expression(format!("{EXTERNAL_ID}, {CLIENT_APP_ID}, #p"))
             .limit(limit)
             .set_exclusive_start_key(resume)
             .send()
@@ -110,10 +112,7 @@ impl ShardQuery<'_> {
             .filter_map(|item| {
                 Some(Entry {
                     position: item.get(POSITION)?.as_s().ok()?.clone(),
-                    event: EventKey::new(
-                        item.get("clientAppId")?.as_s().ok()?.clone(),
-                        item.get("externalId")?.as_s().ok()?.clone(),
-                    ),
+                    event: key_of(item)?,
                 })
             })
             .collect();

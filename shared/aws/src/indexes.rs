@@ -1,5 +1,5 @@
 //! The events table's global secondary indexes, and how each listing plan of
-//! `caliper_core::query` is read from them.
+//! `caliper_core::query` is read from them (an item's index keys are written by `event_item`).
 //!
 //! Every index entry costs a write unit per event, the largest part of what ingesting costs
 //! (README, "Cost"), so the table has four indexes, not one per plan: the caller's own events,
@@ -12,34 +12,17 @@
 //! [`SHARDS`]. No key is then written by every event (the "all events" key alone would be), and a
 //! listing reads the shards of its key in parallel and merges them.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use caliper_core::query::{Index, Plan, Residual, Visibility};
-use caliper_core::{EventQuery, StoredEvent};
+use caliper_core::EventQuery;
 use sha2::{Digest, Sha256};
 
 /// Write partitions per index key. Fixed for the life of a table: stored keys carry it.
 pub const SHARDS: u64 = 8;
 
-/// The sort key of every index.
-pub const POSITION: &str = "position";
-
-/// The attributes every index keeps for the filters its key does not settle (`clientAppId`, a key
-/// of the table, is in every index).
-pub const KEPT_FIELDS: [&str; 4] = ["sensor", "actorId", "actorEmail", "dataVersion"];
+pub use crate::event_item::{KEPT_FIELDS, POSITION};
 
 /// The domain's indexes that the table has; plans on the others are read through these.
 pub const TABLE_INDEXES: [Index; 4] = [Index::All, Index::Client, Index::Actor, Index::Email];
-
-/// A Caliper version as the item keeps it: `v1p2` for `http://purl.imsglobal.org/ctx/caliper/v1p2`
-/// (every byte of an item counts towards its write units).
-pub fn version_field(data_version: &str) -> String {
-    data_version
-        .strip_prefix("http://purl.imsglobal.org/ctx/caliper/")
-        .unwrap_or(data_version)
-        .to_owned()
-}
 
 /// One index as DynamoDB knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,10 +34,17 @@ pub struct Gsi {
     pub keeps_fields: bool,
 }
 
+/// Every event's index.
+const ALL: Gsi = Gsi {
+    name: "byAll",
+    key: "kAll",
+    keeps_fields: true,
+};
+
 /// The table's index of one of [`TABLE_INDEXES`] (`None` for the others).
 pub fn gsi(index: Index) -> Option<Gsi> {
     let (name, key) = match index {
-        Index::All => ("byAll", "kAll"),
+        Index::All => return Some(ALL),
         Index::Client => ("byClient", "kClient"),
         Index::Actor => ("byActor", "kActor"),
         Index::Email => ("byEmail", "kEmail"),
@@ -88,12 +78,7 @@ pub fn table_plan(query: &EventQuery) -> (Gsi, Plan) {
             ..Residual::default()
         },
     };
-    let gsi = gsi(index).unwrap_or(Gsi {
-        name: "byAll",
-        key: "kAll",
-        keeps_fields: true,
-    });
-    (gsi, plan)
+    (gsi(index).unwrap_or(ALL), plan)
 }
 
 /// The indexes in the template's terms (`GlobalSecondaryIndexes`), for the check that it agrees.
@@ -130,36 +115,6 @@ pub fn partition(shard: u64, key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("{shard}|sha256:{hex}")
-}
-
-/// The attributes that place `event` in every index it belongs to.
-pub fn index_attributes(event: &StoredEvent) -> HashMap<String, AttributeValue> {
-    let shard = event.id % SHARDS;
-    let mut attributes: HashMap<String, AttributeValue> = TABLE_INDEXES
-        .iter()
-        .filter_map(|&index| {
-            let key = index.key_of(event)?;
-            Some((
-                gsi(index)?.key.to_owned(),
-                AttributeValue::S(partition(shard, &key)),
-            ))
-        })
-        .collect();
-    attributes.insert(
-        POSITION.to_owned(),
-        AttributeValue::S(caliper_core::Position::of(event).key()),
-    );
-    if let Some(actor) = event.actor_id() {
-        attributes.insert("actorId".into(), AttributeValue::S(actor.to_owned()));
-    }
-    if let Some(email) = event.actor_email() {
-        attributes.insert("actorEmail".into(), AttributeValue::S(email));
-    }
-    attributes.insert(
-        "dataVersion".into(),
-        AttributeValue::S(version_field(&event.data_version)),
-    );
-    attributes
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod dynamo_jobs;
 mod dynamo_listing;
 mod dynamo_webhooks;
 mod errors;
+pub mod event_item;
 pub mod indexes;
 mod kms;
 mod lambda_sqs;

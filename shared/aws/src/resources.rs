@@ -37,8 +37,8 @@ pub async fn create_resources(
     create_table(
         &dynamo,
         &settings.events_table,
-        "externalId",
-        Some("clientAppId"),
+        crate::event_item::EXTERNAL_ID,
+        Some(crate::event_item::CLIENT_APP_ID),
         &indexes,
     )
     .await?;
