@@ -55,8 +55,8 @@ def test_a_submission_goes_through_the_binaries_alone_to_a_webhook(stack):
     assert status == 200 and waiting["job"]["state"] == "waiting", waiting
 
     # The SQS trigger hands process-events what submit-events queued.
-    kind, verdict = stack.function("process-events").invoke(stack.sqs_event("EventsQueue"))
-    assert (kind, verdict) == ("response", {"batchItemFailures": []}), verdict
+    verdict = stack.trigger("EventsQueue", "process-events")
+    assert verdict == {"batchItemFailures": []}, verdict
 
     status, done = stack.http("job-status", with_job(payload("job-status.json"), job))
     assert status == 200 and done["job"]["state"] == "completed", done
@@ -79,8 +79,8 @@ def test_a_submission_goes_through_the_binaries_alone_to_a_webhook(stack):
 
     # deliver-webhooks fans the stored events out, then sends each delivery.
     for _ in range(2):
-        kind, verdict = stack.function("deliver-webhooks").invoke(stack.sqs_event("DeliveryQueue"))
-        assert (kind, verdict) == ("response", {"batchItemFailures": []}), verdict
+        verdict = stack.trigger("DeliveryQueue", "deliver-webhooks")
+        assert verdict == {"batchItemFailures": []}, verdict
     with stack.receiver.arrived:
         assert stack.receiver.arrived.wait_for(lambda: len(stack.receiver.posts) >= len(sent), timeout=60)
     delivered = {body["externalId"] for _, body in stack.receiver.posts}
@@ -102,8 +102,8 @@ ANSWERS = {
     "query-events-get.json": 404,
     "webhooks-create.json": 201,
 }
-# The SQS triggers' payloads: nothing to retry (their job or events are not ours to fail).
-TRIGGERS = {"process-events.json", "dead-letters.json", "deliver-webhooks.json"}
+# The SQS triggers' payloads, in this order, about a job just made: none fails.
+TRIGGERS = ["process-events.json", "deliver-webhooks.json", "dead-letters.json"]
 
 
 def binary_of(name):
@@ -113,7 +113,7 @@ def binary_of(name):
 
 def test_every_payload_in_events_is_answered_by_its_function(stack):
     names = {p.name for p in EVENTS.glob("*.json")} - {"envelope.json"}
-    assert names == set(ANSWERS) | TRIGGERS | {"authorize.json"}, "a payload without an expected answer"
+    assert names == set(ANSWERS) | set(TRIGGERS) | {"authorize.json"}, "a payload without an expected answer"
     _, accepted = stack.http("submit-events", payload("submit-events.json"))
     for name, status in ANSWERS.items():
         event = with_job(payload(name), accepted["jobId"])
@@ -121,9 +121,16 @@ def test_every_payload_in_events_is_answered_by_its_function(stack):
         assert got == status, (name, body)
         if status >= 400:
             assert body["status"] == "error" and body["message"], (name, body)
+    job = accepted["jobId"]
     for name in TRIGGERS:
-        kind, verdict = stack.function(binary_of(name)).invoke(payload(name))
-        assert kind == "response" and "batchItemFailures" in verdict, (name, verdict)
+        kind, verdict = stack.function(binary_of(name)).invoke(with_job(payload(name), job))
+        assert (kind, verdict) == ("response", {"batchItemFailures": []}), (name, verdict)
+        if name == "process-events.json":
+            # The payload's part is the job's: its events are the job's results.
+            _, status = stack.http("job-status", with_job(payload("job-status.json"), job))
+            part = json.loads(payload(name)["Records"][0]["body"])
+            results = status["job"]["returnValue"]["results"]
+            assert [r["externalId"] for r in results] == [e["id"] for e in part["events"]], status
     # The authorizer refuses the example's unsigned token: API Gateway answers that with 401.
     kind, refusal = stack.function("authorize").invoke(payload("authorize.json"))
     assert (kind, refusal["errorMessage"]) == ("error", "Unauthorized"), refusal

@@ -13,13 +13,12 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_http::telemetry::init_lambda();
-    let issuer = std::env::var("CALIPER_TOKEN_ISSUER")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
+    let vars = caliper_http::settings::environment();
+    let issuer = vars
+        .text("CALIPER_TOKEN_ISSUER")
         .ok_or("CALIPER_TOKEN_ISSUER is not set: the user pool's issuer URL, https://cognito-idp.REGION.amazonaws.com/POOL_ID")?;
-    let jwks_url = std::env::var("CALIPER_JWKS_URL")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
+    let jwks_url = vars
+        .text("CALIPER_JWKS_URL")
         .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
     let verifier = Verifier::remote(jwks_url.clone(), issuer)
         .await
