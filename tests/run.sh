@@ -23,12 +23,13 @@ if [ ! -x "$venv/bin/moto_server" ] || ! cmp -s tests/requirements.txt "$venv/re
     cp tests/requirements.txt "$venv/requirements.txt"
 fi
 
-# The docs page is tested in Debian's Chromium.
-if ! command -v chromium > /dev/null; then
-    echo "==> installing chromium (Debian)"
+# The docs page is tested in Debian's Chromium; the README's walk-through uses curl and jq.
+missing=$(for tool in chromium curl jq; do command -v "$tool" > /dev/null || echo "$tool"; done)
+if [ -n "$missing" ]; then
+    echo "==> installing" $missing "(Debian)"
     sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > /dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing > /dev/null
 fi
 
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -189,11 +189,11 @@ impl Api {
     }
 }
 
-/// The route of `method path`, its path parameters, and whether it came in its slash form.
-fn matched<'a>(
-    method: &str,
-    path: &'a str,
-) -> Option<(&'static Route, Vec<(&'static str, &'a str)>, bool)> {
+/// A matched route, its path parameters, and whether it came in its slash form.
+type Matched<'a> = (&'static Route, Vec<(&'static str, &'a str)>, bool);
+
+/// The route of `method path`.
+fn matched<'a>(method: &str, path: &'a str) -> Option<Matched<'a>> {
     let given: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let slashed = path.len() > 1 && path.ends_with('/');
     ROUTES.iter().find_map(|route| {

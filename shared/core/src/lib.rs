@@ -2,6 +2,14 @@
 //!
 //! Everything here is written against the small ports in [`ports`]; the adapters (DynamoDB and SQS,
 //! or the embedded store and queue) live in their own crates and are chosen by the binaries.
+//!
+//! - [`submit`]: an envelope becomes a job and its queue messages ([`message`]);
+//! - [`process`]: a message's events are stored once ([`record`]: the job's progress);
+//! - [`query`]: what a listing asks and which index answers it;
+//! - [`webhooks`]: subscriptions, filters, fan-out and signed delivery;
+//! - [`workers`]: the two queue workers, built one way for every runner; [`retry`]: when a failed
+//!   message is tried again;
+//! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
 pub mod message;
 pub mod model;

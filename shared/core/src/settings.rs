@@ -27,9 +27,12 @@ impl Display for SettingError {
 
 impl std::error::Error for SettingError {}
 
+/// How a variable is looked up by name.
+type Read<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
 /// Named variables, read through `read` (the environment, or a test's table).
 pub struct Vars<'a> {
-    read: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    read: Read<'a>,
 }
 
 impl<'a> Vars<'a> {

@@ -35,13 +35,16 @@ use crate::routes::{route_for, Function, Route};
 /// What a handler answers: a response, or an error that becomes one.
 pub type Answer = Result<Response<Body>, ApiError>;
 
+/// What a storage handler's call gives: its answer, in time.
+pub type Pending<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
+
 /// A route's handler.
 #[derive(Clone, Copy)]
 pub enum Handler {
     /// Needs the request limits only (no storage): its function runs without AWS clients.
     Pure(fn(&Limits, &Call) -> Answer),
     /// Needs the stored jobs, events or webhooks.
-    Stored(for<'a> fn(&'a App, &'a Call) -> Pin<Box<dyn Future<Output = Answer> + Send + 'a>>),
+    Stored(for<'a> fn(&'a App, &'a Call) -> Pending<'a>),
 }
 
 impl std::fmt::Debug for Handler {
