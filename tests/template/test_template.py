@@ -161,7 +161,8 @@ PERMISSIONS = {
                       ("sqs:SendMessage", "EventsQueue")},
     "process-events": {("dynamodb:UpdateItem", "JobsTable"), ("dynamodb:BatchGetItem", "EventsTable"),
                        ("dynamodb:PutItem", "EventsTable"), ("dynamodb:UpdateItem", "EventsTable"),
-                       ("sqs:SendMessage", "DeliveryQueue")},
+                       ("sqs:SendMessage", "DeliveryQueue"),
+                       ("sqs:ChangeMessageVisibility", "EventsQueue")},
     "dead-letters": {("dynamodb:UpdateItem", "JobsTable"), ("sqs:SendMessage", "EventsReplayQueue")},
     "job-status": {("dynamodb:GetItem", "JobsTable")},
     "query-events": {(action, resource) for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
