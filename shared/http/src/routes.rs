@@ -318,7 +318,8 @@ pub fn route_for(route_key: &str, raw_path: &str) -> Option<&'static Route> {
                 && raw_path.strip_suffix('/') == Some(path)
         });
     }
-    ROUTES.iter().find(|r| r.key() == route_key)
+    let (method, path) = route_key.split_once(' ')?;
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
 }
 
 #[cfg(test)]
