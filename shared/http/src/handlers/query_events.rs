@@ -28,8 +28,8 @@ const PARAMETERS: [&str; 10] = [
     "dataVersion",
 ];
 
-/// GET `/caliper/events/{externalId}`: one event of the caller's (another client's of the same Caliper id is another event, and
-/// answers 404 exactly like a missing one). An admin names the client with `?clientAppId=`, or
+/// GET `/caliper/events/{externalId}`: one event of the caller's (another client's of the same
+/// Caliper id is another event, and answers 404 exactly like a missing one). An admin names the client with `?clientAppId=`, or
 /// gets the one event of that id, or a 409 listing the clients that hold one.
 pub async fn get_event(app: &App, call: &Call) -> Answer {
     let (request, caller) = (&call.request, call.caller()?);
