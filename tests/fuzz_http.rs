@@ -149,7 +149,11 @@ fn arbitrary_requests_get_json_answers_and_never_a_5xx() {
             return Ok(());
         };
         let function = api.function().name();
-        let response = runtime.block_on(handlers::serve(&app, api.function(), request));
+        let response = runtime.block_on(handlers::serve(
+            &app,
+            handlers::service(api.function()),
+            request,
+        ));
         let content_type = response
             .headers()
             .get("content-type")

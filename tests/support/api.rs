@@ -167,13 +167,17 @@ impl Api {
     pub async fn send(self, app: &App) -> (u16, Value) {
         let request = self.request();
         let function = self.function();
-        crate::read_response(handlers::serve(app, function, request).await)
+        crate::read_response(handlers::serve(app, handlers::service(function), request).await)
     }
 
     /// The same for a route that needs no storage, with these limits.
     pub fn send_pure(self, limits: &Limits) -> (u16, Value) {
         let request = self.request();
-        crate::read_response(handlers::serve_pure(limits, self.function(), request))
+        crate::read_response(handlers::serve_pure(
+            limits,
+            handlers::service(self.function()),
+            request,
+        ))
     }
 
     /// The function serving the request's route.

@@ -1,6 +1,5 @@
 //! GET /openapi.json and /docs: the API's description, for tools and for people (no token needed).
 
-use caliper_http::routes::Function;
 use caliper_http::{handlers, Limits};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -10,7 +9,7 @@ async fn main() -> Result<(), Error> {
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve_pure(
             &Limits::default(),
-            Function::ApiDescription,
+            &handlers::API_DESCRIPTION,
             request,
         ))
     }))

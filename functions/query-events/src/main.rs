@@ -1,6 +1,5 @@
 //! GET /caliper/events and GET /caliper/events/{externalId}: stored events, listed and fetched.
 
-use caliper_http::routes::Function;
 use caliper_http::{handlers, App};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -10,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let aws = caliper_aws::from_env(&[caliper_aws::Needs::CursorKeys]).await?;
     let app = App::new(aws.ports, caliper_http::settings::limits()?);
     run(service_fn(|request: Request| async {
-        Ok::<_, Error>(handlers::serve(&app, Function::QueryEvents, request).await)
+        Ok::<_, Error>(handlers::serve(&app, &handlers::QUERY_EVENTS, request).await)
     }))
     .await
 }

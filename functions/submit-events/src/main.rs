@@ -1,6 +1,5 @@
 //! POST /caliper/event and /caliper/v1p2: validate an envelope, record its job, queue it.
 
-use caliper_http::routes::Function;
 use caliper_http::{handlers, App};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -10,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let aws = caliper_aws::from_env(&[caliper_aws::Needs::Queue]).await?;
     let app = App::new(aws.ports, caliper_http::settings::limits()?);
     run(service_fn(|request: Request| async {
-        Ok::<_, Error>(handlers::serve(&app, Function::SubmitEvents, request).await)
+        Ok::<_, Error>(handlers::serve(&app, &handlers::SUBMIT_EVENTS, request).await)
     }))
     .await
 }

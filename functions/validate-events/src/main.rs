@@ -1,7 +1,6 @@
 //! POST /caliper/event/validate: the submission's checks, nothing stored. Needs no AWS service.
 
 use caliper_http::handlers;
-use caliper_http::routes::Function;
 use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
@@ -11,7 +10,7 @@ async fn main() -> Result<(), Error> {
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve_pure(
             &limits,
-            Function::ValidateEvents,
+            &handlers::VALIDATE_EVENTS,
             request,
         ))
     }))

@@ -1,6 +1,5 @@
 //! /webhooks/ and /webhook-filters/: managing the webhooks that receive stored events.
 
-use caliper_http::routes::Function;
 use caliper_http::{handlers, App};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -13,7 +12,7 @@ async fn main() -> Result<(), Error> {
     };
     let app = App::new(aws.ports, caliper_http::settings::limits()?).with_target_policy(policy);
     run(service_fn(|request: Request| async {
-        Ok::<_, Error>(handlers::serve(&app, Function::Webhooks, request).await)
+        Ok::<_, Error>(handlers::serve(&app, &handlers::WEBHOOKS, request).await)
     }))
     .await
 }

@@ -2,7 +2,6 @@
 //! that caliper-local routes and authorizes by, and that the SAM template must agree with.
 
 use crate::caller::Scope;
-use crate::handlers::{self, Handler};
 
 /// The Lambda functions that serve routes: each a crate in `functions/` of this name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,30 +40,78 @@ impl Function {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// What a route does: each has one handler, in the module of the function that serves it
+/// (`handlers::Service`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    SubmitEvents,
+    ValidateEvents,
+    EndpointConfig,
+    ListEvents,
+    GetEvent,
+    JobStatus,
+    OpenApi,
+    DocsPage,
+    DocsScript,
+    ListWebhooks,
+    CreateWebhook,
+    GetWebhook,
+    ReplaceWebhook,
+    DeleteWebhook,
+    ActivateWebhook,
+    DeactivateWebhook,
+    ListFilters,
+    CreateFilter,
+    GetFilter,
+    ReplaceFilter,
+    DeleteFilter,
+    FiltersOfWebhook,
+}
+
+impl Operation {
+    /// The function that serves it.
+    pub const fn function(self) -> Function {
+        match self {
+            Self::SubmitEvents => Function::SubmitEvents,
+            Self::ValidateEvents => Function::ValidateEvents,
+            Self::EndpointConfig => Function::EndpointConfig,
+            Self::ListEvents | Self::GetEvent => Function::QueryEvents,
+            Self::JobStatus => Function::JobStatus,
+            Self::OpenApi | Self::DocsPage | Self::DocsScript => Function::ApiDescription,
+            Self::ListWebhooks
+            | Self::CreateWebhook
+            | Self::GetWebhook
+            | Self::ReplaceWebhook
+            | Self::DeleteWebhook
+            | Self::ActivateWebhook
+            | Self::DeactivateWebhook
+            | Self::ListFilters
+            | Self::CreateFilter
+            | Self::GetFilter
+            | Self::ReplaceFilter
+            | Self::DeleteFilter
+            | Self::FiltersOfWebhook => Function::Webhooks,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
     /// In API Gateway's syntax: `{name}` for a path parameter.
     pub path: &'static str,
-    /// The function whose binary serves it.
+    /// What it does; its handler is the operation's.
+    pub operation: Operation,
+    /// The function whose binary serves it (the operation's).
     pub function: Function,
     /// Any one of these lets a token through (the authorizer allows the route;
-    /// [`handlers::serve`] checks them again before the handler runs). None: a public route,
+    /// `handlers::serve` checks them again before the handler runs). None: a public route,
     /// served without a token.
     pub scopes: &'static [Scope],
-    /// What answers it, once the caller's scopes are checked.
-    pub handler: Handler,
     /// Also answered with a trailing slash, the form the official clients send (`/webhooks/`).
     /// API Gateway's route keys cannot end in `/`, so the template adds a greedy route
     /// (`{path}/{proxy+}`, [`SLASH_ROUTE`]) beside this one.
     pub trailing_slash: bool,
-}
-
-impl PartialEq for Route {
-    /// A route is its key: the table has one route per key (tested below).
-    fn eq(&self, other: &Self) -> bool {
-        self.method == other.method && self.path == other.path
-    }
 }
 
 /// What the template appends to a [`Route::trailing_slash`] route's path for its slash form.
@@ -107,16 +154,15 @@ const PUBLIC: &[Scope] = &[];
 const fn route(
     method: &'static str,
     path: &'static str,
-    function: Function,
+    operation: Operation,
     scopes: &'static [Scope],
-    handler: Handler,
 ) -> Route {
     Route {
         method,
         path,
-        function,
+        operation,
+        function: operation.function(),
         scopes,
-        handler,
         trailing_slash: false,
     }
 }
@@ -125,184 +171,46 @@ const fn route(
 const fn collection(
     method: &'static str,
     path: &'static str,
+    operation: Operation,
     scopes: &'static [Scope],
-    handler: Handler,
 ) -> Route {
     Route {
         trailing_slash: true,
-        ..route(method, path, Function::Webhooks, scopes, handler)
+        ..route(method, path, operation, scopes)
     }
 }
 
-const fn webhook(
-    method: &'static str,
-    path: &'static str,
-    scopes: &'static [Scope],
-    handler: Handler,
-) -> Route {
-    route(method, path, Function::Webhooks, scopes, handler)
-}
+use Operation::*;
 
-/// Wraps an `async fn(&App, &Call) -> Answer` as a [`Handler`].
-macro_rules! stored {
-    ($handler:path) => {
-        Handler::Stored(|app, call| Box::pin($handler(app, call)))
-    };
-}
-
-use Function::*;
-
-/// Every route: to change a route's scopes or handler, change its line here. The authorizer's
-/// policy, caliper-local's routing, the template test and the OpenAPI test all read this table.
+/// Every route: to change a route's scopes or what it does, change its line here. The
+/// authorizer's policy, the check before every handler, caliper-local's routing, the template
+/// test and the OpenAPI test all read this table. (Handlers are bound to operations in each
+/// function's module, so that a function's binary holds its own handlers only.)
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    route(
-        "POST",
-        "/caliper/event",
-        SubmitEvents,
-        EVENTS,
-        stored!(handlers::submit_events),
-    ),
-    route(
-        "POST",
-        "/caliper/v1p2",
-        SubmitEvents,
-        EVENTS,
-        stored!(handlers::submit_events),
-    ),
-    route(
-        "GET",
-        "/caliper/event",
-        EndpointConfig,
-        EVENTS,
-        Handler::Pure(handlers::endpoint_config),
-    ),
-    route(
-        "POST",
-        "/caliper/event/validate",
-        ValidateEvents,
-        EVENTS,
-        Handler::Pure(handlers::validate_events),
-    ),
-    route(
-        "GET",
-        "/caliper/events",
-        QueryEvents,
-        EVENTS,
-        stored!(handlers::list_events),
-    ),
-    route(
-        "GET",
-        "/caliper/events/{externalId}",
-        QueryEvents,
-        EVENTS,
-        stored!(handlers::get_event),
-    ),
-    route(
-        "GET",
-        "/jobs/{jobId}/status",
-        JobStatus,
-        EVENTS,
-        stored!(handlers::job_status),
-    ),
-    route(
-        "GET",
-        "/openapi.json",
-        ApiDescription,
-        PUBLIC,
-        Handler::Pure(handlers::openapi),
-    ),
-    route(
-        "GET",
-        "/docs",
-        ApiDescription,
-        PUBLIC,
-        Handler::Pure(handlers::docs_page),
-    ),
-    route(
-        "GET",
-        "/docs/redoc.standalone.js",
-        ApiDescription,
-        PUBLIC,
-        Handler::Pure(handlers::docs_script),
-    ),
-    collection(
-        "GET",
-        "/webhooks",
-        WEBHOOK_READ,
-        stored!(handlers::webhooks::list),
-    ),
-    collection(
-        "POST",
-        "/webhooks",
-        WEBHOOK_WRITE,
-        stored!(handlers::webhooks::create),
-    ),
-    webhook(
-        "GET",
-        "/webhooks/{id}",
-        WEBHOOK_READ,
-        stored!(handlers::webhooks::get),
-    ),
-    webhook(
-        "PUT",
-        "/webhooks/{id}",
-        WEBHOOK_WRITE,
-        stored!(handlers::webhooks::replace),
-    ),
-    webhook(
-        "DELETE",
-        "/webhooks/{id}",
-        WEBHOOK_WRITE,
-        stored!(handlers::webhooks::delete),
-    ),
-    webhook(
-        "PUT",
-        "/webhooks/{id}/activate",
-        WEBHOOK_WRITE,
-        stored!(handlers::webhooks::activate),
-    ),
-    webhook(
-        "PUT",
-        "/webhooks/{id}/deactivate",
-        WEBHOOK_WRITE,
-        stored!(handlers::webhooks::deactivate),
-    ),
-    collection(
-        "GET",
-        "/webhook-filters",
-        WEBHOOK_READ,
-        stored!(handlers::webhooks::list_filters),
-    ),
-    collection(
-        "POST",
-        "/webhook-filters",
-        WEBHOOK_WRITE,
-        stored!(handlers::webhooks::create_filter),
-    ),
-    webhook(
-        "GET",
-        "/webhook-filters/{id}",
-        WEBHOOK_READ,
-        stored!(handlers::webhooks::get_filter),
-    ),
-    webhook(
-        "PUT",
-        "/webhook-filters/{id}",
-        WEBHOOK_WRITE,
-        stored!(handlers::webhooks::replace_filter),
-    ),
-    webhook(
-        "DELETE",
-        "/webhook-filters/{id}",
-        WEBHOOK_WRITE,
-        stored!(handlers::webhooks::delete_filter),
-    ),
-    webhook(
-        "GET",
-        "/webhook-filters/webhook/{webhookId}",
-        WEBHOOK_READ,
-        stored!(handlers::webhooks::filters_of),
-    ),
+    route("POST", "/caliper/event", SubmitEvents, EVENTS),
+    route("POST", "/caliper/v1p2", SubmitEvents, EVENTS),
+    route("GET", "/caliper/event", EndpointConfig, EVENTS),
+    route("POST", "/caliper/event/validate", ValidateEvents, EVENTS),
+    route("GET", "/caliper/events", ListEvents, EVENTS),
+    route("GET", "/caliper/events/{externalId}", GetEvent, EVENTS),
+    route("GET", "/jobs/{jobId}/status", JobStatus, EVENTS),
+    route("GET", "/openapi.json", OpenApi, PUBLIC),
+    route("GET", "/docs", DocsPage, PUBLIC),
+    route("GET", "/docs/redoc.standalone.js", DocsScript, PUBLIC),
+    collection("GET", "/webhooks", ListWebhooks, WEBHOOK_READ),
+    collection("POST", "/webhooks", CreateWebhook, WEBHOOK_WRITE),
+    route("GET", "/webhooks/{id}", GetWebhook, WEBHOOK_READ),
+    route("PUT", "/webhooks/{id}", ReplaceWebhook, WEBHOOK_WRITE),
+    route("DELETE", "/webhooks/{id}", DeleteWebhook, WEBHOOK_WRITE),
+    route("PUT", "/webhooks/{id}/activate", ActivateWebhook, WEBHOOK_WRITE),
+    route("PUT", "/webhooks/{id}/deactivate", DeactivateWebhook, WEBHOOK_WRITE),
+    collection("GET", "/webhook-filters", ListFilters, WEBHOOK_READ),
+    collection("POST", "/webhook-filters", CreateFilter, WEBHOOK_WRITE),
+    route("GET", "/webhook-filters/{id}", GetFilter, WEBHOOK_READ),
+    route("PUT", "/webhook-filters/{id}", ReplaceFilter, WEBHOOK_WRITE),
+    route("DELETE", "/webhook-filters/{id}", DeleteFilter, WEBHOOK_WRITE),
+    route("GET", "/webhook-filters/webhook/{webhookId}", FiltersOfWebhook, WEBHOOK_READ),
 ];
 
 /// The route a request reached, from API Gateway's route key and the path asked for. The greedy

@@ -1,7 +1,10 @@
-//! One handler per route, named in the route table (`routes::ROUTES`). [`serve`] finds the route
-//! a request reached, checks the caller's scopes against the table and runs the route's handler,
-//! which reads the request, calls the domain and maps the outcome to HTTP. None fails: every
-//! error becomes the contract's error JSON.
+//! One handler per route's operation (`routes::ROUTES`), bound to it by the [`Service`] of the
+//! function that serves it. [`serve`] finds the route a request reached, checks the caller's
+//! scopes against the table and runs the operation's handler, which reads the request, calls the
+//! domain and maps the outcome to HTTP. None fails: every error becomes the contract's error JSON.
+//!
+//! Each Lambda serves through its own `Service`, so that its binary holds its own handlers only
+//! (and not, say, the validator in job-status).
 
 mod api_description;
 mod endpoint_config;
@@ -30,7 +33,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::app::App;
 use crate::caller::Caller;
 use crate::response::ApiError;
-use crate::routes::{route_for, Function, Route};
+use crate::routes::{route_for, Function, Operation, Route};
 
 /// What a handler answers: a response, or an error that becomes one.
 pub type Answer = Result<Response<Body>, ApiError>;
@@ -80,19 +83,116 @@ impl Call {
     }
 }
 
-/// Serves a request that reached `function`: by the route API Gateway matched (its
+/// One function's handlers: the one that runs each operation of its routes.
+pub struct Service {
+    pub function: Function,
+    pub handler: fn(Operation) -> Option<Handler>,
+}
+
+/// Wraps an `async fn(&App, &Call) -> Answer` as a [`Handler`].
+macro_rules! stored {
+    ($handler:path) => {
+        Some(Handler::Stored(|app, call| Box::pin($handler(app, call))))
+    };
+}
+
+pub const SUBMIT_EVENTS: Service = Service {
+    function: Function::SubmitEvents,
+    handler: |operation| match operation {
+        Operation::SubmitEvents => stored!(submit_events),
+        _ => None,
+    },
+};
+
+pub const VALIDATE_EVENTS: Service = Service {
+    function: Function::ValidateEvents,
+    handler: |operation| match operation {
+        Operation::ValidateEvents => Some(Handler::Pure(validate_events)),
+        _ => None,
+    },
+};
+
+pub const ENDPOINT_CONFIG: Service = Service {
+    function: Function::EndpointConfig,
+    handler: |operation| match operation {
+        Operation::EndpointConfig => Some(Handler::Pure(endpoint_config)),
+        _ => None,
+    },
+};
+
+pub const QUERY_EVENTS: Service = Service {
+    function: Function::QueryEvents,
+    handler: |operation| match operation {
+        Operation::ListEvents => stored!(list_events),
+        Operation::GetEvent => stored!(get_event),
+        _ => None,
+    },
+};
+
+pub const JOB_STATUS: Service = Service {
+    function: Function::JobStatus,
+    handler: |operation| match operation {
+        Operation::JobStatus => stored!(job_status),
+        _ => None,
+    },
+};
+
+pub const API_DESCRIPTION: Service = Service {
+    function: Function::ApiDescription,
+    handler: |operation| match operation {
+        Operation::OpenApi => Some(Handler::Pure(openapi)),
+        Operation::DocsPage => Some(Handler::Pure(docs_page)),
+        Operation::DocsScript => Some(Handler::Pure(docs_script)),
+        _ => None,
+    },
+};
+
+pub const WEBHOOKS: Service = Service {
+    function: Function::Webhooks,
+    handler: |operation| match operation {
+        Operation::ListWebhooks => stored!(webhooks::list),
+        Operation::CreateWebhook => stored!(webhooks::create),
+        Operation::GetWebhook => stored!(webhooks::get),
+        Operation::ReplaceWebhook => stored!(webhooks::replace),
+        Operation::DeleteWebhook => stored!(webhooks::delete),
+        Operation::ActivateWebhook => stored!(webhooks::activate),
+        Operation::DeactivateWebhook => stored!(webhooks::deactivate),
+        Operation::ListFilters => stored!(webhooks::list_filters),
+        Operation::CreateFilter => stored!(webhooks::create_filter),
+        Operation::GetFilter => stored!(webhooks::get_filter),
+        Operation::ReplaceFilter => stored!(webhooks::replace_filter),
+        Operation::DeleteFilter => stored!(webhooks::delete_filter),
+        Operation::FiltersOfWebhook => stored!(webhooks::filters_of),
+        _ => None,
+    },
+};
+
+/// The service of `function` (caliper-local serves them all).
+pub fn service(function: Function) -> &'static Service {
+    match function {
+        Function::SubmitEvents => &SUBMIT_EVENTS,
+        Function::ValidateEvents => &VALIDATE_EVENTS,
+        Function::EndpointConfig => &ENDPOINT_CONFIG,
+        Function::QueryEvents => &QUERY_EVENTS,
+        Function::JobStatus => &JOB_STATUS,
+        Function::ApiDescription => &API_DESCRIPTION,
+        Function::Webhooks => &WEBHOOKS,
+    }
+}
+
+/// Serves a request that reached `service`'s function: by the route API Gateway matched (its
 /// `routeKey`), which must be one of that function's.
-pub async fn serve(app: &App, function: Function, request: Request) -> Response<Body> {
-    match route_of(&request, function) {
-        Ok(route) => serve_route(app, route, request).await,
+pub async fn serve(app: &App, service: &Service, request: Request) -> Response<Body> {
+    match route_of(&request, service.function) {
+        Ok(route) => run(app, service, route, request).await,
         Err(error) => error.into_response(),
     }
 }
 
 /// The same for a function whose routes need no storage ([`Handler::Pure`]).
-pub fn serve_pure(limits: &Limits, function: Function, request: Request) -> Response<Body> {
-    let call = route_of(&request, function).and_then(|route| admit(route, request));
-    respond(call.and_then(|call| match call.route.handler {
+pub fn serve_pure(limits: &Limits, service: &Service, request: Request) -> Response<Body> {
+    let call = route_of(&request, service.function).and_then(|route| admit(route, request));
+    respond(call.and_then(|call| match handler(service, call.route)? {
         Handler::Pure(handler) => handler(limits, &call),
         Handler::Stored(_) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,13 +206,37 @@ pub fn serve_pure(limits: &Limits, function: Function, request: Request) -> Resp
 
 /// Serves a request on a route already matched (caliper-local matches it itself).
 pub async fn serve_route(app: &App, route: &'static Route, request: Request) -> Response<Body> {
+    run(app, service(route.function), route, request).await
+}
+
+async fn run(
+    app: &App,
+    service: &Service,
+    route: &'static Route,
+    request: Request,
+) -> Response<Body> {
     let call = match admit(route, request) {
         Ok(call) => call,
         Err(error) => return error.into_response(),
     };
-    respond(match route.handler {
-        Handler::Pure(handler) => handler(&app.limits, &call),
-        Handler::Stored(handler) => handler(app, &call).await,
+    respond(match handler(service, route) {
+        Ok(Handler::Pure(handler)) => handler(&app.limits, &call),
+        Ok(Handler::Stored(handler)) => handler(app, &call).await,
+        Err(error) => Err(error),
+    })
+}
+
+/// The handler of `route`'s operation in `service`.
+fn handler(service: &Service, route: &Route) -> Result<Handler, ApiError> {
+    (service.handler)(route.operation).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "{} has no handler in {}",
+                route.key(),
+                service.function.name()
+            ),
+        )
     })
 }
 
@@ -168,4 +292,35 @@ pub(crate) fn unavailable(error: &StoreError) -> ApiError {
 
 fn respond(result: Answer) -> Response<Body> {
     result.unwrap_or_else(ApiError::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::ROUTES;
+
+    #[test]
+    fn every_route_has_a_handler_in_its_functions_service_and_in_no_other() {
+        for route in ROUTES {
+            for function in Function::ALL {
+                let handled = (service(function).handler)(route.operation).is_some();
+                assert_eq!(
+                    handled,
+                    function == route.function,
+                    "{} in {function:?}",
+                    route.key()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_storage_free_functions_have_only_pure_handlers() {
+        for service in [&VALIDATE_EVENTS, &ENDPOINT_CONFIG, &API_DESCRIPTION] {
+            for route in ROUTES.iter().filter(|r| r.function == service.function) {
+                let handler = (service.handler)(route.operation);
+                assert!(matches!(handler, Some(Handler::Pure(_))), "{}", route.key());
+            }
+        }
+    }
 }
