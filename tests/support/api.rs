@@ -148,11 +148,6 @@ impl Api {
         self
     }
 
-    /// The event as JSON, for a test that must shape it further.
-    pub fn event(&self) -> &Value {
-        &self.event
-    }
-
     pub fn request(&self) -> lambda_http::Request {
         self.try_request()
             .unwrap_or_else(|e| panic!("not an API Gateway event: {e}\n{}", self.event))
