@@ -409,9 +409,9 @@ pub async fn many_ids_are_found_at_once(ports: Ports) {
         .all(|(n, id)| found.get(id) == Some(&(n as u64 + 1))));
 }
 
-pub async fn webhook_records_are_kept_by_kind_and_id(ports: Ports) {
+pub async fn records_are_kept_by_kind_and_id(ports: Ports) {
     use caliper_core::RecordKind::{Filter, Webhook};
-    let store = &ports.webhooks;
+    let store = &ports.records;
     assert_eq!(store.get(Webhook, "w1").await.expect("get"), None);
     assert!(store.list(Webhook).await.expect("list").is_empty());
     // Enough records that DynamoDB answers a listing in more than one page (1 MB each).
@@ -490,9 +490,37 @@ pub async fn many_events_are_read_at_once(ports: Ports) {
         .is_empty());
 }
 
+/// Every kind of record, the next one added too, is kept apart from the others under one id.
+pub async fn every_record_kind_is_kept_apart(ports: Ports) {
+    use caliper_core::RecordKind;
+    let id = uuid::Uuid::new_v4().to_string();
+    let document = |kind: RecordKind| format!(r#"{{"kind":"{}","id":"{id}"}}"#, kind.as_str());
+    for kind in RecordKind::ALL {
+        ports
+            .records
+            .put(kind, &id, &document(kind))
+            .await
+            .expect("put");
+    }
+    for kind in RecordKind::ALL {
+        let read = ports.records.get(kind, &id).await.expect("get");
+        assert_eq!(read, Some(document(kind)), "{kind:?}");
+        let listed = ports.records.list(kind).await.expect("list");
+        assert!(listed.contains(&document(kind)), "{kind:?}");
+        assert!(
+            RecordKind::ALL
+                .iter()
+                .filter(|other| **other != kind)
+                .all(|other| !listed.contains(&document(*other))),
+            "{kind:?} lists no other kind"
+        );
+    }
+}
+
 caliper_tests::on_every_backend!(
     many_events_are_read_at_once,
-    webhook_records_are_kept_by_kind_and_id,
+    records_are_kept_by_kind_and_id,
+    every_record_kind_is_kept_apart,
     a_new_job_waits,
     parts_complete_once_in_part_order,
     failed_is_final_and_says_why,

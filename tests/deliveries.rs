@@ -79,7 +79,7 @@ fn dispatcher(ports: &Ports) -> Arc<dyn Consumer> {
 async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Submitter) {
     let (base, received) = receiver().await;
     let service = WebhookService::new(
-        ports.webhooks.clone(),
+        ports.records.clone(),
         ports.secrets.clone(),
         TargetPolicy {
             allow_private: true,

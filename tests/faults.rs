@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use caliper_core::{
-    EventKey, EventStore, InsertOutcome, JobMessage, JobState, JobStore, NewJob, Ports, Processor,
-    Queue, StoreError, StoredEvent, Verdict,
+    EventKey, EventStore, InsertOutcome, JobMessage, JobState, JobStore, Message, NewJob, Ports,
+    Processor, Queue, StoreError, StoredEvent, Verdict,
 };
 use caliper_http::{App, Limits};
 use caliper_tests::{envelope, event_id, tool_use_event, Api};
@@ -83,7 +83,7 @@ impl EventStore for FaultyEvents {
 struct RefusingQueue;
 
 #[async_trait]
-impl Queue for RefusingQueue {
+impl Queue<JobMessage> for RefusingQueue {
     async fn send(&self, _messages: &[JobMessage]) -> Result<(), StoreError> {
         Err(StoreError::retryable("the queue is unavailable (injected)"))
     }
@@ -251,7 +251,7 @@ pub async fn a_crash_halfway_through_a_batch_is_redelivered_without_duplicates(p
 pub async fn throttling_fails_the_delivery_and_the_retry_stores_everything(ports: Ports) {
     let message = job_with_events(&ports, 3).await;
     let processor = Processor::new(ports.jobs.clone(), faulty(&ports, 1, 0));
-    let body = message.to_json();
+    let body = message.to_json().expect("json");
     assert_eq!(processor.handle(&body, 1, 5).await, Verdict::Retry);
     assert_eq!(processor.handle(&body, 2, 5).await, Verdict::Done);
     let results = completed_results(&ports, &message.job_id).await;
@@ -506,7 +506,7 @@ async fn aws_a_job_whose_processor_dies_on_every_delivery_fails() {
         kept.iter()
             .map(|m| m.body().unwrap_or_default())
             .collect::<Vec<_>>(),
-        [message.to_json()],
+        [message.to_json().expect("json")],
         "kept for replay as it was"
     );
 }

@@ -524,7 +524,7 @@ async fn in_dynamodb_a_webhook_secret_is_stored_sealed() {
         (200, Some(secret.as_str()))
     );
     let service = caliper_core::webhooks::WebhookService::new(
-        world.ports.webhooks.clone(),
+        world.ports.records.clone(),
         world.ports.secrets.clone(),
         caliper_core::webhooks::TargetPolicy::default(),
     );

@@ -45,8 +45,8 @@ pub async fn create_resources(
     create_table(
         &dynamo,
         &settings.webhooks_table,
-        crate::dynamo_webhooks::KIND,
-        Some(crate::dynamo_webhooks::ID),
+        crate::dynamo_records::KIND,
+        Some(crate::dynamo_records::ID),
         &[],
     )
     .await?;

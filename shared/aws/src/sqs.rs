@@ -7,8 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
-use caliper_core::webhooks::DeliveryMessage;
-use caliper_core::{Consumer, DeliveryQueue, JobMessage, Queue, StoreError, Verdict};
+use caliper_core::{Consumer, Message, Queue, StoreError, Verdict};
 use futures::future::join_all;
 use futures::{stream, StreamExt};
 
@@ -54,57 +53,66 @@ impl SqsQueue {
     }
 }
 
+/// SQS takes at most ten messages and 1 MiB in one SendMessageBatch; larger messages (a job's
+/// part may be close to 1 MiB) go alone, by SendMessage.
+const BATCH_COUNT: usize = 10;
+const BATCH_BYTES: usize = 256 * 1024;
+
 #[async_trait]
-impl Queue for SqsQueue {
-    async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError> {
-        // One SendMessage each: a part may be close to 1 MiB, the limit of a whole batch request.
-        let url = self.url()?;
-        let sends = messages.iter().map(|message| {
-            self.client
-                .send_message()
-                .queue_url(url)
-                .message_body(message.to_json())
-                .send()
-        });
-        for sent in join_all(sends).await {
-            sent.map_err(|e| store_error("SendMessage", e))?;
+impl<M: Message> Queue<M> for SqsQueue {
+    async fn send(&self, messages: &[M]) -> Result<(), StoreError> {
+        let bodies: Vec<String> = messages.iter().map(M::to_json).collect::<Result<_, _>>()?;
+        let mut batches: Vec<Vec<String>> = Vec::new();
+        let mut size = 0;
+        for body in bodies {
+            match batches.last_mut() {
+                Some(batch) if batch.len() < BATCH_COUNT && size + body.len() <= BATCH_BYTES => {
+                    size += body.len();
+                    batch.push(body);
+                }
+                _ => {
+                    size = body.len();
+                    batches.push(vec![body]);
+                }
+            }
         }
-        Ok(())
+        let sends = batches.into_iter().map(|batch| self.send_batch(batch));
+        join_all(sends).await.into_iter().collect()
     }
 }
 
-#[async_trait]
-impl DeliveryQueue for SqsQueue {
-    async fn send(&self, messages: &[DeliveryMessage]) -> Result<(), StoreError> {
-        // Delivery messages are small: ten to a SendMessageBatch.
-        for chunk in messages.chunks(10) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, message)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(message.to_json())
-                        .build()
-                        .map_err(|e| StoreError::new(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let output = self
-                .client
-                .send_message_batch()
-                .queue_url(self.url()?)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| store_error("SendMessageBatch", e))?;
-            if let Some(failed) = output.failed().first() {
-                return Err(StoreError::retryable(format!(
-                    "SendMessageBatch failed for {} of {} messages: {}",
-                    output.failed().len(),
-                    chunk.len(),
-                    failed.message().unwrap_or(failed.code())
-                )));
-            }
+impl SqsQueue {
+    async fn send_batch(&self, bodies: Vec<String>) -> Result<(), StoreError> {
+        if let [body] = bodies.as_slice() {
+            return self.send_body(body).await;
+        }
+        let url = self.url()?;
+        let count = bodies.len();
+        let entries = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| StoreError::new("a SendMessageBatch entry").caused_by(e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = self
+            .client
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| store_error("SendMessageBatch", e))?;
+        if let Some(failed) = output.failed().first() {
+            return Err(StoreError::retryable(format!(
+                "SendMessageBatch failed for {} of {count} messages: {}",
+                output.failed().len(),
+                failed.message().unwrap_or(failed.code())
+            )));
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! - [`submit`]: an envelope becomes a job and its queue messages ([`message`]);
 //! - [`process`]: a message's events are stored once ([`record`]: the job's progress);
 //! - [`query`]: what a listing asks and which index answers it;
+//! - [`records`]: small typed records (webhooks, filters) by kind and id;
 //! - [`webhooks`]: subscriptions, filters, fan-out and signed delivery;
 //! - [`workers`]: the two queue workers, built one way for every runner; [`retry`]: when a failed
 //!   message is tried again;
@@ -17,6 +18,7 @@ pub mod ports;
 pub mod process;
 pub mod query;
 pub mod record;
+pub mod records;
 pub mod retry;
 pub mod settings;
 pub mod signer;
@@ -27,12 +29,13 @@ pub mod workers;
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{
-    Consumer, DeliveryQueue, EventReader, EventStore, InsertOutcome, JobStore, PlainSecrets, Queue,
-    RecordKind, SecretBox, Signer, StoreError, Verdict, WebhookSender, WebhookStore,
+    Consumer, ErrorKind, EventReader, EventStore, InsertOutcome, JobStore, Message, PlainSecrets,
+    Queue, RecordKind, RecordStore, SecretBox, Signer, StoreError, Verdict, WebhookSender,
 };
 pub use process::Processor;
 pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
 pub use record::JobRecord;
+pub use records::{Record, Records};
 pub use retry::Backoff;
 pub use signer::HmacSigner;
 pub use submit::{SubmitError, Submitter};
@@ -49,10 +52,11 @@ pub struct Ports {
     pub events: Arc<dyn EventStore>,
     pub reader: Arc<dyn EventReader>,
     /// The job queue: submission sends, the processor consumes.
-    pub queue: Arc<dyn Queue>,
+    pub queue: Arc<dyn Queue<JobMessage>>,
     /// The webhook delivery queue: the processor announces stored events, the dispatcher consumes.
-    pub deliveries: Arc<dyn DeliveryQueue>,
-    pub webhooks: Arc<dyn WebhookStore>,
+    pub deliveries: Arc<dyn Queue<webhooks::DeliveryMessage>>,
+    /// Small records by kind and id (webhooks, filters): [`Records`] is their typed face.
+    pub records: Arc<dyn RecordStore>,
     /// Signs listing cursors.
     pub signer: Arc<dyn Signer>,
     /// Seals webhook secrets in the webhook store.

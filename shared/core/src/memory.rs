@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::message::JobMessage;
 use crate::model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 use crate::ports::{
-    DeliveryQueue, EventStore, InsertOutcome, JobStore, Queue, RecordKind, StoreError,
-    WebhookSender, WebhookStore,
+    EventStore, InsertOutcome, JobStore, Queue, RecordKind, RecordStore, StoreError, WebhookSender,
 };
 use crate::record::JobRecord;
 use crate::webhooks::DeliveryMessage;
@@ -186,7 +185,7 @@ impl MemoryQueue {
 }
 
 #[async_trait]
-impl Queue for MemoryQueue {
+impl Queue<JobMessage> for MemoryQueue {
     async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError> {
         let mut fail = self
             .fail_next
@@ -204,10 +203,10 @@ impl Queue for MemoryQueue {
 }
 
 #[derive(Default)]
-pub struct MemoryWebhooks(Mutex<HashMap<(&'static str, String), String>>);
+pub struct MemoryRecords(Mutex<HashMap<(&'static str, String), String>>);
 
 #[async_trait]
-impl WebhookStore for MemoryWebhooks {
+impl RecordStore for MemoryRecords {
     async fn put(&self, kind: RecordKind, id: &str, document: &str) -> Result<(), StoreError> {
         self.0
             .lock()
@@ -250,7 +249,7 @@ impl MemoryDeliveries {
 }
 
 #[async_trait]
-impl DeliveryQueue for MemoryDeliveries {
+impl Queue<DeliveryMessage> for MemoryDeliveries {
     async fn send(&self, messages: &[DeliveryMessage]) -> Result<(), StoreError> {
         self.0
             .lock()

@@ -1,37 +1,94 @@
 //! The ports: what the domain needs from storage and from the queue.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-use crate::message::JobMessage;
 use crate::model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 use crate::query::{EventPage, EventQuery, Start};
-use crate::webhooks::DeliveryMessage;
 
-/// A storage or queue call that did not succeed. `retryable` errors (throttling, timeouts) are worth
-/// another try; the message's redelivery gives it one.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+/// What kind of failure a [`StoreError`] is: what a caller can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Throttling, a timeout, a connection lost: another try may succeed (a message's
+    /// redelivery gives it one; the API answers 503).
+    Unavailable,
+    /// What was asked to be stored cannot be, as it is (too large, not writable as JSON): no
+    /// retry changes that.
+    Invalid,
+    /// What the store holds cannot be read back (a record or message that no longer parses).
+    Corrupt,
+    /// Anything else: a missing table, a store that is closing, a setting left unset.
+    Failed,
+}
+
+/// A storage or queue call that did not succeed: its kind, what failed in words, and the
+/// underlying error when there is one.
+#[derive(Debug, Clone)]
 pub struct StoreError {
+    pub kind: ErrorKind,
     pub message: String,
-    pub retryable: bool,
+    pub cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.cause {
+            Some(cause) => write!(f, "{}: {cause}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl StoreError {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub fn of(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
+            kind,
             message: message.into(),
-            retryable: false,
+            cause: None,
         }
     }
 
+    /// [`ErrorKind::Failed`].
+    pub fn new(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Failed, message)
+    }
+
+    /// [`ErrorKind::Unavailable`]: worth another try.
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            retryable: true,
-        }
+        Self::of(ErrorKind::Unavailable, message)
+    }
+
+    /// [`ErrorKind::Invalid`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Invalid, message)
+    }
+
+    /// [`ErrorKind::Corrupt`].
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Corrupt, message)
+    }
+
+    /// The same error, with the error beneath it (shown after the message).
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.kind == ErrorKind::Unavailable
     }
 }
 
@@ -117,21 +174,45 @@ pub trait EventReader: Send + Sync {
     async fn count(&self, query: &EventQuery) -> Result<u64, StoreError>;
 }
 
-/// The queue between submission and processing.
-#[async_trait]
-pub trait Queue: Send + Sync {
-    /// Sends every message, or fails.
-    async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError>;
+/// What a queue carries, as JSON on the wire: a job's part ([`JobMessage`]), a webhook
+/// delivery ([`DeliveryMessage`]).
+pub trait Message: Serialize + DeserializeOwned + Send + Sync {
+    /// Its kind in words, for errors.
+    const NAME: &'static str;
+
+    fn to_json(&self) -> Result<String, StoreError> {
+        serde_json::to_string(self).map_err(|e| {
+            StoreError::invalid(format!("a {} could not be written as JSON", Self::NAME))
+                .caused_by(e)
+        })
+    }
+
+    fn from_json(body: &str) -> Result<Self, StoreError> {
+        serde_json::from_str(body)
+            .map_err(|e| StoreError::corrupt(format!("an unreadable {}", Self::NAME)).caused_by(e))
+    }
 }
 
-/// The two kinds of webhook records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A queue of messages of one kind: the job parts between submission and processing, the
+/// webhook deliveries between storing and sending.
+#[async_trait]
+pub trait Queue<M: Message>: Send + Sync {
+    /// Sends every message, or fails.
+    async fn send(&self, messages: &[M]) -> Result<(), StoreError>;
+}
+
+/// The kinds of small records a [`RecordStore`] keeps. A new kind is an arm here and a type that
+/// implements [`crate::records::Record`]; both backends store every kind in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordKind {
     Webhook,
     Filter,
 }
 
 impl RecordKind {
+    pub const ALL: [RecordKind; 2] = [Self::Webhook, Self::Filter];
+
+    /// Its name in storage (the table's partition key): never change one that has been stored.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
@@ -140,10 +221,11 @@ impl RecordKind {
     }
 }
 
-/// Webhooks and their filters, each a JSON document under its kind and id. Subscriptions are few
-/// (readers, not events): listing a kind reads all of it, and the domain filters.
+/// Small JSON documents by kind and id: webhooks, filters, and whatever kind comes next. Records
+/// are few beside events (readers, settings): listing a kind reads all of it, and the domain
+/// filters. The typed face is [`crate::records::Records`].
 #[async_trait]
-pub trait WebhookStore: Send + Sync {
+pub trait RecordStore: Send + Sync {
     /// Creates or replaces a record.
     async fn put(&self, kind: RecordKind, id: &str, document: &str) -> Result<(), StoreError>;
 
@@ -151,13 +233,6 @@ pub trait WebhookStore: Send + Sync {
 
     /// Every record of `kind`, in no particular order.
     async fn list(&self, kind: RecordKind) -> Result<Vec<String>, StoreError>;
-}
-
-/// The queue between storing events and delivering them to webhooks.
-#[async_trait]
-pub trait DeliveryQueue: Send + Sync {
-    /// Sends every message, or fails.
-    async fn send(&self, messages: &[DeliveryMessage]) -> Result<(), StoreError>;
 }
 
 /// Sends one signed delivery; the adapter guards against unsafe targets and bounds the time taken.

@@ -8,14 +8,14 @@ use serde_json::Value;
 
 use crate::message::JobMessage;
 use crate::model::{EventResult, JobState, StoredEvent};
-use crate::ports::{DeliveryQueue, EventStore, InsertOutcome, JobStore, StoreError, Verdict};
+use crate::ports::{EventStore, InsertOutcome, JobStore, Message, Queue, StoreError, Verdict};
 use crate::retry::Backoff;
 use crate::webhooks::DeliveryMessage;
 
 pub struct Processor {
     jobs: Arc<dyn JobStore>,
     events: Arc<dyn EventStore>,
-    deliveries: Option<Arc<dyn DeliveryQueue>>,
+    deliveries: Option<Arc<dyn Queue<DeliveryMessage>>>,
     retry: Backoff,
 }
 
@@ -37,7 +37,7 @@ impl Processor {
     }
 
     /// Tells the webhook deliveries about every event this processor stores.
-    pub fn notifying(mut self, deliveries: Arc<dyn DeliveryQueue>) -> Self {
+    pub fn notifying(mut self, deliveries: Arc<dyn Queue<DeliveryMessage>>) -> Self {
         self.deliveries = Some(deliveries);
         self
     }
@@ -516,7 +516,9 @@ mod tests {
         world.submit(vec![event(1)]).await;
         let message = world.queue.take().pop().expect("one message");
         assert_eq!(
-            processor.handle(&message.to_json(), 1, 3).await,
+            processor
+                .handle(&message.to_json().expect("json"), 1, 3)
+                .await,
             Verdict::Done
         );
 
@@ -525,11 +527,15 @@ mod tests {
             ..message
         };
         assert_eq!(
-            processor.handle(&orphan.to_json(), 2, 3).await,
+            processor
+                .handle(&orphan.to_json().expect("json"), 2, 3)
+                .await,
             Verdict::Retry
         );
         assert_eq!(
-            processor.handle(&orphan.to_json(), 3, 3).await,
+            processor
+                .handle(&orphan.to_json().expect("json"), 3, 3)
+                .await,
             Verdict::DeadLetter
         );
     }
@@ -558,7 +564,9 @@ mod tests {
         world.submit(vec![event(1), event(2)]).await;
         let first = world.queue.take().pop().expect("one message");
         assert_eq!(
-            processor.handle(&first.to_json(), 1, 3).await,
+            processor
+                .handle(&first.to_json().expect("json"), 1, 3)
+                .await,
             Verdict::Done
         );
         assert_eq!(announced(), ids(&[1, 2]));
@@ -567,14 +575,18 @@ mod tests {
         world.submit(vec![event(2), event(3)]).await;
         let second = world.queue.take().pop().expect("one message");
         assert_eq!(
-            processor.handle(&second.to_json(), 1, 3).await,
+            processor
+                .handle(&second.to_json().expect("json"), 1, 3)
+                .await,
             Verdict::Done
         );
         assert_eq!(announced(), ids(&[3]));
 
         // A redelivery may follow a crash between storing and announcing: everything is announced.
         assert_eq!(
-            processor.handle(&second.to_json(), 2, 3).await,
+            processor
+                .handle(&second.to_json().expect("json"), 2, 3)
+                .await,
             Verdict::Done
         );
         let mut again = announced();

@@ -19,12 +19,12 @@ pub enum SubmitError {
 
 pub struct Submitter {
     jobs: Arc<dyn JobStore>,
-    queue: Arc<dyn Queue>,
+    queue: Arc<dyn Queue<crate::JobMessage>>,
     max_message_bytes: usize,
 }
 
 impl Submitter {
-    pub fn new(jobs: Arc<dyn JobStore>, queue: Arc<dyn Queue>) -> Self {
+    pub fn new(jobs: Arc<dyn JobStore>, queue: Arc<dyn Queue<crate::JobMessage>>) -> Self {
         Self {
             jobs,
             queue,

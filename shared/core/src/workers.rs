@@ -23,7 +23,7 @@ pub fn dispatcher(
 ) -> Dispatcher {
     Dispatcher::new(
         settings.backoff,
-        WebhookService::new(ports.webhooks.clone(), ports.secrets.clone(), policy),
+        WebhookService::new(ports.records.clone(), ports.secrets.clone(), policy),
         ports.events.clone(),
         ports.deliveries.clone(),
         sender,

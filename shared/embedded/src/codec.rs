@@ -70,7 +70,7 @@ fn decompress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 fn unwritable(error: impl std::fmt::Display) -> StoreError {
-    StoreError::new(format!("embedded store: cannot encode a record: {error}"))
+    StoreError::invalid(format!("embedded store: cannot encode a record: {error}"))
 }
 
 #[cfg(test)]

@@ -25,8 +25,9 @@ pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queu
 pub(crate) const QUEUE_VISIBLE: TableDefinition<(i64, u64), ()> =
     TableDefinition::new("queue_visible");
 pub(crate) const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
-/// Webhooks and their filters: (kind, id) → the JSON document.
-pub(crate) const WEBHOOKS: TableDefinition<(&str, &str), &str> = TableDefinition::new("webhooks");
+/// Small records (webhooks, filters, …): (kind, id) → the JSON document. The table keeps the name
+/// it had when it held webhooks only.
+pub(crate) const RECORDS: TableDefinition<(&str, &str), &str> = TableDefinition::new("webhooks");
 pub(crate) const DELIVERY_QUEUE: TableDefinition<u64, &[u8]> =
     TableDefinition::new("delivery_queue");
 pub(crate) const DELIVERY_QUEUE_VISIBLE: TableDefinition<(i64, u64), ()> =
@@ -135,7 +136,7 @@ impl Embedded {
         txn.open_table(QUEUE).map_err(fail)?;
         txn.open_table(QUEUE_VISIBLE).map_err(fail)?;
         txn.open_table(DEAD_LETTERS).map_err(fail)?;
-        txn.open_table(WEBHOOKS).map_err(fail)?;
+        txn.open_table(RECORDS).map_err(fail)?;
         txn.open_table(DELIVERY_QUEUE).map_err(fail)?;
         txn.open_table(DELIVERY_QUEUE_VISIBLE).map_err(fail)?;
         txn.open_table(DELIVERY_DEAD_LETTERS).map_err(fail)?;
@@ -251,8 +252,8 @@ fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
 }
 
 /// Any redb error as a store error.
-pub(crate) fn fail(error: impl std::fmt::Display) -> StoreError {
-    StoreError::new(format!("embedded store: {error}"))
+pub(crate) fn fail(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::new("embedded store").caused_by(error)
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ mod keys;
 mod layouts;
 mod listing;
 mod queue;
+mod records;
 mod store;
-mod webhooks;
 mod writer;
 
 pub use db::{private_dir, Embedded, StoreSettings};
@@ -18,7 +18,11 @@ pub use queue::{EmbeddedQueue, QueueSettings};
 use std::path::Path;
 use std::sync::Arc;
 
+use caliper_core::records::Cached;
 use caliper_core::{Ports, StoreError};
+
+/// How long a kind's listing of records is kept in memory (see [`Cached`]).
+const RECORD_LISTINGS_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How to open the embedded backend: the database, and each queue's settings.
 #[derive(Debug, Clone)]
@@ -62,7 +66,9 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
         reader: Arc::new(store.clone()),
         queue: Arc::new(jobs.clone()),
         deliveries: Arc::new(deliveries.clone()),
-        webhooks: Arc::new(store),
+        // Every write of a record goes through this one cache (the file has no other writer), so
+        // its listings are never stale; the lifetime only bounds what an idle kind holds.
+        records: Arc::new(Cached::new(Arc::new(store), RECORD_LISTINGS_KEPT)),
         signer,
         // The database file is its owner's only.
         secrets: Arc::new(caliper_core::PlainSecrets),

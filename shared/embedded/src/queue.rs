@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use caliper_core::webhooks::DeliveryMessage;
-use caliper_core::{Consumer, DeliveryQueue, JobMessage, Queue, StoreError, Verdict};
+use caliper_core::{Consumer, Message, Queue, StoreError, Verdict};
 use redb::{
     ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
@@ -457,18 +456,10 @@ enum Settle {
 }
 
 #[async_trait]
-impl Queue for EmbeddedQueue {
-    async fn send(&self, messages: &[JobMessage]) -> Result<(), StoreError> {
-        self.send_bodies(messages.iter().map(JobMessage::to_json).collect())
-            .await
-    }
-}
-
-#[async_trait]
-impl DeliveryQueue for EmbeddedQueue {
-    async fn send(&self, messages: &[DeliveryMessage]) -> Result<(), StoreError> {
-        self.send_bodies(messages.iter().map(DeliveryMessage::to_json).collect())
-            .await
+impl<M: Message> Queue<M> for EmbeddedQueue {
+    async fn send(&self, messages: &[M]) -> Result<(), StoreError> {
+        let bodies = messages.iter().map(M::to_json).collect::<Result<_, _>>()?;
+        self.send_bodies(bodies).await
     }
 }
 

@@ -15,7 +15,7 @@ impl App {
     pub fn new(ports: Ports, limits: Limits) -> Self {
         let submitter = Submitter::new(ports.jobs.clone(), ports.queue.clone());
         let webhooks = WebhookService::new(
-            ports.webhooks.clone(),
+            ports.records.clone(),
             ports.secrets.clone(),
             TargetPolicy::default(),
         );
@@ -30,7 +30,7 @@ impl App {
     /// Where webhooks may send (caliper-local --allow-private-webhooks widens it).
     pub fn with_target_policy(mut self, policy: TargetPolicy) -> Self {
         self.webhooks = WebhookService::new(
-            self.ports.webhooks.clone(),
+            self.ports.records.clone(),
             self.ports.secrets.clone(),
             policy,
         );

@@ -13,7 +13,7 @@ use super::service::WebhookService;
 use super::signature::{sign, DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_HEADER};
 use crate::model::EventKey;
 use crate::ports::Verdict;
-use crate::ports::{Consumer, DeliveryQueue, EventStore, StoreError, WebhookSender};
+use crate::ports::{Consumer, EventStore, Message, Queue, StoreError, WebhookSender};
 use crate::retry::Backoff;
 
 /// A message on the delivery queue.
@@ -33,13 +33,13 @@ pub enum DeliveryMessage {
     },
 }
 
+impl crate::ports::Message for DeliveryMessage {
+    const NAME: &'static str = "webhook delivery message";
+}
+
 impl DeliveryMessage {
     /// Ids per `Stored` message: far below any queue's size limit.
     pub const IDS_PER_MESSAGE: usize = 500;
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
 
     /// `Stored` messages for these ids of one client, at most [`Self::IDS_PER_MESSAGE`] each.
     pub fn stored(client_app_id: &str, ids: &[String]) -> Vec<Self> {
@@ -52,11 +52,16 @@ impl DeliveryMessage {
     }
 }
 
+/// How long the fan-out in AWS may work from one listing of the subscriptions (each message lists
+/// them all): a webhook or filter created or changed by another function is seen within it. Each
+/// delivery reads its webhook afresh, so a deleted or deactivated webhook is never sent to.
+pub const SUBSCRIPTIONS_KEPT: Duration = Duration::from_secs(5);
+
 pub struct Dispatcher {
     backoff: Backoff,
     webhooks: WebhookService,
     events: Arc<dyn EventStore>,
-    queue: Arc<dyn DeliveryQueue>,
+    queue: Arc<dyn Queue<DeliveryMessage>>,
     sender: Arc<dyn WebhookSender>,
 }
 
@@ -65,7 +70,7 @@ impl Dispatcher {
         backoff: Backoff,
         webhooks: WebhookService,
         events: Arc<dyn EventStore>,
-        queue: Arc<dyn DeliveryQueue>,
+        queue: Arc<dyn Queue<DeliveryMessage>>,
         sender: Arc<dyn WebhookSender>,
     ) -> Self {
         Self {
@@ -81,7 +86,7 @@ impl Dispatcher {
     /// `receives` counts this delivery; after `max_receives` the message goes to the dead letters.
     pub async fn handle(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
         let last = receives >= max_receives;
-        let message: DeliveryMessage = match serde_json::from_str(body) {
+        let message = match DeliveryMessage::from_json(body) {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(%error, "unreadable delivery message");
@@ -251,7 +256,7 @@ fn failed(error: StoreError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{MemoryDeliveries, MemoryEvents, MemoryWebhooks, RecordingSender};
+    use crate::memory::{MemoryDeliveries, MemoryEvents, MemoryRecords, RecordingSender};
     use crate::model::StoredEvent;
     use crate::webhooks::{signature, Principal, TargetPolicy, WebhookError};
     use serde_json::{json, Value};
@@ -266,7 +271,7 @@ mod tests {
 
     fn world() -> World {
         let service = WebhookService::new(
-            Arc::new(MemoryWebhooks::default()),
+            Arc::new(MemoryRecords::default()),
             Arc::new(crate::ports::PlainSecrets),
             TargetPolicy::default(),
         );
@@ -351,7 +356,8 @@ mod tests {
                     &key.client_app_id,
                     std::slice::from_ref(&key.external_id),
                 )[0]
-                .to_json();
+                .to_json()
+                .expect("json");
                 assert_eq!(self.dispatcher.handle(&body, 1, 3).await, Verdict::Done);
             }
             let mut pairs: Vec<_> = self
@@ -379,6 +385,7 @@ mod tests {
                 event_id: key.external_id.clone(),
             }
             .to_json()
+            .expect("json")
         }
     }
 
@@ -720,7 +727,8 @@ mod tests {
             .collect();
         assert_eq!(sizes, [500, 500, 1]);
         let round_trip: DeliveryMessage =
-            serde_json::from_str(&messages[2].to_json()).unwrap_or_else(|e| panic!("{e}"));
+            serde_json::from_str(&messages[2].to_json().expect("json"))
+                .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(round_trip, messages[2]);
         assert!(DeliveryMessage::stored("c1", &[]).is_empty());
     }

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ports::RecordKind;
+use crate::records::Record;
+
 /// A subscription: stored events go to `target_url`, signed with `secret`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,5 +131,21 @@ impl FilterOperator {
             Self::EndsWith => "endsWith",
             Self::Regexp => "regexp",
         }
+    }
+}
+
+impl Record for Webhook {
+    const KIND: RecordKind = RecordKind::Webhook;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for WebhookFilter {
+    const KIND: RecordKind = RecordKind::Filter;
+
+    fn id(&self) -> &str {
+        &self.id
     }
 }

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use caliper_validation::Problem;
 use chrono::Utc;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::filter::CompiledFilter;
@@ -15,7 +13,8 @@ use super::input::{FilterInput, WebhookInput};
 use super::model::{Webhook, WebhookFilter};
 use super::target::TargetPolicy;
 use crate::model::{timestamp, StoredEvent};
-use crate::ports::{RecordKind, SecretBox, StoreError, WebhookStore};
+use crate::ports::{RecordStore, SecretBox, StoreError};
+use crate::records::Records;
 
 /// Who asks: a client manages its own webhooks; admin manages all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,19 +62,19 @@ impl Subscription {
 /// the fan-out, which needs no secret.
 #[derive(Clone)]
 pub struct WebhookService {
-    store: Arc<dyn WebhookStore>,
+    records: Records,
     secrets: Arc<dyn SecretBox>,
     policy: TargetPolicy,
 }
 
 impl WebhookService {
     pub fn new(
-        store: Arc<dyn WebhookStore>,
+        store: Arc<dyn RecordStore>,
         secrets: Arc<dyn SecretBox>,
         policy: TargetPolicy,
     ) -> Self {
         Self {
-            store,
+            records: Records::new(store),
             secrets,
             policy,
         }
@@ -213,7 +212,8 @@ impl WebhookService {
         id: &str,
     ) -> Result<WebhookFilter, WebhookError> {
         let filter: WebhookFilter = self
-            .load(RecordKind::Filter, id)
+            .records
+            .load::<WebhookFilter>(id)
             .await?
             .filter(|f: &WebhookFilter| f.deleted_at.is_none())
             .ok_or(WebhookError::NotFound("Webhook filter"))?;
@@ -247,7 +247,7 @@ impl WebhookService {
             updated_at: now,
             deleted_at: None,
         };
-        self.save(RecordKind::Filter, &filter.id, &filter).await?;
+        self.records.save(&filter).await?;
         Ok(filter)
     }
 
@@ -267,7 +267,7 @@ impl WebhookService {
         filter.filter_operator = input.filter_operator;
         filter.active = input.active;
         filter.updated_at = timestamp(Utc::now());
-        self.save(RecordKind::Filter, id, &filter).await?;
+        self.records.save(&filter).await?;
         Ok(filter)
     }
 
@@ -277,7 +277,7 @@ impl WebhookService {
         filter.deleted_at = Some(now.clone());
         filter.active = false;
         filter.updated_at = now;
-        self.save(RecordKind::Filter, id, &filter).await?;
+        self.records.save(&filter).await?;
         Ok(())
     }
 
@@ -314,7 +314,8 @@ impl WebhookService {
     /// The webhook of `id` if it is live, whatever its owner (delivery's view), its secret opened.
     pub async fn live_webhook(&self, id: &str) -> Result<Option<Webhook>, StoreError> {
         let live = self
-            .load::<Webhook>(RecordKind::Webhook, id)
+            .records
+            .load::<Webhook>(id)
             .await?
             .filter(|w| w.deleted_at.is_none());
         match live {
@@ -332,7 +333,7 @@ impl WebhookService {
             secret: self.secrets.seal(&webhook.secret).await?,
             ..webhook.clone()
         };
-        self.save(RecordKind::Webhook, &webhook.id, &sealed).await
+        self.records.save(&sealed).await
     }
 
     async fn visible_webhook(&self, who: &Principal, id: &str) -> Result<Webhook, WebhookError> {
@@ -354,12 +355,13 @@ impl WebhookService {
     }
 
     async fn all_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
-        self.load_all(RecordKind::Webhook).await
+        self.records.all::<Webhook>().await
     }
 
     async fn live_filters(&self) -> Result<Vec<WebhookFilter>, StoreError> {
         let mut filters: Vec<WebhookFilter> = self
-            .load_all::<WebhookFilter>(RecordKind::Filter)
+            .records
+            .all::<WebhookFilter>()
             .await?
             .into_iter()
             .filter(|f| f.deleted_at.is_none())
@@ -367,44 +369,4 @@ impl WebhookService {
         filters.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         Ok(filters)
     }
-
-    async fn save<T: Serialize>(
-        &self,
-        kind: RecordKind,
-        id: &str,
-        record: &T,
-    ) -> Result<(), StoreError> {
-        let document = serde_json::to_string(record).map_err(|e| StoreError::new(e.to_string()))?;
-        self.store.put(kind, id, &document).await
-    }
-
-    async fn load<T: DeserializeOwned>(
-        &self,
-        kind: RecordKind,
-        id: &str,
-    ) -> Result<Option<T>, StoreError> {
-        self.store
-            .get(kind, id)
-            .await?
-            .map(|document| decode(kind, &document))
-            .transpose()
-    }
-
-    async fn load_all<T: DeserializeOwned>(&self, kind: RecordKind) -> Result<Vec<T>, StoreError> {
-        self.store
-            .list(kind)
-            .await?
-            .iter()
-            .map(|document| decode(kind, document))
-            .collect()
-    }
-}
-
-fn decode<T: DeserializeOwned>(kind: RecordKind, document: &str) -> Result<T, StoreError> {
-    serde_json::from_str(document).map_err(|e| {
-        StoreError::new(format!(
-            "a stored {} record is unreadable: {e}",
-            kind.as_str()
-        ))
-    })
 }

@@ -279,7 +279,7 @@ fn admit(route: &'static Route, request: Request) -> Result<Call, ApiError> {
 /// A storage failure as an answer: the caller may retry; the details stay in the logs.
 pub(crate) fn unavailable(error: &StoreError) -> ApiError {
     tracing::error!(%error, "storage call failed");
-    let status = if error.retryable {
+    let status = if error.is_retryable() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::INTERNAL_SERVER_ERROR

@@ -1,22 +1,22 @@
-//! Webhooks and filters in the embedded database.
+//! Small records (webhooks, filters, …) in the embedded database: (kind, id) → the JSON document.
+//! Writes go through the store's writer like every other write; reads run on the blocking pool.
 
 use async_trait::async_trait;
-use caliper_core::{RecordKind, StoreError, WebhookStore};
+use caliper_core::{RecordKind, RecordStore, StoreError};
 use redb::ReadableDatabase;
 
-use crate::db::{fail, Embedded, WEBHOOKS};
+use crate::db::{fail, Embedded, RECORDS};
 
 #[async_trait]
-impl WebhookStore for Embedded {
+impl RecordStore for Embedded {
     async fn put(&self, kind: RecordKind, id: &str, document: &str) -> Result<(), StoreError> {
         let (id, document) = (id.to_owned(), document.to_owned());
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(fail)?;
-            txn.open_table(WEBHOOKS)
+        self.write(move |txn| {
+            txn.open_table(RECORDS)
                 .map_err(fail)?
                 .insert((kind.as_str(), id.as_str()), document.as_str())
                 .map_err(fail)?;
-            txn.commit().map_err(fail)
+            Ok(())
         })
         .await
     }
@@ -25,7 +25,7 @@ impl WebhookStore for Embedded {
         let id = id.to_owned();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(fail)?;
-            let table = txn.open_table(WEBHOOKS).map_err(fail)?;
+            let table = txn.open_table(RECORDS).map_err(fail)?;
             let found = table.get((kind.as_str(), id.as_str())).map_err(fail)?;
             Ok(found.map(|g| g.value().to_owned()))
         })
@@ -35,7 +35,7 @@ impl WebhookStore for Embedded {
     async fn list(&self, kind: RecordKind) -> Result<Vec<String>, StoreError> {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(fail)?;
-            let table = txn.open_table(WEBHOOKS).map_err(fail)?;
+            let table = txn.open_table(RECORDS).map_err(fail)?;
             let name = kind.as_str();
             // Keys sort by kind first: one range holds every record of it.
             let range = table.range((name, "")..).map_err(fail)?;

@@ -1,13 +1,14 @@
-//! Webhooks and filters in DynamoDB: one small table keyed by `kind` (partition) and `id` (sort),
-//! each record's JSON in `document`. Listing a kind is one paginated Query; subscriptions are few,
-//! and nothing here is on the path of event ingestion.
+//! Small records (webhooks, filters, …) in DynamoDB: one table keyed by `kind` (partition) and `id`
+//! (sort), each record's JSON in `document`. Listing a kind is one paginated Query; records are
+//! few, and nothing here is on the path of event ingestion. (The table is the stack's
+//! `WebhooksTable`, named for its first kind.)
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use caliper_core::{RecordKind, StoreError, WebhookStore};
+use caliper_core::{RecordKind, RecordStore, StoreError};
 
 use crate::errors::store_error;
 
@@ -16,12 +17,12 @@ pub const ID: &str = "id";
 const DOCUMENT: &str = "document";
 
 #[derive(Clone)]
-pub struct DynamoWebhooks {
+pub struct DynamoRecords {
     client: Client,
     table: String,
 }
 
-impl DynamoWebhooks {
+impl DynamoRecords {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -34,11 +35,11 @@ fn document(item: &HashMap<String, AttributeValue>) -> Result<String, StoreError
     item.get(DOCUMENT)
         .and_then(|v| v.as_s().ok())
         .cloned()
-        .ok_or_else(|| StoreError::new("a webhook item has no document"))
+        .ok_or_else(|| StoreError::corrupt("a record item has no document"))
 }
 
 #[async_trait]
-impl WebhookStore for DynamoWebhooks {
+impl RecordStore for DynamoRecords {
     async fn put(&self, kind: RecordKind, id: &str, document: &str) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -48,7 +49,7 @@ impl WebhookStore for DynamoWebhooks {
             .item(DOCUMENT, AttributeValue::S(document.to_owned()))
             .send()
             .await
-            .map_err(|e| store_error("PutItem (webhooks)", e))?;
+            .map_err(|e| store_error("PutItem (records)", e))?;
         Ok(())
     }
 
@@ -62,7 +63,7 @@ impl WebhookStore for DynamoWebhooks {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| store_error("GetItem (webhooks)", e))?;
+            .map_err(|e| store_error("GetItem (records)", e))?;
         output.item.as_ref().map(document).transpose()
     }
 
@@ -81,7 +82,7 @@ impl WebhookStore for DynamoWebhooks {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(|e| store_error("Query (webhooks)", e))?;
+                .map_err(|e| store_error("Query (records)", e))?;
             for item in output.items() {
                 documents.push(document(item)?);
             }
