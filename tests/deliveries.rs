@@ -7,10 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use caliper_core::webhooks::{
-    signature, DeliverySettings, Principal, TargetPolicy, WebhookService,
-};
-use caliper_core::{workers, Backoff, Consumer, Ports, Submitter, Verdict};
+use caliper_core::webhooks::{signature, DeliverySettings, TargetPolicy, WebhookService};
+use caliper_core::{workers, Backoff, Caller, Consumer, Ports, Scope, Submitter, Verdict};
 use caliper_sender::GuardedSender;
 use caliper_tests::{aws_world, envelope, event_id, processor, tool_use_event, CLIENT};
 use serde_json::{json, Value};
@@ -85,10 +83,7 @@ async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Sub
             allow_private: true,
         },
     );
-    let me = Principal {
-        client_id: CLIENT.into(),
-        admin: false,
-    };
+    let me = Caller::new(CLIENT, vec![Scope::WebhookCreate]);
     let mut ids = Vec::new();
     for (name, path, key, value) in [
         (

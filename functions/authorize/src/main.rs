@@ -5,8 +5,8 @@
 //! Settings: `CALIPER_TOKEN_ISSUER` (the user pool's issuer URL, required) and
 //! `CALIPER_JWKS_URL` (default: the issuer's `/.well-known/jwks.json`).
 
-use caliper_auth::Verifier;
-use caliper_http::{authorizer, Caller};
+use caliper_auth::{Admitted, Authenticator, Verifier};
+use caliper_http::authorizer;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -23,29 +23,26 @@ async fn main() -> Result<(), Error> {
     let verifier = Verifier::remote(jwks_url.clone(), issuer)
         .await
         .map_err(|e| format!("CALIPER_JWKS_URL: cannot fetch the keys at {jwks_url}: {e}"))?;
+    let authenticator = Authenticator::new(verifier);
     run(service_fn(|event: LambdaEvent<Value>| {
-        let verifier = &verifier;
-        async move { decide(verifier, &event.payload).await }
+        let authenticator = &authenticator;
+        async move { decide(authenticator, &event.payload).await }
     }))
     .await
 }
 
-async fn decide(verifier: &Verifier, request: &Value) -> Result<Value, Error> {
+async fn decide(authenticator: &Authenticator, request: &Value) -> Result<Value, Error> {
     // The identity source is the Authorization header; API Gateway lowercases header names.
     let authorization = request["identitySource"][0]
         .as_str()
         .or_else(|| request["headers"]["authorization"].as_str());
-    let claims = match verifier.verify(authorization).await {
-        Ok(claims) => claims,
+    let Admitted { caller, expires_at } = match authenticator.authenticate(authorization).await {
+        Ok(admitted) => admitted,
         Err(refusal) => {
             tracing::info!(reason = refusal.0, "access token refused");
             return Err(authorizer::UNAUTHORIZED.into());
         }
     };
-    let Some(caller) = Caller::from_claims(&claims) else {
-        return Err(authorizer::UNAUTHORIZED.into());
-    };
-    let expires_at = authorizer::expires_at(&claims);
     let route_arn = request["routeArn"].as_str().unwrap_or_default();
     authorizer::policy(&caller, expires_at, route_arn).ok_or_else(|| {
         format!("the request's routeArn {route_arn:?} is not an execute-api ARN").into()

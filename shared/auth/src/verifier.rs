@@ -3,13 +3,13 @@
 //! access token of an admitted client (its `aud` when it has one, else its `client_id`).
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
-use tokio::sync::RwLock;
+
+use crate::jwks::KeySet;
 
 /// How far ahead of our clock a token's `nbf` or `iat` may be: the issuer's clock may run a little
 /// ahead of ours. (`exp` has no leeway.)
@@ -27,24 +27,11 @@ pub struct TokenError(pub String);
 
 pub struct Verifier {
     issuer: String,
-    keys: Keys,
+    keys: KeySet,
     /// Client ids admitted (API Gateway's `audience`); `None` admits every client of the issuer.
     audience: Option<HashSet<String>>,
     validation: Validation,
 }
-
-enum Keys {
-    Fixed(JwkSet),
-    /// A remote JWKS (a Cognito user pool's), fetched again when a token names an unknown key.
-    Remote {
-        url: String,
-        http: reqwest::Client,
-        cache: RwLock<(JwkSet, Option<Instant>)>,
-    },
-}
-
-/// A remote JWKS is fetched again at most this often, however many unknown keys are presented.
-const REFETCH_AFTER: Duration = Duration::from_secs(30);
 
 impl Verifier {
     pub fn with_keys(
@@ -53,24 +40,15 @@ impl Verifier {
         audience: Option<HashSet<String>>,
     ) -> anyhow::Result<Self> {
         let set: JwkSet = serde_json::from_value(jwks.clone())?;
-        Ok(Self::new(issuer, Keys::Fixed(set), audience))
+        Ok(Self::new(issuer, KeySet::fixed(set), audience))
     }
 
     /// Verifies tokens of a real Cognito user pool (or any OIDC issuer) by its JWKS URL.
     pub async fn remote(jwks_url: String, issuer: String) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?;
-        let set = fetch(&http, &jwks_url).await?;
-        let keys = Keys::Remote {
-            url: jwks_url,
-            http,
-            cache: RwLock::new((set, Some(Instant::now()))),
-        };
-        Ok(Self::new(issuer, keys, None))
+        Ok(Self::new(issuer, KeySet::remote(jwks_url).await?, None))
     }
 
-    fn new(issuer: String, keys: Keys, audience: Option<HashSet<String>>) -> Self {
+    fn new(issuer: String, keys: KeySet, audience: Option<HashSet<String>>) -> Self {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = 0;
         validation.validate_aud = false;
@@ -113,12 +91,17 @@ impl Verifier {
         let Some(kid) = header.kid else {
             return refuse("The access token names no key (`kid`)".into());
         };
-        let key = self.key(&kid).await?.ok_or_else(|| {
-            TokenError(format!(
-                "The access token's key `{kid}` is not one of {}'s keys",
-                self.issuer
-            ))
-        })?;
+        let key = self
+            .keys
+            .key(&kid)
+            .await
+            .map_err(TokenError)?
+            .ok_or_else(|| {
+                TokenError(format!(
+                    "The access token's key `{kid}` is not one of {}'s keys",
+                    self.issuer
+                ))
+            })?;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &self.validation)
             .map_err(|e| TokenError(explain(e.kind(), &self.issuer)))?;
         let claims = data.claims;
@@ -173,43 +156,6 @@ impl Verifier {
         }
         Ok(claims)
     }
-
-    async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, TokenError> {
-        let decoding = |set: &JwkSet| {
-            set.find(kid)
-                .map(|jwk| {
-                    DecodingKey::from_jwk(jwk)
-                        .map_err(|e| TokenError(format!("The key `{kid}` is unusable: {e}")))
-                })
-                .transpose()
-        };
-        match &self.keys {
-            Keys::Fixed(set) => decoding(set),
-            Keys::Remote { url, http, cache } => {
-                {
-                    let (set, fetched) = &*cache.read().await;
-                    let recent = fetched.is_some_and(|at| at.elapsed() < REFETCH_AFTER);
-                    if set.find(kid).is_some() || recent {
-                        return decoding(set);
-                    }
-                }
-                let mut cached = cache.write().await;
-                match fetch(http, url).await {
-                    Ok(set) => *cached = (set, Some(Instant::now())),
-                    Err(error) => {
-                        tracing::warn!(%error, url, "cannot fetch the JWKS");
-                        cached.1 = Some(Instant::now());
-                    }
-                }
-                decoding(&cached.0)
-            }
-        }
-    }
-}
-
-async fn fetch(http: &reqwest::Client, url: &str) -> anyhow::Result<JwkSet> {
-    let response = http.get(url).send().await?.error_for_status()?;
-    Ok(response.json::<JwkSet>().await?)
 }
 
 fn explain(kind: &ErrorKind, issuer: &str) -> String {

@@ -3,6 +3,7 @@
 //! Everything here is written against the small ports in [`ports`]; the adapters (DynamoDB and SQS,
 //! or the embedded store and queue) live in their own crates and are chosen by the binaries.
 //!
+//! - [`identity`]: who is calling ([`Caller`]) and what they may see and change;
 //! - [`submit`]: an envelope becomes a job and its queue messages ([`message`]);
 //! - [`process`]: a message's events are stored once ([`record`]: the job's progress);
 //! - [`query`]: what a listing asks and which index answers it;
@@ -12,6 +13,7 @@
 //!   message is tried again;
 //! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
+pub mod identity;
 pub mod message;
 pub mod model;
 pub mod ports;
@@ -26,6 +28,7 @@ pub mod submit;
 pub mod webhooks;
 pub mod workers;
 
+pub use identity::{Caller, Forbidden, Scope};
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 pub use ports::{

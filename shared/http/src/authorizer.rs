@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::caller::Caller;
 use crate::routes::ROUTES;
 
-/// Context keys the handlers read back (`Caller::from_request`).
+/// Context keys the handlers read back (`caller::from_request`).
 pub const CLIENT_ID: &str = "clientId";
 pub const SCOPE: &str = "scope";
 pub const EXPIRES_AT: &str = "expiresAt";
@@ -56,7 +56,7 @@ pub fn policy(caller: &Caller, expires_at: Option<u64>, route_arn: &str) -> Opti
     }))
 }
 
-/// The caller as the authorizer hands it to the handlers (`Caller::from_request` reads it back).
+/// The caller as the authorizer hands it to the handlers (`caller::from_request` reads it back).
 pub fn context(caller: &Caller, expires_at: Option<u64>) -> Value {
     let scope: Vec<String> = caller.scopes.iter().map(|s| s.uri()).collect();
     let mut context = json!({CLIENT_ID: caller.client_id, SCOPE: scope.join(" ")});
@@ -64,11 +64,6 @@ pub fn context(caller: &Caller, expires_at: Option<u64>) -> Value {
         context[EXPIRES_AT] = json!(at);
     }
     context
-}
-
-/// When a verified token's claims say it expires (seconds since the epoch).
-pub fn expires_at(claims: &serde_json::Map<String, Value>) -> Option<u64> {
-    claims.get("exp").and_then(Value::as_u64)
 }
 
 /// A route path as a policy resource: each `{parameter}` matches any segment.
@@ -166,10 +161,10 @@ mod tests {
         assert_eq!(context[EXPIRES_AT], 7);
         let fields = serde_json::from_value(context.clone()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            Caller::from_authorizer_context(&fields, 6).ok(),
+            crate::caller::from_authorizer_context(&fields, 6).ok(),
             Some(caller)
         );
-        let expired = Caller::from_authorizer_context(&fields, 7)
+        let expired = crate::caller::from_authorizer_context(&fields, 7)
             .err()
             .map(|e| e.status.as_u16());
         assert_eq!(
@@ -179,7 +174,7 @@ mod tests {
         );
         let mut as_text: std::collections::HashMap<String, Value> = fields;
         as_text.insert(EXPIRES_AT.to_owned(), json!("7"));
-        let expired = Caller::from_authorizer_context(&as_text, 8)
+        let expired = crate::caller::from_authorizer_context(&as_text, 8)
             .err()
             .map(|e| e.status.as_u16());
         assert_eq!(expired, Some(401), "the expiry read from text too");

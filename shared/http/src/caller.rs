@@ -9,138 +9,67 @@ use lambda_http::{Request, RequestExt};
 
 use crate::response::ApiError;
 
-/// The scopes of the IdP's resource server, as full URIs in the token's `scope` claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Admin,
-    EventCreate,
-    WebhookCreate,
-    WebhookReadonly,
-}
+pub use caliper_core::identity::{Caller, Forbidden, Scope};
 
-impl Scope {
-    pub const PREFIX: &'static str = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/";
-    pub const ALL: [Scope; 4] = [
-        Scope::Admin,
-        Scope::EventCreate,
-        Scope::WebhookCreate,
-        Scope::WebhookReadonly,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::EventCreate => "event.create",
-            Self::WebhookCreate => "webhook.create",
-            Self::WebhookReadonly => "webhook.readonly",
+/// Reads the caller from what our Lambda authorizer put in the request context (`clientId`,
+/// `scope`, `expiresAt`: `authorizer::context`).
+pub fn from_request(request: &Request) -> Result<Caller, ApiError> {
+    let unauthenticated = || {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Missing or invalid access token: send `Authorization: Bearer <token>` obtained from the token endpoint")
+    };
+    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+        return Err(unauthenticated());
+    };
+    match context.authorizer.as_ref() {
+        Some(authorizer) if !authorizer.fields.is_empty() => {
+            from_authorizer_context(&authorizer.fields, now_seconds())
         }
-    }
-
-    pub fn uri(self) -> String {
-        format!("{}{}", Self::PREFIX, self.name())
-    }
-
-    pub fn from_uri(uri: &str) -> Option<Self> {
-        let name = uri.strip_prefix(Self::PREFIX)?;
-        Self::ALL.into_iter().find(|s| s.name() == name)
+        _ => Err(unauthenticated()),
     }
 }
 
-/// The authenticated caller: its client id (every stored event records it) and its scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub client_id: String,
-    pub scopes: Vec<Scope>,
-}
-
-impl Caller {
-    /// Reads the caller from what our Lambda authorizer put in the request context
-    /// (`clientId`, `scope`, `expiresAt`: `authorizer::context`).
-    pub fn from_request(request: &Request) -> Result<Self, ApiError> {
-        let unauthenticated = || {
-            ApiError::new(StatusCode::UNAUTHORIZED, "Missing or invalid access token: send `Authorization: Bearer <token>` obtained from the token endpoint")
-        };
-        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
-            return Err(unauthenticated());
-        };
-        match context.authorizer.as_ref() {
-            Some(authorizer) if !authorizer.fields.is_empty() => {
-                Self::from_authorizer_context(&authorizer.fields, now_seconds())
-            }
-            _ => Err(unauthenticated()),
-        }
-    }
-
-    /// The caller the Lambda authorizer admitted. API Gateway keeps its answer for a while
-    /// (`AuthorizerResultTtlInSeconds`), so a token that has expired since is refused here.
-    pub fn from_authorizer_context(
-        context: &HashMap<String, serde_json::Value>,
-        now: u64,
-    ) -> Result<Self, ApiError> {
-        let text = |name: &str| context.get(name).and_then(serde_json::Value::as_str);
-        let client_id = text(crate::authorizer::CLIENT_ID)
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "The authorizer named no client for this access token",
-                )
-            })?;
-        // A number as the authorizer wrote it, or its text, should API Gateway pass it on as one.
-        let expires_at = context
-            .get(crate::authorizer::EXPIRES_AT)
-            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
-        if expires_at.is_some_and(|at| at <= now) {
-            return Err(ApiError::new(
+/// The caller the Lambda authorizer admitted. API Gateway keeps its answer for a while
+/// (`AuthorizerResultTtlInSeconds`), so a token that has expired since is refused here.
+pub fn from_authorizer_context(
+    context: &HashMap<String, serde_json::Value>,
+    now: u64,
+) -> Result<Caller, ApiError> {
+    let text = |name: &str| context.get(name).and_then(serde_json::Value::as_str);
+    let client_id = text(crate::authorizer::CLIENT_ID)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "The access token has expired: get a new one",
-            ));
-        }
-        let scopes = text(crate::authorizer::SCOPE)
-            .map(|s| s.split_whitespace().filter_map(Scope::from_uri).collect())
-            .unwrap_or_default();
-        Ok(Self {
-            client_id: client_id.to_owned(),
-            scopes,
-        })
+                "The authorizer named no client for this access token",
+            )
+        })?;
+    // A number as the authorizer wrote it, or its text, should API Gateway pass it on as one.
+    let expires_at = context
+        .get(crate::authorizer::EXPIRES_AT)
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "The access token has expired: get a new one",
+        ));
     }
+    let scopes = text(crate::authorizer::SCOPE)
+        .map(Scope::parse_list)
+        .unwrap_or_default();
+    Ok(Caller::new(client_id, scopes))
+}
 
-    /// The caller named by a verified access token's claims (`client_id`, `scope`); none
-    /// without a `client_id`.
-    pub fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Option<Self> {
-        let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
-        let client_id = text("client_id").filter(|id| !id.is_empty())?.to_owned();
-        let scopes = text("scope")
-            .map(|s| s.split_whitespace().filter_map(Scope::from_uri).collect())
-            .unwrap_or_default();
-        Some(Self { client_id, scopes })
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.scopes.contains(&Scope::Admin)
-    }
-
-    /// Succeeds when the caller holds any one of `accepted` (admin is always accepted).
-    pub fn require(&self, accepted: &[Scope]) -> Result<(), ApiError> {
-        if self.is_admin() || accepted.iter().any(|s| self.scopes.contains(s)) {
-            return Ok(());
-        }
-        let mut names: Vec<String> = accepted.iter().map(|s| s.uri()).collect();
-        if !accepted.contains(&Scope::Admin) {
-            names.push(Scope::Admin.uri());
-        }
-        Err(ApiError::new(
+/// A caller without the scope a route needs: 403, naming the scopes that would do.
+impl From<Forbidden> for ApiError {
+    fn from(forbidden: Forbidden) -> Self {
+        let names: Vec<String> = forbidden.accepted.iter().map(|s| s.uri()).collect();
+        ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
                 "The access token lacks the scope this route needs: one of {}",
                 names.join(", ")
             ),
-        ))
-    }
-
-    /// Whether the caller may see something owned by `client_id`.
-    pub fn may_see(&self, client_id: &str) -> bool {
-        self.is_admin() || self.client_id == client_id
+        )
     }
 }
 
@@ -167,7 +96,7 @@ mod tests {
 
     /// What a route of `accepted` answers the request's caller: 200 when admitted.
     fn status(request: &Request, accepted: &[Scope]) -> u16 {
-        let admitted = Caller::from_request(request).and_then(|c| c.require(accepted));
+        let admitted = from_request(request).and_then(|c| Ok(c.require(accepted)?));
         admitted.map_or_else(|e| e.status.as_u16(), |()| 200)
     }
 
@@ -186,8 +115,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"))
         };
         let status = |at| {
-            Caller::from_authorizer_context(&context(at), 1_000)
-                .map_or_else(|e| e.status.as_u16(), |_| 200)
+            from_authorizer_context(&context(at), 1_000).map_or_else(|e| e.status.as_u16(), |_| 200)
         };
         assert_eq!(status(json!(1_000)), 401);
         assert_eq!(status(json!("999")), 401, "as text, too");
@@ -211,7 +139,7 @@ mod tests {
             Scope::WebhookCreate.uri(),
             Scope::EventCreate.uri()
         );
-        let caller = Caller::from_request(&with(both)).unwrap_or_else(|e| panic!("{e:?}"));
+        let caller = from_request(&with(both)).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(
             caller.scopes,
             vec![Scope::WebhookCreate, Scope::EventCreate]
@@ -221,22 +149,14 @@ mod tests {
 
     #[test]
     fn a_forbidden_answer_names_the_scopes_that_would_do() {
-        let caller = Caller::from_request(&request(Some(json!({"clientId": "c1"}))));
-        let denied = caller.and_then(|c| c.require(&[Scope::EventCreate])).err();
+        let caller = from_request(&request(Some(json!({"clientId": "c1"}))));
+        let denied = caller
+            .and_then(|c| Ok(c.require(&[Scope::EventCreate])?))
+            .err();
         let message = denied.map(|e| e.message).unwrap_or_default();
         assert!(
             message.contains(&Scope::EventCreate.uri()) && message.contains(&Scope::Admin.uri()),
             "{message}"
         );
-    }
-
-    #[test]
-    fn claims_name_the_caller() {
-        let claims =
-            json!({"client_id": "c1", "scope": format!("{} other", Scope::EventCreate.uri())});
-        let claims = claims.as_object().cloned().unwrap_or_default();
-        let caller = Caller::from_claims(&claims);
-        assert_eq!(caller.map(|c| c.scopes), Some(vec![Scope::EventCreate]));
-        assert_eq!(Caller::from_claims(&serde_json::Map::new()), None);
     }
 }

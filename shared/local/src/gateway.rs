@@ -14,13 +14,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use base64::Engine;
-use caliper_http::{authorizer, handlers, ApiError, App, Caller, Problem, ROUTES};
+use caliper_http::{authorizer, handlers, ApiError, App, Problem, ROUTES};
 use serde_json::{json, Map, Value};
 
 use futures::StreamExt;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::idp::{TokenError, Verifier};
+use caliper_auth::{Admitted, Authenticator, TokenError};
 
 /// What the gateway allows a request's body, and its callers' failures.
 pub struct GatewayLimits {
@@ -38,7 +38,7 @@ pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 struct Gateway {
     app: Arc<App>,
     routes: matchit::Router<Vec<&'static caliper_http::Route>>,
-    verifier: Verifier,
+    authenticator: Authenticator,
     requests: AtomicU64,
     limits: GatewayLimits,
     /// The body budget, in KiB, and its size.
@@ -46,7 +46,7 @@ struct Gateway {
     budget_kib: u32,
 }
 
-pub fn router(app: Arc<App>, verifier: Verifier, limits: GatewayLimits) -> Router {
+pub fn router(app: Arc<App>, authenticator: Authenticator, limits: GatewayLimits) -> Router {
     let mut routes: matchit::Router<Vec<&'static caliper_http::Route>> = matchit::Router::new();
     // One entry per path with every method on it, however the table orders its routes.
     let mut by_path: BTreeMap<&str, Vec<&'static caliper_http::Route>> = BTreeMap::new();
@@ -64,7 +64,7 @@ pub fn router(app: Arc<App>, verifier: Verifier, limits: GatewayLimits) -> Route
     let gateway = Arc::new(Gateway {
         app,
         routes,
-        verifier,
+        authenticator,
         requests: AtomicU64::new(0),
         limits,
         budget,
@@ -117,7 +117,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        match authorize(&gateway.verifier, authorization, route).await {
+        match authorize(&gateway.authenticator, authorization, route).await {
             Ok(authorizer) => Some(authorizer),
             Err(refusal) => return refusal,
         }
@@ -205,21 +205,18 @@ fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
 /// The Lambda authorizer's part of the request context, or the refusal: 401 without a good
 /// token, 403 without one of the route's scopes.
 async fn authorize(
-    verifier: &Verifier,
+    authenticator: &Authenticator,
     authorization: Option<&str>,
     route: &caliper_http::Route,
 ) -> Result<Value, Response> {
-    let claims = match verifier.verify(authorization).await {
-        Ok(claims) => claims,
+    let Admitted { caller, expires_at } = match authenticator.authenticate(authorization).await {
+        Ok(admitted) => admitted,
         Err(TokenError(why)) => return Err(unauthorized(why)),
     };
-    let Some(caller) = Caller::from_claims(&claims) else {
-        return Err(unauthorized("The access token names no client".into()));
-    };
     if let Err(forbidden) = caller.require(route.scopes) {
-        return Err(to_axum(forbidden.into_response()));
+        return Err(to_axum(ApiError::from(forbidden).into_response()));
     }
-    let context = authorizer::context(&caller, authorizer::expires_at(&claims));
+    let context = authorizer::context(&caller, expires_at);
     Ok(json!({ "lambda": context }))
 }
 

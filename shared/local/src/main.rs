@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use caliper_auth::Authenticator;
 use caliper_core::webhooks::{DeliverySettings, TargetPolicy};
 use caliper_core::{workers, Consumer};
 use caliper_http::App;
@@ -294,7 +295,7 @@ async fn main() -> anyhow::Result<()> {
                 issuer = verifier.issuer(),
                 "verifying tokens of a remote IdP"
             );
-            gateway::router(app, verifier, gateway_limits)
+            gateway::router(app, Authenticator::new(verifier), gateway_limits)
         }
         None => {
             let mut clients = args.clients;
@@ -311,8 +312,11 @@ async fn main() -> anyhow::Result<()> {
             )?;
             let idp = Arc::new(idp);
             let verifier = idp.verifier()?;
-            idp.router()
-                .merge(gateway::router(app, verifier, gateway_limits))
+            idp.router().merge(gateway::router(
+                app,
+                Authenticator::new(verifier),
+                gateway_limits,
+            ))
         }
     };
     raise_open_files_limit(server_limits.max_connections);

@@ -256,9 +256,10 @@ fn failed(error: StoreError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::{Caller, Scope};
     use crate::memory::{MemoryDeliveries, MemoryEvents, MemoryRecords, RecordingSender};
     use crate::model::StoredEvent;
-    use crate::webhooks::{signature, Principal, TargetPolicy, WebhookError};
+    use crate::webhooks::{signature, TargetPolicy, WebhookError};
     use serde_json::{json, Value};
 
     struct World {
@@ -298,24 +299,18 @@ mod tests {
         }
     }
 
-    fn client(id: &str) -> Principal {
-        Principal {
-            client_id: id.into(),
-            admin: false,
-        }
+    fn client(id: &str) -> Caller {
+        Caller::new(id, vec![Scope::WebhookCreate])
     }
 
-    fn admin() -> Principal {
-        Principal {
-            client_id: "ops".into(),
-            admin: true,
-        }
+    fn admin() -> Caller {
+        Caller::new("ops", vec![Scope::Admin])
     }
 
     impl World {
         async fn webhook(
             &self,
-            who: &Principal,
+            who: &Caller,
             name: &str,
             sensor: Option<&str>,
             active: bool,

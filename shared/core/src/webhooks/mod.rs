@@ -14,6 +14,6 @@ pub mod target;
 pub use delivery::{DeliveryMessage, Dispatcher, SUBSCRIPTIONS_KEPT};
 pub use filter::CompiledFilter;
 pub use model::{FilterOperator, FilterType, Webhook, WebhookFilter};
-pub use service::{Principal, Subscription, WebhookError, WebhookService};
+pub use service::{Subscription, WebhookError, WebhookService};
 pub use settings::DeliverySettings;
 pub use target::TargetPolicy;

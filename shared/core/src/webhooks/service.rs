@@ -12,22 +12,10 @@ use super::filter::CompiledFilter;
 use super::input::{FilterInput, WebhookInput};
 use super::model::{Webhook, WebhookFilter};
 use super::target::TargetPolicy;
+use crate::identity::Caller;
 use crate::model::{timestamp, StoredEvent};
 use crate::ports::{RecordStore, SecretBox, StoreError};
 use crate::records::Records;
-
-/// Who asks: a client manages its own webhooks; admin manages all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub client_id: String,
-    pub admin: bool,
-}
-
-impl Principal {
-    fn may_manage(&self, webhook: &Webhook) -> bool {
-        self.admin || webhook.client_app_id == self.client_id
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -83,14 +71,14 @@ impl WebhookService {
     /// The caller's webhooks (admin: all), oldest first; only those of `sensor` when given.
     pub async fn list(
         &self,
-        who: &Principal,
+        who: &Caller,
         sensor: Option<&str>,
     ) -> Result<Vec<Webhook>, WebhookError> {
         let mut webhooks: Vec<Webhook> = self
             .all_webhooks()
             .await?
             .into_iter()
-            .filter(|w| w.deleted_at.is_none() && who.may_manage(w))
+            .filter(|w| w.deleted_at.is_none() && who.may_see(&w.client_app_id))
             .filter(|w| sensor.is_none() || w.sensor.as_deref() == sensor)
             .collect();
         webhooks.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
@@ -100,11 +88,11 @@ impl WebhookService {
         Ok(webhooks)
     }
 
-    pub async fn get(&self, who: &Principal, id: &str) -> Result<Webhook, WebhookError> {
+    pub async fn get(&self, who: &Caller, id: &str) -> Result<Webhook, WebhookError> {
         self.visible_webhook(who, id).await
     }
 
-    pub async fn create(&self, who: &Principal, body: &Value) -> Result<Webhook, WebhookError> {
+    pub async fn create(&self, who: &Caller, body: &Value) -> Result<Webhook, WebhookError> {
         let input = WebhookInput::parse(body, &self.policy).map_err(WebhookError::Invalid)?;
         let now = timestamp(Utc::now());
         let webhook = Webhook {
@@ -119,7 +107,7 @@ impl WebhookService {
             updated_at: now,
             deleted_at: None,
             client_app_id: who.client_id.clone(),
-            admin_owned: who.admin,
+            admin_owned: who.is_admin(),
         };
         self.save_webhook(&webhook).await?;
         tracing::info!(
@@ -133,7 +121,7 @@ impl WebhookService {
     /// Replaces every field a client sets; the owner stays the creator.
     pub async fn replace(
         &self,
-        who: &Principal,
+        who: &Caller,
         id: &str,
         body: &Value,
     ) -> Result<Webhook, WebhookError> {
@@ -152,7 +140,7 @@ impl WebhookService {
 
     pub async fn set_active(
         &self,
-        who: &Principal,
+        who: &Caller,
         id: &str,
         active: bool,
     ) -> Result<Webhook, WebhookError> {
@@ -165,7 +153,7 @@ impl WebhookService {
 
     /// Soft deletion: the record stays with `deleted_at` set, and is gone for every reader.
     /// Its filters go with it (they are only ever reached through a live webhook).
-    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), WebhookError> {
+    pub async fn delete(&self, who: &Caller, id: &str) -> Result<(), WebhookError> {
         let mut webhook = self.visible_webhook(who, id).await?;
         let now = timestamp(Utc::now());
         webhook.deleted_at = Some(now.clone());
@@ -177,7 +165,7 @@ impl WebhookService {
     }
 
     /// Filters of every webhook the caller may see.
-    pub async fn filters(&self, who: &Principal) -> Result<Vec<WebhookFilter>, WebhookError> {
+    pub async fn filters(&self, who: &Caller) -> Result<Vec<WebhookFilter>, WebhookError> {
         let visible: HashSet<String> = self
             .list(who, None)
             .await?
@@ -194,7 +182,7 @@ impl WebhookService {
 
     pub async fn filters_of(
         &self,
-        who: &Principal,
+        who: &Caller,
         webhook_id: &str,
     ) -> Result<Vec<WebhookFilter>, WebhookError> {
         self.visible_webhook(who, webhook_id).await?;
@@ -206,11 +194,7 @@ impl WebhookService {
             .collect())
     }
 
-    pub async fn get_filter(
-        &self,
-        who: &Principal,
-        id: &str,
-    ) -> Result<WebhookFilter, WebhookError> {
+    pub async fn get_filter(&self, who: &Caller, id: &str) -> Result<WebhookFilter, WebhookError> {
         let filter: WebhookFilter = self
             .records
             .load::<WebhookFilter>(id)
@@ -229,7 +213,7 @@ impl WebhookService {
 
     pub async fn create_filter(
         &self,
-        who: &Principal,
+        who: &Caller,
         body: &Value,
     ) -> Result<WebhookFilter, WebhookError> {
         let input = FilterInput::parse(body).map_err(WebhookError::Invalid)?;
@@ -253,7 +237,7 @@ impl WebhookService {
 
     pub async fn replace_filter(
         &self,
-        who: &Principal,
+        who: &Caller,
         id: &str,
         body: &Value,
     ) -> Result<WebhookFilter, WebhookError> {
@@ -271,7 +255,7 @@ impl WebhookService {
         Ok(filter)
     }
 
-    pub async fn delete_filter(&self, who: &Principal, id: &str) -> Result<(), WebhookError> {
+    pub async fn delete_filter(&self, who: &Caller, id: &str) -> Result<(), WebhookError> {
         let mut filter = self.get_filter(who, id).await?;
         let now = timestamp(Utc::now());
         filter.deleted_at = Some(now.clone());
@@ -336,15 +320,15 @@ impl WebhookService {
         self.records.save(&sealed).await
     }
 
-    async fn visible_webhook(&self, who: &Principal, id: &str) -> Result<Webhook, WebhookError> {
+    async fn visible_webhook(&self, who: &Caller, id: &str) -> Result<Webhook, WebhookError> {
         self.live_webhook(id)
             .await?
-            .filter(|w| who.may_manage(w))
+            .filter(|w| who.may_see(&w.client_app_id))
             .ok_or(WebhookError::NotFound("Webhook"))
     }
 
     /// The webhook a filter names in its body: a problem at `/webhookId` when the caller has none such.
-    async fn target_webhook(&self, who: &Principal, id: &str) -> Result<Webhook, WebhookError> {
+    async fn target_webhook(&self, who: &Caller, id: &str) -> Result<Webhook, WebhookError> {
         self.visible_webhook(who, id).await.map_err(|e| match e {
             WebhookError::NotFound(_) => WebhookError::Invalid(vec![Problem::new(
                 "/webhookId",

@@ -31,7 +31,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::app::App;
-use crate::caller::Caller;
+use crate::caller::{self, Caller};
 use crate::response::ApiError;
 use crate::routes::{route_for, Function, Operation, Route};
 
@@ -265,7 +265,7 @@ fn admit(route: &'static Route, request: Request) -> Result<Call, ApiError> {
     let caller = if route.scopes.is_empty() {
         None
     } else {
-        let caller = Caller::from_request(&request)?;
+        let caller = caller::from_request(&request)?;
         caller.require(route.scopes)?;
         Some(caller)
     };

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use caliper_core::query::date_bound;
-use caliper_core::{EventFilter, EventKey, EventQuery, Order, Start, Visibility};
+use caliper_core::{EventFilter, EventKey, EventQuery, Order, Start};
 use caliper_validation::{Problem, Version, CALIPER_V1P1, CALIPER_V1P2};
 use lambda_http::http::StatusCode;
 use lambda_http::{Request, RequestExt};
@@ -360,14 +360,9 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
         .with_errors(problems));
     }
 
-    let visibility = if caller.is_admin() {
-        Visibility::All
-    } else {
-        Visibility::Own(caller.client_id.clone())
-    };
     Ok(ListRequest {
         query: EventQuery {
-            visibility,
+            visibility: caller.visibility(),
             filter,
             order,
         },

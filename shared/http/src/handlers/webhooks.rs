@@ -1,6 +1,6 @@
 //! The webhook management API: `/webhooks` and `/webhook-filters`, a handler per route.
 
-use caliper_core::webhooks::{Principal, Webhook, WebhookError, WebhookFilter};
+use caliper_core::webhooks::{Webhook, WebhookError, WebhookFilter};
 use caliper_validation::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Request, RequestExt};
@@ -15,23 +15,13 @@ use crate::response::{json_response, ok, ApiError};
 /// Shown instead of a secret to callers that may only read webhooks.
 const HIDDEN_SECRET: &str = "********";
 
-/// Who the webhook service acts for.
-fn principal(call: &Call) -> Result<(Principal, &Caller), ApiError> {
-    let caller = call.caller()?;
-    let who = Principal {
-        client_id: caller.client_id.clone(),
-        admin: caller.is_admin(),
-    };
-    Ok((who, caller))
-}
-
 /// GET `/webhooks/`, optionally `?sensor=`.
 pub async fn list(app: &App, call: &Call) -> Answer {
-    let (who, caller) = principal(call)?;
+    let caller = call.caller()?;
     let sensor = only_parameter(&call.request, "sensor")?;
     let list = app
         .webhooks
-        .list(&who, sensor.as_deref())
+        .list(caller, sensor.as_deref())
         .await
         .map_err(failure)?;
     let list: Vec<Value> = list.iter().map(|w| webhook_json(w, caller)).collect();
@@ -40,9 +30,9 @@ pub async fn list(app: &App, call: &Call) -> Answer {
 
 /// POST `/webhooks/`.
 pub async fn create(app: &App, call: &Call) -> Answer {
-    let (who, caller) = principal(call)?;
+    let caller = call.caller()?;
     let body = json_body(&call.request, &app.limits)?;
-    let webhook = app.webhooks.create(&who, &body).await.map_err(failure)?;
+    let webhook = app.webhooks.create(caller, &body).await.map_err(failure)?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({"webhook": webhook_json(&webhook, caller)}),
@@ -51,8 +41,8 @@ pub async fn create(app: &App, call: &Call) -> Answer {
 
 /// GET `/webhooks/{id}`.
 pub async fn get(app: &App, call: &Call) -> Answer {
-    let (who, caller) = principal(call)?;
-    let webhook = app.webhooks.get(&who, call.param("id")).await;
+    let caller = call.caller()?;
+    let webhook = app.webhooks.get(caller, call.param("id")).await;
     Ok(ok(
         &json!({"webhook": webhook_json(&webhook.map_err(failure)?, caller)}),
     ))
@@ -60,9 +50,9 @@ pub async fn get(app: &App, call: &Call) -> Answer {
 
 /// PUT `/webhooks/{id}`.
 pub async fn replace(app: &App, call: &Call) -> Answer {
-    let (who, caller) = principal(call)?;
+    let caller = call.caller()?;
     let body = json_body(&call.request, &app.limits)?;
-    let webhook = app.webhooks.replace(&who, call.param("id"), &body).await;
+    let webhook = app.webhooks.replace(caller, call.param("id"), &body).await;
     Ok(ok(
         &json!({"webhook": webhook_json(&webhook.map_err(failure)?, caller)}),
     ))
@@ -70,9 +60,9 @@ pub async fn replace(app: &App, call: &Call) -> Answer {
 
 /// DELETE `/webhooks/{id}` (soft: it stays, with `deleted_at`).
 pub async fn delete(app: &App, call: &Call) -> Answer {
-    let (who, _) = principal(call)?;
+    let caller = call.caller()?;
     app.webhooks
-        .delete(&who, call.param("id"))
+        .delete(caller, call.param("id"))
         .await
         .map_err(failure)?;
     Ok(ok(&json!({"message": "Webhook deleted"})))
@@ -89,10 +79,10 @@ pub async fn deactivate(app: &App, call: &Call) -> Answer {
 }
 
 async fn set_active(app: &App, call: &Call, active: bool) -> Answer {
-    let (who, caller) = principal(call)?;
+    let caller = call.caller()?;
     let webhook = app
         .webhooks
-        .set_active(&who, call.param("id"), active)
+        .set_active(caller, call.param("id"), active)
         .await;
     Ok(ok(
         &json!({"webhook": webhook_json(&webhook.map_err(failure)?, caller)}),
@@ -101,17 +91,17 @@ async fn set_active(app: &App, call: &Call, active: bool) -> Answer {
 
 /// GET `/webhook-filters/`.
 pub async fn list_filters(app: &App, call: &Call) -> Answer {
-    let (who, _) = principal(call)?;
-    let filters = app.webhooks.filters(&who).await.map_err(failure)?;
+    let caller = call.caller()?;
+    let filters = app.webhooks.filters(caller).await.map_err(failure)?;
     Ok(ok(&json!({"filters": filters_json(&filters)})))
 }
 
 /// GET `/webhook-filters/webhook/{webhookId}`.
 pub async fn filters_of(app: &App, call: &Call) -> Answer {
-    let (who, _) = principal(call)?;
+    let caller = call.caller()?;
     let filters = app
         .webhooks
-        .filters_of(&who, call.param("webhookId"))
+        .filters_of(caller, call.param("webhookId"))
         .await
         .map_err(failure)?;
     Ok(ok(&json!({"filters": filters_json(&filters)})))
@@ -119,11 +109,11 @@ pub async fn filters_of(app: &App, call: &Call) -> Answer {
 
 /// POST `/webhook-filters/`.
 pub async fn create_filter(app: &App, call: &Call) -> Answer {
-    let (who, _) = principal(call)?;
+    let caller = call.caller()?;
     let body = json_body(&call.request, &app.limits)?;
     let filter = app
         .webhooks
-        .create_filter(&who, &body)
+        .create_filter(caller, &body)
         .await
         .map_err(failure)?;
     Ok(json_response(
@@ -134,18 +124,18 @@ pub async fn create_filter(app: &App, call: &Call) -> Answer {
 
 /// GET `/webhook-filters/{id}`.
 pub async fn get_filter(app: &App, call: &Call) -> Answer {
-    let (who, _) = principal(call)?;
-    let filter = app.webhooks.get_filter(&who, call.param("id")).await;
+    let caller = call.caller()?;
+    let filter = app.webhooks.get_filter(caller, call.param("id")).await;
     Ok(ok(&json!({"filter": filter.map_err(failure)?})))
 }
 
 /// PUT `/webhook-filters/{id}`.
 pub async fn replace_filter(app: &App, call: &Call) -> Answer {
-    let (who, _) = principal(call)?;
+    let caller = call.caller()?;
     let body = json_body(&call.request, &app.limits)?;
     let filter = app
         .webhooks
-        .replace_filter(&who, call.param("id"), &body)
+        .replace_filter(caller, call.param("id"), &body)
         .await
         .map_err(failure)?;
     Ok(ok(&json!({"filter": filter})))
@@ -153,9 +143,9 @@ pub async fn replace_filter(app: &App, call: &Call) -> Answer {
 
 /// DELETE `/webhook-filters/{id}`.
 pub async fn delete_filter(app: &App, call: &Call) -> Answer {
-    let (who, _) = principal(call)?;
+    let caller = call.caller()?;
     app.webhooks
-        .delete_filter(&who, call.param("id"))
+        .delete_filter(caller, call.param("id"))
         .await
         .map_err(failure)?;
     Ok(ok(&json!({"message": "Webhook filter deleted"})))

@@ -4,7 +4,7 @@
 
 mod clients;
 
-pub use caliper_auth::{SigningKey, TokenError, Verifier};
+pub use caliper_auth::{SigningKey, Verifier};
 pub use clients::{from_file as clients_from_file, Client, DevelopmentCredentials};
 
 use std::collections::HashMap;
