@@ -34,7 +34,7 @@ async fn every_route_admits_exactly_its_scopes() {
     let app = App::new(ports, Limits::default());
     for route in ROUTES {
         let name = format!("{} {}", route.method, route.path);
-        if route.scopes.is_empty() {
+        if route.scopes().is_empty() {
             for context in [None, Some(scoped(&[]))] {
                 let (code, body) = answer(&app, route, context).await;
                 assert_eq!(code, 200, "{name} is public: {body}");
@@ -42,7 +42,7 @@ async fn every_route_admits_exactly_its_scopes() {
             continue;
         }
         assert!(
-            route.scopes.contains(&Scope::Admin),
+            route.scopes().contains(&Scope::Admin),
             "{name}: admin opens every route"
         );
 
@@ -57,7 +57,7 @@ async fn every_route_admits_exactly_its_scopes() {
 
         for scope in Scope::ALL {
             let (code, body) = answer(&app, route, Some(scoped(&[scope]))).await;
-            if route.scopes.contains(&scope) {
+            if route.scopes().contains(&scope) {
                 assert!(
                     code != 401 && code != 403,
                     "{name} refused {}: {code} {body}",
@@ -68,7 +68,7 @@ async fn every_route_admits_exactly_its_scopes() {
                 assert_eq!(body["status"], "error");
                 let message = body["message"].as_str().unwrap_or_default();
                 assert!(
-                    route.scopes.iter().all(|s| message.contains(&s.uri())),
+                    route.scopes().iter().all(|s| message.contains(&s.uri())),
                     "{name}: the 403 names the scopes that would do: {message}"
                 );
             }

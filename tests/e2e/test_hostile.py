@@ -116,6 +116,8 @@ def test_bodies_over_a_routes_limit_are_refused_before_reading_and_the_answer_ar
         # A webhook is a small document: 64 KiB at most.
         "POST /webhooks/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"Authorization: Bearer {webhooks}\r\nContent-Length: 100000\r\n\r\n",
+        # A route that takes no body (the route table says so) reads none.
+        "GET /openapi.json HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
     ):
         with connect(embedded) as s:
             s.sendall(head.encode())

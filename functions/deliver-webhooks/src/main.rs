@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use caliper_aws::Needs;
-use caliper_core::records::Cached;
-use caliper_core::webhooks::{TargetPolicy, SUBSCRIPTIONS_KEPT};
+use caliper_core::webhooks::TargetPolicy;
 use caliper_sender::GuardedSender;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -20,10 +19,7 @@ async fn main() -> Result<(), Error> {
         allow_private: aws.settings.allow_private_webhooks,
     };
     let sender = Arc::new(GuardedSender::new(policy, delivery.timeout)?);
-    // The fan-out lists every subscription per message: kept a few seconds in this container.
-    let mut ports = aws.ports.clone();
-    ports.records = Arc::new(Cached::new(ports.records, SUBSCRIPTIONS_KEPT));
-    let dispatcher = caliper_core::workers::dispatcher(&ports, &delivery, policy, sender);
+    let dispatcher = caliper_core::workers::dispatcher(&aws.ports, &delivery, policy, sender);
     let redelivery = aws.redelivery(Needs::DeliveryQueue)?;
     let attempts = aws.settings.delivery_attempts;
     run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -3,7 +3,7 @@
 //! [`Records`] saves and loads it as JSON through whichever [`RecordStore`] the backend gives.
 //!
 //! [`Cached`] keeps each kind's listing for a bounded time, for reads on a hot path (the webhook
-//! fan-out lists every subscription per message).
+//! fan-out lists every subscription per message) where every write passes through it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -75,9 +75,11 @@ fn decode<T: Record>(document: &str) -> Result<T, StoreError> {
 }
 
 /// A read-through cache of each kind's listing, kept at most `ttl`. A write through it forgets
-/// its kind, so that every reader sharing one `Cached` with every writer (the embedded store, which
-/// has no other writer) sees each write at once; another process's writes show within `ttl` (the
-/// webhook fan-out in AWS). Single reads are not cached.
+/// its kind, so that every reader sharing one `Cached` with every writer sees each write at once:
+/// exact for the embedded store, whose one process is its only writer. Another process's writes
+/// would show only after `ttl`, so the Lambda functions (each its own process) do without: a
+/// webhook created by one must receive the next event the fan-out of another handles. Single
+/// reads are not cached.
 pub struct Cached {
     inner: Arc<dyn RecordStore>,
     ttl: Duration,

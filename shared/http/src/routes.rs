@@ -1,5 +1,9 @@
-//! Every route of the API, the function that serves it and the scopes it admits: the one table
-//! that caliper-local routes and authorizes by, and that the SAM template must agree with.
+//! Every route of the API: the function that serves it, who may call it and what its body is. The
+//! one table that the handlers, the Lambda authorizer and caliper-local route, authorize and read
+//! bodies by, and that the SAM template, the OpenAPI description and `shared/http/README.md` are
+//! held to by tests.
+
+use caliper_validation::Limits;
 
 use crate::caller::Scope;
 
@@ -104,10 +108,10 @@ pub struct Route {
     pub operation: Operation,
     /// The function whose binary serves it (the operation's).
     pub function: Function,
-    /// Any one of these lets a token through (the authorizer allows the route;
-    /// `handlers::serve` checks them again before the handler runs). None: a public route,
-    /// served without a token.
-    pub scopes: &'static [Scope],
+    /// Who may call it.
+    pub access: Access,
+    /// What its request carries.
+    pub body: Body,
     /// Also answered with a trailing slash, the form the official clients send (`/webhooks/`).
     /// API Gateway's route keys cannot end in `/`, so the template adds a greedy route
     /// (`{path}/{proxy+}`, [`SLASH_ROUTE`]) beside this one.
@@ -132,37 +136,83 @@ impl Route {
         }
     }
 
-    /// Whether its body is a Caliper envelope (up to `Limits::max_body_bytes`) rather than a
-    /// small JSON document or nothing.
-    pub fn takes_envelopes(&self) -> bool {
-        matches!(
-            self.function,
-            Function::SubmitEvents | Function::ValidateEvents
-        )
+    /// The scopes that let a caller in; none for a route that needs no caller.
+    pub fn scopes(&self) -> &'static [Scope] {
+        match self.access {
+            Access::Caller(scopes) => scopes,
+            Access::Public => &[],
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials: no authorizer runs.
+    Public,
+    /// An authenticated caller holding any one of these scopes (admin always): the authorizer
+    /// lets the route through, and `handlers::serve` checks them again before the handler runs.
+    Caller(&'static [Scope]),
+}
+
+/// What a route's request carries, and so how much of it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// Nothing: a body sent is refused unread.
+    None,
+    /// A Caliper envelope, or a JSON array of them: up to `Limits::max_body_bytes`.
+    Envelopes,
+    /// A small JSON document (a webhook, a filter): up to [`Body::DOCUMENT_BYTES`].
+    Document,
+}
+
+impl Body {
+    /// The most a JSON document (not an envelope) may take.
+    pub const DOCUMENT_BYTES: usize = 64 * 1024;
+
+    /// The most a body of this kind may take.
+    pub fn max_bytes(self, limits: &Limits) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Envelopes => limits.max_body_bytes,
+            Self::Document => Self::DOCUMENT_BYTES,
+        }
+    }
+
+    /// Its name in the route listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Envelopes => "envelopes",
+            Self::Document => "document",
+        }
     }
 }
 
 /// Sending and reading back one's own events.
-const EVENTS: &[Scope] = &[Scope::EventCreate, Scope::Admin];
+const EVENTS: Access = Access::Caller(&[Scope::EventCreate, Scope::Admin]);
 /// Reading webhooks and filters.
-const WEBHOOK_READ: &[Scope] = &[Scope::WebhookReadonly, Scope::WebhookCreate, Scope::Admin];
+const WEBHOOK_READ: Access =
+    Access::Caller(&[Scope::WebhookReadonly, Scope::WebhookCreate, Scope::Admin]);
 /// Creating, changing and deleting them.
-const WEBHOOK_WRITE: &[Scope] = &[Scope::WebhookCreate, Scope::Admin];
+const WEBHOOK_WRITE: Access = Access::Caller(&[Scope::WebhookCreate, Scope::Admin]);
 /// Anyone, without a token.
-const PUBLIC: &[Scope] = &[];
+const PUBLIC: Access = Access::Public;
 
 const fn route(
     method: &'static str,
     path: &'static str,
     operation: Operation,
-    scopes: &'static [Scope],
+    access: Access,
+    body: Body,
 ) -> Route {
     Route {
         method,
         path,
         operation,
         function: operation.function(),
-        scopes,
+        access,
+        body,
         trailing_slash: false,
     }
 }
@@ -172,45 +222,47 @@ const fn collection(
     method: &'static str,
     path: &'static str,
     operation: Operation,
-    scopes: &'static [Scope],
+    access: Access,
+    body: Body,
 ) -> Route {
     Route {
         trailing_slash: true,
-        ..route(method, path, operation, scopes)
+        ..route(method, path, operation, access, body)
     }
 }
 
+use Body::{Document, Envelopes, None as Empty};
 use Operation::*;
 
-/// Every route: to change a route's scopes or what it does, change its line here. The
-/// authorizer's policy, the check before every handler, caliper-local's routing, the template
-/// test and the OpenAPI test all read this table. (Handlers are bound to operations in each
-/// function's module, so that a function's binary holds its own handlers only.)
+/// Every route: to add one or change who may call it, what it does or what it takes, change its
+/// line here (and bind a new operation to its handler in its function's `handlers::Service`).
+/// The authorizer's policy, the check before every handler, caliper-local's routing and body
+/// limits, and the template, OpenAPI and README tests all read this table.
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    route("POST", "/caliper/event", SubmitEvents, EVENTS),
-    route("POST", "/caliper/v1p2", SubmitEvents, EVENTS),
-    route("GET", "/caliper/event", EndpointConfig, EVENTS),
-    route("POST", "/caliper/event/validate", ValidateEvents, EVENTS),
-    route("GET", "/caliper/events", ListEvents, EVENTS),
-    route("GET", "/caliper/events/{externalId}", GetEvent, EVENTS),
-    route("GET", "/jobs/{jobId}/status", JobStatus, EVENTS),
-    route("GET", "/openapi.json", OpenApi, PUBLIC),
-    route("GET", "/docs", DocsPage, PUBLIC),
-    route("GET", "/docs/redoc.standalone.js", DocsScript, PUBLIC),
-    collection("GET", "/webhooks", ListWebhooks, WEBHOOK_READ),
-    collection("POST", "/webhooks", CreateWebhook, WEBHOOK_WRITE),
-    route("GET", "/webhooks/{id}", GetWebhook, WEBHOOK_READ),
-    route("PUT", "/webhooks/{id}", ReplaceWebhook, WEBHOOK_WRITE),
-    route("DELETE", "/webhooks/{id}", DeleteWebhook, WEBHOOK_WRITE),
-    route("PUT", "/webhooks/{id}/activate", ActivateWebhook, WEBHOOK_WRITE),
-    route("PUT", "/webhooks/{id}/deactivate", DeactivateWebhook, WEBHOOK_WRITE),
-    collection("GET", "/webhook-filters", ListFilters, WEBHOOK_READ),
-    collection("POST", "/webhook-filters", CreateFilter, WEBHOOK_WRITE),
-    route("GET", "/webhook-filters/{id}", GetFilter, WEBHOOK_READ),
-    route("PUT", "/webhook-filters/{id}", ReplaceFilter, WEBHOOK_WRITE),
-    route("DELETE", "/webhook-filters/{id}", DeleteFilter, WEBHOOK_WRITE),
-    route("GET", "/webhook-filters/webhook/{webhookId}", FiltersOfWebhook, WEBHOOK_READ),
+    route("POST", "/caliper/event", SubmitEvents, EVENTS, Envelopes),
+    route("POST", "/caliper/v1p2", SubmitEvents, EVENTS, Envelopes),
+    route("GET", "/caliper/event", EndpointConfig, EVENTS, Empty),
+    route("POST", "/caliper/event/validate", ValidateEvents, EVENTS, Envelopes),
+    route("GET", "/caliper/events", ListEvents, EVENTS, Empty),
+    route("GET", "/caliper/events/{externalId}", GetEvent, EVENTS, Empty),
+    route("GET", "/jobs/{jobId}/status", JobStatus, EVENTS, Empty),
+    route("GET", "/openapi.json", OpenApi, PUBLIC, Empty),
+    route("GET", "/docs", DocsPage, PUBLIC, Empty),
+    route("GET", "/docs/redoc.standalone.js", DocsScript, PUBLIC, Empty),
+    collection("GET", "/webhooks", ListWebhooks, WEBHOOK_READ, Empty),
+    collection("POST", "/webhooks", CreateWebhook, WEBHOOK_WRITE, Document),
+    route("GET", "/webhooks/{id}", GetWebhook, WEBHOOK_READ, Empty),
+    route("PUT", "/webhooks/{id}", ReplaceWebhook, WEBHOOK_WRITE, Document),
+    route("DELETE", "/webhooks/{id}", DeleteWebhook, WEBHOOK_WRITE, Empty),
+    route("PUT", "/webhooks/{id}/activate", ActivateWebhook, WEBHOOK_WRITE, Document),
+    route("PUT", "/webhooks/{id}/deactivate", DeactivateWebhook, WEBHOOK_WRITE, Document),
+    collection("GET", "/webhook-filters", ListFilters, WEBHOOK_READ, Empty),
+    collection("POST", "/webhook-filters", CreateFilter, WEBHOOK_WRITE, Document),
+    route("GET", "/webhook-filters/{id}", GetFilter, WEBHOOK_READ, Empty),
+    route("PUT", "/webhook-filters/{id}", ReplaceFilter, WEBHOOK_WRITE, Document),
+    route("DELETE", "/webhook-filters/{id}", DeleteFilter, WEBHOOK_WRITE, Empty),
+    route("GET", "/webhook-filters/webhook/{webhookId}", FiltersOfWebhook, WEBHOOK_READ, Empty),
 ];
 
 /// The route a request reached, from API Gateway's route key and the path asked for. The greedy

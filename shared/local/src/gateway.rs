@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use base64::Engine;
+use caliper_http::routes::{Access, Body};
 use caliper_http::{authorizer, handlers, ApiError, App, Problem, ROUTES};
 use serde_json::{json, Map, Value};
 
@@ -30,10 +31,6 @@ pub struct GatewayLimits {
     /// at most `body_timeout` (503 otherwise).
     pub body_budget: usize,
 }
-
-/// The most a body may have on routes that take a small JSON document (webhooks, filters) or
-/// none at all; the event routes take `Limits::max_body_bytes`.
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
 struct Gateway {
     app: Arc<App>,
@@ -110,7 +107,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     let source = crate::server::peer(&parts.extensions)
         .map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
     // A public route (no scopes) has no authorizer, as in the template.
-    let authorizer = if route.scopes.is_empty() {
+    let authorizer = if route.access == Access::Public {
         None
     } else {
         let authorization = parts
@@ -213,7 +210,7 @@ async fn authorize(
         Ok(admitted) => admitted,
         Err(TokenError(why)) => return Err(unauthorized(why)),
     };
-    if let Err(forbidden) = caller.require(route.scopes) {
+    if let Err(forbidden) = caller.require(route.scopes()) {
         return Err(to_axum(ApiError::from(forbidden).into_response()));
     }
     let context = authorizer::context(&caller, expires_at);
@@ -244,20 +241,19 @@ async fn read_body<'a>(
     headers: &HeaderMap,
     body: AxumBody,
 ) -> Result<(axum::body::Bytes, Option<SemaphorePermit<'a>>), Response> {
-    let max = if route.takes_envelopes() {
-        gateway.app.limits.max_body_bytes
-    } else {
-        MAX_DOCUMENT_BYTES
-    };
+    let max = route.body.max_bytes(&gateway.app.limits);
     let too_large = || {
-        closing(error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
+        let message = match route.body {
+            Body::None => format!("{} {} takes no request body", route.method, route.path),
+            _ => format!(
                 "The request body is larger than {max} bytes, the most {} {} takes",
                 route.method, route.path
             ),
-        ))
+        };
+        closing(error(StatusCode::PAYLOAD_TOO_LARGE, message))
     };
+    // An envelope one byte over its limit reaches its handler, which answers 413 itself.
+    let slack = usize::from(route.body == Body::Envelopes);
     if declared_over(headers, max) {
         return Err(too_large());
     }
@@ -271,8 +267,7 @@ async fn read_body<'a>(
             let Ok(chunk) = chunk else {
                 return Err(());
             };
-            // One byte over the limit is enough for the handler to answer 413 itself.
-            if bytes.len() + chunk.len() > max + 1 {
+            if bytes.len() + chunk.len() > max + slack {
                 return Err(());
             }
             // A chunk larger than the whole budget waits for all of it.

@@ -139,8 +139,8 @@ async fn main() -> anyhow::Result<()> {
         let routes: Vec<_> = caliper_http::ROUTES
             .iter()
             .map(|r| {
-                let scopes: Vec<String> = r.scopes.iter().map(|s| s.uri()).collect();
-                serde_json::json!({"method": r.method, "path": r.path, "documentedPath": r.documented_path(), "function": r.function.name(), "scopes": scopes})
+                let scopes: Vec<String> = r.scopes().iter().map(|s| s.uri()).collect();
+                serde_json::json!({"method": r.method, "path": r.path, "documentedPath": r.documented_path(), "function": r.function.name(), "scopes": scopes, "body": r.body.name()})
             })
             .collect();
         println!("{}", serde_json::Value::Array(routes));

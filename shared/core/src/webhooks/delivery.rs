@@ -52,11 +52,6 @@ impl DeliveryMessage {
     }
 }
 
-/// How long the fan-out in AWS may work from one listing of the subscriptions (each message lists
-/// them all): a webhook or filter created or changed by another function is seen within it. Each
-/// delivery reads its webhook afresh, so a deleted or deactivated webhook is never sent to.
-pub const SUBSCRIPTIONS_KEPT: Duration = Duration::from_secs(5);
-
 pub struct Dispatcher {
     backoff: Backoff,
     webhooks: WebhookService,

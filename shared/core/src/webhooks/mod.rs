@@ -11,7 +11,7 @@ mod settings;
 pub mod signature;
 pub mod target;
 
-pub use delivery::{DeliveryMessage, Dispatcher, SUBSCRIPTIONS_KEPT};
+pub use delivery::{DeliveryMessage, Dispatcher};
 pub use filter::CompiledFilter;
 pub use model::{FilterOperator, FilterType, Webhook, WebhookFilter};
 pub use service::{Subscription, WebhookError, WebhookService};

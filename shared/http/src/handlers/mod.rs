@@ -33,7 +33,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::app::App;
 use crate::caller::{self, Caller};
 use crate::response::ApiError;
-use crate::routes::{route_for, Function, Operation, Route};
+use crate::routes::{route_for, Access, Function, Operation, Route};
 
 /// What a handler answers: a response, or an error that becomes one.
 pub type Answer = Result<Response<Body>, ApiError>;
@@ -262,12 +262,13 @@ fn route_of(request: &Request, function: Function) -> Result<&'static Route, Api
 
 /// The call, once the caller holds one of the route's scopes (a public route admits anyone).
 fn admit(route: &'static Route, request: Request) -> Result<Call, ApiError> {
-    let caller = if route.scopes.is_empty() {
-        None
-    } else {
-        let caller = caller::from_request(&request)?;
-        caller.require(route.scopes)?;
-        Some(caller)
+    let caller = match route.access {
+        Access::Public => None,
+        Access::Caller(scopes) => {
+            let caller = caller::from_request(&request)?;
+            caller.require(scopes)?;
+            Some(caller)
+        }
     };
     Ok(Call {
         request,
