@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a used one: installs what the tests need into
 # target/test-venv (moto, pytest, cfn-lint, aws-sam-cli, cargo-lambda with zig, schemathesis, the
-# official timeback-caliper client) and Debian's chromium, starts moto_server on a free 127.0.0.1 port, runs every Rust and
-# Python test, stops moto again, and builds every function for Lambda (arm64, release).
+# official timeback-caliper client) and Debian's chromium, checks formatting and lints (rustfmt, clippy with
+# warnings as errors), starts moto_server on a free 127.0.0.1 port, runs every Rust and Python test, stops
+# moto again, and builds every function for Lambda (arm64, release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,11 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 export CALIPER_TEST_MOTO_URL="http://127.0.0.1:$port"
+
+echo "==> cargo fmt --check, cargo clippy (warnings are errors)"
+rustup component add rustfmt clippy > /dev/null 2>&1 || true
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test"
 cargo test --workspace --locked

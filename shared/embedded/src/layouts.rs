@@ -172,7 +172,7 @@ mod tests {
         let store = Embedded::open(dir).expect("open");
         let txn = store.db.begin_write().expect("write");
         for name in ["stored_events", "event_keys", "listing"] {
-            txn.delete_table(redb::TableDefinition::<u64, u64>::new(name))
+            txn.delete_table(TableDefinition::<u64, u64>::new(name))
                 .expect("drop a current table");
         }
         {

@@ -33,7 +33,7 @@ pub enum DeliveryMessage {
     },
 }
 
-impl crate::ports::Message for DeliveryMessage {
+impl Message for DeliveryMessage {
     const NAME: &'static str = "webhook delivery message";
 }
 
@@ -254,7 +254,7 @@ mod tests {
     use crate::identity::{Caller, Scope};
     use crate::memory::{MemoryDeliveries, MemoryEvents, MemoryRecords, RecordingSender};
     use crate::model::StoredEvent;
-    use crate::webhooks::{signature, TargetPolicy, WebhookError};
+    use crate::webhooks::{TargetPolicy, WebhookError};
     use serde_json::{json, Value};
 
     struct World {
@@ -332,7 +332,7 @@ mod tests {
                 client,
                 Utc::now(),
             );
-            crate::ports::EventStore::insert_new(&*self.events, &[stored])
+            EventStore::insert_new(&*self.events, &[stored])
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             EventKey::new(client, id)
@@ -440,7 +440,7 @@ mod tests {
             "c2",
             Utc::now(),
         );
-        crate::ports::EventStore::insert_new(&*w.events, &[stored])
+        EventStore::insert_new(&*w.events, &[stored])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let mut expected = vec![
@@ -478,7 +478,7 @@ mod tests {
                 let sent: Value = serde_json::from_str(body).unwrap_or_default();
                 let delivery = headers
                     .iter()
-                    .find(|(n, _)| *n == signature::DELIVERY_HEADER)
+                    .find(|(n, _)| *n == DELIVERY_HEADER)
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default();
                 (
@@ -520,7 +520,7 @@ mod tests {
             "c1",
             Utc::now(),
         );
-        crate::ports::EventStore::insert_new(&*w.events, &[stored])
+        EventStore::insert_new(&*w.events, &[stored])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(w.fan_out(&[v1p2, v1p1.clone()]).await, vec![(lms, v1p1)]);
@@ -550,21 +550,19 @@ mod tests {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let timestamp: i64 = header(signature::TIMESTAMP_HEADER)
-            .parse()
-            .unwrap_or_default();
+        let timestamp: i64 = header(TIMESTAMP_HEADER).parse().unwrap_or_default();
         assert!((Utc::now().timestamp() - timestamp).abs() < 5);
         assert_eq!(
-            header(signature::SIGNATURE_HEADER),
-            signature::sign("hook-secret-0123456789", timestamp, body)
+            header(SIGNATURE_HEADER),
+            sign("hook-secret-0123456789", timestamp, body)
         );
-        assert_eq!(header(signature::WEBHOOK_HEADER), hook);
+        assert_eq!(header(WEBHOOK_HEADER), hook);
         assert_eq!(header("X-Caliper-Attempt"), "3");
         let ids: Vec<String> = posts
             .iter()
             .map(|(_, h, _)| {
                 h.iter()
-                    .find(|(n, _)| *n == signature::DELIVERY_HEADER)
+                    .find(|(n, _)| *n == DELIVERY_HEADER)
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default()
             })
