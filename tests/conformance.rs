@@ -17,10 +17,7 @@ fn new_job(parts: u32) -> NewJob {
 }
 
 fn result(n: u64) -> EventResult {
-    EventResult {
-        allocated_id: n,
-        external_id: format!("urn:uuid:00000000-0000-4000-8000-{n:012}"),
-    }
+    EventResult::stored(n, format!("urn:uuid:00000000-0000-4000-8000-{n:012}"))
 }
 
 fn stored(external_id: &str, id: u64) -> StoredEvent {
@@ -371,11 +368,12 @@ pub async fn racing_inserts_store_one(ports: Ports) {
     let mut inserted = 0;
     let mut existing = HashSet::new();
     for handle in handles {
-        match handle.await.expect("task").expect("insert")[0] {
+        match &handle.await.expect("task").expect("insert")[0] {
             InsertOutcome::Inserted => inserted += 1,
             InsertOutcome::Exists(n) => {
-                existing.insert(n);
+                existing.insert(*n);
             }
+            InsertOutcome::Refused(why) => panic!("a small event was refused: {why}"),
         }
     }
     let winner = ports
@@ -490,6 +488,40 @@ pub async fn many_events_are_read_at_once(ports: Ports) {
         .is_empty());
 }
 
+/// An event the store cannot keep (over DynamoDB's 400 KB item, even compressed) is refused alone,
+/// saying why; the others of the batch are stored, and nothing fails.
+pub async fn an_event_the_store_cannot_keep_is_refused_alone(ports: Ports) {
+    let ids: Vec<String> = (0..3).map(|_| event_id()).collect();
+    let first = ports.events.allocate_ids(3).await.expect("allocate");
+    let mut events: Vec<StoredEvent> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| stored(id, first + n as u64))
+        .collect();
+    // About 1 MB of random hex: more than half of it is left after compression.
+    let noise: String = (0..31_000)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    events[1].extensions = Some(serde_json::json!({ "noise": noise }));
+    let outcomes = ports.events.insert_new(&events).await.expect("insert");
+    assert_eq!(
+        (&outcomes[0], &outcomes[2]),
+        (&InsertOutcome::Inserted, &InsertOutcome::Inserted)
+    );
+    match &outcomes[1] {
+        // The embedded store has no item limit.
+        InsertOutcome::Inserted => {}
+        InsertOutcome::Refused(why) => {
+            assert!(why.contains("cannot be stored as it is"), "{why}");
+            assert_eq!(ports.events.get(&key(&ids[1])).await.expect("get"), None);
+        }
+        other => panic!("{other:?}"),
+    }
+    for id in [&ids[0], &ids[2]] {
+        assert!(ports.events.get(&key(id)).await.expect("get").is_some());
+    }
+}
+
 /// Every kind of record, the next one added too, is kept apart from the others under one id.
 pub async fn every_record_kind_is_kept_apart(ports: Ports) {
     use caliper_core::RecordKind;
@@ -521,6 +553,7 @@ caliper_tests::on_every_backend!(
     many_events_are_read_at_once,
     records_are_kept_by_kind_and_id,
     every_record_kind_is_kept_apart,
+    an_event_the_store_cannot_keep_is_refused_alone,
     a_new_job_waits,
     parts_complete_once_in_part_order,
     failed_is_final_and_says_why,

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use aws_sdk_dynamodb::Client;
-use caliper_core::{EventKey, EventStore, InsertOutcome, StoreError, StoredEvent};
+use caliper_core::{ErrorKind, EventKey, EventStore, InsertOutcome, StoreError, StoredEvent};
 use futures::future::try_join_all;
 
 use crate::errors::store_error;
@@ -118,12 +118,23 @@ impl DynamoEvents {
         Ok(events)
     }
 
+    /// One conditional put; an event DynamoDB refuses as it is is [`InsertOutcome::Refused`].
     async fn insert_one(&self, event: &StoredEvent) -> Result<InsertOutcome, StoreError> {
+        let refused = |error: StoreError| match error.kind {
+            ErrorKind::Invalid => Ok(InsertOutcome::Refused(format!(
+                "the event cannot be stored as it is: {error}"
+            ))),
+            _ => Err(error),
+        };
+        let item = match event_item::to_item(event) {
+            Ok(item) => item,
+            Err(error) => return refused(error),
+        };
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(event_item::to_item(event)?))
+            .set_item(Some(item))
             .condition_expression(format!("attribute_not_exists({EXTERNAL_ID})"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -154,7 +165,7 @@ impl DynamoEvents {
                             }),
                     }
                 }
-                _ => Err(store_error("PutItem (event)", e)),
+                _ => refused(store_error("PutItem (event)", e)),
             },
         }
     }

@@ -11,6 +11,9 @@ const RETRYABLE: &[&str] = &[
     "TransactionConflictException",
 ];
 
+/// Error codes that refuse the request as it is (an item over 400 KB, say): no retry helps.
+const INVALID: &[&str] = &["ValidationException"];
+
 /// An SDK error as a store error, saying which call failed and why.
 pub fn store_error<E, R>(call: &str, error: SdkError<E, R>) -> StoreError
 where
@@ -31,6 +34,8 @@ where
     let message = format!("{call} failed: {detail}");
     if retryable {
         StoreError::retryable(message)
+    } else if error.code().is_some_and(|code| INVALID.contains(&code)) {
+        StoreError::invalid(message)
     } else {
         StoreError::new(message)
     }

@@ -100,13 +100,15 @@ pub fn version_field(data_version: &str) -> String {
 /// The item of `event`: its key, its compressed document, its index keys and kept fields. An
 /// event of about a kilobyte then fits, with its index keys, in one write unit (1 KB).
 pub fn to_item(event: &StoredEvent) -> Result<Item, StoreError> {
-    let mut doc = serde_json::to_value(event).map_err(|e| StoreError::new(e.to_string()))?;
+    let mut doc = serde_json::to_value(event)
+        .map_err(|e| StoreError::invalid("an event not writable as JSON").caused_by(e))?;
     if let Value::Object(fields) = &mut doc {
         for (field, _) in ATTRIBUTE_FIELDS {
             fields.remove(field);
         }
     }
-    let json = serde_json::to_vec(&doc).map_err(|e| StoreError::new(e.to_string()))?;
+    let json = serde_json::to_vec(&doc)
+        .map_err(|e| StoreError::invalid("an event not writable as JSON").caused_by(e))?;
     let packed = zstd::bulk::compress(&json, DOC_LEVEL)
         .map_err(|e| StoreError::new(format!("cannot compress an event: {e}")))?;
     let mut item = key(&event.client_app_id, &event.external_id);

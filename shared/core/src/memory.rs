@@ -85,6 +85,9 @@ pub struct MemoryEvents {
     counter: Mutex<u64>,
 }
 
+/// The fake store refuses an event of this action, as a store refuses one it cannot keep.
+pub const REFUSED_ACTION: &str = "Refused";
+
 impl MemoryEvents {
     pub fn len(&self) -> usize {
         self.events.lock().map(|m| m.len()).unwrap_or_default()
@@ -130,6 +133,9 @@ impl EventStore for MemoryEvents {
             .iter()
             .map(|event| match map.get(&event.key()) {
                 Some(existing) => InsertOutcome::Exists(existing.id),
+                None if event.action == REFUSED_ACTION => {
+                    InsertOutcome::Refused("too large for an item".into())
+                }
                 None => {
                     map.insert(event.key(), event.clone());
                     InsertOutcome::Inserted

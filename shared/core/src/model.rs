@@ -48,11 +48,50 @@ pub struct NewJob {
     pub created_at: DateTime<Utc>,
 }
 
-/// The id an event got, and its Caliper id.
+/// What became of one event of a job: its Caliper id, the id it got, and whether it was stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventResult {
+    /// 0 when the event was not stored.
     pub allocated_id: u64,
     pub external_id: String,
+    /// Results recorded before statuses existed were all stored.
+    #[serde(default, skip_serializing_if = "ResultStatus::is_stored")]
+    pub status: ResultStatus,
+}
+
+impl EventResult {
+    pub fn stored(allocated_id: u64, external_id: impl Into<String>) -> Self {
+        Self {
+            allocated_id,
+            external_id: external_id.into(),
+            status: ResultStatus::Stored,
+        }
+    }
+}
+
+/// Whether an event of a job was stored, and if not, why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultStatus {
+    /// Stored now, or found stored before under the same Caliper id.
+    #[default]
+    Stored,
+    /// The store could not keep it as it is; the reason says why.
+    Refused { reason: String },
+}
+
+impl ResultStatus {
+    pub fn is_stored(&self) -> bool {
+        matches!(self, Self::Stored)
+    }
+
+    /// Its name in the job's answer.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Stored => "stored",
+            Self::Refused { .. } => "refused",
+        }
+    }
 }
 
 /// A job as read back. `results` holds every finished part's results, in input order.

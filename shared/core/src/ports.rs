@@ -124,11 +124,14 @@ pub trait JobStore: Send + Sync {
 }
 
 /// What happened to one conditional insert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {
     Inserted,
     /// The client stored this Caliper id before, under this allocated id.
     Exists(u64),
+    /// The store cannot keep this event as it is (too large for an item, say), in words: no
+    /// retry changes that, and the other events of the batch are stored all the same.
+    Refused(String),
 }
 
 /// Stored events, keyed by [`EventKey`] (client and Caliper id), and the counter that numbers them.
@@ -145,6 +148,8 @@ pub trait EventStore: Send + Sync {
     ) -> Result<HashMap<String, u64>, StoreError>;
 
     /// Stores each event unless its client stored its Caliper id already; outcomes in input order.
+    /// An event the store cannot keep is [`InsertOutcome::Refused`], not an error: an error means
+    /// the whole call is worth another try.
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError>;
 
     async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError>;

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::message::JobMessage;
-use crate::model::{EventResult, JobState, StoredEvent};
+use crate::model::{EventResult, JobState, ResultStatus, StoredEvent};
 use crate::ports::{EventStore, InsertOutcome, JobStore, Message, Queue, StoreError, Verdict};
 use crate::retry::Backoff;
 use crate::webhooks::DeliveryMessage;
@@ -64,6 +64,8 @@ impl Processor {
             .events
             .find_ids(&message.client_app_id, &external_ids)
             .await?;
+        // Events the store could not keep, with why: reported in the job, never retried.
+        let mut refused: HashMap<String, String> = HashMap::new();
 
         // New events, each Caliper id once (an envelope may repeat one), numbered by one allocation.
         let mut fresh: Vec<&Value> = Vec::new();
@@ -105,6 +107,16 @@ impl Processor {
                         event.id
                     }
                     InsertOutcome::Exists(id) => id,
+                    InsertOutcome::Refused(reason) => {
+                        tracing::warn!(
+                            job_id = message.job_id,
+                            external_id = event.external_id,
+                            reason,
+                            "the store refused an event"
+                        );
+                        refused.insert(event.external_id.clone(), reason);
+                        continue;
+                    }
                 };
                 allocated.insert(event.external_id.clone(), id);
             }
@@ -119,11 +131,17 @@ impl Processor {
 
         let results: Vec<EventResult> = external_ids
             .into_iter()
-            .map(|external_id| {
-                let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
-                EventResult {
-                    allocated_id,
+            .map(|external_id| match refused.get(&external_id) {
+                Some(reason) => EventResult {
+                    allocated_id: 0,
                     external_id,
+                    status: ResultStatus::Refused {
+                        reason: reason.clone(),
+                    },
+                },
+                None => {
+                    let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
+                    EventResult::stored(allocated_id, external_id)
                 }
             })
             .collect();
@@ -406,6 +424,48 @@ mod tests {
             "a repeated id within an envelope shares its allocation"
         );
         assert_eq!(world.events.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_event_the_store_refuses_is_reported_and_the_others_are_stored_and_announced() {
+        let world = World::new();
+        let deliveries = Arc::new(crate::memory::MemoryDeliveries::default());
+        let mut refused = event(2);
+        refused["action"] = json!(crate::memory::REFUSED_ACTION);
+        let job_id = world.submit(vec![event(1), refused, event(3)]).await;
+        let message = world.queue.take().pop().expect("one message");
+        let processor = world.processor().notifying(deliveries.clone());
+        assert_eq!(
+            processor
+                .handle(&message.to_json().expect("json"), 1, 3)
+                .await,
+            Verdict::Done,
+            "a refusal is not a failure of the part"
+        );
+        let job = world.job(&job_id).await;
+        assert_eq!(job.state, JobState::Completed);
+        let statuses: Vec<&str> = job.results.iter().map(|r| r.status.as_str()).collect();
+        assert_eq!(statuses, ["stored", "refused", "stored"]);
+        assert_eq!(
+            job.results[1].status,
+            ResultStatus::Refused {
+                reason: "too large for an item".into()
+            }
+        );
+        assert_eq!(
+            (job.results[0].allocated_id, job.results[1].allocated_id),
+            (1, 0)
+        );
+        assert_eq!(world.events.len(), 2);
+        let announced: usize = deliveries
+            .take()
+            .iter()
+            .map(|m| match m {
+                DeliveryMessage::Stored { events, .. } => events.len(),
+                other => panic!("{other:?}"),
+            })
+            .sum();
+        assert_eq!(announced, 2, "only stored events are announced");
     }
 
     #[tokio::test]

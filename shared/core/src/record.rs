@@ -97,10 +97,7 @@ mod tests {
     }
 
     fn result(n: u64) -> EventResult {
-        EventResult {
-            allocated_id: n,
-            external_id: format!("urn:uuid:{n}"),
-        }
+        EventResult::stored(n, format!("urn:uuid:{n}"))
     }
 
     #[test]

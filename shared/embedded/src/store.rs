@@ -169,20 +169,30 @@ impl EventStore for Embedded {
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
-        // Compressed and keyed here, on the caller's thread, so that the writer only writes.
-        let rows = events
+        // Compressed and keyed here, on the caller's thread, so that the writer only writes. An
+        // event that cannot be encoded is refused alone.
+        let rows: Vec<Result<_, String>> = events
             .iter()
             .map(|event| {
                 let key = (event.external_id.clone(), event.client_app_id.clone());
-                encode(event).map(|bytes| (key, bytes, Entries::of(event)))
+                encode(event)
+                    .map(|bytes| (key, bytes, Entries::of(event)))
+                    .map_err(|e| format!("the event cannot be stored as it is: {e}"))
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         self.write(move |txn| {
             let mut keys = txn.open_table(EVENT_KEYS).map_err(fail)?;
             let mut stored = txn.open_table(EVENTS).map_err(fail)?;
             let mut listing = txn.open_table(LISTING).map_err(fail)?;
             let mut outcomes = Vec::with_capacity(rows.len());
-            for ((external_id, client), bytes, entries) in &rows {
+            for row in &rows {
+                let ((external_id, client), bytes, entries) = match row {
+                    Ok(row) => row,
+                    Err(why) => {
+                        outcomes.push(InsertOutcome::Refused(why.clone()));
+                        continue;
+                    }
+                };
                 let key = (external_id.as_str(), client.as_str());
                 let existing = keys.get(key).map_err(fail)?.map(|g| g.value());
                 match existing {

@@ -1,5 +1,5 @@
 use caliper_core::model::timestamp;
-use caliper_core::{Job, JobState};
+use caliper_core::{Job, JobState, ResultStatus};
 use lambda_http::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -33,7 +33,16 @@ pub fn job_json(job: &Job) -> Value {
     let results: Vec<Value> = job
         .results
         .iter()
-        .map(|r| json!({"allocatedId": r.allocated_id.to_string(), "externalId": r.external_id}))
+        .map(|r| match &r.status {
+            ResultStatus::Stored => {
+                json!({"allocatedId": r.allocated_id.to_string(), "externalId": r.external_id})
+            }
+            // Not stored: no id, and why, in words.
+            ResultStatus::Refused { reason } => json!({
+                "allocatedId": null, "externalId": r.external_id,
+                "status": r.status.as_str(), "message": reason,
+            }),
+        })
         .collect();
     let return_value = match job.state {
         JobState::Completed => json!({"status": "success", "results": results}),
