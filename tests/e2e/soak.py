@@ -1,4 +1,4 @@
-"""The soak behind the README's figures (not part of the test command): caliper-local (release)
+"""The soak behind the performance figures (shared/load/README.md) (not part of the test command): caliper-local (release)
 serves caliper-load while 300 idle and 200 slow connections are held open, and reopened as the
 server closes them; the same load runs first without them, as the baseline of the same run.
 

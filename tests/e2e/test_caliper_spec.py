@@ -54,7 +54,7 @@ def test_every_valid_fixture_is_accepted(embedded):
     assert not rejected, json.dumps(rejected, indent=1)[:4000]
 
 
-# Common errors a decision accepts (README, "Validation"; the same list as the library's test).
+# Common errors a decision accepts (shared/validation/README.md; the same list as the library's test).
 ACCEPTED_BY_DECISION = {
     "caliperEntityAssignableDigitalResource-MalformedMaxScoreNotAFloat": "any JSON number is a decimal",
     "caliperEntityResult-MalformedAttemptNoValue": "an optional property given as null is absent",

@@ -1,5 +1,5 @@
 """The cost meter (cost.py) on a small workload: it runs, counts, and the storage design it
-measures holds: an event is one write unit and four index entries (README, "Cost")."""
+measures holds: an event is one write unit and four index entries (shared/aws/README.md, "Cost")."""
 import json
 import os
 import subprocess

@@ -20,7 +20,7 @@ def test_a_small_load_run_loses_and_duplicates_nothing(embedded):
 
 
 def test_the_benchmark_serves_itself_and_reports_every_figure():
-    """The benchmark as the README runs it, small: it starts caliper-local itself, and reports the
+    """The benchmark as shared/load/README.md runs it, small: it starts caliper-local itself, and reports the
     ceiling, the server's CPU, memory and disk (figures not asserted: a test is no benchmark)."""
     binary = ROOT / "target" / "debug" / "caliper-local"
     run = subprocess.run(

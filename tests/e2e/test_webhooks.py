@@ -1,6 +1,6 @@
 """Webhooks through caliper-local, on the embedded store and on DynamoDB and SQS (moto): the official
 timeback-webhooks client manages webhooks and filters unchanged; a webhook with filters receives
-exactly the matching events, signed so that the README's verification snippet accepts them; a
+exactly the matching events, signed so that the verification snippet of shared/core/README.md accepts them; a
 receiver that fails twice gets the event once more after each failure and then no more; private
 targets are refused unless caliper-local allows them."""
 import asyncio
@@ -24,10 +24,10 @@ FLAGS = ["--allow-private-webhooks", "--webhook-retry-ms", "100", "--webhook-ret
 
 
 def readme_snippet():
-    """The README's verification snippet, run as a receiver would run it."""
-    readme = (ROOT / "README.md").read_text()
+    """The verification snippet of the webhooks' reference, run as a receiver would run it."""
+    readme = (ROOT / "shared" / "core" / "README.md").read_text()
     code = re.search(r"```python\n((?:(?!```).)*?def verify_caliper_signature.*?)```", readme, re.S)
-    assert code, "the README shows verify_caliper_signature"
+    assert code, "shared/core/README.md shows verify_caliper_signature"
     scope = {}
     exec(code.group(1), scope)
     return scope["verify_caliper_signature"]

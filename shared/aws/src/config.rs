@@ -130,7 +130,7 @@ impl AwsSettings {
             };
             if !set {
                 return Err(SettingError(format!(
-                    "{name} is not set: this function needs {what} (the SAM template sets it; README, Configuration)"
+                    "{name} is not set: this function needs {what} (the SAM template sets it; functions/README.md, Settings)"
                 )));
             }
         }

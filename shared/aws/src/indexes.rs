@@ -2,7 +2,7 @@
 //! `caliper_core::query` is read from them (an item's index keys are written by `event_item`).
 //!
 //! Every index entry costs a write unit per event, the largest part of what ingesting costs
-//! (README, "Cost"), so the table has four indexes, not one per plan: the caller's own events,
+//! (shared/aws/README.md, "Cost"), so the table has four indexes, not one per plan: the caller's own events,
 //! every event, an actor's and an email's. Each keeps the fields a filter tests, so that a sensor
 //! or Caliper version (few per client) is tested on the entries of the client's (or every) events
 //! instead of having indexes of its own.

@@ -1,6 +1,6 @@
 //! Webhook matching against the baseline of what fan-out must do anyway: turning each stored event
 //! into JSON. Run: `cargo bench -p caliper-core --bench matching`. The figure that matters is the
-//! ratio `match` / `to JSON`, measured in the same run (README, "Performance").
+//! ratio `match` / `to JSON`, measured in the same run (shared/load/README.md, "Performance").
 
 use caliper_core::webhooks::{CompiledFilter, FilterOperator, FilterType};
 use caliper_core::StoredEvent;

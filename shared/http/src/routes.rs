@@ -306,6 +306,48 @@ mod tests {
         assert_eq!(route_for("GET /nowhere", "/nowhere"), None);
     }
 
+    /// The routes table of this crate's README is this table, row for row: method, path, function,
+    /// who may call and body (the last column, what the route does, is the README's own).
+    #[test]
+    fn the_readme_lists_every_route_as_the_table_says() {
+        let readme = include_str!("../README.md");
+        let rows: Vec<Vec<&str>> = readme
+            .lines()
+            .skip_while(|line| !line.starts_with("| method | path | function |"))
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                line.split(" | ")
+                    .map(|c| c.trim_matches(['|', ' ', '`']))
+                    .collect()
+            })
+            .collect();
+        let expected: Vec<Vec<String>> = ROUTES
+            .iter()
+            .map(|route| {
+                let access = match route.access {
+                    Access::Public => "public".to_owned(),
+                    Access::Caller(scopes) => {
+                        let names: Vec<&str> = scopes.iter().map(|s| s.name()).collect();
+                        names.join(", ")
+                    }
+                };
+                vec![
+                    route.method.to_owned(),
+                    route.documented_path(),
+                    route.function.name().to_owned(),
+                    access,
+                    route.body.name().to_owned(),
+                ]
+            })
+            .collect();
+        let listed: Vec<Vec<String>> = rows
+            .iter()
+            .map(|row| row.iter().take(5).map(|c| (*c).to_owned()).collect())
+            .collect();
+        assert_eq!(listed, expected, "shared/http/README.md, Routes");
+    }
+
     #[test]
     fn every_function_serves_a_route() {
         for function in Function::ALL {

@@ -1,6 +1,6 @@
 //! Validation throughput against the baseline of parsing the same bytes with serde_json alone.
 //! Run: `cargo bench -p caliper-validation --bench validate`. The figure that matters is the ratio
-//! `parse + validate` / `parse only`, measured in the same run (README, "Performance").
+//! `parse + validate` / `parse only`, measured in the same run (shared/load/README.md, "Performance").
 
 use caliper_validation::{parse_json, validate_envelope, Limits};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

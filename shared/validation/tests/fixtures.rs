@@ -172,7 +172,7 @@ fn blamed_paths_read_the_fixture_names() {
     assert_eq!(blamed_path("caliperEvent-UnknownEventType"), "/data/0/type");
 }
 
-/// Common-error fixtures that a decision of ours accepts, each with its reason (README, decisions).
+/// Common-error fixtures that a decision of ours accepts, each with its reason (this crate's README, the decisions).
 const ACCEPTED_BY_DECISION: &[(&str, &str)] = &[
     (
         "caliperEntityAssignableDigitalResource-MalformedMaxScoreNotAFloat",

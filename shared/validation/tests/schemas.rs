@@ -54,7 +54,7 @@ impl fmt::Display for Shape {
     }
 }
 
-/// Disagreements we keep, each with the reason (also in the README's decisions).
+/// Disagreements we keep, each with the reason (also in this crate's README, with the decisions).
 /// `(version, type, property, reason)`; property `*` is the type itself.
 /// `*` as the type: every type that disagrees on that property.
 const EXPLAINED: &[Explained] = &[

@@ -1,6 +1,6 @@
 //! Filters compiled for matching: `filterValue` parsed once by its type, `filterKey` split into a path.
 //!
-//! The rules, in the README's words: the key is a dotted path into the stored event (numbers index
+//! The rules, in this crate's README's words: the key is a dotted path into the stored event (numbers index
 //! arrays); the event's value is read as the filter's type (a string type also reads numbers and
 //! booleans as their text; a number type also reads numeric strings; a boolean type also reads
 //! "true"/"false"). A value that is missing or cannot be read as the type never matches. When the

@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn is_hmac_sha256_of_timestamp_dot_body() {
-        // Computed apart, by Python's hmac module (the README's verification snippet does the same).
+        // Computed apart, by Python's hmac module (the verification snippet in shared/core/README.md does the same).
         assert_eq!(
             sign("whsec-test", 1_700_000_000, r#"{"id":1}"#),
             "v1=5c7c76af77af443a710729c69dbfac6394ac5b78aa21a360d1cd2a71077fc9cf"
