@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use caliper_core::{
-    EventKey, EventStore, InsertOutcome, JobMessage, JobState, JobStore, Message, NewJob, Ports,
-    Processor, Queue, StoreError, StoredEvent, Verdict,
+    Consumer, EventKey, EventStore, InsertOutcome, JobMessage, JobState, JobStore, Message, NewJob,
+    Ports, Processor, Queue, StoreError, StoredEvent, Verdict,
 };
 use caliper_http::{App, Limits};
 use caliper_tests::{envelope, event_id, tool_use_event, Api};
@@ -252,8 +252,8 @@ pub async fn throttling_fails_the_delivery_and_the_retry_stores_everything(ports
     let message = job_with_events(&ports, 3).await;
     let processor = Processor::new(ports.jobs.clone(), faulty(&ports, 1, 0));
     let body = message.to_json().expect("json");
-    assert_eq!(processor.handle(&body, 1, 5).await, Verdict::Retry);
-    assert_eq!(processor.handle(&body, 2, 5).await, Verdict::Done);
+    assert_eq!(processor.consume(&body, 1, 5).await, Verdict::Retry);
+    assert_eq!(processor.consume(&body, 2, 5).await, Verdict::Done);
     let results = completed_results(&ports, &message.job_id).await;
     assert_eq!(results.len(), 3);
     for id in ids_of(&message) {
@@ -345,7 +345,7 @@ struct Dying {
 }
 
 #[async_trait]
-impl caliper_core::Consumer for Dying {
+impl Consumer for Dying {
     async fn consume(&self, _body: &str, _receives: u32, _max_receives: u32) -> Verdict {
         self.taken.notify_one();
         std::future::pending().await

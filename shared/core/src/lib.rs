@@ -9,8 +9,9 @@
 //! - [`query`]: what a listing asks and which index answers it;
 //! - [`records`]: small typed records (webhooks, filters) by kind and id;
 //! - [`webhooks`]: subscriptions, filters, fan-out and signed delivery;
-//! - [`workers`]: the two queue workers, built one way for every runner; [`retry`]: when a failed
-//!   message is tried again;
+//! - [`work`]: background work of many kinds, each a [`Consumer`] of its queue by one delivery
+//!   policy; [`workers`]: the two kinds of today, built one way for every runner; [`retry`]: when a
+//!   failed message is tried again;
 //! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
 pub mod identity;
@@ -26,6 +27,7 @@ pub mod settings;
 pub mod signer;
 pub mod submit;
 pub mod webhooks;
+pub mod work;
 pub mod workers;
 
 pub use identity::{Caller, Forbidden, Scope};
@@ -42,6 +44,7 @@ pub use records::{Record, Records};
 pub use retry::Backoff;
 pub use signer::HmacSigner;
 pub use submit::{SubmitError, Submitter};
+pub use work::Work;
 
 #[cfg(test)]
 mod memory;

@@ -8,9 +8,10 @@ use serde_json::Value;
 
 use crate::message::JobMessage;
 use crate::model::{EventResult, JobState, ResultStatus, StoredEvent};
-use crate::ports::{EventStore, InsertOutcome, JobStore, Message, Queue, StoreError, Verdict};
+use crate::ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
 use crate::retry::Backoff;
 use crate::webhooks::DeliveryMessage;
+use crate::work::Work;
 
 pub struct Processor {
     jobs: Arc<dyn JobStore>,
@@ -163,67 +164,42 @@ impl Processor {
         );
         Ok(state)
     }
+}
 
-    /// Handles one delivery of a queue message body, as SQS or the embedded queue hands it over, and
-    /// says what the queue should do with it. `receives` counts this delivery.
-    pub async fn handle(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
-        let message = match JobMessage::from_json(body) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::error!(%error, "unreadable queue message");
-                return if receives >= max_receives {
-                    Verdict::DeadLetter
-                } else {
-                    Verdict::Retry
-                };
-            }
-        };
-        match self.process_part(&message, receives > 1).await {
-            Ok(_) => Verdict::Done,
-            Err(error) if receives >= max_receives => {
-                if let Err(mark) = self.give_up(&message, &error).await {
-                    tracing::error!(job_id = message.job_id, %mark, "could not mark the job failed");
-                }
-                Verdict::DeadLetter
-            }
-            Err(error) => {
-                tracing::warn!(job_id = message.job_id, receives, %error, "processing failed; the message will be delivered again");
-                Verdict::Retry
-            }
-        }
+/// A job's part, as a kind of background work ([`crate::work`]): stored once however often it is
+/// delivered; a part that fails on its last delivery, or dies with the processor on every one,
+/// fails its job, saying which part and why, so that no job waits forever.
+#[async_trait::async_trait]
+impl Work for Processor {
+    type Message = JobMessage;
+    type Error = StoreError;
+
+    /// On a redelivery, the events found stored already are announced again (see
+    /// [`Processor::process`]).
+    async fn run(&self, message: &JobMessage, receives: u32) -> Result<(), StoreError> {
+        self.process_part(message, receives > 1).await.map(|_| ())
     }
 
-    /// Called when a message is on its last allowed delivery and failed again: the job says why
-    /// before the message moves to the dead-letter queue.
-    pub async fn give_up(
-        &self,
-        message: &JobMessage,
-        error: &StoreError,
-    ) -> Result<(), StoreError> {
+    fn backoff(&self) -> Backoff {
+        self.retry
+    }
+
+    async fn give_up(&self, message: &JobMessage, error: &StoreError) {
         let reason = format!(
             "part {} of {} could not be stored after repeated attempts: {error}",
             message.part + 1,
             message.parts
         );
-        tracing::error!(job_id = message.job_id, part = message.part, %error, "giving up on a message");
-        self.jobs
+        if let Err(mark) = self
+            .jobs
             .mark_failed(&message.job_id, &reason, Utc::now())
             .await
+        {
+            tracing::error!(job_id = message.job_id, %mark, "could not mark the job failed");
+        }
     }
-}
 
-#[async_trait::async_trait]
-impl crate::ports::Consumer for Processor {
-    /// The job fails, saying which part and why, so that no job waits forever for a part whose
-    /// every delivery died with the processor.
-    async fn dead_lettered(&self, body: &str) -> Result<(), StoreError> {
-        let message = match JobMessage::from_json(body) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::error!(%error, "an unreadable message was dead-lettered; no job to fail");
-                return Ok(());
-            }
-        };
+    async fn dead_lettered(&self, message: &JobMessage) -> Result<(), StoreError> {
         let reason = format!(
             "part {} of {} was never processed to its end: the processor stopped (a crash, a \
              timeout or running out of memory) on each of its deliveries; the message is kept \
@@ -239,14 +215,6 @@ impl crate::ports::Consumer for Processor {
         self.jobs
             .mark_failed(&message.job_id, &reason, Utc::now())
             .await
-    }
-
-    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
-        self.handle(body, receives, max_receives).await
-    }
-
-    fn retry_delay(&self, receives: u32) -> std::time::Duration {
-        self.retry.delay(receives)
     }
 }
 
@@ -264,6 +232,7 @@ mod tests {
     use crate::memory::{MemoryEvents, MemoryJobs, MemoryQueue};
     use crate::message::JobMessage;
     use crate::model::NewJob;
+    use crate::ports::{Consumer, Message, Verdict};
     use crate::submit::{SubmitError, Submitter};
     use serde_json::json;
 
@@ -437,7 +406,7 @@ mod tests {
         let processor = world.processor().notifying(deliveries.clone());
         assert_eq!(
             processor
-                .handle(&message.to_json().expect("json"), 1, 3)
+                .consume(&message.to_json().expect("json"), 1, 3)
                 .await,
             Verdict::Done,
             "a refusal is not a failure of the part"
@@ -553,8 +522,7 @@ mod tests {
         world
             .processor()
             .give_up(&message, &StoreError::new("disk on fire"))
-            .await
-            .ok();
+            .await;
         let job = world.jobs.get("j").await.ok().flatten();
         assert_eq!(job.as_ref().map(|j| j.state), Some(JobState::Failed));
         assert!(job
@@ -567,9 +535,9 @@ mod tests {
     async fn a_delivery_says_what_the_queue_should_do() {
         let world = World::new();
         let processor = world.processor();
-        assert_eq!(processor.handle("not json", 1, 3).await, Verdict::Retry);
+        assert_eq!(processor.consume("not json", 1, 3).await, Verdict::Retry);
         assert_eq!(
-            processor.handle("not json", 3, 3).await,
+            processor.consume("not json", 3, 3).await,
             Verdict::DeadLetter
         );
 
@@ -577,7 +545,7 @@ mod tests {
         let message = world.queue.take().pop().expect("one message");
         assert_eq!(
             processor
-                .handle(&message.to_json().expect("json"), 1, 3)
+                .consume(&message.to_json().expect("json"), 1, 3)
                 .await,
             Verdict::Done
         );
@@ -588,13 +556,13 @@ mod tests {
         };
         assert_eq!(
             processor
-                .handle(&orphan.to_json().expect("json"), 2, 3)
+                .consume(&orphan.to_json().expect("json"), 2, 3)
                 .await,
             Verdict::Retry
         );
         assert_eq!(
             processor
-                .handle(&orphan.to_json().expect("json"), 3, 3)
+                .consume(&orphan.to_json().expect("json"), 3, 3)
                 .await,
             Verdict::DeadLetter
         );
@@ -625,7 +593,7 @@ mod tests {
         let first = world.queue.take().pop().expect("one message");
         assert_eq!(
             processor
-                .handle(&first.to_json().expect("json"), 1, 3)
+                .consume(&first.to_json().expect("json"), 1, 3)
                 .await,
             Verdict::Done
         );
@@ -636,7 +604,7 @@ mod tests {
         let second = world.queue.take().pop().expect("one message");
         assert_eq!(
             processor
-                .handle(&second.to_json().expect("json"), 1, 3)
+                .consume(&second.to_json().expect("json"), 1, 3)
                 .await,
             Verdict::Done
         );
@@ -645,7 +613,7 @@ mod tests {
         // A redelivery may follow a crash between storing and announcing: everything is announced.
         assert_eq!(
             processor
-                .handle(&second.to_json().expect("json"), 2, 3)
+                .consume(&second.to_json().expect("json"), 2, 3)
                 .await,
             Verdict::Done
         );

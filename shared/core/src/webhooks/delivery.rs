@@ -4,7 +4,6 @@
 //! to the dead letters: a slow or dead receiver holds up only its own deliveries.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -12,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::service::WebhookService;
 use super::signature::{sign, DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_HEADER};
 use crate::model::EventKey;
-use crate::ports::Verdict;
-use crate::ports::{Consumer, EventStore, Message, Queue, StoreError, WebhookSender};
+use crate::ports::{EventStore, Message, Queue, StoreError, WebhookSender};
 use crate::retry::Backoff;
+use crate::work::Work;
 
 /// A message on the delivery queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,68 +73,6 @@ impl Dispatcher {
             events,
             queue,
             sender,
-        }
-    }
-
-    /// Handles one delivery of a queue message and says what the queue should do with it.
-    /// `receives` counts this delivery; after `max_receives` the message goes to the dead letters.
-    pub async fn handle(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
-        let last = receives >= max_receives;
-        let message = match DeliveryMessage::from_json(body) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::error!(%error, "unreadable delivery message");
-                return if last {
-                    Verdict::DeadLetter
-                } else {
-                    Verdict::Retry
-                };
-            }
-        };
-        let outcome = match &message {
-            DeliveryMessage::Stored {
-                client_app_id,
-                events,
-            } => self.fan_out(client_app_id, events).await,
-            DeliveryMessage::Deliver {
-                webhook_id,
-                client_app_id,
-                event_id,
-            } => {
-                let key = EventKey::new(client_app_id, event_id);
-                self.deliver(webhook_id, &key, receives).await
-            }
-        };
-        match outcome {
-            Ok(()) => Verdict::Done,
-            Err(reason) if last => {
-                match &message {
-                    DeliveryMessage::Deliver {
-                        webhook_id,
-                        client_app_id,
-                        event_id,
-                    } => tracing::error!(
-                        webhook_id,
-                        client_app_id,
-                        event_id,
-                        attempts = receives,
-                        reason,
-                        "webhook delivery abandoned"
-                    ),
-                    DeliveryMessage::Stored { events, .. } => {
-                        tracing::error!(events = events.len(), reason, "webhook fan-out abandoned")
-                    }
-                }
-                Verdict::DeadLetter
-            }
-            Err(reason) => {
-                tracing::warn!(
-                    receives,
-                    reason,
-                    "webhook delivery failed; it will be tried again"
-                );
-                Verdict::Retry
-            }
         }
     }
 
@@ -223,14 +160,53 @@ impl Dispatcher {
     }
 }
 
+/// Webhook deliveries as a kind of background work ([`crate::work`]): a fan-out or a delivery
+/// that fails is tried again after the webhook backoff, and abandoned (logged, dead-lettered)
+/// after the last attempt.
 #[async_trait::async_trait]
-impl Consumer for Dispatcher {
-    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
-        self.handle(body, receives, max_receives).await
+impl Work for Dispatcher {
+    type Message = DeliveryMessage;
+    /// Why a delivery failed, in words (a receiver's status, a store's error).
+    type Error = String;
+
+    async fn run(&self, message: &DeliveryMessage, receives: u32) -> Result<(), String> {
+        match message {
+            DeliveryMessage::Stored {
+                client_app_id,
+                events,
+            } => self.fan_out(client_app_id, events).await,
+            DeliveryMessage::Deliver {
+                webhook_id,
+                client_app_id,
+                event_id,
+            } => {
+                let key = EventKey::new(client_app_id, event_id);
+                self.deliver(webhook_id, &key, receives).await
+            }
+        }
     }
 
-    fn retry_delay(&self, receives: u32) -> Duration {
-        self.backoff.delay(receives)
+    fn backoff(&self) -> Backoff {
+        self.backoff
+    }
+
+    async fn give_up(&self, message: &DeliveryMessage, reason: &String) {
+        match message {
+            DeliveryMessage::Deliver {
+                webhook_id,
+                client_app_id,
+                event_id,
+            } => tracing::error!(
+                webhook_id,
+                client_app_id,
+                event_id,
+                reason,
+                "webhook delivery abandoned"
+            ),
+            DeliveryMessage::Stored { events, .. } => {
+                tracing::error!(events = events.len(), reason, "webhook fan-out abandoned")
+            }
+        }
     }
 }
 
@@ -254,8 +230,10 @@ mod tests {
     use crate::identity::{Caller, Scope};
     use crate::memory::{MemoryDeliveries, MemoryEvents, MemoryRecords, RecordingSender};
     use crate::model::StoredEvent;
+    use crate::ports::{Consumer, Verdict};
     use crate::webhooks::{TargetPolicy, WebhookError};
     use serde_json::{json, Value};
+    use std::time::Duration;
 
     struct World {
         service: WebhookService,
@@ -348,7 +326,7 @@ mod tests {
                 )[0]
                 .to_json()
                 .expect("json");
-                assert_eq!(self.dispatcher.handle(&body, 1, 3).await, Verdict::Done);
+                assert_eq!(self.dispatcher.consume(&body, 1, 3).await, Verdict::Done);
             }
             let mut pairs: Vec<_> = self
                 .queue
@@ -455,19 +433,19 @@ mod tests {
         // Each client's webhook gets its own client's event, and the admin's gets both, told apart.
         assert_eq!(
             w.dispatcher
-                .handle(&World::deliver(&theirs, &b), 1, 3)
+                .consume(&World::deliver(&theirs, &b), 1, 3)
                 .await,
             Verdict::Done
         );
         assert_eq!(
             w.dispatcher
-                .handle(&World::deliver(&everything, &a), 1, 3)
+                .consume(&World::deliver(&everything, &a), 1, 3)
                 .await,
             Verdict::Done
         );
         assert_eq!(
             w.dispatcher
-                .handle(&World::deliver(&everything, &b), 1, 3)
+                .consume(&World::deliver(&everything, &b), 1, 3)
                 .await,
             Verdict::Done
         );
@@ -535,9 +513,9 @@ mod tests {
         if let Ok(mut answers) = w.sender.answers.lock() {
             *answers = vec![Ok(500), Err("timed out".into()), Ok(204)];
         }
-        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Verdict::Retry);
-        assert_eq!(w.dispatcher.handle(&message, 2, 5).await, Verdict::Retry);
-        assert_eq!(w.dispatcher.handle(&message, 3, 5).await, Verdict::Done);
+        assert_eq!(w.dispatcher.consume(&message, 1, 5).await, Verdict::Retry);
+        assert_eq!(w.dispatcher.consume(&message, 2, 5).await, Verdict::Retry);
+        assert_eq!(w.dispatcher.consume(&message, 3, 5).await, Verdict::Done);
 
         let posts = w.sender.posts.lock().map(|p| p.clone()).unwrap_or_default();
         assert_eq!(posts.len(), 3);
@@ -585,7 +563,7 @@ mod tests {
             *answers = vec![Ok(503)];
         }
         assert_eq!(
-            w.dispatcher.handle(&message, 5, 5).await,
+            w.dispatcher.consume(&message, 5, 5).await,
             Verdict::DeadLetter,
             "the last attempt gives up"
         );
@@ -602,16 +580,16 @@ mod tests {
             .set_active(&c1, &hook, false)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Verdict::Done);
+        assert_eq!(w.dispatcher.consume(&message, 1, 5).await, Verdict::Done);
         w.service
             .delete(&c1, &hook)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(w.dispatcher.handle(&message, 1, 5).await, Verdict::Done);
+        assert_eq!(w.dispatcher.consume(&message, 1, 5).await, Verdict::Done);
         assert!(w.sender.posts.lock().map(|p| p.is_empty()).unwrap_or(false));
-        assert_eq!(w.dispatcher.handle("not json", 1, 5).await, Verdict::Retry);
+        assert_eq!(w.dispatcher.consume("not json", 1, 5).await, Verdict::Retry);
         assert_eq!(
-            w.dispatcher.handle("not json", 5, 5).await,
+            w.dispatcher.consume("not json", 5, 5).await,
             Verdict::DeadLetter
         );
     }
