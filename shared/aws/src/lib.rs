@@ -19,7 +19,7 @@ pub use dynamo_jobs::DynamoJobs;
 pub use dynamo_records::DynamoRecords;
 pub use kms::{create_cursor_key, create_secrets_key, KmsSecrets, KmsSigner};
 pub use lambda_sqs::{dead_letters_sqs_event, process_sqs_event, Redelivery};
-pub use resources::{create_resources, Queues};
+pub use resources::{create_queue, create_resources, Queues};
 pub use sqs::{SqsPoller, SqsQueue};
 
 /// Loads the standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`, ...).

@@ -81,8 +81,9 @@ pub async fn create_resources(
     })
 }
 
-/// A queue that moves a message to `<name>-dlq` after `max_receives` receives.
-async fn create_queue(
+/// Creates (or finds) the queue `name`, which moves a message to `<name>-dlq` after
+/// `max_receives` receives; its URL. Every queue of the stack is made this way.
+pub async fn create_queue(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
     max_receives: u32,

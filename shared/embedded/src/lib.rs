@@ -13,7 +13,7 @@ mod writer;
 
 pub use db::{private_dir, Embedded, StoreSettings};
 pub use keys::{cursor_signer, CURSOR_KEYS_FILE};
-pub use queue::{EmbeddedQueue, QueueSettings};
+pub use queue::{EmbeddedQueue, QueueSettings, JOB_PARTS, WEBHOOK_DELIVERIES};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,8 +3,9 @@
 //! dead-letter table after the last allowed receive. Two live in one database: the job parts
 //! (for the processor) and the webhook deliveries (for the dispatcher).
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -34,6 +35,11 @@ struct Tables {
     sequence: &'static str,
 }
 
+/// The job parts' queue, and the webhook deliveries': their tables keep the names they had before
+/// queues were named.
+pub const JOB_PARTS: &str = "jobs";
+pub const WEBHOOK_DELIVERIES: &str = "deliveries";
+
 const JOB_TABLES: Tables = Tables {
     queue: QUEUE,
     visible: QUEUE_VISIBLE,
@@ -46,6 +52,38 @@ const DELIVERY_TABLES: Tables = Tables {
     dead_letters: DELIVERY_DEAD_LETTERS,
     sequence: "delivery_queue_seq",
 };
+
+impl Tables {
+    /// The tables of the queue `name`: `queue:{name}`, `queue:{name}:visible`,
+    /// `queue:{name}:dead_letters`, and its counter `queue:{name}:seq`.
+    fn named(name: &str) -> Self {
+        match name {
+            JOB_PARTS => JOB_TABLES,
+            WEBHOOK_DELIVERIES => DELIVERY_TABLES,
+            _ => Self {
+                queue: TableDefinition::new(interned(format!("queue:{name}"))),
+                visible: TableDefinition::new(interned(format!("queue:{name}:visible"))),
+                dead_letters: TableDefinition::new(interned(format!("queue:{name}:dead_letters"))),
+                sequence: interned(format!("queue:{name}:seq")),
+            },
+        }
+    }
+}
+
+/// A table name that lives as long as the process (redb's definitions borrow theirs); each name
+/// is kept once, however many queues of it are opened.
+fn interned(name: String) -> &'static str {
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let Ok(mut names) = NAMES.lock() else {
+        return Box::leak(name.into_boxed_str());
+    };
+    if let Some(kept) = names.get(name.as_str()) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(kept);
+    kept
+}
 
 /// The visibility of a message in flight: after every time, so never taken until settled.
 const IN_FLIGHT: i64 = i64::MAX;
@@ -193,6 +231,25 @@ impl EmbeddedQueue {
     /// The queue of job parts.
     pub fn new(store: Embedded, settings: QueueSettings) -> Self {
         Self::with_tables(store, settings, JOB_TABLES)
+    }
+
+    /// The queue `name` in `store`, its tables made if they are not there yet: each kind of work
+    /// has a queue of its own.
+    pub async fn named(
+        store: Embedded,
+        name: &str,
+        settings: QueueSettings,
+    ) -> Result<Self, StoreError> {
+        let tables = Tables::named(name);
+        store
+            .write(move |txn| {
+                txn.open_table(tables.queue).map_err(fail)?;
+                txn.open_table(tables.visible).map_err(fail)?;
+                txn.open_table(tables.dead_letters).map_err(fail)?;
+                Ok(())
+            })
+            .await?;
+        Ok(Self::with_tables(store, settings, tables))
     }
 
     /// The webhook delivery queue in this queue's database. Its sends never wait: the sender is
