@@ -67,6 +67,10 @@ impl EventStore for FaultyEvents {
         self.inner.get(key).await
     }
 
+    async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        self.inner.delete(keys).await
+    }
+
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
         self.inner.holders(external_id).await
     }

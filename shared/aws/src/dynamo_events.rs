@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use caliper_core::{ErrorKind, EventKey, EventStore, InsertOutcome, StoreError, StoredEvent};
-use futures::future::try_join_all;
+use futures::future::{join_all, try_join_all};
 
 use crate::errors::store_error;
 use crate::event_item::{
@@ -143,10 +143,14 @@ impl DynamoEvents {
             Ok(_) => Ok(InsertOutcome::Inserted),
             Err(e) => match e.as_service_error() {
                 Some(failed) if failed.is_conditional_check_failed_exception() => {
-                    let existing = match failed {
-                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().and_then(allocated_id),
+                    let old = match failed {
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item(),
                         _ => None,
                     };
+                    if old.is_some_and(event_item::is_tombstone) {
+                        return Ok(InsertOutcome::Erased);
+                    }
+                    let existing = old.and_then(allocated_id);
                     match existing {
                         Some(id) => Ok(InsertOutcome::Exists(id)),
                         None => self
@@ -218,6 +222,29 @@ impl EventStore for DynamoEvents {
         Ok(outcomes)
     }
 
+    async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        let mut deleted = 0;
+        for chunk in keys.chunks(WRITE_CONCURRENCY) {
+            let puts = chunk.iter().map(|key| {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(event_item::tombstone(key, now)))
+                    .return_values(ReturnValue::AllOld)
+                    .send()
+            });
+            for put in join_all(puts).await {
+                let old = put.map_err(|e| store_error("PutItem (tombstone)", e))?;
+                let was_event = old
+                    .attributes()
+                    .is_some_and(|item| allocated_id(item).is_some());
+                deleted += u64::from(was_event);
+            }
+        }
+        Ok(deleted)
+    }
+
     async fn get(&self, event: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
         if event.external_id == COUNTER.1 {
             return Ok(None);
@@ -246,6 +273,8 @@ impl EventStore for DynamoEvents {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression(format!("{EXTERNAL_ID} = :id"))
+                // Not the tombstones of deleted events.
+                .filter_expression(format!("attribute_exists({})", event_item::ALLOCATED_ID))
                 .expression_attribute_values(":id", AttributeValue::S(external_id.to_owned()))
                 .projection_expression(CLIENT_APP_ID)
                 .consistent_read(true)

@@ -37,6 +37,8 @@ pub const ACTOR_EMAIL: &str = "actorEmail";
 pub const DATA_VERSION: &str = "dataVersion";
 /// The id counter's one attribute, on its reserved item ([`COUNTER`]).
 pub const LAST_ID: &str = "lastId";
+/// A deleted event's tombstone: when it was erased (seconds since the epoch).
+pub const ERASED_AT: &str = "erasedAt";
 
 /// The id counter's item: a key no event can have (not an IRI).
 pub const COUNTER: (&str, &str) = ("#counter", "#counter:event-id");
@@ -77,6 +79,22 @@ pub fn key_of(item: &Item) -> Option<EventKey> {
         text(item, CLIENT_APP_ID)?,
         text(item, EXTERNAL_ID)?,
     ))
+}
+
+/// A deleted event's item: its key and when it was erased (seconds), nothing else. With no index
+/// key it has no index entry, and with no document no read finds an event in it; its key keeps
+/// the conditional insert of a message delivered again from storing the event anew.
+pub fn tombstone(key: &EventKey, erased_at: i64) -> Item {
+    let mut item = self::key(&key.client_app_id, &key.external_id);
+    item.insert(
+        ERASED_AT.to_owned(),
+        AttributeValue::N(erased_at.to_string()),
+    );
+    item
+}
+
+pub fn is_tombstone(item: &Item) -> bool {
+    item.contains_key(ERASED_AT)
 }
 
 pub fn allocated_id(item: &Item) -> Option<u64> {

@@ -83,6 +83,7 @@ impl JobStore for MemoryJobs {
 pub struct MemoryEvents {
     events: Mutex<BTreeMap<EventKey, StoredEvent>>,
     counter: Mutex<u64>,
+    erased: Mutex<std::collections::BTreeSet<EventKey>>,
 }
 
 /// The fake store refuses an event of this action, as a store refuses one it cannot keep.
@@ -129,10 +130,15 @@ impl EventStore for MemoryEvents {
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
         let mut map = self.events()?;
+        let erased = self
+            .erased
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
         Ok(events
             .iter()
             .map(|event| match map.get(&event.key()) {
                 Some(existing) => InsertOutcome::Exists(existing.id),
+                None if erased.contains(&event.key()) => InsertOutcome::Erased,
                 None if event.action == REFUSED_ACTION => {
                     InsertOutcome::Refused("too large for an item".into())
                 }
@@ -142,6 +148,20 @@ impl EventStore for MemoryEvents {
                 }
             })
             .collect())
+    }
+
+    async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        let mut map = self.events()?;
+        let mut erased = self
+            .erased
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
+        let mut deleted = 0;
+        for key in keys {
+            deleted += u64::from(map.remove(key).is_some());
+            erased.insert(key.clone());
+        }
+        Ok(deleted)
     }
 
     async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {

@@ -78,6 +78,8 @@ pub enum ResultStatus {
     Stored,
     /// The store could not keep it as it is; the reason says why.
     Refused { reason: String },
+    /// The client's event of this Caliper id was deleted before; it is not stored again.
+    Erased,
 }
 
 impl ResultStatus {
@@ -90,6 +92,7 @@ impl ResultStatus {
         match self {
             Self::Stored => "stored",
             Self::Refused { .. } => "refused",
+            Self::Erased => "erased",
         }
     }
 }

@@ -132,6 +132,9 @@ pub enum InsertOutcome {
     /// The store cannot keep this event as it is (too large for an item, say), in words: no
     /// retry changes that, and the other events of the batch are stored all the same.
     Refused(String),
+    /// The client's event of this Caliper id was deleted: its tombstone keeps a retried or
+    /// replayed message from storing it again.
+    Erased,
 }
 
 /// Stored events, keyed by [`EventKey`] (client and Caliper id), and the counter that numbers them.
@@ -140,7 +143,8 @@ pub trait EventStore: Send + Sync {
     /// Reserves `count` consecutive ids atomically; returns the first.
     async fn allocate_ids(&self, count: u64) -> Result<u64, StoreError>;
 
-    /// The allocated ids of those of `external_ids` that `client_app_id` stored already.
+    /// The allocated ids of those of `external_ids` that `client_app_id` stored already (not
+    /// those deleted since).
     async fn find_ids(
         &self,
         client_app_id: &str,
@@ -153,6 +157,12 @@ pub trait EventStore: Send + Sync {
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError>;
 
     async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// Deletes the events of `keys` that are stored, with every index entry, and leaves a
+    /// tombstone under each key: an insert of one answers [`InsertOutcome::Erased`], so that a
+    /// message delivered again after the delete (a retry, a replay) cannot bring it back, and no
+    /// read finds it. Returns how many events were deleted; deleting again deletes nothing.
+    async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError>;
 
     /// The clients that stored an event of this Caliper id, in order (for admins).
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError>;

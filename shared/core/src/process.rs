@@ -65,8 +65,9 @@ impl Processor {
             .events
             .find_ids(&message.client_app_id, &external_ids)
             .await?;
-        // Events the store could not keep, with why: reported in the job, never retried.
-        let mut refused: HashMap<String, String> = HashMap::new();
+        // Events not stored, and why (refused by the store, or erased before): reported in the
+        // job, never retried.
+        let mut refused: HashMap<String, ResultStatus> = HashMap::new();
 
         // New events, each Caliper id once (an envelope may repeat one), numbered by one allocation.
         let mut fresh: Vec<&Value> = Vec::new();
@@ -115,7 +116,11 @@ impl Processor {
                             reason,
                             "the store refused an event"
                         );
-                        refused.insert(event.external_id.clone(), reason);
+                        refused.insert(event.external_id.clone(), ResultStatus::Refused { reason });
+                        continue;
+                    }
+                    InsertOutcome::Erased => {
+                        refused.insert(event.external_id.clone(), ResultStatus::Erased);
                         continue;
                     }
                 };
@@ -133,12 +138,10 @@ impl Processor {
         let results: Vec<EventResult> = external_ids
             .into_iter()
             .map(|external_id| match refused.get(&external_id) {
-                Some(reason) => EventResult {
+                Some(status) => EventResult {
                     allocated_id: 0,
                     external_id,
-                    status: ResultStatus::Refused {
-                        reason: reason.clone(),
-                    },
+                    status: status.clone(),
                 },
                 None => {
                     let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
@@ -435,6 +438,41 @@ mod tests {
             })
             .sum();
         assert_eq!(announced, 2, "only stored events are announced");
+    }
+
+    #[tokio::test]
+    async fn a_message_delivered_again_after_an_erasure_brings_nothing_back() {
+        let world = World::new();
+        world.submit(vec![event(1), event(2)]).await;
+        let message = world.queue.take().pop().expect("one message");
+        let processor = world.processor();
+        processor.process(&message).await.expect("stored");
+        let erased = crate::EventKey::new("client", event(1)["id"].as_str().unwrap_or_default());
+        assert_eq!(
+            world
+                .events
+                .delete(std::slice::from_ref(&erased))
+                .await
+                .ok(),
+            Some(1)
+        );
+
+        // The same message again, as a retry or a replay would hand it over.
+        assert_eq!(
+            processor
+                .consume(&message.to_json().expect("json"), 2, 3)
+                .await,
+            Verdict::Done
+        );
+        assert_eq!(world.events.get(&erased).await.ok(), Some(None));
+        assert_eq!(world.events.len(), 1);
+        let replay = world.submit(vec![event(1)]).await;
+        world.drain().await;
+        let result = &world.job(&replay).await.results[0];
+        assert_eq!(
+            (result.status.clone(), result.allocated_id),
+            (ResultStatus::Erased, 0)
+        );
     }
 
     #[tokio::test]

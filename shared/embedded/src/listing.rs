@@ -51,6 +51,19 @@ impl Entries {
         self.id
     }
 
+    /// Removes them, inside the caller's write transaction.
+    pub(crate) fn remove(
+        &self,
+        table: &mut Table<(u8, &str, &str, u64), ()>,
+    ) -> Result<(), StoreError> {
+        for (tag, key) in &self.keys {
+            table
+                .remove((*tag, key.as_str(), self.time.as_str(), self.id))
+                .map_err(fail)?;
+        }
+        Ok(())
+    }
+
     /// Inserts them, inside the caller's write transaction.
     pub(crate) fn insert(
         &self,

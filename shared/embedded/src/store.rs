@@ -18,6 +18,10 @@ use crate::listing::Entries;
 
 const EVENT_COUNTER: &str = "event_id";
 
+/// What `EVENT_KEYS` holds under a deleted event's key: its tombstone. No event is allocated this
+/// id (ids start at 1 and stop short of it).
+const ERASED: u64 = u64::MAX;
+
 /// The table key of an event.
 fn key_of(key: &EventKey) -> (&str, &str) {
     (key.external_id.as_str(), key.client_app_id.as_str())
@@ -26,7 +30,12 @@ fn key_of(key: &EventKey) -> (&str, &str) {
 /// The stored event of `key`, if any.
 fn read_event(txn: &ReadTransaction, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
     let keys = txn.open_table(EVENT_KEYS).map_err(fail)?;
-    let Some(id) = keys.get(key_of(key)).map_err(fail)?.map(|g| g.value()) else {
+    let Some(id) = keys
+        .get(key_of(key))
+        .map_err(fail)?
+        .map(|g| g.value())
+        .filter(|id| *id != ERASED)
+    else {
         return Ok(None);
     };
     let events = txn.open_table(EVENTS).map_err(fail)?;
@@ -160,7 +169,9 @@ impl EventStore for Embedded {
             let mut found = HashMap::new();
             for id in ids {
                 if let Some(number) = keys.get((id.as_str(), client.as_str())).map_err(fail)? {
-                    found.insert(id, number.value());
+                    if number.value() != ERASED {
+                        found.insert(id, number.value());
+                    }
                 }
             }
             Ok(found)
@@ -196,6 +207,7 @@ impl EventStore for Embedded {
                 let key = (external_id.as_str(), client.as_str());
                 let existing = keys.get(key).map_err(fail)?.map(|g| g.value());
                 match existing {
+                    Some(ERASED) => outcomes.push(InsertOutcome::Erased),
                     Some(id) => outcomes.push(InsertOutcome::Exists(id)),
                     None => {
                         keys.insert(key, entries.id()).map_err(fail)?;
@@ -208,6 +220,30 @@ impl EventStore for Embedded {
                 }
             }
             Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        let keys = keys.to_vec();
+        self.write(move |txn| {
+            let mut ids = txn.open_table(EVENT_KEYS).map_err(fail)?;
+            let mut stored = txn.open_table(EVENTS).map_err(fail)?;
+            let mut listing = txn.open_table(LISTING).map_err(fail)?;
+            let mut deleted = 0;
+            for key in &keys {
+                let id = ids.get(key_of(key)).map_err(fail)?.map(|g| g.value());
+                if let Some(id) = id.filter(|id| *id != ERASED) {
+                    let bytes = stored.remove(id).map_err(fail)?;
+                    if let Some(bytes) = bytes {
+                        let event: StoredEvent = decode(bytes.value())?;
+                        Entries::of(&event).remove(&mut listing)?;
+                        deleted += 1;
+                    }
+                }
+                ids.insert(key_of(key), ERASED).map_err(fail)?;
+            }
+            Ok(deleted)
         })
         .await
     }
@@ -225,12 +261,14 @@ impl EventStore for Embedded {
             let table = txn.open_table(EVENT_KEYS).map_err(fail)?;
             let mut clients = Vec::new();
             for entry in table.range((id.as_str(), "")..).map_err(fail)? {
-                let (key, _) = entry.map_err(fail)?;
+                let (key, number) = entry.map_err(fail)?;
                 let (entry_id, client) = key.value();
                 if entry_id != id {
                     break;
                 }
-                clients.push(client.to_owned());
+                if number.value() != ERASED {
+                    clients.push(client.to_owned());
+                }
             }
             Ok(clients)
         })

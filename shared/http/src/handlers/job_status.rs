@@ -42,6 +42,10 @@ pub fn job_json(job: &Job) -> Value {
                 "allocatedId": null, "externalId": r.external_id,
                 "status": r.status.as_str(), "message": reason,
             }),
+            ResultStatus::Erased => json!({
+                "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
+                "message": "This event was erased before; it is not stored again",
+            }),
         })
         .collect();
     let return_value = match job.state {
