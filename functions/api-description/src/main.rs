@@ -5,7 +5,7 @@ use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    caliper_http::telemetry::init_lambda();
+    caliper_runtime::telemetry::init_lambda();
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve_pure(
             &Limits::default(),

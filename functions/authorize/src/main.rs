@@ -12,8 +12,8 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    caliper_http::telemetry::init_lambda();
-    let vars = caliper_http::settings::environment();
+    caliper_runtime::telemetry::init_lambda();
+    let vars = caliper_runtime::settings::environment();
     let issuer = vars
         .text("CALIPER_TOKEN_ISSUER")
         .ok_or("CALIPER_TOKEN_ISSUER is not set: the user pool's issuer URL, https://cognito-idp.REGION.amazonaws.com/POOL_ID")?;

@@ -12,8 +12,8 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    caliper_http::telemetry::init_lambda();
-    let delivery = caliper_http::settings::delivery()?;
+    caliper_runtime::telemetry::init_lambda();
+    let delivery = caliper_runtime::settings::delivery()?;
     let aws = caliper_aws::from_env(&[Needs::SecretsKey, Needs::DeliveryQueue]).await?;
     let policy = TargetPolicy {
         allow_private: aws.settings.allow_private_webhooks,

@@ -5,9 +5,9 @@ use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    caliper_http::telemetry::init_lambda();
+    caliper_runtime::telemetry::init_lambda();
     let aws = caliper_aws::from_env(&[]).await?;
-    let app = App::new(aws.ports, caliper_http::settings::limits()?);
+    let app = App::new(aws.ports, caliper_runtime::settings::limits()?);
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve(&app, &handlers::JOB_STATUS, request).await)
     }))

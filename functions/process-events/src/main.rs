@@ -8,7 +8,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    caliper_http::telemetry::init_lambda();
+    caliper_runtime::telemetry::init_lambda();
     let aws = caliper_aws::from_env(&[Needs::Queue, Needs::DeliveryQueue]).await?;
     let processor = caliper_core::workers::processor(&aws.ports);
     let redelivery = aws.redelivery(Needs::Queue)?;

@@ -5,8 +5,8 @@ use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    caliper_http::telemetry::init_lambda();
-    let limits = caliper_http::settings::limits()?;
+    caliper_runtime::telemetry::init_lambda();
+    let limits = caliper_runtime::settings::limits()?;
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve_pure(
             &limits,

@@ -5,12 +5,12 @@ use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    caliper_http::telemetry::init_lambda();
+    caliper_runtime::telemetry::init_lambda();
     let aws = caliper_aws::from_env(&[caliper_aws::Needs::SecretsKey]).await?;
     let policy = caliper_core::webhooks::TargetPolicy {
         allow_private: aws.settings.allow_private_webhooks,
     };
-    let app = App::new(aws.ports, caliper_http::settings::limits()?).with_target_policy(policy);
+    let app = App::new(aws.ports, caliper_runtime::settings::limits()?).with_target_policy(policy);
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve(&app, &handlers::WEBHOOKS, request).await)
     }))

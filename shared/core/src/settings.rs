@@ -1,7 +1,7 @@
 //! Typed settings from named variables, each checked when read: a value that does not parse, or
 //! lies outside what the setting allows, is an error that names the variable. Nothing here reads
 //! the process environment: the binaries hand a reader in once, at start-up
-//! (`caliper_http::settings`), and pass the typed values on.
+//! (`caliper_runtime::settings`), and pass the typed values on.
 
 use std::fmt::Display;
 use std::str::FromStr;

@@ -10,8 +10,6 @@ pub mod cursor;
 pub mod handlers;
 pub mod response;
 pub mod routes;
-pub mod settings;
-pub mod telemetry;
 
 pub use app::App;
 pub use caliper_validation::{Limits, Problem};

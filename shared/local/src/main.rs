@@ -133,7 +133,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    caliper_http::telemetry::init_local();
+    caliper_runtime::telemetry::init_local();
     let args = Args::parse();
     if args.routes {
         let routes: Vec<_> = caliper_http::ROUTES
@@ -150,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", caliper_aws::indexes::describe());
         return Ok(());
     }
-    let limits = caliper_http::settings::limits()?;
+    let limits = caliper_runtime::settings::limits()?;
 
     let policy = TargetPolicy {
         allow_private: args.allow_private_webhooks,
