@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
-use caliper_core::{Consumer, Message, Queue, StoreError, Verdict};
+use caliper_core::{Consumer, Message, Queue, QueueRunner, StoreError, Verdict};
 use futures::future::join_all;
 use futures::{stream, StreamExt};
 
@@ -115,6 +115,13 @@ impl SqsQueue {
             )));
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl QueueRunner for SqsPoller {
+    async fn run(&self, consumer: Arc<dyn Consumer>) {
+        SqsPoller::run(self, consumer).await;
     }
 }
 

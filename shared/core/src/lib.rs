@@ -35,7 +35,8 @@ pub use message::{split_into_parts, JobMessage};
 pub use model::{EventKey, EventResult, Job, JobState, NewJob, ResultStatus, StoredEvent};
 pub use ports::{
     Consumer, ErrorKind, EventReader, EventStore, InsertOutcome, JobStore, Message, PlainSecrets,
-    Queue, RecordKind, RecordStore, SecretBox, Signer, StoreError, Verdict, WebhookSender,
+    Queue, QueueRunner, RecordKind, RecordStore, SecretBox, Signer, StoreError, Verdict,
+    WebhookSender,
 };
 pub use process::Processor;
 pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};

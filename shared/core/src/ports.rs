@@ -293,6 +293,13 @@ pub trait Consumer: Send + Sync {
     }
 }
 
+/// A queue's receiving end: hands each message to `consumer` until the task is dropped (the
+/// embedded queue, the SQS poller; in AWS, Lambda's event source mapping plays it).
+#[async_trait]
+pub trait QueueRunner: Send + Sync {
+    async fn run(&self, consumer: Arc<dyn Consumer>);
+}
+
 /// Signs what the API hands out and must get back unchanged (listing cursors).
 #[async_trait]
 pub trait Signer: Send + Sync {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use caliper_core::{Consumer, Message, Queue, StoreError, Verdict};
+use caliper_core::{Consumer, Message, Queue, QueueRunner, StoreError, Verdict};
 use redb::{
     ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
@@ -502,6 +502,13 @@ impl EmbeddedQueue {
                 Ok((waiting, dead))
             })
             .await
+    }
+}
+
+#[async_trait]
+impl QueueRunner for EmbeddedQueue {
+    async fn run(&self, consumer: Arc<dyn Consumer>) {
+        EmbeddedQueue::run(self, consumer).await;
     }
 }
 

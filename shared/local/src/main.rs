@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use caliper_auth::Authenticator;
 use caliper_core::webhooks::{DeliverySettings, TargetPolicy};
-use caliper_core::{workers, Consumer};
+use caliper_core::{workers, Consumer, QueueRunner};
 use caliper_http::App;
 use caliper_sender::GuardedSender;
 use clap::{Parser, ValueEnum};
@@ -163,9 +163,9 @@ async fn main() -> anyhow::Result<()> {
     let sender =
         Arc::new(GuardedSender::new(policy, delivery.timeout).map_err(anyhow::Error::msg)?);
 
-    // Two workers, as two Lambdas in AWS: the processor on the job queue, the dispatcher on the
-    // delivery queue.
-    let (ports, workers) = match args.backend {
+    // The backend's ports, and the receiving ends of its two queues.
+    type Runner = Arc<dyn QueueRunner>;
+    let (ports, jobs, deliveries): (_, Runner, Runner) = match args.backend {
         Backend::Embedded => {
             let settings = caliper_embedded::Settings {
                 store: caliper_embedded::StoreSettings {
@@ -185,9 +185,6 @@ async fn main() -> anyhow::Result<()> {
                 jobs,
                 deliveries,
             } = backend;
-            let processor: Arc<dyn Consumer> = Arc::new(workers::processor(&ports));
-            let dispatcher: Arc<dyn Consumer> =
-                Arc::new(workers::dispatcher(&ports, &delivery, policy, sender));
             if let (Ok((parts, failed_parts)), Ok((sends, failed_sends))) =
                 (jobs.depth().await, deliveries.depth().await)
             {
@@ -199,12 +196,8 @@ async fn main() -> anyhow::Result<()> {
                     "queued job parts and webhook deliveries (with their dead letters)"
                 );
             }
-            let workers = [
-                tokio::spawn(async move { jobs.run(processor).await }),
-                tokio::spawn(async move { deliveries.run(dispatcher).await }),
-            ];
             tracing::info!(data_dir = %args.data_dir.display(), "embedded backend");
-            (ports, workers)
+            (ports, Arc::new(jobs), Arc::new(deliveries))
         }
         Backend::Aws => {
             let sdk = caliper_aws::load_sdk_config().await;
@@ -228,19 +221,12 @@ async fn main() -> anyhow::Result<()> {
                 .clone()
                 .context("set CALIPER_DELIVERY_QUEUE_URL, or pass --create-resources")?;
             let ports = caliper_aws::ports(&sdk, &settings);
-            let processor: Arc<dyn Consumer> = Arc::new(workers::processor(&ports));
-            let dispatcher: Arc<dyn Consumer> =
-                Arc::new(workers::dispatcher(&ports, &delivery, policy, sender));
             let jobs = caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
             let sends = caliper_aws::SqsPoller::new(
                 &sdk,
                 delivery_queue_url.clone(),
                 settings.delivery_attempts,
             );
-            let workers = [
-                tokio::spawn(async move { jobs.run(processor).await }),
-                tokio::spawn(async move { sends.run(dispatcher).await }),
-            ];
             tracing::info!(
                 jobs = settings.jobs_table,
                 events = settings.events_table,
@@ -249,9 +235,18 @@ async fn main() -> anyhow::Result<()> {
                 delivery_queue = delivery_queue_url,
                 "aws backend"
             );
-            (ports, workers)
+            (ports, Arc::new(jobs), Arc::new(sends))
         }
     };
+    // Two workers, as two Lambdas in AWS: the processor on the job queue, the dispatcher on the
+    // delivery queue.
+    let processor: Arc<dyn Consumer> = Arc::new(workers::processor(&ports));
+    let dispatcher: Arc<dyn Consumer> =
+        Arc::new(workers::dispatcher(&ports, &delivery, policy, sender));
+    let workers = [
+        tokio::spawn(async move { jobs.run(processor).await }),
+        tokio::spawn(async move { deliveries.run(dispatcher).await }),
+    ];
     if args.allow_private_webhooks {
         tracing::warn!(
             "webhooks may target private addresses and plain http (--allow-private-webhooks)"
