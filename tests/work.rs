@@ -158,12 +158,16 @@ async fn embedded() {
         async move { queue.run(counter).await }
     });
     a_new_kind_is_retried_and_given_up_as_every_kind(&queue, &counter).await;
-    // The hopeless one waits in the queue's own dead letters, apart from the job parts'.
-    let mut depth = queue.depth().await.expect("depth");
-    while depth != (0, 1) {
-        tokio::task::yield_now().await;
-        depth = queue.depth().await.expect("depth");
-    }
+    // The hopeless one waits in the queue's own dead letters, apart from the job parts' (it moves
+    // there once its last delivery is settled, just after it was given up).
+    let settled = async {
+        while queue.depth().await.expect("depth") != (0, 1) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), settled)
+        .await
+        .expect("the given-up message in the dead letters");
     runner.abort();
 }
 

@@ -67,7 +67,7 @@ impl Processor {
             .await?;
         // Events not stored, and why (refused by the store, or erased before): reported in the
         // job, never retried.
-        let mut refused: HashMap<String, ResultStatus> = HashMap::new();
+        let mut not_stored: HashMap<String, ResultStatus> = HashMap::new();
 
         // New events, each Caliper id once (an envelope may repeat one), numbered by one allocation.
         let mut fresh: Vec<&Value> = Vec::new();
@@ -116,11 +116,12 @@ impl Processor {
                             reason,
                             "the store refused an event"
                         );
-                        refused.insert(event.external_id.clone(), ResultStatus::Refused { reason });
+                        not_stored
+                            .insert(event.external_id.clone(), ResultStatus::Refused { reason });
                         continue;
                     }
                     InsertOutcome::Erased => {
-                        refused.insert(event.external_id.clone(), ResultStatus::Erased);
+                        not_stored.insert(event.external_id.clone(), ResultStatus::Erased);
                         continue;
                     }
                 };
@@ -137,7 +138,7 @@ impl Processor {
 
         let results: Vec<EventResult> = external_ids
             .into_iter()
-            .map(|external_id| match refused.get(&external_id) {
+            .map(|external_id| match not_stored.get(&external_id) {
                 Some(status) => EventResult {
                     allocated_id: 0,
                     external_id,

@@ -64,3 +64,46 @@ pub fn job_json(job: &Job) -> Value {
     }
     body
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caliper_core::EventResult;
+
+    #[test]
+    fn a_result_not_stored_has_no_id_and_says_why() {
+        let not_stored = |status| EventResult {
+            allocated_id: 0,
+            external_id: "urn:uuid:b".into(),
+            status,
+        };
+        let job = Job {
+            id: "j".into(),
+            client_app_id: "c".into(),
+            state: JobState::Completed,
+            parts: 1,
+            results: vec![
+                EventResult::stored(7, "urn:uuid:a"),
+                not_stored(ResultStatus::Refused {
+                    reason: "too large".into(),
+                }),
+                not_stored(ResultStatus::Erased),
+            ],
+            created_at: Default::default(),
+            processed_on: Some(Default::default()),
+            failed_reason: None,
+        };
+        let results = &job_json(&job)["returnValue"]["results"];
+        assert_eq!(
+            results[0],
+            json!({"allocatedId": "7", "externalId": "urn:uuid:a"}),
+            "a stored event's result is as it always was"
+        );
+        assert_eq!(
+            results[1],
+            json!({"allocatedId": null, "externalId": "urn:uuid:b", "status": "refused", "message": "too large"})
+        );
+        assert_eq!(results[2]["status"], "erased");
+        assert_eq!(results[2]["allocatedId"], Value::Null);
+    }
+}
