@@ -35,6 +35,13 @@ pub trait Work: Send + Sync {
     /// When a failed message is tried again.
     fn backoff(&self) -> Backoff;
 
+    /// A delivery failed with `error` and the message will come again: say so in the kind's words
+    /// (dashboards count these lines).
+    async fn retrying(&self, message: &Self::Message, error: &Self::Error, receives: u32) {
+        let _ = message;
+        tracing::warn!(%error, receives, kind = Self::Message::NAME, "a message failed; it will be delivered again");
+    }
+
     /// The last allowed delivery failed with `error`: say so where its readers look, before the
     /// message goes to the dead letters.
     async fn give_up(&self, message: &Self::Message, error: &Self::Error) {
@@ -72,7 +79,7 @@ impl<W: Work> Consumer for W {
                 Verdict::DeadLetter
             }
             Err(error) => {
-                tracing::warn!(%error, receives, kind = W::Message::NAME, "a message failed; it will be delivered again");
+                self.retrying(&message, &error, receives).await;
                 Verdict::Retry
             }
         }

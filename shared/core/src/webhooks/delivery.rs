@@ -190,6 +190,14 @@ impl Work for Dispatcher {
         self.backoff
     }
 
+    async fn retrying(&self, _message: &DeliveryMessage, reason: &String, receives: u32) {
+        tracing::warn!(
+            receives,
+            reason,
+            "webhook delivery failed; it will be tried again"
+        );
+    }
+
     async fn give_up(&self, message: &DeliveryMessage, reason: &String) {
         match message {
             DeliveryMessage::Deliver {
