@@ -10,6 +10,7 @@ use chrono::Utc;
 fn new_job(parts: u32) -> NewJob {
     NewJob {
         id: uuid::Uuid::new_v4().to_string(),
+        kind: caliper_core::JobKind::Submission,
         client_app_id: "client-a".into(),
         parts,
         created_at: Utc::now(),
@@ -586,6 +587,80 @@ pub async fn a_deleted_event_is_gone_and_stays_gone(ports: Ports) {
     );
 }
 
+/// A job of long work keeps the last checkpoint saved while it runs, and ends once, with its
+/// outcome: what comes after the end changes nothing.
+pub async fn a_job_keeps_its_checkpoint_and_ends_once_with_its_outcome(ports: Ports) {
+    use serde_json::json;
+    let job = new_job(1);
+    ports.jobs.create(&job).await.expect("create");
+    for day in ["2024-05-01", "2024-05-02"] {
+        ports
+            .jobs
+            .save_checkpoint(&job.id, &json!({ "day": day }))
+            .await
+            .expect("checkpoint");
+    }
+    let read = ports
+        .jobs
+        .get(&job.id)
+        .await
+        .expect("get")
+        .expect("the job");
+    assert_eq!(
+        (read.kind, read.state, read.checkpoint, read.outcome),
+        (
+            caliper_core::JobKind::Submission,
+            JobState::Waiting,
+            Some(json!({"day": "2024-05-02"})),
+            None
+        )
+    );
+    let ended = ports
+        .jobs
+        .complete(&job.id, &json!({"events": 3}), Utc::now())
+        .await
+        .expect("complete");
+    assert_eq!(ended, JobState::Completed);
+    let again = ports
+        .jobs
+        .complete(&job.id, &json!({"events": 9}), Utc::now())
+        .await
+        .expect("complete again");
+    assert_eq!(again, JobState::Completed);
+    ports
+        .jobs
+        .save_checkpoint(&job.id, &json!({"day": "2024-05-03"}))
+        .await
+        .expect("a late checkpoint");
+    ports
+        .jobs
+        .mark_failed(&job.id, "late", Utc::now())
+        .await
+        .expect("a late failure");
+    let read = ports
+        .jobs
+        .get(&job.id)
+        .await
+        .expect("get")
+        .expect("the job");
+    assert_eq!(
+        (
+            read.state,
+            read.checkpoint,
+            read.outcome,
+            read.failed_reason
+        ),
+        (
+            JobState::Completed,
+            Some(json!({"day": "2024-05-02"})),
+            Some(json!({"events": 3})),
+            None
+        ),
+        "the first end stays"
+    );
+    assert!(read.processed_on.is_some());
+}
+
 /// Every kind of record, the next one added too, is kept apart from the others under one id.
 pub async fn every_record_kind_is_kept_apart(ports: Ports) {
     use caliper_core::RecordKind;
@@ -619,6 +694,7 @@ caliper_tests::on_every_backend!(
     every_record_kind_is_kept_apart,
     an_event_the_store_cannot_keep_is_refused_alone,
     a_deleted_event_is_gone_and_stays_gone,
+    a_job_keeps_its_checkpoint_and_ends_once_with_its_outcome,
     a_new_job_waits,
     parts_complete_once_in_part_order,
     failed_is_final_and_says_why,

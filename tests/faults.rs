@@ -131,6 +131,23 @@ impl JobStore for RecordingJobs {
     ) -> Result<(), StoreError> {
         self.inner.mark_failed(id, reason, at).await
     }
+
+    async fn save_checkpoint(
+        &self,
+        id: &str,
+        checkpoint: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.inner.save_checkpoint(id, checkpoint).await
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        outcome: &serde_json::Value,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        self.inner.complete(id, outcome, at).await
+    }
 }
 
 fn faulty(ports: &Ports, throttles: usize, crashes: usize) -> Arc<FaultyEvents> {
@@ -151,6 +168,7 @@ fn key(external_id: &str) -> EventKey {
 async fn job_with_events(ports: &Ports, n: usize) -> JobMessage {
     let job = NewJob {
         id: uuid::Uuid::new_v4().to_string(),
+        kind: caliper_core::JobKind::Submission,
         client_app_id: "client-a".into(),
         parts: 1,
         created_at: Utc::now(),

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
-use caliper_core::{EventResult, Job, JobState, JobStore, NewJob, StoreError};
+use caliper_core::{EventResult, Job, JobKind, JobState, JobStore, NewJob, StoreError};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::errors::store_error;
 
@@ -70,8 +71,23 @@ impl DynamoJobs {
                 results.append(&mut chunk);
             }
         }
+        let document = |name: &str| {
+            text(item, name)
+                .map(|json| {
+                    serde_json::from_str(json).map_err(|e| {
+                        StoreError::corrupt(format!("job item has an unreadable {name}"))
+                            .caused_by(e)
+                    })
+                })
+                .transpose()
+        };
         Ok(Job {
             id: text(item, "jobId").ok_or_else(|| bad("jobId"))?.to_owned(),
+            // Items of before kinds were all submissions.
+            kind: match text(item, "kind") {
+                Some(kind) => JobKind::parse(kind).ok_or_else(|| bad("kind"))?,
+                None => JobKind::Submission,
+            },
             client_app_id: text(item, "clientAppId").unwrap_or_default().to_owned(),
             state: text(item, "state")
                 .and_then(JobState::parse)
@@ -81,6 +97,8 @@ impl DynamoJobs {
             created_at: time(item, "createdAt").ok_or_else(|| bad("createdAt"))?,
             processed_on: time(item, "processedOn"),
             failed_reason: text(item, "failedReason").map(str::to_owned),
+            checkpoint: document("checkpoint")?,
+            outcome: document("outcome")?,
         })
     }
 
@@ -125,6 +143,7 @@ impl JobStore for DynamoJobs {
             .put_item()
             .table_name(&self.table)
             .item("jobId", s(&job.id))
+            .item("kind", s(job.kind.as_str()))
             .item("clientAppId", s(&job.client_app_id))
             .item("state", s(JobState::Waiting.as_str()))
             .item("parts", n(job.parts))
@@ -218,6 +237,53 @@ impl JobStore for DynamoJobs {
             .get(id)
             .await?
             .map_or(JobState::Completed, |job| job.state))
+    }
+
+    async fn save_checkpoint(&self, id: &str, checkpoint: &Value) -> Result<(), StoreError> {
+        let json = serde_json::to_string(checkpoint)
+            .map_err(|e| StoreError::invalid("a checkpoint not writable as JSON").caused_by(e))?;
+        let values = HashMap::from([
+            (":checkpoint".to_owned(), s(json)),
+            (":failed".to_owned(), s("failed")),
+            (":completed".to_owned(), s("completed")),
+        ]);
+        self.conditional_update(
+            "UpdateItem (job checkpoint)",
+            id,
+            "SET checkpoint = :checkpoint",
+            "attribute_exists(jobId) AND #state <> :completed AND #state <> :failed",
+            values,
+        )
+        .await
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        outcome: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        let json = serde_json::to_string(outcome)
+            .map_err(|e| StoreError::invalid("an outcome not writable as JSON").caused_by(e))?;
+        let values = HashMap::from([
+            (":outcome".to_owned(), s(json)),
+            (":failed".to_owned(), s("failed")),
+            (":completed".to_owned(), s("completed")),
+            (":now".to_owned(), s(caliper_core::model::timestamp(now))),
+        ]);
+        self.conditional_update(
+            "UpdateItem (job outcome)",
+            id,
+            "SET #state = :completed, outcome = :outcome, processedOn = :now",
+            "attribute_exists(jobId) AND #state <> :completed AND #state <> :failed",
+            values,
+        )
+        .await?;
+        // Whoever ended it first, the stored state is the answer.
+        self.get(id)
+            .await?
+            .map(|job| job.state)
+            .ok_or_else(|| StoreError::new(format!("job {id} does not exist")))
     }
 
     async fn mark_failed(

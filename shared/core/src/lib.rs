@@ -32,7 +32,7 @@ pub mod workers;
 
 pub use identity::{Caller, Forbidden, Scope};
 pub use message::{split_into_parts, JobMessage};
-pub use model::{EventKey, EventResult, Job, JobState, NewJob, ResultStatus, StoredEvent};
+pub use model::{EventKey, EventResult, Job, JobKind, JobState, NewJob, ResultStatus, StoredEvent};
 pub use ports::{
     Consumer, ErrorKind, EventReader, EventStore, InsertOutcome, JobStore, Message, PlainSecrets,
     Queue, QueueRunner, RecordKind, RecordStore, SecretBox, Signer, StoreError, Verdict,

@@ -69,6 +69,25 @@ impl JobStore for MemoryJobs {
             .ok_or_else(|| StoreError::new("no such job"))
     }
 
+    async fn save_checkpoint(
+        &self,
+        id: &str,
+        checkpoint: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.update(id, |job| job.save_checkpoint(checkpoint))
+            .map(|_| ())
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        outcome: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        self.update(id, |job| job.complete(outcome, now))?
+            .ok_or_else(|| StoreError::new("no such job"))
+    }
+
     async fn mark_failed(
         &self,
         id: &str,

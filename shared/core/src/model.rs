@@ -39,10 +39,37 @@ impl JobState {
     }
 }
 
-/// A job about to be recorded: one per accepted envelope, split into `parts` queue messages.
+/// What a job does. A kind of its own for each kind of long work (an export, an erasure, a
+/// sweep): each keeps its progress in the job's checkpoint and its result in the job's outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// An accepted submission, stored part by part: its results are the job's.
+    #[default]
+    Submission,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submission => "submission",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "submission" => Some(Self::Submission),
+            _ => None,
+        }
+    }
+}
+
+/// A job about to be recorded: one per accepted envelope (split into `parts` queue messages), or
+/// one per piece of long work of another kind (one part).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewJob {
     pub id: String,
+    pub kind: JobKind,
     pub client_app_id: String,
     pub parts: u32,
     pub created_at: DateTime<Utc>,
@@ -98,9 +125,10 @@ impl ResultStatus {
 }
 
 /// A job as read back. `results` holds every finished part's results, in input order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: String,
+    pub kind: JobKind,
     pub client_app_id: String,
     pub state: JobState,
     pub parts: u32,
@@ -108,6 +136,11 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub processed_on: Option<DateTime<Utc>>,
     pub failed_reason: Option<String>,
+    /// How far a job of long work got (its kind's own document): where a retried or continued
+    /// run resumes.
+    pub checkpoint: Option<Value>,
+    /// What a finished job of long work came to (its kind's own document: counts, files).
+    pub outcome: Option<Value>,
 }
 
 /// Which stored event: a Caliper id names an event within its client's events. Two clients that

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
 use crate::query::{EventPage, EventQuery, Start};
@@ -111,6 +112,19 @@ pub trait JobStore: Send + Sync {
         id: &str,
         part: u32,
         results: &[EventResult],
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError>;
+
+    /// Keeps how far a job of long work got (its kind's document), while the job is not finished;
+    /// the last one kept is the job's `checkpoint`.
+    async fn save_checkpoint(&self, id: &str, checkpoint: &Value) -> Result<(), StoreError>;
+
+    /// Ends a job of long work as `completed` with its outcome, unless it already finished (the
+    /// first end stays). Returns the state after the call.
+    async fn complete(
+        &self,
+        id: &str,
+        outcome: &Value,
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError>;
 

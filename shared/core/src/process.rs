@@ -188,6 +188,10 @@ impl Work for Processor {
         self.retry
     }
 
+    async fn retrying(&self, message: &JobMessage, error: &StoreError, receives: u32) {
+        tracing::warn!(job_id = message.job_id, receives, %error, "processing failed; the message will be delivered again");
+    }
+
     async fn give_up(&self, message: &JobMessage, error: &StoreError) {
         let reason = format!(
             "part {} of {} could not be stored after repeated attempts: {error}",
@@ -541,6 +545,7 @@ mod tests {
             .jobs
             .create(&NewJob {
                 id: "j".into(),
+                kind: crate::model::JobKind::Submission,
                 client_app_id: "c".into(),
                 parts: 1,
                 created_at: Utc::now(),

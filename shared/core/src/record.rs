@@ -7,11 +7,16 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{EventResult, Job, JobState, NewJob};
+use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+use crate::model::{EventResult, Job, JobKind, JobState, NewJob};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     pub id: String,
+    /// Records of before kinds were all submissions.
+    #[serde(default)]
+    pub kind: JobKind,
     pub client_app_id: String,
     pub state: JobState,
     pub parts: u32,
@@ -20,12 +25,17 @@ pub struct JobRecord {
     pub created_at: DateTime<Utc>,
     pub processed_on: Option<DateTime<Utc>>,
     pub failed_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Value>,
 }
 
 impl JobRecord {
     pub fn new(job: &NewJob) -> Self {
         Self {
             id: job.id.clone(),
+            kind: job.kind,
             client_app_id: job.client_app_id.clone(),
             state: JobState::Waiting,
             parts: job.parts,
@@ -33,6 +43,8 @@ impl JobRecord {
             created_at: job.created_at,
             processed_on: None,
             failed_reason: None,
+            checkpoint: None,
+            outcome: None,
         }
     }
 
@@ -59,6 +71,25 @@ impl JobRecord {
         self.state
     }
 
+    /// Keeps how far the job got, while it is not finished; answers whether it was kept.
+    pub fn save_checkpoint(&mut self, checkpoint: &Value) -> bool {
+        if self.state.is_finished() {
+            return false;
+        }
+        self.checkpoint = Some(checkpoint.clone());
+        true
+    }
+
+    /// Ends the job as completed with its outcome, unless it already finished; answers the state.
+    pub fn complete(&mut self, outcome: &Value, now: DateTime<Utc>) -> JobState {
+        if !self.state.is_finished() {
+            self.state = JobState::Completed;
+            self.outcome = Some(outcome.clone());
+            self.processed_on = Some(now);
+        }
+        self.state
+    }
+
     /// Ends the job as failed, unless it completed.
     pub fn fail(&mut self, reason: &str, now: DateTime<Utc>) {
         if !self.state.is_finished() {
@@ -72,6 +103,7 @@ impl JobRecord {
     pub fn to_job(&self) -> Job {
         Job {
             id: self.id.clone(),
+            kind: self.kind,
             client_app_id: self.client_app_id.clone(),
             state: self.state,
             parts: self.parts,
@@ -79,6 +111,8 @@ impl JobRecord {
             created_at: self.created_at,
             processed_on: self.processed_on,
             failed_reason: self.failed_reason.clone(),
+            checkpoint: self.checkpoint.clone(),
+            outcome: self.outcome.clone(),
         }
     }
 }
@@ -90,6 +124,7 @@ mod tests {
     fn record(parts: u32) -> JobRecord {
         JobRecord::new(&NewJob {
             id: "j".into(),
+            kind: JobKind::Submission,
             client_app_id: "c".into(),
             parts,
             created_at: Utc::now(),

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::message::{split_into_parts, MAX_MESSAGE_BYTES};
-use crate::model::NewJob;
+use crate::model::{JobKind, NewJob};
 use crate::ports::{JobStore, Queue, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,7 @@ impl Submitter {
         }
         let job = NewJob {
             id: job_id.clone(),
+            kind: JobKind::Submission,
             client_app_id: client_app_id.to_owned(),
             parts: messages.len() as u32,
             created_at: accepted_at,

@@ -29,7 +29,7 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 
 pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
     let unreadable = |e: &dyn std::fmt::Display| {
-        StoreError::new(format!("embedded store holds an unreadable record: {e}"))
+        StoreError::corrupt(format!("embedded store holds an unreadable record: {e}"))
     };
     if bytes.first() == Some(&b'{') {
         return serde_json::from_slice(bytes).map_err(|e| unreadable(&e));

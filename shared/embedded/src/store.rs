@@ -128,6 +128,30 @@ impl JobStore for Embedded {
         state.ok_or_else(|| StoreError::new(format!("job {id} does not exist")))
     }
 
+    async fn save_checkpoint(
+        &self,
+        id: &str,
+        checkpoint: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let checkpoint = checkpoint.clone();
+        self.update_job(id, move |job| job.save_checkpoint(&checkpoint))
+            .await?;
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        outcome: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        let outcome = outcome.clone();
+        let state = self
+            .update_job(id, move |job| job.complete(&outcome, now))
+            .await?;
+        state.ok_or_else(|| StoreError::new(format!("job {id} does not exist")))
+    }
+
     async fn mark_failed(
         &self,
         id: &str,

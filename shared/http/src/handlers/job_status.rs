@@ -79,6 +79,7 @@ mod tests {
         };
         let job = Job {
             id: "j".into(),
+            kind: caliper_core::JobKind::Submission,
             client_app_id: "c".into(),
             state: JobState::Completed,
             parts: 1,
@@ -92,6 +93,8 @@ mod tests {
             created_at: Default::default(),
             processed_on: Some(Default::default()),
             failed_reason: None,
+            checkpoint: None,
+            outcome: None,
         };
         let results = &job_json(&job)["returnValue"]["results"];
         assert_eq!(
