@@ -113,9 +113,8 @@ impl Cached {
 #[async_trait]
 impl RecordStore for Cached {
     async fn put(&self, kind: RecordKind, id: &str, document: &str) -> Result<(), StoreError> {
-        // Forgotten before and after, so that no listing read in between is kept.
-        self.forget(kind);
         let written = self.inner.put(kind, id, document).await;
+        // Once written: a listing kept from before is dropped, and one read meanwhile not kept.
         self.forget(kind);
         written
     }
