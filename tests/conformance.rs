@@ -37,6 +37,16 @@ fn stored_of(client: &str, external_id: &str, id: u64) -> StoredEvent {
     )
 }
 
+/// The job of `id`, which must exist.
+async fn stored_job(ports: &Ports, id: &str) -> caliper_core::Job {
+    ports
+        .jobs
+        .get(id)
+        .await
+        .expect("get")
+        .expect("the job exists")
+}
+
 fn key(external_id: &str) -> EventKey {
     EventKey::new("client-a", external_id)
 }
@@ -600,12 +610,7 @@ pub async fn a_job_keeps_its_checkpoint_and_ends_once_with_its_outcome(ports: Po
             .await
             .expect("checkpoint");
     }
-    let read = ports
-        .jobs
-        .get(&job.id)
-        .await
-        .expect("get")
-        .expect("the job");
+    let read = stored_job(&ports, &job.id).await;
     assert_eq!(
         (read.kind, read.state, read.checkpoint, read.outcome),
         (
@@ -637,12 +642,7 @@ pub async fn a_job_keeps_its_checkpoint_and_ends_once_with_its_outcome(ports: Po
         .mark_failed(&job.id, "late", Utc::now())
         .await
         .expect("a late failure");
-    let read = ports
-        .jobs
-        .get(&job.id)
-        .await
-        .expect("get")
-        .expect("the job");
+    let read = stored_job(&ports, &job.id).await;
     assert_eq!(
         (
             read.state,
