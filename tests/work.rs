@@ -5,6 +5,7 @@
 //! given up (the kind records why) and dead-lettered.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,16 +84,22 @@ impl Work for Counter {
 }
 
 impl Counter {
-    /// Waits until `done` and `given_up` hold these ids (a generous ceiling only catches a runner
-    /// that stopped).
+    /// Waits until `done` and `given_up` hold exactly these ids.
     async fn until(&self, done: &[&str], given_up: &[&str]) {
+        self.until_reached(|done_now, given_up_now| done_now == done && given_up_now == given_up)
+            .await
+    }
+
+    /// Waits until `reached` holds of the ids done and given up, each sorted (a generous ceiling
+    /// only catches a runner that stopped).
+    async fn until_reached(&self, reached: impl Fn(&[String], &[String]) -> bool) {
         let reached = || {
             let sorted = |m: &Mutex<Vec<String>>| {
                 let mut ids = m.lock().map(|v| v.clone()).unwrap_or_default();
                 ids.sort();
                 ids
             };
-            sorted(&self.done) == done && sorted(&self.given_up) == given_up
+            reached(&sorted(&self.done), &sorted(&self.given_up))
         };
         let wait = async {
             loop {
@@ -168,6 +175,40 @@ async fn embedded() {
     tokio::time::timeout(Duration::from_secs(120), settled)
         .await
         .expect("the given-up message in the dead letters");
+    runner.abort();
+}
+
+/// A kind the clock starts is the same kind with a timer that only enqueues: each tick's message
+/// is run, retried as any, on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scheduled_kind_runs_on_every_tick() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = caliper_embedded::Embedded::open(dir.path()).expect("open");
+    let queue = caliper_embedded::EmbeddedQueue::named(store, "tick", Default::default())
+        .await
+        .expect("a named queue");
+    let counter = Arc::new(Counter::default());
+    let runner = tokio::spawn({
+        let (queue, counter) = (queue.clone(), counter.clone());
+        async move { queue.run(counter).await }
+    });
+    let ticks = AtomicU32::new(0);
+    let timer = tokio::spawn(caliper_core::schedule::every(
+        Arc::new(queue) as Arc<dyn Queue<Count>>,
+        Duration::from_millis(20),
+        move || Count {
+            id: format!("tick-{}", ticks.fetch_add(1, Ordering::Relaxed)),
+            hopeless: false,
+        },
+    ));
+    counter
+        .until_reached(|done, _| {
+            ["tick-0", "tick-1"]
+                .iter()
+                .all(|id| done.iter().any(|d| d == id))
+        })
+        .await;
+    timer.abort();
     runner.abort();
 }
 

@@ -11,7 +11,7 @@
 //! - [`webhooks`]: subscriptions, filters, fan-out and signed delivery;
 //! - [`work`]: background work of many kinds, each a [`Consumer`] of its queue by one delivery
 //!   policy; [`workers`]: the two kinds of today, built one way for every runner; [`retry`]: when a
-//!   failed message is tried again;
+//!   failed message is tried again; [`schedule`]: work the clock starts;
 //! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
 pub mod identity;
@@ -23,6 +23,7 @@ pub mod query;
 pub mod record;
 pub mod records;
 pub mod retry;
+pub mod schedule;
 pub mod settings;
 pub mod signer;
 pub mod submit;
