@@ -7,6 +7,21 @@ pub fn is_iri(s: &str) -> bool {
     iri_string::validate::iri::<iri_string::spec::IriSpec>(s).is_ok()
 }
 
+/// A blank node identifier: a string that begins with `_:` (Caliper's definition), naming an
+/// entity within its document only; its label, as JSON-LD's and RDF's, is not empty and has no
+/// white space.
+pub fn is_blank_node(s: &str) -> bool {
+    s.strip_prefix("_:").is_some_and(|label| {
+        !label.is_empty() && !label.chars().any(|c| c.is_whitespace() || c.is_control())
+    })
+}
+
+/// An entity's identifier: "a valid IRI or a blank node identifier" (Identifiers, in both
+/// versions' texts). Events keep their `urn:uuid` ids.
+pub fn is_entity_id(s: &str) -> bool {
+    is_iri(s) || is_blank_node(s)
+}
+
 /// An ISO 8601 date and time with a zone (`Z` or an offset), as RFC 3339 profiles it.
 pub fn is_date_time(s: &str) -> bool {
     parse_date_time(s).is_some()
@@ -84,6 +99,7 @@ pub fn is_duration(s: &str) -> bool {
 pub fn expectation(format: &str) -> &'static str {
     match format {
         "caliper-iri" => "an absolute IRI such as \"https://example.edu/users/554433\"",
+        "caliper-entity-id" => "an absolute IRI such as \"https://example.edu/users/554433\", or a blank node identifier such as \"_:b0\"",
         "caliper-date-time" => "an ISO 8601 date-time with a zone such as \"2024-05-01T12:00:00.000Z\"",
         "caliper-duration" => "an ISO 8601 duration such as \"PT2H30M\"",
         "caliper-event-id" => "an event id of the form \"urn:uuid:<uuid>\" such as \"urn:uuid:c51570e4-f8ed-4c18-bb3a-dfe51b2cc594\"",
@@ -107,6 +123,17 @@ mod tests {
         assert!(!is_iri("users/1"), "relative references are not ids");
         assert!(!is_iri("https://exa mple.edu"));
         assert!(!is_iri(""));
+        assert!(!is_iri("_:b0"), "a blank node is an entity id, not an IRI");
+    }
+
+    #[test]
+    fn entity_ids() {
+        assert!(is_entity_id("https://example.edu/users/1"));
+        assert!(is_entity_id("_:MediaLocation"));
+        assert!(is_entity_id("_:b0"));
+        assert!(!is_entity_id("_:"), "a blank node has a label");
+        assert!(!is_entity_id("_:a b"));
+        assert!(!is_entity_id("users/1"));
     }
 
     #[test]

@@ -561,3 +561,77 @@ fn an_unsupported_data_version_is_told_apart() {
         "a wrong type is an ordinary problem"
     );
 }
+
+#[test]
+fn entities_may_be_named_by_blank_nodes_and_events_may_not() {
+    let mut event = tool_use_event();
+    event["actor"]["id"] = json!("_:learner");
+    event["object"] = json!("_:tool");
+    event["group"]["id"] = json!("_:MediaLocation");
+    assert_eq!(problems_of_event(event.clone()), vec![]);
+
+    event["id"] = json!("_:event");
+    event["actor"]["id"] = json!("_:");
+    let problems = problems_of_event(event);
+    let paths: Vec<&str> = problems.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/data/0/actor/id", "/data/0/id"], "{problems:?}");
+    assert!(
+        problems[0].1.contains("blank node identifier"),
+        "{}",
+        problems[0].1
+    );
+}
+
+fn v1p2_event(event_type: &str, action: &str, object: Value) -> Value {
+    json!({
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+        "id": "urn:uuid:7e10e4f3-a0d8-4430-95bd-783ffae4d916",
+        "type": event_type,
+        "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
+        "action": action,
+        "object": object,
+        "eventTime": "2024-05-01T12:00:00.000Z"
+    })
+}
+
+#[test]
+fn feedback_is_given_on_a_frame() {
+    let reading = json!({"id": "https://example.edu/reading/1", "type": "Document"});
+    let mut event = v1p2_event("FeedbackEvent", "Commented", reading);
+    event["target"] =
+        json!({"id": "https://example.edu/reading/1#p2", "type": "Frame", "index": 2});
+    assert_eq!(problems_of_event(event.clone()), vec![]);
+    event["target"] = json!({"id": "https://example.edu/reading/1", "type": "Document"});
+    assert_eq!(only_path(event), "/data/0/target/type");
+}
+
+#[test]
+fn a_tool_launch_generates_a_resource_and_a_launch_names_its_lti_session() {
+    let tool = json!({"id": "https://tool.example.com", "type": "SoftwareApplication"});
+    let session = json!({"id": "https://lms.example.edu/lti/sessions/1", "type": "LtiSession"});
+    let mut launched = v1p2_event("ToolLaunchEvent", "Launched", tool.clone());
+    launched["federatedSession"] = session;
+    launched["generated"] = json!({"id": "https://tool.example.com/page/1", "type": "WebPage"});
+    assert_eq!(problems_of_event(launched.clone()), vec![]);
+
+    launched["generated"] = json!({"id": "https://example.edu/users/1", "type": "Person"});
+    assert_eq!(only_path(launched.clone()), "/data/0/generated/type");
+
+    launched.as_object_mut().map(|o| o.remove("generated"));
+    launched["federatedSession"] = Value::Null;
+    let problems = problems_of_event(launched);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, "/data/0/federatedSession");
+    assert!(
+        problems[0].1.contains("its action Launched requires it"),
+        "{}",
+        problems[0].1
+    );
+
+    let returned = v1p2_event("ToolLaunchEvent", "Returned", tool);
+    assert_eq!(
+        problems_of_event(returned),
+        vec![],
+        "only a launch names its session"
+    );
+}

@@ -316,7 +316,7 @@ impl Schemas {
 /// stands in for them (the schemas list subtypes one by one).
 fn model_shape(model: &Model, kind: &Kind) -> Shape {
     match kind {
-        Kind::Text | Kind::Iri => Shape::Text,
+        Kind::Text | Kind::Iri | Kind::EntityId => Shape::Text,
         Kind::DateTime => Shape::DateTime,
         Kind::Duration => Shape::Duration,
         Kind::Boolean => Shape::Boolean,
@@ -446,7 +446,10 @@ fn disagreements(version: Version, schemas: &Schemas) -> Vec<Found> {
                 };
             ours.insert("actor".into(), (roles(|r| r.actor), true));
             ours.insert("object".into(), (roles(|r| r.object), true));
-            let generated_required = event.rules.iter().all(|r| r.generated_required);
+            let generated_required = event
+                .rules
+                .iter()
+                .all(|r| r.requires.contains(&"generated"));
             ours.insert(
                 "generated".into(),
                 (roles(|r| r.generated), generated_required),

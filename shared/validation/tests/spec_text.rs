@@ -379,3 +379,115 @@ fn the_1p2_events_are_those_of_the_certification_guide() {
         EXPLAINED,
     );
 }
+
+/// The sentences of a text's Identifiers section that say MUST, each held to the validator here or
+/// explained: a MUST this test does not know fails it, so a rule of the text is never ignored.
+#[test]
+fn identifiers_follow_the_texts() {
+    for (file, data_version) in [
+        (
+            "v1p1/caliper-spec-v1p1.md",
+            caliper_validation::CALIPER_V1P1,
+        ),
+        ("caliper-spec-v1p2.md", caliper_validation::CALIPER_V1P2),
+    ] {
+        let text = read(file);
+        let blank_prefix = blank_node_prefix(&text);
+        let section = section(&text, "name=\"jsonldIdentifiers\"");
+        let problems = |event_id: &str, actor_id: &str, object: &str| {
+            let doc = serde_json::json!({
+                "sensor": "https://example.edu/sensors/1",
+                "sendTime": "2024-05-01T12:00:00.000Z",
+                "dataVersion": data_version,
+                "data": [{
+                    "@context": data_version,
+                    "id": event_id,
+                    "type": "Event",
+                    "actor": {"id": actor_id, "type": "Person"},
+                    "action": "Created",
+                    "object": object,
+                    "eventTime": "2024-05-01T12:00:00.000Z"
+                }]
+            });
+            caliper_validation::validate_envelope(&doc, &caliper_validation::Limits::default())
+                .err()
+                .map(|p| p.list.into_iter().map(|p| p.path).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let event_id = "urn:uuid:ff9ec22a-fc59-4ae1-ae8d-2c9463ee2f8f";
+        let person = "https://example.edu/users/554433";
+        let blank = format!("{blank_prefix}b0");
+        let musts: Vec<&str> = sentences(&section).filter(|s| s.contains("MUST")).collect();
+        assert!(
+            !musts.is_empty(),
+            "{file}: no MUST in its Identifiers section"
+        );
+        for sentence in musts {
+            let plain = without_links(sentence);
+            if plain.contains("IRI values MUST be absolute") {
+                assert_eq!(problems(event_id, "users/554433", person), ["/data/0/actor/id"], "{file}: {sentence}");
+            } else if plain.contains("Every Entity MUST be assigned an identifier in the form of a valid IRI or a blank node identifier") {
+                assert_eq!(problems(event_id, person, person), Vec::<String>::new(), "{file}: {sentence}");
+                assert_eq!(problems(event_id, &blank, &blank), Vec::<String>::new(), "{file}: {sentence}");
+                assert_eq!(problems(event_id, "b0", person), ["/data/0/actor/id"], "{file}: {sentence}");
+            } else if plain.contains("each Event MUST be assigned a 128-bit long universally unique identifier") {
+                assert_eq!(problems(&blank, person, person), ["/data/0/id"], "{file}: {sentence}");
+                assert_eq!(problems(person, person, person), ["/data/0/id"], "{file}: {sentence}");
+            } else if plain.contains("The IRI MUST be unique and persistent") {
+                // Of the producer's whole history: no one document can show it broken.
+            } else {
+                panic!("{file}: a rule of the Identifiers section this test does not hold: {sentence}");
+            }
+        }
+    }
+}
+
+/// What a blank node identifier begins with, from the text's definition of one.
+fn blank_node_prefix(text: &str) -> String {
+    let definition = text
+        .lines()
+        .find(|l| l.contains("name=\"blankNodeDef\""))
+        .expect("a definition of blank node identifiers");
+    let after = definition
+        .split("begins with \"")
+        .nth(1)
+        .expect("what a blank node identifier begins with");
+    after[..after.find('"').expect("a closing quote")].to_owned()
+}
+
+/// The text from the heading that holds `anchor` to the next heading.
+fn section(text: &str, anchor: &str) -> String {
+    let start = text
+        .find(anchor)
+        .unwrap_or_else(|| panic!("no section {anchor}"));
+    let body = &text[start..];
+    let body = &body[body.find('\n').unwrap_or(0)..];
+    body[..body.find("\n#").unwrap_or(body.len())].to_owned()
+}
+
+/// `text` with each markdown link `[IRI](#iriDef)` written as its words.
+fn without_links(text: &str) -> String {
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        plain.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match (after.find("]("), after.find(')')) {
+            (Some(close), Some(end)) if close < end => {
+                plain.push_str(&after[..close]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                plain.push('[');
+                rest = after;
+            }
+        }
+    }
+    plain.push_str(rest);
+    plain
+}
+
+/// The sentences of `text`, split after each full stop that ends one.
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    text.split(". ").map(str::trim).filter(|s| !s.is_empty())
+}

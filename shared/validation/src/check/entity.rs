@@ -18,6 +18,7 @@ impl Checker<'_> {
             | (Kind::Boolean, Value::Bool(_))
             | (Kind::Map, Value::Object(_)) => {}
             (Kind::Iri, Value::String(s)) if formats::is_iri(s) => {}
+            (Kind::EntityId, Value::String(s)) if formats::is_entity_id(s) => {}
             (Kind::DateTime, Value::String(s)) if formats::is_date_time(s) => {}
             (Kind::Duration, Value::String(s)) if formats::is_duration(s) => {}
             (Kind::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {}
@@ -47,10 +48,10 @@ impl Checker<'_> {
     /// An entity of one of `allowed` types (or their subtypes): an IRI or an embedded object.
     pub(super) fn entity_ref(&mut self, value: &Value, allowed: &[&str]) {
         match value {
-            Value::String(s) if formats::is_iri(s) => {}
+            Value::String(s) if formats::is_entity_id(s) => {}
             Value::Object(map) => self.entity(map, Some(allowed), false),
             _ => self.report(format!(
-                "expected {}, embedded as an object or given by its IRI, found {}",
+                "expected {}, embedded as an object or given by its IRI (or blank node identifier), found {}",
                 one_of_types(allowed),
                 found(value)
             )),
@@ -66,7 +67,7 @@ impl Checker<'_> {
         top_level: bool,
     ) {
         // A type of another context the item names: Caliper's model cannot check its
-        // properties, but it stands where any entity may, and needs an IRI id.
+        // properties, but it stands where any entity may, and needs an entity id.
         let foreign = self.other_contexts
             && allowed.is_none_or(|a| a.contains(&"Entity"))
             && map.get("type").and_then(Value::as_str).is_some_and(|t| {
@@ -76,7 +77,7 @@ impl Checker<'_> {
             });
         if foreign {
             match map.get("id") {
-                Some(id) => self.at("id", |c| c.value(id, &Kind::Iri)),
+                Some(id) => self.at("id", |c| c.value(id, &Kind::EntityId)),
                 None => self.missing("id", "this entity"),
             }
             return;
@@ -84,7 +85,7 @@ impl Checker<'_> {
         let Some(entity_type) = self.entity_type(map.get("type")) else {
             // Its properties cannot be checked without a known type, but an entity needs an id.
             match map.get("id") {
-                Some(id) => self.at("id", |c| c.value(id, &Kind::Iri)),
+                Some(id) => self.at("id", |c| c.value(id, &Kind::EntityId)),
                 None => self.missing("id", "this entity"),
             }
             return;
@@ -205,6 +206,7 @@ fn expectation(kind: &Kind) -> String {
     match kind {
         Kind::Text => "a string".into(),
         Kind::Iri => formats::expectation("caliper-iri").into(),
+        Kind::EntityId => formats::expectation("caliper-entity-id").into(),
         Kind::DateTime => formats::expectation("caliper-date-time").into(),
         Kind::Duration => formats::expectation("caliper-duration").into(),
         Kind::Boolean => "true or false".into(),

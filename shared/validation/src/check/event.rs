@@ -78,11 +78,23 @@ impl Checker<'_> {
                 },
             }
         }
-        if rules.iter().all(|r| r.generated_required)
-            && !rules.is_empty()
-            && event.get("generated").is_none_or(Value::is_null)
-        {
-            self.missing("generated", &owner());
+        // What the action requires (when the action is unknown, what every action does).
+        if let Some(first) = rules.first() {
+            for &name in first.requires {
+                if rules.iter().all(|r| r.requires.contains(&name))
+                    && event.get(name).is_none_or(Value::is_null)
+                {
+                    let by_action = event_type
+                        .is_some_and(|t| t.rules.iter().any(|r| !r.requires.contains(&name)));
+                    let owner = match event.get("action").and_then(Value::as_str) {
+                        Some(action) if by_action => {
+                            format!("{} (its action {action} requires it)", owner())
+                        }
+                        _ => owner(),
+                    };
+                    self.missing(name, &owner);
+                }
+            }
         }
     }
 

@@ -56,7 +56,7 @@ pub const ALL: &[EntityType] = &[
         name: "Entity",
         supertype: None,
         properties: &[
-            req("id", Iri),
+            req("id", EntityId),
             req("type", Text),
             opt("@context", Text),
             opt("name", Text),

@@ -32,7 +32,7 @@ const fn generates(
         actor,
         object,
         generated,
-        generated_required: false,
+        requires: &[],
     }
 }
 
@@ -125,14 +125,19 @@ pub const ALL: &[EventType] = &[
             )],
         )
     },
-    event(
-        "FeedbackEvent",
-        &["FeedbackProfile"],
-        &[
-            generates(&["Commented"], PERSON, &["Entity"], &["Comment"]),
-            generates(&["Ranked"], PERSON, &["Entity"], &["Rating"]),
-        ],
-    ),
+    // Feedback is given on a Frame of the object, when on a part of it (Caliper 1.2's
+    // FeedbackEvent table; the draft text here has no FeedbackEvent section).
+    EventType {
+        target: FRAME,
+        ..event(
+            "FeedbackEvent",
+            &["FeedbackProfile"],
+            &[
+                generates(&["Commented"], PERSON, &["Entity"], &["Comment"]),
+                generates(&["Ranked"], PERSON, &["Entity"], &["Rating"]),
+            ],
+        )
+    },
     event(
         "ForumEvent",
         &["ForumProfile"],
@@ -315,17 +320,31 @@ pub const ALL: &[EventType] = &[
             &["Thread"],
         )],
     ),
-    // The launching link (the ToolLaunch extension defines Link and LtiLink for it).
+    // The launching link (the ToolLaunch extension defines Link and LtiLink for it); what a
+    // launch generates is a DigitalResource, and a launch happens in the platform's LtiSession,
+    // which a Launched event names (Caliper 1.2's ToolLaunchEvent table; not in the draft text).
     EventType {
         target: &["Link", "LtiLink"],
         ..event(
             "ToolLaunchEvent",
             &["ToolLaunchProfile"],
-            &[acts(
-                &["Launched", "Returned"],
-                PERSON,
-                &["SoftwareApplication"],
-            )],
+            &[
+                ActionRule {
+                    requires: &["federatedSession"],
+                    ..generates(
+                        &["Launched"],
+                        PERSON,
+                        &["SoftwareApplication"],
+                        DIGITAL_RESOURCE,
+                    )
+                },
+                generates(
+                    &["Returned"],
+                    PERSON,
+                    &["SoftwareApplication"],
+                    DIGITAL_RESOURCE,
+                ),
+            ],
         )
     },
     TOOL_USE.only(Versions::V1P2),

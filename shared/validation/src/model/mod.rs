@@ -77,6 +77,8 @@ pub enum Kind {
     Text,
     /// An absolute IRI.
     Iri,
+    /// An entity's id: an absolute IRI or a blank node identifier (`_:b0`).
+    EntityId,
     /// An ISO 8601 date-time with a zone.
     DateTime,
     /// An ISO 8601 duration such as `PT2H30M`.
@@ -100,7 +102,8 @@ pub enum Kind {
     /// An AggregateMeasure's metric: a Caliper metric term, or any name where the event allows
     /// custom metrics (see [`EventType::custom_metrics`]).
     Metric,
-    /// An entity of one of these types (or a subtype), embedded as an object or given by its IRI.
+    /// An entity of one of these types (or a subtype), embedded as an object or given by its id
+    /// (an IRI, or a blank node identifier naming an entity of the same document).
     Entity(&'static [&'static str]),
     /// A plain JSON object with the given properties (extension profiles).
     Object(&'static Shape),
@@ -178,7 +181,8 @@ pub struct ActionRule {
     pub object: &'static [&'static str],
     /// Empty: any entity.
     pub generated: &'static [&'static str],
-    pub generated_required: bool,
+    /// The event's optional properties this action requires (`generated`, `federatedSession`).
+    pub requires: &'static [&'static str],
 }
 
 /// An event type: the profiles that define it, its action rules and the entities it accepts.

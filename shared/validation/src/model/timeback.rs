@@ -108,7 +108,7 @@ const ACTIVITY: &[ActionRule] = &[ActionRule {
     actor: &["TimebackUser"],
     object: CONTEXT,
     generated: &["TimebackActivityMetricsCollection"],
-    generated_required: true,
+    requires: &["generated"],
 }];
 
 const TIME_SPENT: &[ActionRule] = &[ActionRule {
@@ -116,7 +116,7 @@ const TIME_SPENT: &[ActionRule] = &[ActionRule {
     actor: &["TimebackUser"],
     object: CONTEXT,
     generated: &["TimebackTimeSpentMetricsCollection"],
-    generated_required: true,
+    requires: &["generated"],
 }];
 
 const fn event(name: &'static str, rules: &'static [ActionRule]) -> EventType {
