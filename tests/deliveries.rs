@@ -114,12 +114,15 @@ async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Sub
         ids.push(webhook.id);
     }
     let mine = event_id();
-    jobs.submit(CLIENT, envelope(vec![tool_use_event(&mine)]))
+    jobs.submit(CLIENT, vec![envelope(vec![tool_use_event(&mine)])])
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    jobs.submit("other-client", envelope(vec![tool_use_event(&event_id())]))
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    jobs.submit(
+        "other-client",
+        vec![envelope(vec![tool_use_event(&event_id())])],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
 
     // Wait for the three attempts at the flaky receiver, then a little for anything extra.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -144,3 +144,28 @@ def test_listings_keep_the_versions_apart(backend, request):
     status, body = local.request("GET", "/caliper/events?dataVersion=1.1")
     assert status == 400 and body["errors"][0]["path"] == "/query/dataVersion", body
     assert V1P1 in body["errors"][0]["message"], body
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_a_bare_array_of_envelopes_is_one_job_in_order(backend, request):
+    """Open edX with batching on posts a JSON array of envelopes, one event each, of other sensors
+    and versions; blank-node ids name its entities."""
+    local = request.getfixturevalue(backend)
+    events = [ims_sensor_event(f"urn:uuid:{uuid.uuid4()}") for _ in range(3)]
+    events[1]["object"]["id"] = "_:attempt"
+    batch = [envelope([events[0]], V1P2), dict(envelope([events[1]], V1P2), sensor="https://openedx.example.edu"),
+             envelope([events[2]], V1P2)]
+    status, checked = local.request("POST", "/caliper/event/validate", batch)
+    assert (status, checked["status"]) == (200, "success"), checked
+    _, job = submit_and_complete(local, batch)
+    assert [external for _, external in results(job)] == [e["id"] for e in events]
+    stored = get(local, events[1]["id"])
+    assert (stored["sensor"], stored["object"]["id"]) == ("https://openedx.example.edu", "_:attempt")
+
+    # Under the default (strict) policy, one bad envelope refuses the batch, pointed at by its index.
+    bad = dict(events[2], id=f"urn:uuid:{uuid.uuid4()}", actor=None)
+    status, refused = local.request("POST", "/caliper/event", [batch[0], envelope([bad], V1P2)])
+    assert status == 400, refused
+    assert [e["path"] for e in refused["errors"]] == ["/1/data/0/actor"], refused
+    status, empty = local.request("POST", "/caliper/event", [])
+    assert status == 400 and empty["errors"][0]["path"] == "", empty

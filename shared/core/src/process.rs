@@ -278,7 +278,7 @@ mod tests {
         }
         async fn submit_as(&self, client: &str, events: Vec<Value>) -> String {
             self.submitter()
-                .submit(client, envelope(events))
+                .submit(client, vec![envelope(events)])
                 .await
                 .expect("submit")
         }
@@ -335,6 +335,56 @@ mod tests {
             vec![1, 2, 3],
             "one allocation, numbered in input order"
         );
+    }
+
+    #[tokio::test]
+    async fn an_array_of_envelopes_is_one_job_in_their_order() {
+        let world = World::new();
+        let from = |sensor: &str, events: Vec<Value>| {
+            let mut envelope = envelope(events);
+            envelope["sensor"] = json!(sensor);
+            envelope
+        };
+        let entities_only = from(
+            "https://example.edu/e",
+            vec![json!({"id": "https://example.edu/u/1", "type": "Person"})],
+        );
+        let job_id = world
+            .submitter()
+            .submit(
+                "client",
+                vec![
+                    from("https://example.edu/a", vec![event(3), event(1)]),
+                    entities_only,
+                    from("https://example.edu/b", vec![event(2)]),
+                ],
+            )
+            .await
+            .expect("submit");
+        let parts = world.queue.take();
+        let described: Vec<(u32, u32, &str, usize)> = parts
+            .iter()
+            .map(|m| (m.part, m.parts, m.sensor.as_str(), m.events.len()))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                (0, 2, "https://example.edu/a", 2),
+                (1, 2, "https://example.edu/b", 1)
+            ],
+            "a part per envelope with events, each with its envelope's sensor"
+        );
+        for message in &parts {
+            world.processor().process(message).await.expect("process");
+        }
+        let job = world.job(&job_id).await;
+        assert_eq!(job.state, JobState::Completed);
+        let ids: Vec<String> = job.results.iter().map(|r| r.external_id.clone()).collect();
+        let expected: Vec<String> = [event(3), event(1), event(2)]
+            .iter()
+            .map(|e| e["id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(ids, expected);
     }
 
     #[tokio::test]
@@ -487,7 +537,7 @@ mod tests {
         let job_id = world
             .submitter()
             .with_max_message_bytes(1200)
-            .submit("client", envelope(events))
+            .submit("client", vec![envelope(events)])
             .await
             .ok()
             .unwrap_or_default();
@@ -525,7 +575,7 @@ mod tests {
         world.queue.fail_next();
         let result = world
             .submitter()
-            .submit("client", envelope(vec![event(1)]))
+            .submit("client", vec![envelope(vec![event(1)])])
             .await;
         assert!(matches!(result, Err(SubmitError::Enqueue(_))));
         let jobs = world.jobs.all();

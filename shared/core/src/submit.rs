@@ -1,11 +1,11 @@
-//! Accepting a validated envelope: record the job, then enqueue its parts.
+//! Accepting a validated body (an envelope, or an array of them): record one job, then enqueue its parts.
 
 use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::message::{split_into_parts, MAX_MESSAGE_BYTES};
+use crate::message::{split_into_parts, JobMessage, MAX_MESSAGE_BYTES};
 use crate::model::{JobKind, NewJob};
 use crate::ports::{JobStore, Queue, StoreError};
 
@@ -19,12 +19,12 @@ pub enum SubmitError {
 
 pub struct Submitter {
     jobs: Arc<dyn JobStore>,
-    queue: Arc<dyn Queue<crate::JobMessage>>,
+    queue: Arc<dyn Queue<JobMessage>>,
     max_message_bytes: usize,
 }
 
 impl Submitter {
-    pub fn new(jobs: Arc<dyn JobStore>, queue: Arc<dyn Queue<crate::JobMessage>>) -> Self {
+    pub fn new(jobs: Arc<dyn JobStore>, queue: Arc<dyn Queue<JobMessage>>) -> Self {
         Self {
             jobs,
             queue,
@@ -38,15 +38,64 @@ impl Submitter {
         self
     }
 
-    /// Takes an envelope that passed validation and returns its job id once the job is recorded and
-    /// every part is on the queue: from then on the events are durable. Entities in `data` give
-    /// context only and are not stored as events.
+    /// Takes the envelopes of a body that passed validation and returns its job id once the job
+    /// is recorded and every part is on the queue: from then on the events are durable. The job's
+    /// parts follow the envelopes' order (a part never mixes two envelopes, which may name other
+    /// sensors and versions), so its results are in the order of the events across them.
+    /// Entities in `data` give context only and are not stored as events.
     pub async fn submit(
         &self,
         client_app_id: &str,
-        envelope: Value,
+        envelopes: Vec<Value>,
     ) -> Result<String, SubmitError> {
         let job_id = uuid::Uuid::new_v4().to_string();
+        let mut messages: Vec<JobMessage> = envelopes
+            .into_iter()
+            .flat_map(|envelope| self.parts_of(&job_id, client_app_id, envelope))
+            .collect();
+        // Envelopes of entities alone make no parts of their own, but a job has at least one.
+        let any_events = messages.iter().any(|m| !m.events.is_empty());
+        if any_events {
+            messages.retain(|m| !m.events.is_empty());
+        } else {
+            messages.truncate(1);
+        }
+        let accepted_at = Utc::now();
+        let parts = messages.len() as u32;
+        for (part, message) in messages.iter_mut().enumerate() {
+            message.part = part as u32;
+            message.parts = parts;
+            message.accepted_at = Some(accepted_at.timestamp_millis());
+        }
+
+        let events_count: usize = messages.iter().map(|m| m.events.len()).sum();
+        let job = NewJob {
+            id: job_id.clone(),
+            kind: JobKind::Submission,
+            client_app_id: client_app_id.to_owned(),
+            parts,
+            created_at: accepted_at,
+        };
+        self.jobs.create(&job).await.map_err(SubmitError::Record)?;
+        if let Err(error) = self.queue.send(&messages).await {
+            // The client is told the submission failed; the job must never look like a success.
+            let reason = format!("the job could not be queued for processing: {error}");
+            if let Err(mark) = self.jobs.mark_failed(&job_id, &reason, Utc::now()).await {
+                tracing::error!(job_id, %mark, "could not mark an unqueued job as failed");
+            }
+            return Err(SubmitError::Enqueue(error));
+        }
+        tracing::info!(
+            job_id,
+            parts = job.parts,
+            events = events_count,
+            "job accepted"
+        );
+        Ok(job_id)
+    }
+
+    /// One envelope's events in parts of at most the message size, numbered within it.
+    fn parts_of(&self, job_id: &str, client_app_id: &str, envelope: Value) -> Vec<JobMessage> {
         let text = |key: &str| {
             envelope
                 .get(key)
@@ -66,43 +115,14 @@ impl Submitter {
             },
             _ => Vec::new(),
         };
-        let accepted_at = Utc::now();
-        let mut messages = split_into_parts(
-            &job_id,
+        split_into_parts(
+            job_id,
             client_app_id,
             &sensor,
             &send_time,
             &data_version,
             events,
             self.max_message_bytes,
-        );
-
-        let events_count: usize = messages.iter().map(|m| m.events.len()).sum();
-        for message in &mut messages {
-            message.accepted_at = Some(accepted_at.timestamp_millis());
-        }
-        let job = NewJob {
-            id: job_id.clone(),
-            kind: JobKind::Submission,
-            client_app_id: client_app_id.to_owned(),
-            parts: messages.len() as u32,
-            created_at: accepted_at,
-        };
-        self.jobs.create(&job).await.map_err(SubmitError::Record)?;
-        if let Err(error) = self.queue.send(&messages).await {
-            // The client is told the submission failed; the job must never look like a success.
-            let reason = format!("the job could not be queued for processing: {error}");
-            if let Err(mark) = self.jobs.mark_failed(&job_id, &reason, Utc::now()).await {
-                tracing::error!(job_id, %mark, "could not mark an unqueued job as failed");
-            }
-            return Err(SubmitError::Enqueue(error));
-        }
-        tracing::info!(
-            job_id,
-            parts = job.parts,
-            events = events_count,
-            "job accepted"
-        );
-        Ok(job_id)
+        )
     }
 }

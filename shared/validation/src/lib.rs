@@ -45,6 +45,79 @@ pub fn validate_envelope(envelope: &Value, limits: &Limits) -> Result<(), Proble
     problems.into_result()
 }
 
+/// The envelopes of a request body: the body itself, or each element of a JSON array of
+/// envelopes (Open edX's batches), with the pointer each one's problems begin with (`/3`).
+pub fn envelopes_of(body: &Value) -> Vec<(String, &Value)> {
+    match body {
+        Value::Array(envelopes) => envelopes
+            .iter()
+            .enumerate()
+            .map(|(index, envelope)| (format!("/{index}"), envelope))
+            .collect(),
+        envelope => vec![(String::new(), envelope)],
+    }
+}
+
+/// [`envelopes_of`], taken apart.
+pub fn into_envelopes(body: Value) -> Vec<Value> {
+    match body {
+        Value::Array(envelopes) => envelopes,
+        envelope => vec![envelope],
+    }
+}
+
+/// Checks a request body: one envelope, or a non-empty array of envelopes, each checked as one
+/// (its problems' paths begin with its index) and all of them within [`Limits::max_items`] items,
+/// since they make one job.
+pub fn validate_body(body: &Value, limits: &Limits) -> Result<(), Problems> {
+    let Value::Array(envelopes) = body else {
+        return validate_envelope(body, limits);
+    };
+    let mut problems = Problems::default();
+    if envelopes.is_empty() {
+        problems.push(Problem::new(
+            "",
+            "expected an envelope or an array of envelopes, found an empty array",
+        ));
+    }
+    let items: usize = envelopes
+        .iter()
+        .filter_map(|e| e.get("data").and_then(Value::as_array).map(Vec::len))
+        .sum();
+    if envelopes.len() > 1 && items > limits.max_items {
+        problems.push(Problem::new(
+            "",
+            format!(
+                "expected at most {} items in all the envelopes of one request, found {items}; send them in several requests",
+                limits.max_items
+            ),
+        ));
+    }
+    for (prefix, envelope) in envelopes_of(body) {
+        if let Err(found) = validate_envelope(envelope, limits) {
+            problems.capped |= found.capped;
+            for problem in found.list {
+                problems.push(Problem::new(
+                    format!("{prefix}{}", problem.path),
+                    problem.message,
+                ));
+            }
+        }
+    }
+    problems.into_result()
+}
+
+/// [`unsupported_version`] of the first envelope of a body that has one, its path prefixed as in
+/// [`validate_body`].
+pub fn unsupported_version_in(body: &Value) -> Option<Problem> {
+    envelopes_of(body)
+        .into_iter()
+        .find_map(|(prefix, envelope)| {
+            unsupported_version(envelope)
+                .map(|p| Problem::new(format!("{prefix}{}", p.path), p.message))
+        })
+}
+
 /// The Caliper version an envelope's `dataVersion` names, if it is one this API supports.
 pub fn data_version(envelope: &Value) -> Option<Version> {
     envelope

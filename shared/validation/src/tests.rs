@@ -635,3 +635,45 @@ fn a_tool_launch_generates_a_resource_and_a_launch_names_its_lti_session() {
         "only a launch names its session"
     );
 }
+
+#[test]
+fn an_array_of_envelopes_is_checked_envelope_by_envelope() {
+    let good = envelope(json!([tool_use_event()]));
+    let mut bad = envelope(json!([tool_use_event()]));
+    bad["data"][0]["actor"] = json!(7);
+    let body = json!([good.clone(), bad, good.clone()]);
+    let problems = validate_body(&body, &Limits::default()).expect_err("the second is invalid");
+    let paths: Vec<&str> = problems.list.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["/1/data/0/actor"]);
+    assert_eq!(
+        validate_body(&json!([good.clone(), good.clone()]), &Limits::default()),
+        Ok(())
+    );
+    assert_eq!(
+        validate_body(&good, &Limits::default()),
+        Ok(()),
+        "one envelope as before"
+    );
+
+    let empty = validate_body(&json!([]), &Limits::default()).expect_err("an empty array");
+    assert_eq!(empty.list[0].path, "");
+
+    let limits = Limits {
+        max_items: 1,
+        ..Limits::default()
+    };
+    let together =
+        validate_body(&json!([good.clone(), good.clone()]), &limits).expect_err("two items");
+    assert!(
+        together.list[0]
+            .message
+            .contains("at most 1 items in all the envelopes"),
+        "{:?}",
+        together.list
+    );
+
+    let mut other = good.clone();
+    other["dataVersion"] = json!("http://purl.imsglobal.org/ctx/caliper/v1p0");
+    let unsupported = unsupported_version_in(&json!([good, other])).expect("the second's version");
+    assert_eq!(unsupported.path, "/1/dataVersion");
+}
