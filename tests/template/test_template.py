@@ -168,7 +168,9 @@ PERMISSIONS = {
     "query-events": {(action, resource) for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
                      for resource in ("EventsTable", "EventsTable/index/*")}
                     | {("kms:GenerateMac", "CursorKey"), ("kms:VerifyMac", "CursorKey")},
-    "authorize": set(),
+    "authorize": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:PutItem", "WebhooksTable")},
+    "clients": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:PutItem", "WebhooksTable"),
+                ("dynamodb:Query", "WebhooksTable")},
     "validate-events": set(),
     "endpoint-config": set(),
     "api-description": set(),

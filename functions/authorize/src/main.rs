@@ -1,11 +1,19 @@
 //! The API's Lambda authorizer: admits any app client of the stack's user pool whose access
-//! token verifies, with a policy allowing the routes its scopes open (`caliper_http::authorizer`).
-//! A missing, malformed or expired token fails with `Unauthorized`, which API Gateway answers 401.
+//! token verifies, and the holder of any live API key (read from the records table), with a
+//! policy allowing the routes its scopes open (`caliper_http::authorizer`). A missing, malformed
+//! or expired token, or a wrong or revoked key, fails with `Unauthorized`, which API Gateway
+//! answers 401; keys that cannot be read fail the call (500, not cached), so that a passing
+//! outage never turns into a cached refusal.
 //!
-//! Settings: `CALIPER_TOKEN_ISSUER` (the user pool's issuer URL, required) and
-//! `CALIPER_JWKS_URL` (default: the issuer's `/.well-known/jwks.json`).
+//! Settings: `CALIPER_TOKEN_ISSUER` (the user pool's issuer URL, required),
+//! `CALIPER_JWKS_URL` (default: the issuer's `/.well-known/jwks.json`) and
+//! `CALIPER_WEBHOOKS_TABLE` (the records table, which holds the keys).
 
-use caliper_auth::{Admitted, Authenticator, Verifier};
+use std::sync::Arc;
+
+use caliper_auth::{Admitted, Authenticator, Refusal, Verifier};
+use caliper_core::clients::Keys;
+use caliper_core::Records;
 use caliper_http::authorizer;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -23,7 +31,9 @@ async fn main() -> Result<(), Error> {
     let verifier = Verifier::remote(jwks_url.clone(), issuer)
         .await
         .map_err(|e| format!("CALIPER_JWKS_URL: cannot fetch the keys at {jwks_url}: {e}"))?;
-    let authenticator = Authenticator::new(verifier);
+    let aws = caliper_aws::from_env(&[]).await?;
+    let keys = Keys::new(Records::new(aws.ports.records));
+    let authenticator = Authenticator::new(verifier).with_keys(Arc::new(keys));
     run(service_fn(|event: LambdaEvent<Value>| {
         let authenticator = &authenticator;
         async move { decide(authenticator, &event.payload).await }
@@ -38,8 +48,9 @@ async fn decide(authenticator: &Authenticator, request: &Value) -> Result<Value,
         .or_else(|| request["headers"]["authorization"].as_str());
     let Admitted { caller, expires_at } = match authenticator.authenticate(authorization).await {
         Ok(admitted) => admitted,
+        Err(Refusal::Unavailable(why)) => return Err(why.into()),
         Err(refusal) => {
-            tracing::info!(reason = refusal.0, "access token refused");
+            tracing::info!(reason = refusal.reason(), "credentials refused");
             return Err(authorizer::UNAUTHORIZED.into());
         }
     };

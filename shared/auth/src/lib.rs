@@ -13,7 +13,7 @@ pub mod jwks;
 pub mod signing;
 pub mod verifier;
 
-pub use authenticator::{Admitted, Authenticator};
+pub use authenticator::{Admitted, Authenticator, Refusal};
 pub use jwks::KeySet;
 pub use signing::SigningKey;
 pub use verifier::{credentials, TokenError, Verifier};

@@ -4,12 +4,17 @@
 
 use crate::query::Visibility;
 
-/// The scopes of the IdP's resource server, as full URIs in a token's `scope` claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The scopes of the IdP's resource server, as full URIs in a token's `scope` claim (and by
+/// their short names in stored records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Scope {
+    #[serde(rename = "admin")]
     Admin,
+    #[serde(rename = "event.create")]
     EventCreate,
+    #[serde(rename = "webhook.create")]
     WebhookCreate,
+    #[serde(rename = "webhook.readonly")]
     WebhookReadonly,
 }
 
@@ -37,6 +42,12 @@ impl Scope {
 
     pub fn from_uri(uri: &str) -> Option<Self> {
         let name = uri.strip_prefix(Self::PREFIX)?;
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// A scope by its short name (`event.create`) or its full URI.
+    pub fn from_name_or_uri(name: &str) -> Option<Self> {
+        let name = name.strip_prefix(Self::PREFIX).unwrap_or(name);
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
 

@@ -3,6 +3,7 @@
 //! Everything here is written against the small ports in [`ports`]; the adapters (DynamoDB and SQS,
 //! or the embedded store and queue) live in their own crates and are chosen by the binaries.
 //!
+//! - [`clients`]: each client's settings and its API keys;
 //! - [`identity`]: who is calling ([`Caller`]) and what they may see and change;
 //! - [`submit`]: an envelope becomes a job and its queue messages ([`message`]);
 //! - [`process`]: a message's events are stored once ([`record`]: the job's progress);
@@ -14,6 +15,7 @@
 //!   failed message is tried again; [`schedule`]: work the clock starts;
 //! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
+pub mod clients;
 pub mod identity;
 pub mod message;
 pub mod model;

@@ -236,16 +236,28 @@ pub trait Queue<M: Message>: Send + Sync {
 pub enum RecordKind {
     Webhook,
     Filter,
+    ClientSettings,
+    ApiKey,
+    KeyUse,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 2] = [Self::Webhook, Self::Filter];
+    pub const ALL: [RecordKind; 5] = [
+        Self::Webhook,
+        Self::Filter,
+        Self::ClientSettings,
+        Self::ApiKey,
+        Self::KeyUse,
+    ];
 
     /// Its name in storage (the table's partition key): never change one that has been stored.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
             Self::Filter => "filter",
+            Self::ClientSettings => "client",
+            Self::ApiKey => "key",
+            Self::KeyUse => "key-use",
         }
     }
 }

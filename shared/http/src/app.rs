@@ -1,5 +1,8 @@
+use std::sync::Arc;
+
+use caliper_core::clients::{Keys, Settings};
 use caliper_core::webhooks::{TargetPolicy, WebhookService};
-use caliper_core::{Ports, Submitter};
+use caliper_core::{Ports, Records, Submitter};
 use caliper_validation::Limits;
 
 /// What every handler needs: the ports of one backend and the request limits.
@@ -8,6 +11,9 @@ pub struct App {
     pub limits: Limits,
     pub submitter: Submitter,
     pub webhooks: WebhookService,
+    pub settings: Settings,
+    /// Shared with the authenticator of the same process (caliper-local), which admits keys.
+    pub keys: Arc<Keys>,
 }
 
 impl App {
@@ -19,7 +25,10 @@ impl App {
             ports.secrets.clone(),
             TargetPolicy::default(),
         );
+        let records = Records::new(ports.records.clone());
         Self {
+            settings: Settings::new(records.clone()),
+            keys: Arc::new(Keys::new(records)),
             ports,
             limits,
             submitter,

@@ -17,10 +17,11 @@ pub enum Function {
     JobStatus,
     ApiDescription,
     Webhooks,
+    Clients,
 }
 
 impl Function {
-    pub const ALL: [Function; 7] = [
+    pub const ALL: [Function; 8] = [
         Self::SubmitEvents,
         Self::ValidateEvents,
         Self::EndpointConfig,
@@ -28,6 +29,7 @@ impl Function {
         Self::JobStatus,
         Self::ApiDescription,
         Self::Webhooks,
+        Self::Clients,
     ];
 
     /// Its crate's name in `functions/` and its resource's stem in the template.
@@ -40,6 +42,7 @@ impl Function {
             Self::JobStatus => "job-status",
             Self::ApiDescription => "api-description",
             Self::Webhooks => "webhooks",
+            Self::Clients => "clients",
         }
     }
 }
@@ -70,6 +73,11 @@ pub enum Operation {
     ReplaceFilter,
     DeleteFilter,
     FiltersOfWebhook,
+    GetClient,
+    SetClient,
+    CreateKey,
+    ListKeys,
+    RevokeKey,
 }
 
 impl Operation {
@@ -95,6 +103,11 @@ impl Operation {
             | Self::ReplaceFilter
             | Self::DeleteFilter
             | Self::FiltersOfWebhook => Function::Webhooks,
+            Self::GetClient
+            | Self::SetClient
+            | Self::CreateKey
+            | Self::ListKeys
+            | Self::RevokeKey => Function::Clients,
         }
     }
 }
@@ -196,6 +209,8 @@ const WEBHOOK_READ: Access =
     Access::Caller(&[Scope::WebhookReadonly, Scope::WebhookCreate, Scope::Admin]);
 /// Creating, changing and deleting them.
 const WEBHOOK_WRITE: Access = Access::Caller(&[Scope::WebhookCreate, Scope::Admin]);
+/// Managing clients: their settings and keys.
+const ADMIN: Access = Access::Caller(&[Scope::Admin]);
 /// Anyone, without a token.
 const PUBLIC: Access = Access::Public;
 
@@ -263,6 +278,11 @@ pub const ROUTES: &[Route] = &[
     route("PUT", "/webhook-filters/{id}", ReplaceFilter, WEBHOOK_WRITE, Document),
     route("DELETE", "/webhook-filters/{id}", DeleteFilter, WEBHOOK_WRITE, Empty),
     route("GET", "/webhook-filters/webhook/{webhookId}", FiltersOfWebhook, WEBHOOK_READ, Empty),
+    route("GET", "/clients/{clientAppId}", GetClient, ADMIN, Empty),
+    route("PUT", "/clients/{clientAppId}", SetClient, ADMIN, Document),
+    route("POST", "/keys", CreateKey, ADMIN, Document),
+    route("GET", "/keys", ListKeys, ADMIN, Empty),
+    route("DELETE", "/keys/{id}", RevokeKey, ADMIN, Empty),
 ];
 
 /// The route a request reached, from API Gateway's route key and the path asked for. The greedy

@@ -21,7 +21,10 @@ use serde_json::{json, Map, Value};
 use futures::StreamExt;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use caliper_auth::{Admitted, Authenticator, TokenError};
+use caliper_auth::authenticator::presents_key;
+use caliper_auth::{Admitted, Authenticator, Refusal};
+
+use crate::throttle::{retry_after, Throttle};
 
 /// What the gateway allows a request's body, and its callers' failures.
 pub struct GatewayLimits {
@@ -36,6 +39,9 @@ struct Gateway {
     app: Arc<App>,
     routes: matchit::Router<Vec<&'static caliper_http::Route>>,
     authenticator: Authenticator,
+    /// Failed authentications, shared with the IdP's token endpoint: a wrong API key counts
+    /// against its address as a wrong client secret does.
+    failures: Arc<Throttle>,
     requests: AtomicU64,
     limits: GatewayLimits,
     /// The body budget, in KiB, and its size.
@@ -43,7 +49,12 @@ struct Gateway {
     budget_kib: u32,
 }
 
-pub fn router(app: Arc<App>, authenticator: Authenticator, limits: GatewayLimits) -> Router {
+pub fn router(
+    app: Arc<App>,
+    authenticator: Authenticator,
+    failures: Arc<Throttle>,
+    limits: GatewayLimits,
+) -> Router {
     let mut routes: matchit::Router<Vec<&'static caliper_http::Route>> = matchit::Router::new();
     // One entry per path with every method on it, however the table orders its routes.
     let mut by_path: BTreeMap<&str, Vec<&'static caliper_http::Route>> = BTreeMap::new();
@@ -62,6 +73,7 @@ pub fn router(app: Arc<App>, authenticator: Authenticator, limits: GatewayLimits
         app,
         routes,
         authenticator,
+        failures,
         requests: AtomicU64::new(0),
         limits,
         budget,
@@ -114,7 +126,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        match authorize(&gateway.authenticator, authorization, route).await {
+        match authorize(&gateway, authorization, route, &source).await {
             Ok(authorizer) => Some(authorizer),
             Err(refusal) => return refusal,
         }
@@ -199,17 +211,50 @@ fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
     Response::from_parts(parts, AxumBody::from(bytes))
 }
 
-/// The Lambda authorizer's part of the request context, or the refusal: 401 without a good
-/// token, 403 without one of the route's scopes.
+/// The Lambda authorizer's part of the request context, or the refusal: 401 without good
+/// credentials, 403 without one of the route's scopes, 429 for an API key sent from an address
+/// with too many failed authentications (a token from there still passes: only guesses are
+/// slowed), 503 when the keys cannot be read.
 async fn authorize(
-    authenticator: &Authenticator,
+    gateway: &Gateway,
     authorization: Option<&str>,
     route: &caliper_http::Route,
+    source: &str,
 ) -> Result<Value, Response> {
-    let Admitted { caller, expires_at } = match authenticator.authenticate(authorization).await {
-        Ok(admitted) => admitted,
-        Err(TokenError(why)) => return Err(unauthorized(why)),
-    };
+    let address = format!("address:{source}");
+    let key = authorization.is_some_and(presents_key);
+    if key {
+        if let Some(wait) = gateway.failures.wait(&[&address]) {
+            let seconds = retry_after(wait);
+            tracing::warn!(
+                source,
+                "an API key refused unchecked: too many failed authentications from its address"
+            );
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed authentications from this address; try again in {seconds} s"
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return Err(response);
+        }
+    }
+    let Admitted { caller, expires_at } =
+        match gateway.authenticator.authenticate(authorization).await {
+            Ok(admitted) => admitted,
+            Err(Refusal::Unavailable(why)) => {
+                return Err(error(StatusCode::SERVICE_UNAVAILABLE, why))
+            }
+            Err(Refusal::Key(why)) => {
+                gateway.failures.failed(&[&address]);
+                tracing::warn!(source, "a wrong or revoked API key");
+                return Err(unauthorized(why));
+            }
+            Err(Refusal::Token(why)) => return Err(unauthorized(why)),
+        };
     if let Err(forbidden) = caller.require(route.scopes()) {
         return Err(to_axum(ApiError::from(forbidden).into_response()));
     }

@@ -290,7 +290,8 @@ async fn main() -> anyhow::Result<()> {
                 issuer = verifier.issuer(),
                 "verifying tokens of a remote IdP"
             );
-            gateway::router(app, Authenticator::new(verifier), gateway_limits)
+            let authenticator = Authenticator::new(verifier).with_keys(app.keys.clone());
+            gateway::router(app, authenticator, failures, gateway_limits)
         }
         None => {
             let mut clients = args.clients;
@@ -303,13 +304,15 @@ async fn main() -> anyhow::Result<()> {
                 args.issuer,
                 &url,
                 args.token_seconds,
-                failures,
+                failures.clone(),
             )?;
             let idp = Arc::new(idp);
             let verifier = idp.verifier()?;
+            let authenticator = Authenticator::new(verifier).with_keys(app.keys.clone());
             idp.router().merge(gateway::router(
                 app,
-                Authenticator::new(verifier),
+                authenticator,
+                failures,
                 gateway_limits,
             ))
         }

@@ -7,6 +7,7 @@
 //! (and not, say, the validator in job-status).
 
 mod api_description;
+pub mod clients;
 mod endpoint_config;
 mod job_status;
 mod query_events;
@@ -25,7 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use caliper_core::StoreError;
-use caliper_validation::Limits;
+use caliper_validation::{Limits, Problem};
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -167,6 +168,18 @@ pub const WEBHOOKS: Service = Service {
     },
 };
 
+pub const CLIENTS: Service = Service {
+    function: Function::Clients,
+    handler: |operation| match operation {
+        Operation::GetClient => stored!(clients::get),
+        Operation::SetClient => stored!(clients::set),
+        Operation::CreateKey => stored!(clients::create_key),
+        Operation::ListKeys => stored!(clients::list_keys),
+        Operation::RevokeKey => stored!(clients::revoke_key),
+        _ => None,
+    },
+};
+
 /// The service of `function` (caliper-local serves them all).
 pub fn service(function: Function) -> &'static Service {
     match function {
@@ -177,6 +190,7 @@ pub fn service(function: Function) -> &'static Service {
         Function::JobStatus => &JOB_STATUS,
         Function::ApiDescription => &API_DESCRIPTION,
         Function::Webhooks => &WEBHOOKS,
+        Function::Clients => &CLIENTS,
     }
 }
 
@@ -289,6 +303,55 @@ pub(crate) fn unavailable(error: &StoreError) -> ApiError {
         status,
         "The service could not complete the request; try again shortly",
     )
+}
+
+/// The one query parameter a listing takes, given at most once; anything else is a 400.
+pub(crate) fn only_parameter(request: &Request, name: &str) -> Result<Option<String>, ApiError> {
+    let mut problems = Vec::new();
+    let mut value = None;
+    for (given, text) in request
+        .query_string_parameters_ref()
+        .into_iter()
+        .flat_map(|q| q.iter())
+    {
+        let path = format!("/query/{given}");
+        if given != name {
+            problems.push(Problem::new(
+                path,
+                format!("{given} is not a parameter of this listing; it takes only {name}"),
+            ));
+        } else if text.trim().is_empty() {
+            problems.push(Problem::new(
+                path,
+                format!("{name} is empty; give a value, or leave it out"),
+            ));
+        } else if value.replace(text.to_owned()).is_some() {
+            problems.push(Problem::new(
+                path,
+                format!("{name} is given more than once; give it once"),
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        problems.dedup();
+        Err(
+            ApiError::new(StatusCode::BAD_REQUEST, "Invalid query parameters")
+                .with_errors(problems),
+        )
+    }
+}
+
+/// A request body's problems as an answer.
+pub(crate) fn invalid(problems: Vec<Problem>) -> ApiError {
+    let n = problems.len();
+    let noun = if n == 1 { "problem" } else { "problems" };
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("The request body is invalid: {n} {noun} found"),
+    )
+    .with_errors(problems)
 }
 
 fn respond(result: Answer) -> Response<Body> {

@@ -1,12 +1,10 @@
 //! The webhook management API: `/webhooks` and `/webhook-filters`, a handler per route.
 
 use caliper_core::webhooks::{Webhook, WebhookError, WebhookFilter};
-use caliper_validation::Problem;
 use lambda_http::http::StatusCode;
-use lambda_http::{Request, RequestExt};
 use serde_json::{json, Value};
 
-use super::{unavailable, Answer, Call};
+use super::{invalid, only_parameter, unavailable, Answer, Call};
 use crate::app::App;
 use crate::body::json_body;
 use crate::caller::{Caller, Scope};
@@ -179,53 +177,7 @@ fn failure(error: WebhookError) -> ApiError {
         WebhookError::NotFound(what) => {
             ApiError::new(StatusCode::NOT_FOUND, format!("{what} not found"))
         }
-        WebhookError::Invalid(problems) => {
-            let n = problems.len();
-            let noun = if n == 1 { "problem" } else { "problems" };
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("The request body is invalid: {n} {noun} found"),
-            )
-            .with_errors(problems)
-        }
+        WebhookError::Invalid(problems) => invalid(problems),
         WebhookError::Store(error) => unavailable(&error),
-    }
-}
-
-/// The one query parameter a listing takes, given at most once; anything else is a 400.
-fn only_parameter(request: &Request, name: &str) -> Result<Option<String>, ApiError> {
-    let mut problems = Vec::new();
-    let mut value = None;
-    for (given, text) in request
-        .query_string_parameters_ref()
-        .into_iter()
-        .flat_map(|q| q.iter())
-    {
-        let path = format!("/query/{given}");
-        if given != name {
-            problems.push(Problem::new(
-                path,
-                format!("{given} is not a parameter of this listing; it takes only {name}"),
-            ));
-        } else if text.trim().is_empty() {
-            problems.push(Problem::new(
-                path,
-                format!("{name} is empty; give a value, or leave it out"),
-            ));
-        } else if value.replace(text.to_owned()).is_some() {
-            problems.push(Problem::new(
-                path,
-                format!("{name} is given more than once; give it once"),
-            ));
-        }
-    }
-    if problems.is_empty() {
-        Ok(value)
-    } else {
-        problems.dedup();
-        Err(
-            ApiError::new(StatusCode::BAD_REQUEST, "Invalid query parameters")
-                .with_errors(problems),
-        )
     }
 }

@@ -1,0 +1,76 @@
+//! Managing clients: `/clients/{clientAppId}` (settings) and `/keys` (API keys), admins only.
+
+use caliper_core::clients::ClientError;
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+use super::{invalid, only_parameter, unavailable, Answer, Call};
+use crate::app::App;
+use crate::body::json_body;
+use crate::response::{json_response, ok, ApiError};
+
+/// GET `/clients/{clientAppId}`: the client's settings (the defaults if never set).
+pub async fn get(app: &App, call: &Call) -> Answer {
+    let settings = app
+        .settings
+        .get(call.caller()?, call.param("clientAppId"))
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({ "client": settings })))
+}
+
+/// PUT `/clients/{clientAppId}`: replaces the client's settings.
+pub async fn set(app: &App, call: &Call) -> Answer {
+    let body = json_body(&call.request, &app.limits)?;
+    let settings = app
+        .settings
+        .put(call.caller()?, call.param("clientAppId"), &body)
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({ "client": settings })))
+}
+
+/// POST `/keys`: a new key, its secret shown this once.
+pub async fn create_key(app: &App, call: &Call) -> Answer {
+    let body = json_body(&call.request, &app.limits)?;
+    let made = app
+        .keys
+        .create(call.caller()?, &body)
+        .await
+        .map_err(failure)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"key": made.key, "secret": made.secret}),
+    ))
+}
+
+/// GET `/keys`, optionally `?clientAppId=`: the keys not revoked, without secrets.
+pub async fn list_keys(app: &App, call: &Call) -> Answer {
+    let client = only_parameter(&call.request, "clientAppId")?;
+    let keys = app
+        .keys
+        .list(call.caller()?, client.as_deref())
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({ "keys": keys })))
+}
+
+/// DELETE `/keys/{id}`: the key lets no one in from now on.
+pub async fn revoke_key(app: &App, call: &Call) -> Answer {
+    app.keys
+        .revoke(call.caller()?, call.param("id"))
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({"message": "Key revoked"})))
+}
+
+fn failure(error: ClientError) -> ApiError {
+    match error {
+        ClientError::NotFound(what) => {
+            ApiError::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+        }
+        ClientError::Invalid(problems) => invalid(problems),
+        ClientError::Forbidden(forbidden) => forbidden.into(),
+        ClientError::Store(error) => unavailable(&error),
+    }
+}
