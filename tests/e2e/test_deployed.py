@@ -2,6 +2,7 @@
 environment, against DynamoDB, SQS, KMS and Cognito served by moto. Every payload in `events/` is
 invoked, and one flow goes through the binaries alone, as API Gateway and the SQS triggers would
 drive them."""
+import base64
 import gzip
 import json
 import os
@@ -223,3 +224,44 @@ def test_an_app_client_made_with_caliper_admin_calls_the_api_without_a_redeploy(
 
     assert admin("remove", "--client-id", made["clientId"], pool=pool) == {"removed": made["clientId"]}
     assert all(c["clientId"] != made["clientId"] for c in admin("list", pool=pool))
+
+
+def keys(*args, table):
+    env = {**runtime_env("caliper-admin"), "AWS_ENDPOINT_URL": MOTO, "CALIPER_WEBHOOKS_TABLE": table}
+    out = subprocess.run([str(DEBUG / "caliper-admin"), "keys", *args], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_an_api_key_made_with_caliper_admin_is_admitted_by_the_authorizer_until_revoked(stack):
+    table = stack.resources["WebhooksTable"]
+    made = keys("create", "--client", "openedx", "--scope", "event.create", "--name", "Open edX", table=table)
+    key, secret = made["key"], made["secret"]
+    assert (key["clientAppId"], key["scopes"], key["last_used_at"]) == ("openedx", ["event.create"], None), made
+
+    checks = stack.function("authorize")
+    request = payload("authorize.json")
+    basic = base64.b64encode(f"{key['id']}:{secret}".encode()).decode()
+
+    def ask(authorization):
+        request["identitySource"] = [authorization]
+        request["headers"]["authorization"] = authorization
+        return checks.invoke(request)
+
+    for authorization in (f"Bearer {secret}", f"Basic {basic}"):
+        kind, policy = ask(authorization)
+        assert kind == "response" and policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", policy
+        assert policy["context"]["clientId"] == "openedx", policy
+    submit = payload("submit-events.json")
+    submit["requestContext"]["authorizer"] = {"lambda": policy["context"]}
+    status, accepted = stack.http("submit-events", submit)
+    assert status == 200 and accepted["jobId"], accepted
+    listed = keys("list", "--client", "openedx", table=table)["keys"]
+    assert [k["id"] for k in listed] == [key["id"]] and listed[0]["last_used_at"], listed
+
+    assert keys("revoke", "--id", key["id"], table=table) == {"revoked": key["id"]}
+    for authorization in (f"Bearer {secret}", f"Basic {basic}", f"Bearer {secret[:-2]}xx"):
+        kind, refusal = ask(authorization)
+        assert (kind, refusal.get("errorMessage")) == ("error", "Unauthorized"), refusal
+    checks.log.flush()
+    assert secret not in checks.log_path.read_text(), "a key's secret never reaches the logs"

@@ -5,15 +5,17 @@ property, whole-number decimals, `+0000` offsets); listings filtered by dataVers
 
 The examples are read at test time from the team's shared folder beside the repository, or from
 $CALIPER_SPEC_DIR."""
+import base64
 import json
 import os
 import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, Local
 from test_local import results, submit_and_complete
 
 SPEC = Path(os.environ.get("CALIPER_SPEC_DIR", ROOT.parent / "shared" / "caliper"))
@@ -169,3 +171,97 @@ def test_a_bare_array_of_envelopes_is_one_job_in_order(backend, request):
     assert [e["path"] for e in refused["errors"]] == ["/1/data/0/actor"], refused
     status, empty = local.request("POST", "/caliper/event", [])
     assert status == 400 and empty["errors"][0]["path"] == "", empty
+
+
+class OpenEdxSender:
+    """Open edX's event-routing-backends as it delivers to a Caliper endpoint: the Authorization an
+    admin typed (a static `Bearer <key>`, or HTTP Basic), one envelope per event or, with batching
+    on, a bare JSON array of envelopes; a non-2xx answer is tried again 3 times (30 s apart there,
+    at once here), then given up. The IMS sensors send the same way, one envelope at a time."""
+
+    def __init__(self, url, authorization):
+        self.url, self.authorization = url, authorization
+
+    def send(self, body):
+        """Every answer's status, the last one's body."""
+        statuses = []
+        for _ in range(4):
+            request = urllib.request.Request(self.url + "/caliper/event", data=json.dumps(body).encode(), method="POST")
+            request.add_header("Content-Type", "application/json")
+            request.add_header("Authorization", self.authorization)
+            status, reply = Local.call(request)
+            statuses.append(status)
+            if 200 <= status < 300:
+                break
+        return statuses, reply
+
+
+def make_key(local, client, scopes=("event.create",)):
+    status, made = local.request("POST", "/keys", {"clientAppId": client, "scopes": list(scopes), "name": "Open edX"},
+                                 client="e2e-admin")
+    assert status == 201 and made["secret"] and made["key"]["clientAppId"] == client, made
+    return made["key"], made["secret"]
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_open_edx_and_the_ims_sensors_deliver_with_static_keys(backend, request):
+    local = request.getfixturevalue(backend)
+    client = f"openedx-{uuid.uuid4().hex[:8]}"
+    key, secret = make_key(local, client)
+    basic = "Basic " + base64.b64encode(f"{key['id']}:{secret}".encode()).decode()
+    sent = []
+    for authorization, body in [
+        # One envelope per event, with a static bearer key (the IMS sensors' way too)...
+        (f"Bearer {secret}", envelope([ims_sensor_event(f"urn:uuid:{uuid.uuid4()}")], V1P2)),
+        # ...and a batch as a bare array, with Basic.
+        (basic, [envelope([ims_sensor_event(f"urn:uuid:{uuid.uuid4()}")], V1P2) for _ in range(3)]),
+    ]:
+        statuses, reply = OpenEdxSender(local.url, authorization).send(body)
+        assert statuses == [200], reply
+        job = local.wait_for_job(reply["jobId"], client="e2e-admin")
+        assert job["state"] == "completed", job
+        events = [e for b in (body if isinstance(body, list) else [body]) for e in b["data"]]
+        assert [external for _, external in results(job)] == [e["id"] for e in events]
+        sent += events
+    for event in sent:
+        status, stored = local.request("GET", f"/caliper/events/{event['id']}?clientAppId={client}", client="e2e-admin")
+        assert status == 200 and stored["event"]["clientAppId"] == client, stored
+
+    status, listed = local.request("GET", f"/keys?clientAppId={client}", client="e2e-admin")
+    assert status == 200 and [k["id"] for k in listed["keys"]] == [key["id"]], listed
+    assert listed["keys"][0]["last_used_at"] and "secret" not in json.dumps(listed), listed
+
+    # A key acts with its scopes only, on every route: no webhooks, no admin.
+    status, _ = local.request("GET", "/webhooks/", token=secret)
+    assert status == 403
+    # Revoked (or mistyped): 401, which the sender tries again and then gives up.
+    status, _ = local.request("DELETE", f"/keys/{key['id']}", client="e2e-admin")
+    assert status == 200
+    for authorization in (f"Bearer {secret}", basic):
+        statuses, refused = OpenEdxSender(local.url, authorization).send(envelope([ims_sensor_event(f"urn:uuid:{uuid.uuid4()}")], V1P2))
+        assert statuses == [401] * 4, refused
+        assert refused["errors"][0]["path"] == "/headers/authorization" and secret not in json.dumps(refused), refused
+    # Wrong keys count against their address as wrong client secrets do (10 a minute by default):
+    # past them, 429 unchecked.
+    wrong = OpenEdxSender(local.url, f"Bearer {secret[:-1]}A")
+    statuses = []
+    while 429 not in statuses and len(statuses) < 40:
+        statuses += wrong.send(envelope([], V1P2))[0]
+    assert statuses[0] == 401 and statuses[-1] == 429, statuses
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_client_settings_are_kept_per_client_by_admins(backend, request):
+    local = request.getfixturevalue(backend)
+    client = f"client-{uuid.uuid4().hex[:8]}"
+    status, got = local.request("GET", f"/clients/{client}", client="e2e-admin")
+    assert status == 200 and got["client"] == {"clientAppId": client, "validation": "strict", "retentionDays": None,
+                                               "updated_at": None}, got
+    status, put = local.request("PUT", f"/clients/{client}", {"validation": "flag", "retentionDays": 400}, client="e2e-admin")
+    assert status == 200 and (put["client"]["validation"], put["client"]["retentionDays"]) == ("flag", 400), put
+    status, got = local.request("GET", f"/clients/{client}", client="e2e-admin")
+    assert got["client"] == put["client"], got
+    status, bad = local.request("PUT", f"/clients/{client}", {"validation": "sometimes"}, client="e2e-admin")
+    assert status == 400 and bad["errors"][0]["path"] == "/validation", bad
+    status, _ = local.request("GET", f"/clients/{client}")
+    assert status == 403, "a client without admin does not see settings, its own either"

@@ -3,6 +3,8 @@
 //! - `clients create|list|remove`: the app clients of a stack's user pool (OAuth2 client
 //!   credentials with some of the four scopes). The authorizer admits any client of the pool, so a
 //!   new client calls the API at once, without a redeploy.
+//! - `keys create|list|revoke`: API keys, for producers that cannot fetch tokens (Open edX, the
+//!   IMS sensors), kept in the stack's records table as the API's `/keys` keeps them;
 //! - `resources`: the tables, queues and keys the functions need, made in an emulator (moto) for
 //!   `cargo lambda watch`, printed as the environment the functions read.
 //!
@@ -12,6 +14,10 @@
 use anyhow::{bail, Context};
 use aws_sdk_cognitoidentityprovider::types::OAuthFlowType;
 use aws_sdk_cognitoidentityprovider::Client;
+use std::sync::Arc;
+
+use caliper_core::clients::{ClientError, Keys};
+use caliper_core::{Caller, Records};
 use caliper_http::Scope;
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -31,6 +37,13 @@ enum Command {
         user_pool_id: String,
         #[command(subcommand)]
         action: ClientAction,
+    },
+    /// API keys, in the stack's records table (stack output `WebhooksTableName`).
+    Keys {
+        #[arg(long, env = "CALIPER_WEBHOOKS_TABLE")]
+        table: String,
+        #[command(subcommand)]
+        action: KeyAction,
     },
     /// Makes the tables, queues, keys and a user pool in the emulator at AWS_ENDPOINT_URL where
     /// missing, and prints the functions' environment (KEY=value lines, for
@@ -56,6 +69,32 @@ enum ClientAction {
     Remove {
         #[arg(long)]
         client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyAction {
+    /// A new key acting as a client; prints it and its secret (shown this once).
+    Create {
+        /// The client it acts as (the `clientAppId` its events are recorded with).
+        #[arg(long)]
+        client: String,
+        /// A scope it has: admin, event.create, webhook.create or webhook.readonly. Repeat for
+        /// more.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// The keys not revoked (no secrets), optionally one client's.
+    List {
+        #[arg(long)]
+        client: Option<String>,
+    },
+    /// Revokes a key: the authorizer refuses it once its cached answer lapses (5 minutes).
+    Revoke {
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -87,6 +126,32 @@ async fn main() -> anyhow::Result<()> {
                     println!("{:#}", json!({"removed": client_id}));
                 }
             }
+        }
+        Command::Keys { table, action } => {
+            let records =
+                caliper_aws::DynamoRecords::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+            let keys = Keys::new(Records::new(Arc::new(records)));
+            // The operator, with the AWS credentials that reach the table: an admin.
+            let operator = Caller::new("caliper-admin", vec![Scope::Admin]);
+            let answer = match action {
+                KeyAction::Create {
+                    client,
+                    scopes,
+                    name,
+                } => {
+                    let body = json!({"clientAppId": client, "scopes": scopes, "name": name});
+                    let made = keys.create(&operator, &body).await.map_err(explain)?;
+                    json!({"key": made.key, "secret": made.secret})
+                }
+                KeyAction::List { client } => {
+                    json!({"keys": keys.list(&operator, client.as_deref()).await.map_err(explain)?})
+                }
+                KeyAction::Revoke { id } => {
+                    keys.revoke(&operator, &id).await.map_err(explain)?;
+                    json!({"revoked": id})
+                }
+            };
+            println!("{answer:#}");
         }
         Command::Resources => {
             let settings = caliper_aws::AwsSettings::from_env()?;
@@ -120,6 +185,20 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A refusal in words: each problem with its pointer.
+fn explain(error: ClientError) -> anyhow::Error {
+    match error {
+        ClientError::Invalid(problems) => {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect();
+            anyhow::anyhow!("invalid: {}", lines.join("; "))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
 }
 
 /// A user pool with the API's resource server and its four scopes, as the template makes it.
