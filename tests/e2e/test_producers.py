@@ -265,3 +265,23 @@ def test_client_settings_are_kept_per_client_by_admins(backend, request):
     assert status == 400 and bad["errors"][0]["path"] == "/validation", bad
     status, _ = local.request("GET", f"/clients/{client}")
     assert status == 403, "a client without admin does not see settings, its own either"
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_a_changed_resend_is_reported_as_a_conflict_and_the_first_stays(backend, request):
+    local = request.getfixturevalue(backend)
+    event = ims_sensor_event(f"urn:uuid:{uuid.uuid4()}")
+    _, first = submit_and_complete(local, envelope([event], V1P2))
+    (allocated, _), = results(first)
+    # A retry of the same event (a new sendTime, nulls left out) is a plain success...
+    same = {k: v for k, v in event.items() if v is not None}
+    _, again = submit_and_complete(local, dict(envelope([same], V1P2), sendTime="2024-05-01T12:00:09.000Z"))
+    assert again["returnValue"]["results"] == [{"allocatedId": allocated, "externalId": event["id"]}], again
+    # ...another score under the same id is not, and the first stays.
+    changed = json.loads(json.dumps(event))
+    changed["generated"]["scoreGiven"] = 14
+    _, conflict = submit_and_complete(local, envelope([changed], V1P2))
+    result, = conflict["returnValue"]["results"]
+    assert (result["allocatedId"], result["status"]) == (allocated, "conflict"), result
+    assert "/generated/scoreGiven" in result["message"], result
+    assert get(local, event["id"])["generated"]["scoreGiven"] == 10

@@ -78,7 +78,7 @@ pub struct NewJob {
 /// What became of one event of a job: its Caliper id, the id it got, and whether it was stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventResult {
-    /// 0 when the event was not stored.
+    /// 0 when the event was not stored; for a conflict, the id of the first event, which stays.
     pub allocated_id: u64,
     pub external_id: String,
     /// Results recorded before statuses existed were all stored.
@@ -107,6 +107,9 @@ pub enum ResultStatus {
     Refused { reason: String },
     /// The client's event of this Caliper id was deleted before; it is not stored again.
     Erased,
+    /// The client stored an event of this Caliper id before with other content: the first is
+    /// kept, and the message names the first difference.
+    Conflict { message: String },
 }
 
 impl ResultStatus {
@@ -120,6 +123,7 @@ impl ResultStatus {
             Self::Stored => "stored",
             Self::Refused { .. } => "refused",
             Self::Erased => "erased",
+            Self::Conflict { .. } => "conflict",
         }
     }
 }
@@ -255,6 +259,102 @@ impl StoredEvent {
             client_app_id: client_app_id.to_owned(),
         }
     }
+}
+
+impl StoredEvent {
+    /// Where the event `other` (as sent again) first differs from this one, as a JSON pointer
+    /// into the event (`/actor/name`); none when it is the same event. Only the event counts, not
+    /// its envelope (a retry sends a new `sendTime`); an absent property and a null one are the
+    /// same, and so are two numbers of one value (`1` and `1.0`).
+    pub fn first_difference(&self, other: &StoredEvent) -> Option<String> {
+        let text = |s: &str| Some(Value::String(s.to_owned()));
+        let opt_text = |s: &Option<String>| s.as_deref().map(|s| Value::String(s.to_owned()));
+        let fields = [
+            ("type", text(&self.event_type), text(&other.event_type)),
+            ("profile", opt_text(&self.profile), opt_text(&other.profile)),
+            ("action", text(&self.action), text(&other.action)),
+            ("eventTime", text(&self.event_time), text(&other.event_time)),
+            ("actor", Some(self.actor.clone()), Some(other.actor.clone())),
+            (
+                "object",
+                Some(self.object.clone()),
+                Some(other.object.clone()),
+            ),
+            ("generated", self.generated.clone(), other.generated.clone()),
+            ("target", self.target.clone(), other.target.clone()),
+            ("referrer", self.referrer.clone(), other.referrer.clone()),
+            ("edApp", self.ed_app.clone(), other.ed_app.clone()),
+            ("group", self.group.clone(), other.group.clone()),
+            (
+                "membership",
+                self.membership.clone(),
+                other.membership.clone(),
+            ),
+            ("session", self.session.clone(), other.session.clone()),
+            (
+                "federatedSession",
+                self.federated_session.clone(),
+                other.federated_session.clone(),
+            ),
+            (
+                "extensions",
+                self.extensions.clone(),
+                other.extensions.clone(),
+            ),
+        ];
+        fields.into_iter().find_map(|(name, a, b)| {
+            difference(
+                a.as_ref().unwrap_or(&Value::Null),
+                b.as_ref().unwrap_or(&Value::Null),
+                &mut format!("/{name}"),
+            )
+        })
+    }
+}
+
+/// The first pointer under `path` where `a` and `b` differ.
+fn difference(a: &Value, b: &Value, path: &mut String) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|key| {
+                let (p, q) = (
+                    x.get(key).unwrap_or(&Value::Null),
+                    y.get(key).unwrap_or(&Value::Null),
+                );
+                let len = path.len();
+                path.push('/');
+                path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                let found = difference(p, q, path);
+                path.truncate(len);
+                found
+            })
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            let found = x.iter().zip(y).enumerate().find_map(|(index, (p, q))| {
+                let len = path.len();
+                path.push_str(&format!("/{index}"));
+                let found = difference(p, q, path);
+                path.truncate(len);
+                found
+            });
+            found.or_else(|| {
+                (x.len() != y.len()).then(|| format!("{path}/{}", x.len().min(y.len())))
+            })
+        }
+        (Value::Number(x), Value::Number(y)) if same_number(x, y) => None,
+        _ if a == b => None,
+        _ => Some(path.clone()),
+    }
+}
+
+/// Two JSON numbers of one value: equal integers, or equal as decimals when either has a fraction
+/// (`1` and `1.0`); two integers are never compared as floats, which would round big ones.
+fn same_number(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    let integer = |n: &serde_json::Number| n.is_i64() || n.is_u64();
+    x == y || (!(integer(x) && integer(y)) && x.as_f64() == y.as_f64())
 }
 
 /// What a stored event or queued part without a `dataVersion` was sent as.

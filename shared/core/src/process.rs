@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::message::JobMessage;
-use crate::model::{EventResult, JobState, ResultStatus, StoredEvent};
+use crate::model::{EventKey, EventResult, JobState, ResultStatus, StoredEvent};
 use crate::ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
 use crate::retry::Backoff;
 use crate::webhooks::DeliveryMessage;
@@ -71,12 +71,18 @@ impl Processor {
 
         // New events, each Caliper id once (an envelope may repeat one), numbered by one allocation.
         let mut fresh: Vec<&Value> = Vec::new();
+        let mut fresh_at: Vec<usize> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (event, id) in message.events.iter().zip(&external_ids) {
+        for (position, (event, id)) in message.events.iter().zip(&external_ids).enumerate() {
             if !allocated.contains_key(id) && seen.insert(id.as_str()) {
                 fresh.push(event);
+                fresh_at.push(position);
             }
         }
+        // The events this run stored, by position and by Caliper id: every other occurrence of an
+        // id is compared with what is stored under it.
+        let mut stored_at = std::collections::HashSet::new();
+        let mut originals: HashMap<String, StoredEvent> = HashMap::new();
         let mut announce: Vec<String> = if redelivered {
             allocated.keys().cloned().collect()
         } else {
@@ -101,11 +107,13 @@ impl Processor {
                 })
                 .collect();
             let outcomes = self.events.insert_new(&stored).await?;
-            for (event, outcome) in stored.iter().zip(outcomes) {
+            for ((event, outcome), position) in stored.iter().zip(outcomes).zip(&fresh_at) {
                 // Another delivery may have stored it in between: its id wins, ours is left unused.
                 let id = match outcome {
                     InsertOutcome::Inserted => {
                         announce.push(event.external_id.clone());
+                        stored_at.insert(*position);
+                        originals.insert(event.external_id.clone(), event.clone());
                         event.id
                     }
                     InsertOutcome::Exists(id) => id,
@@ -136,20 +144,30 @@ impl Processor {
                 .await?;
         }
 
-        let results: Vec<EventResult> = external_ids
-            .into_iter()
-            .map(|external_id| match not_stored.get(&external_id) {
-                Some(status) => EventResult {
+        let mut results = Vec::with_capacity(external_ids.len());
+        for (position, external_id) in external_ids.into_iter().enumerate() {
+            let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
+            let status = match not_stored.get(&external_id) {
+                Some(status) => status.clone(),
+                None if stored_at.contains(&position) => ResultStatus::Stored,
+                None => {
+                    self.compare(message, position, &external_id, &mut originals)
+                        .await?
+                }
+            };
+            results.push(match status {
+                ResultStatus::Stored | ResultStatus::Conflict { .. } => EventResult {
+                    allocated_id,
+                    external_id,
+                    status,
+                },
+                status => EventResult {
                     allocated_id: 0,
                     external_id,
-                    status: status.clone(),
+                    status,
                 },
-                None => {
-                    let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
-                    EventResult::stored(allocated_id, external_id)
-                }
-            })
-            .collect();
+            });
+        }
         let state = self
             .jobs
             .complete_part(&message.job_id, message.part, &results, Utc::now())
@@ -167,6 +185,48 @@ impl Processor {
             "part processed"
         );
         Ok(state)
+    }
+}
+
+impl Processor {
+    /// The event at `position` was stored before (by another job, another delivery of this
+    /// message, or earlier in it): the same event again is a plain success; other content is a
+    /// conflict, and the first stays.
+    async fn compare(
+        &self,
+        message: &JobMessage,
+        position: usize,
+        external_id: &str,
+        originals: &mut HashMap<String, StoredEvent>,
+    ) -> Result<ResultStatus, StoreError> {
+        if !originals.contains_key(external_id) {
+            let key = EventKey::new(&message.client_app_id, external_id);
+            match self.events.get(&key).await? {
+                Some(original) => originals.insert(external_id.to_owned(), original),
+                // Deleted since it was found: nothing to differ from.
+                None => return Ok(ResultStatus::Stored),
+            };
+        }
+        let Some(original) = originals.get(external_id) else {
+            return Ok(ResultStatus::Stored);
+        };
+        let again = StoredEvent::from_event(
+            &message.events[position],
+            original.id,
+            &message.sensor,
+            &message.send_time,
+            &message.data_version,
+            &message.client_app_id,
+            Utc::now(),
+        );
+        Ok(match original.first_difference(&again) {
+            None => ResultStatus::Stored,
+            Some(pointer) => ResultStatus::Conflict {
+                message: format!(
+                    "an event with this id was stored before with other content (they first differ at {pointer}); the first is kept: send a changed event with a new id"
+                ),
+            },
+        })
     }
 }
 
@@ -334,6 +394,73 @@ mod tests {
             allocated,
             vec![1, 2, 3],
             "one allocation, numbered in input order"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_resend_with_other_content_is_a_conflict_and_the_first_stays() {
+        let world = World::new();
+        world.submit(vec![event(1), event(2)]).await;
+        world.drain().await;
+        let mut changed = event(1);
+        changed["actor"] = json!({"id": "https://example.edu/u/2", "type": "Person"});
+        let mut renumbered = event(2);
+        // The same event, its numbers written otherwise, and its nulls left out or given.
+        renumbered["extensions"] = json!({"score": 1.0});
+        let mut first_of_two = event(2);
+        first_of_two["extensions"] = json!({"score": 1});
+        let mut fresh = event(3);
+        fresh["generated"] = Value::Null;
+        let mut fresh_changed = event(3);
+        fresh_changed["eventTime"] = json!("2025-01-01T00:00:00Z");
+        let job_id = world
+            .submit(vec![changed, event(2), fresh, fresh_changed])
+            .await;
+        world.drain().await;
+        let job = world.job(&job_id).await;
+        let statuses: Vec<(&str, u64)> = job
+            .results
+            .iter()
+            .map(|r| (r.status.as_str(), r.allocated_id))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("conflict", 1),
+                ("stored", 2),
+                ("stored", 3),
+                ("conflict", 3)
+            ],
+            "{:?}",
+            job.results
+        );
+        match &job.results[0].status {
+            ResultStatus::Conflict { message } => {
+                assert!(message.contains("/actor"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        match &job.results[3].status {
+            ResultStatus::Conflict { message } => {
+                assert!(message.contains("/eventTime"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            world.events.len(),
+            3,
+            "nothing replaced, nothing added twice"
+        );
+
+        // Numbers of one value and null-or-absent are the same event.
+        let world = World::new();
+        world.submit(vec![first_of_two]).await;
+        world.drain().await;
+        let again = world.submit(vec![renumbered]).await;
+        world.drain().await;
+        assert_eq!(
+            world.job(&again).await.results[0].status,
+            ResultStatus::Stored
         );
     }
 

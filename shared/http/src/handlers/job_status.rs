@@ -42,6 +42,11 @@ pub fn job_json(job: &Job) -> Value {
                 "allocatedId": null, "externalId": r.external_id,
                 "status": r.status.as_str(), "message": reason,
             }),
+            // The first event of that id stays, under its id; the message says what differs.
+            ResultStatus::Conflict { message } => json!({
+                "allocatedId": r.allocated_id.to_string(), "externalId": r.external_id,
+                "status": r.status.as_str(), "message": message,
+            }),
             ResultStatus::Erased => json!({
                 "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
                 "message": "This event was erased before; it is not stored again",
@@ -89,6 +94,13 @@ mod tests {
                     reason: "too large".into(),
                 }),
                 not_stored(ResultStatus::Erased),
+                EventResult {
+                    allocated_id: 7,
+                    external_id: "urn:uuid:a".into(),
+                    status: ResultStatus::Conflict {
+                        message: "differs at /actor".into(),
+                    },
+                },
             ],
             created_at: Default::default(),
             processed_on: Some(Default::default()),
@@ -108,5 +120,10 @@ mod tests {
         );
         assert_eq!(results[2]["status"], "erased");
         assert_eq!(results[2]["allocatedId"], Value::Null);
+        assert_eq!(
+            results[3],
+            json!({"allocatedId": "7", "externalId": "urn:uuid:a", "status": "conflict", "message": "differs at /actor"}),
+            "a conflicting resend points at the first, which stays"
+        );
     }
 }
