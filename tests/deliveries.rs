@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use caliper_core::webhooks::{signature, DeliverySettings, TargetPolicy, WebhookService};
-use caliper_core::{workers, Backoff, Caller, Consumer, Ports, Scope, Submitter, Verdict};
+use caliper_core::{
+    workers, Backoff, Caller, Consumer, Envelope, Ports, Scope, Submitter, Verdict,
+};
 use caliper_sender::GuardedSender;
 use caliper_tests::{aws_world, envelope, event_id, processor, tool_use_event, CLIENT};
 use serde_json::{json, Value};
@@ -114,12 +116,15 @@ async fn deliveries_reach_exactly_the_matching_webhooks(ports: &Ports, jobs: Sub
         ids.push(webhook.id);
     }
     let mine = event_id();
-    jobs.submit(CLIENT, vec![envelope(vec![tool_use_event(&mine)])])
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    jobs.submit(
+        CLIENT,
+        vec![Envelope::valid(envelope(vec![tool_use_event(&mine)]))],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
     jobs.submit(
         "other-client",
-        vec![envelope(vec![tool_use_event(&event_id())])],
+        vec![Envelope::valid(envelope(vec![tool_use_event(&event_id())]))],
     )
     .await
     .unwrap_or_else(|e| panic!("{e:?}"));

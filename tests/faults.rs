@@ -183,6 +183,7 @@ async fn job_with_events(ports: &Ports, n: usize) -> JobMessage {
         send_time: "2024-05-01T12:00:00.000Z".into(),
         data_version: caliper_validation::CALIPER_V1P2.into(),
         events: (0..n).map(|_| tool_use_event(&event_id())).collect(),
+        problems: Vec::new(),
         accepted_at: None,
     }
 }

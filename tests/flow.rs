@@ -490,6 +490,7 @@ async fn the_embedded_queue_dead_letters_what_keeps_failing() {
         send_time: "2024-05-01T12:00:00.000Z".into(),
         data_version: caliper_validation::CALIPER_V1P2.into(),
         events: vec![tool_use_event(&event_id())],
+        problems: Vec::new(),
         accepted_at: None,
     };
     ports.queue.send(&[orphan]).await.expect("send");

@@ -285,3 +285,34 @@ def test_a_changed_resend_is_reported_as_a_conflict_and_the_first_stays(backend,
     assert (result["allocatedId"], result["status"]) == (allocated, "conflict"), result
     assert "/generated/scoreGiven" in result["message"], result
     assert get(local, event["id"])["generated"]["scoreGiven"] == 10
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_under_flag_no_event_of_a_mixed_batch_is_lost_in_silence(backend, request):
+    """A client whose policy is `flag` (Open edX's and Canvas's output departs from Caliper): each
+    event is stored with what Caliper's model finds wrong with it, and what cannot be stored at all
+    is named in its job; the same body under `strict` is refused whole."""
+    local = request.getfixturevalue(backend)
+    client = f"flagged-{uuid.uuid4().hex[:8]}"
+    _, secret = make_key(local, client)
+    good = ims_sensor_event(f"urn:uuid:{uuid.uuid4()}")
+    webpage = dict(ims_sensor_event(f"urn:uuid:{uuid.uuid4()}"), object={"id": "https://lms.example.edu/p/1", "type": "Webpage"})
+    timeless = dict(ims_sensor_event(f"urn:uuid:{uuid.uuid4()}"), eventTime="yesterday")
+    batch = [envelope([good], V1P2), envelope([webpage, timeless], V1P2)]
+
+    status, refused = local.request("POST", "/caliper/event", batch, token=secret)
+    assert status == 400 and [e["path"] for e in refused["errors"]] == ["/1/data/0/object/type", "/1/data/1/eventTime"], refused
+
+    status, _ = local.request("PUT", f"/clients/{client}", {"validation": "flag"}, client="e2e-admin")
+    assert status == 200
+    statuses, reply = OpenEdxSender(local.url, f"Bearer {secret}").send(batch)
+    assert statuses == [200], reply
+    job = local.wait_for_job(reply["jobId"], client="e2e-admin")
+    first, second, third = job["returnValue"]["results"]
+    assert first == {"allocatedId": first["allocatedId"], "externalId": good["id"]}, first
+    assert second["allocatedId"] and [p["path"] for p in second["problems"]] == ["/object/type"], second
+    assert (third["allocatedId"], third["status"]) == (None, "refused") and "eventTime" in third["message"], third
+    status, stored = local.request("GET", f"/caliper/events/{webpage['id']}?clientAppId={client}", client="e2e-admin")
+    assert status == 200 and stored["event"]["problems"] == second["problems"], stored
+    status, stored = local.request("GET", f"/caliper/events/{good['id']}?clientAppId={client}", client="e2e-admin")
+    assert status == 200 and "problems" not in stored["event"], stored

@@ -157,7 +157,8 @@ def test_every_alarm_notifies_the_alarm_topic():
 
 # What each function's code calls (shared/aws), and nothing more: least privilege, checked.
 PERMISSIONS = {
-    "submit-events": {("dynamodb:PutItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
+    "submit-events": {("dynamodb:GetItem", "WebhooksTable"),
+                      ("dynamodb:PutItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
                       ("sqs:SendMessage", "EventsQueue")},
     "process-events": {("dynamodb:UpdateItem", "JobsTable"), ("dynamodb:BatchGetItem", "EventsTable"),
                        ("dynamodb:PutItem", "EventsTable"), ("dynamodb:UpdateItem", "EventsTable"),

@@ -3,7 +3,8 @@
 //! Everything here is written against the small ports in [`ports`]; the adapters (DynamoDB and SQS,
 //! or the embedded store and queue) live in their own crates and are chosen by the binaries.
 //!
-//! - [`clients`]: each client's settings and its API keys;
+//! - [`clients`]: each client's settings and its API keys; [`flag`]: what an event needs to be
+//!   stored at all under the `flag` policy;
 //! - [`identity`]: who is calling ([`Caller`]) and what they may see and change;
 //! - [`submit`]: an envelope becomes a job and its queue messages ([`message`]);
 //! - [`process`]: a message's events are stored once ([`record`]: the job's progress);
@@ -16,6 +17,7 @@
 //! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
 pub mod clients;
+pub mod flag;
 pub mod identity;
 pub mod message;
 pub mod model;
@@ -47,7 +49,7 @@ pub use record::JobRecord;
 pub use records::{Record, Records};
 pub use retry::Backoff;
 pub use signer::HmacSigner;
-pub use submit::{SubmitError, Submitter};
+pub use submit::{Envelope, SubmitError, Submitter};
 pub use work::Work;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The queue message: one part of one job's events.
 
+use caliper_validation::Problem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,6 +23,10 @@ pub struct JobMessage {
     #[serde(default = "crate::model::default_data_version")]
     pub data_version: String,
     pub events: Vec<Value>,
+    /// Under the `flag` policy, each event's problems, in the order of `events`; empty when none
+    /// has any (every part of a `strict` client's job).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Vec<Problem>>,
     /// When the job was accepted (milliseconds since 1970), for the job latency the processor
     /// logs; parts queued before it was recorded have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,8 +37,11 @@ impl Message for JobMessage {
     const NAME: &'static str = "job message";
 }
 
-/// Splits a job's events into messages of at most `max_bytes` each, in order, never inside an event.
-/// An envelope without events still gets one (empty) message, so that its job completes the same way.
+/// Splits a job's events (with their `problems`, when the `flag` policy found any: one list per
+/// event, or none at all) into messages of at most `max_bytes` each, in order, never inside an
+/// event. An envelope without events still gets one (empty) message, so that its job completes
+/// the same way.
+#[allow(clippy::too_many_arguments)]
 pub fn split_into_parts(
     job_id: &str,
     client_app_id: &str,
@@ -41,6 +49,7 @@ pub fn split_into_parts(
     send_time: &str,
     data_version: &str,
     events: Vec<Value>,
+    problems: Vec<Vec<Problem>>,
     max_bytes: usize,
 ) -> Vec<JobMessage> {
     let empty = JobMessage {
@@ -52,6 +61,7 @@ pub fn split_into_parts(
         send_time: send_time.to_owned(),
         data_version: data_version.to_owned(),
         events: Vec::new(),
+        problems: Vec::new(),
         accepted_at: Some(i64::MAX),
     };
     // The largest part and parts numbers (and acceptance time) are counted in `overhead`, so real
@@ -60,18 +70,24 @@ pub fn split_into_parts(
     let overhead = empty.to_json().map_or(max_bytes, |json| json.len());
     let budget = max_bytes.saturating_sub(overhead);
 
-    let mut groups: Vec<Vec<Value>> = vec![Vec::new()];
+    let mut problems = problems.into_iter();
+    let mut groups: Vec<(Vec<Value>, Vec<Vec<Problem>>)> = vec![Default::default()];
     let mut used = 0;
     for event in events {
-        let size = caliper_validation::compact_size(&event) + 1; // and its comma
-        let current = groups.last().map_or(0, Vec::len);
+        let found = problems.next().unwrap_or_default();
+        // The event and its comma; its problems, their brackets and commas.
+        let size = caliper_validation::compact_size(&event)
+            + 1
+            + serde_json::to_vec(&found).map_or(0, |json| json.len() + 1);
+        let current = groups.last().map_or(0, |(events, _)| events.len());
         if current > 0 && used + size > budget {
-            groups.push(Vec::new());
+            groups.push(Default::default());
             used = 0;
         }
         used += size;
-        if let Some(group) = groups.last_mut() {
-            group.push(event);
+        if let Some((events, problems)) = groups.last_mut() {
+            events.push(event);
+            problems.push(found);
         }
     }
 
@@ -79,10 +95,15 @@ pub fn split_into_parts(
     groups
         .into_iter()
         .enumerate()
-        .map(|(part, events)| JobMessage {
+        .map(|(part, (events, problems))| JobMessage {
             part: part as u32,
             parts,
             events,
+            problems: if problems.iter().all(Vec::is_empty) {
+                Vec::new()
+            } else {
+                problems
+            },
             accepted_at: None,
             ..empty.clone()
         })
@@ -107,6 +128,7 @@ mod tests {
             "t",
             "v",
             vec![event(1, 10), event(2, 10)],
+            Vec::new(),
             MAX_MESSAGE_BYTES,
         );
         assert_eq!(parts.len(), 1);
@@ -118,7 +140,16 @@ mod tests {
 
     #[test]
     fn no_events_still_make_one_message() {
-        let parts = split_into_parts("j", "c", "s", "t", "v", vec![], MAX_MESSAGE_BYTES);
+        let parts = split_into_parts(
+            "j",
+            "c",
+            "s",
+            "t",
+            "v",
+            vec![],
+            Vec::new(),
+            MAX_MESSAGE_BYTES,
+        );
         assert_eq!(parts.len(), 1);
         assert!(parts[0].events.is_empty());
     }
@@ -133,6 +164,7 @@ mod tests {
             "2024-01-01T00:00:00Z",
             caliper_validation::CALIPER_V1P1,
             events.clone(),
+            Vec::new(),
             MAX_MESSAGE_BYTES,
         );
         assert!(parts.len() >= 4, "{} parts", parts.len());
@@ -151,7 +183,7 @@ mod tests {
 
     #[test]
     fn messages_round_trip() {
-        let parts = split_into_parts("j", "c", "s", "t", "v", vec![event(1, 3)], 1000);
+        let parts = split_into_parts("j", "c", "s", "t", "v", vec![event(1, 3)], Vec::new(), 1000);
         assert_eq!(
             JobMessage::from_json(&parts[0].to_json().expect("json")).ok(),
             Some(parts[0].clone())

@@ -1,5 +1,6 @@
 //! What the service keeps: jobs and stored events.
 
+use caliper_validation::Problem;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -84,6 +85,9 @@ pub struct EventResult {
     /// Results recorded before statuses existed were all stored.
     #[serde(default, skip_serializing_if = "ResultStatus::is_stored")]
     pub status: ResultStatus,
+    /// A stored event's problems, under the `flag` policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
 }
 
 impl EventResult {
@@ -92,6 +96,7 @@ impl EventResult {
             allocated_id,
             external_id: external_id.into(),
             status: ResultStatus::Stored,
+            problems: Vec::new(),
         }
     }
 }
@@ -201,6 +206,10 @@ pub struct StoredEvent {
     pub federated_session: Option<Value>,
     pub extensions: Option<Value>,
     pub client_app_id: String,
+    /// What Caliper's model found wrong with it, when its client's policy is `flag` (paths from
+    /// the event, `/actor/type`, or the envelope's, `/sendTime`); none: conformant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
 }
 
 impl StoredEvent {
@@ -257,6 +266,7 @@ impl StoredEvent {
             federated_session: part("federatedSession"),
             extensions: part("extensions"),
             client_app_id: client_app_id.to_owned(),
+            problems: Vec::new(),
         }
     }
 }

@@ -61,9 +61,26 @@ impl Processor {
         self.jobs.mark_active(&message.job_id).await?;
 
         let external_ids: Vec<String> = message.events.iter().map(external_id).collect();
+        // Under the `flag` policy (a part with problems), items that cannot be stored at all.
+        let unusable: HashMap<usize, String> = if message.problems.is_empty() {
+            HashMap::new()
+        } else {
+            message
+                .events
+                .iter()
+                .enumerate()
+                .filter_map(|(position, event)| Some((position, crate::flag::unusable(event)?)))
+                .collect()
+        };
+        let usable_ids: Vec<String> = external_ids
+            .iter()
+            .enumerate()
+            .filter(|(position, _)| !unusable.contains_key(position))
+            .map(|(_, id)| id.clone())
+            .collect();
         let mut allocated: HashMap<String, u64> = self
             .events
-            .find_ids(&message.client_app_id, &external_ids)
+            .find_ids(&message.client_app_id, &usable_ids)
             .await?;
         // Events not stored, and why (refused by the store, or erased before): reported in the
         // job, never retried.
@@ -74,6 +91,9 @@ impl Processor {
         let mut fresh_at: Vec<usize> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (position, (event, id)) in message.events.iter().zip(&external_ids).enumerate() {
+            if unusable.contains_key(&position) {
+                continue;
+            }
             if !allocated.contains_key(id) && seen.insert(id.as_str()) {
                 fresh.push(event);
                 fresh_at.push(position);
@@ -93,9 +113,11 @@ impl Processor {
             let now = Utc::now();
             let stored: Vec<StoredEvent> = fresh
                 .iter()
+                .zip(&fresh_at)
                 .enumerate()
-                .map(|(i, event)| {
-                    StoredEvent::from_event(
+                .map(|(i, (event, position))| StoredEvent {
+                    problems: problems_at(message, *position),
+                    ..StoredEvent::from_event(
                         event,
                         first + i as u64,
                         &message.sensor,
@@ -146,6 +168,17 @@ impl Processor {
 
         let mut results = Vec::with_capacity(external_ids.len());
         for (position, external_id) in external_ids.into_iter().enumerate() {
+            if let Some(reason) = unusable.get(&position) {
+                results.push(EventResult {
+                    allocated_id: 0,
+                    external_id,
+                    status: ResultStatus::Refused {
+                        reason: reason.clone(),
+                    },
+                    problems: problems_at(message, position),
+                });
+                continue;
+            }
             let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
             let status = match not_stored.get(&external_id) {
                 Some(status) => status.clone(),
@@ -156,15 +189,23 @@ impl Processor {
                 }
             };
             results.push(match status {
-                ResultStatus::Stored | ResultStatus::Conflict { .. } => EventResult {
+                ResultStatus::Stored => EventResult {
                     allocated_id,
                     external_id,
                     status,
+                    problems: problems_at(message, position),
+                },
+                ResultStatus::Conflict { .. } => EventResult {
+                    allocated_id,
+                    external_id,
+                    status,
+                    problems: Vec::new(),
                 },
                 status => EventResult {
                     allocated_id: 0,
                     external_id,
                     status,
+                    problems: Vec::new(),
                 },
             });
         }
@@ -286,6 +327,12 @@ impl Work for Processor {
     }
 }
 
+/// The problems the `flag` policy found in the event at `position` of a part (none under
+/// `strict`).
+fn problems_at(message: &JobMessage, position: usize) -> Vec<caliper_validation::Problem> {
+    message.problems.get(position).cloned().unwrap_or_default()
+}
+
 fn external_id(event: &Value) -> String {
     event
         .get("id")
@@ -301,7 +348,7 @@ mod tests {
     use crate::message::JobMessage;
     use crate::model::NewJob;
     use crate::ports::{Consumer, Message, Verdict};
-    use crate::submit::{SubmitError, Submitter};
+    use crate::submit::{Envelope, SubmitError, Submitter};
     use serde_json::json;
 
     fn event(n: u32) -> Value {
@@ -338,7 +385,7 @@ mod tests {
         }
         async fn submit_as(&self, client: &str, events: Vec<Value>) -> String {
             self.submitter()
-                .submit(client, vec![envelope(events)])
+                .submit(client, vec![Envelope::valid(envelope(events))])
                 .await
                 .expect("submit")
         }
@@ -465,6 +512,64 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn under_flag_events_keep_their_problems_and_what_cannot_be_stored_says_why() {
+        let world = World::new();
+        let mut odd = event(2);
+        odd["actor"] = json!({"id": "https://example.edu/u/1", "type": "Entity"});
+        let mut timeless = event(3);
+        timeless["eventTime"] = json!("soon");
+        let mut body = envelope(vec![event(1), odd, timeless, json!(7)]);
+        body["dataVersion"] = json!(caliper_validation::CALIPER_V1P2);
+        let findings = caliper_validation::findings(&body);
+        let job_id = world
+            .submitter()
+            .submit(
+                "client",
+                vec![Envelope {
+                    body,
+                    findings: Some(findings),
+                }],
+            )
+            .await
+            .expect("submit");
+        world.drain().await;
+        let job = world.job(&job_id).await;
+        let described: Vec<(&str, Vec<&str>)> = job
+            .results
+            .iter()
+            .map(|r| {
+                let paths = r.problems.iter().map(|p| p.path.as_str()).collect();
+                (r.status.as_str(), paths)
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("stored", vec![]),
+                ("stored", vec!["/actor/type"]),
+                ("refused", vec!["/eventTime"]),
+                ("refused", vec![""]),
+            ],
+            "{:?}",
+            job.results
+        );
+        assert_eq!(world.events.len(), 2);
+        let kept = world
+            .events
+            .get(&EventKey::new(
+                "client",
+                event(2)["id"].as_str().unwrap_or_default(),
+            ))
+            .await
+            .expect("read")
+            .expect("stored");
+        assert_eq!(
+            kept.problems, job.results[1].problems,
+            "stored with its problems"
+        );
+    }
+
+    #[tokio::test]
     async fn an_array_of_envelopes_is_one_job_in_their_order() {
         let world = World::new();
         let from = |sensor: &str, events: Vec<Value>| {
@@ -484,7 +589,10 @@ mod tests {
                     from("https://example.edu/a", vec![event(3), event(1)]),
                     entities_only,
                     from("https://example.edu/b", vec![event(2)]),
-                ],
+                ]
+                .into_iter()
+                .map(Envelope::valid)
+                .collect(),
             )
             .await
             .expect("submit");
@@ -549,7 +657,7 @@ mod tests {
             "b learns nothing of a's event 2"
         );
         assert_eq!(world.events.len(), 4);
-        let key = crate::EventKey::new("a", event(1)["id"].as_str().unwrap_or_default());
+        let key = EventKey::new("a", event(1)["id"].as_str().unwrap_or_default());
         let stored = world
             .events
             .get(&key)
@@ -629,7 +737,7 @@ mod tests {
         let message = world.queue.take().pop().expect("one message");
         let processor = world.processor();
         processor.process(&message).await.expect("stored");
-        let erased = crate::EventKey::new("client", event(1)["id"].as_str().unwrap_or_default());
+        let erased = EventKey::new("client", event(1)["id"].as_str().unwrap_or_default());
         assert_eq!(
             world
                 .events
@@ -664,7 +772,7 @@ mod tests {
         let job_id = world
             .submitter()
             .with_max_message_bytes(1200)
-            .submit("client", vec![envelope(events)])
+            .submit("client", vec![Envelope::valid(envelope(events))])
             .await
             .ok()
             .unwrap_or_default();
@@ -702,7 +810,7 @@ mod tests {
         world.queue.fail_next();
         let result = world
             .submitter()
-            .submit("client", vec![envelope(vec![event(1)])])
+            .submit("client", vec![Envelope::valid(envelope(vec![event(1)]))])
             .await;
         assert!(matches!(result, Err(SubmitError::Enqueue(_))));
         let jobs = world.jobs.all();
@@ -738,6 +846,7 @@ mod tests {
             send_time: "t".into(),
             data_version: "v".into(),
             events: vec![],
+            problems: vec![],
             accepted_at: None,
         };
         world

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use caliper_validation::Findings;
 use chrono::Utc;
 use serde_json::Value;
 
@@ -15,6 +16,24 @@ pub enum SubmitError {
     Record(StoreError),
     #[error("could not enqueue the job: {0}")]
     Enqueue(StoreError),
+}
+
+/// An envelope to accept: one without problems, or (under the `flag` policy) one with what
+/// Caliper's model found wrong with it, which its events are stored with.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub body: Value,
+    pub findings: Option<Findings>,
+}
+
+impl Envelope {
+    /// One that passed validation (the `strict` policy).
+    pub fn valid(body: Value) -> Self {
+        Self {
+            body,
+            findings: None,
+        }
+    }
 }
 
 pub struct Submitter {
@@ -46,7 +65,7 @@ impl Submitter {
     pub async fn submit(
         &self,
         client_app_id: &str,
-        envelopes: Vec<Value>,
+        envelopes: Vec<Envelope>,
     ) -> Result<String, SubmitError> {
         let job_id = uuid::Uuid::new_v4().to_string();
         let mut messages: Vec<JobMessage> = envelopes
@@ -94,27 +113,39 @@ impl Submitter {
         Ok(job_id)
     }
 
-    /// One envelope's events in parts of at most the message size, numbered within it.
-    fn parts_of(&self, job_id: &str, client_app_id: &str, envelope: Value) -> Vec<JobMessage> {
+    /// One envelope's events in parts of at most the message size, numbered within it. Under the
+    /// `flag` policy, an item that is no object is kept as an event too, so that its job says it
+    /// could not be stored; every event carries its problems and its envelope's.
+    fn parts_of(&self, job_id: &str, client_app_id: &str, envelope: Envelope) -> Vec<JobMessage> {
+        let Envelope { body, findings } = envelope;
         let text = |key: &str| {
-            envelope
-                .get(key)
+            body.get(key)
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned()
         };
         let (sensor, send_time, data_version) =
             (text("sensor"), text("sendTime"), text("dataVersion"));
-        let events: Vec<Value> = match envelope {
+        let items: Vec<Value> = match body {
             Value::Object(mut fields) => match fields.remove("data") {
-                Some(Value::Array(items)) => items
-                    .into_iter()
-                    .filter(caliper_validation::is_event)
-                    .collect(),
+                Some(Value::Array(items)) => items,
                 _ => Vec::new(),
             },
             _ => Vec::new(),
         };
+        let (mut events, mut problems) = (Vec::new(), Vec::new());
+        for (index, item) in items.into_iter().enumerate() {
+            let flagged = findings.as_ref();
+            if !caliper_validation::is_event(&item) && (flagged.is_none() || item.is_object()) {
+                continue;
+            }
+            if let Some(findings) = flagged {
+                let mut found = findings.envelope.clone();
+                found.extend(findings.items.get(index).cloned().unwrap_or_default());
+                problems.push(found);
+            }
+            events.push(item);
+        }
         split_into_parts(
             job_id,
             client_app_id,
@@ -122,6 +153,7 @@ impl Submitter {
             &send_time,
             &data_version,
             events,
+            problems,
             self.max_message_bytes,
         )
     }

@@ -9,6 +9,7 @@
 
 mod check;
 mod describe;
+mod flag;
 mod formats;
 mod limits;
 pub mod model;
@@ -17,6 +18,7 @@ mod schema;
 mod strict_json;
 
 pub use describe::json_type;
+pub use flag::{findings, Findings};
 pub use formats::parse_date_time;
 pub use limits::{compact_size, parse_json, Limits, ParseRejection};
 pub use model::Version;
@@ -70,10 +72,41 @@ pub fn into_envelopes(body: Value) -> Vec<Value> {
 /// (its problems' paths begin with its index) and all of them within [`Limits::max_items`] items,
 /// since they make one job.
 pub fn validate_body(body: &Value, limits: &Limits) -> Result<(), Problems> {
-    let Value::Array(envelopes) = body else {
+    let Value::Array(_) = body else {
         return validate_envelope(body, limits);
     };
+    let mut problems = body_limits(body, limits);
+    for (prefix, envelope) in envelopes_of(body) {
+        let mut found = Problems::default();
+        schema::check(envelope, &mut found);
+        check::items(
+            envelope,
+            data_version(envelope).unwrap_or(Version::V1p2),
+            &mut found,
+        );
+        problems.capped |= found.capped;
+        for problem in found.list {
+            problems.push(Problem::new(
+                format!("{prefix}{}", problem.path),
+                problem.message,
+            ));
+        }
+    }
+    problems.into_result()
+}
+
+/// The limits of a body alone (item counts and sizes, string lengths; an array that is empty):
+/// what the `flag` policy does not relax either.
+pub fn check_limits(body: &Value, limits: &Limits) -> Result<(), Problems> {
+    body_limits(body, limits).into_result()
+}
+
+fn body_limits(body: &Value, limits: &Limits) -> Problems {
     let mut problems = Problems::default();
+    let Value::Array(envelopes) = body else {
+        limits::check_envelope(body, limits, &mut problems);
+        return problems;
+    };
     if envelopes.is_empty() {
         problems.push(Problem::new(
             "",
@@ -94,17 +127,17 @@ pub fn validate_body(body: &Value, limits: &Limits) -> Result<(), Problems> {
         ));
     }
     for (prefix, envelope) in envelopes_of(body) {
-        if let Err(found) = validate_envelope(envelope, limits) {
-            problems.capped |= found.capped;
-            for problem in found.list {
-                problems.push(Problem::new(
-                    format!("{prefix}{}", problem.path),
-                    problem.message,
-                ));
-            }
+        let mut found = Problems::default();
+        limits::check_envelope(envelope, limits, &mut found);
+        problems.capped |= found.capped;
+        for problem in found.list {
+            problems.push(Problem::new(
+                format!("{prefix}{}", problem.path),
+                problem.message,
+            ));
         }
     }
-    problems.into_result()
+    problems
 }
 
 /// [`unsupported_version`] of the first envelope of a body that has one, its path prefixed as in

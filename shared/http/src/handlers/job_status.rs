@@ -33,24 +33,13 @@ pub fn job_json(job: &Job) -> Value {
     let results: Vec<Value> = job
         .results
         .iter()
-        .map(|r| match &r.status {
-            ResultStatus::Stored => {
-                json!({"allocatedId": r.allocated_id.to_string(), "externalId": r.external_id})
+        .map(|r| {
+            let mut result = result_json(r);
+            // Under the `flag` policy: what Caliper's model found wrong with the event.
+            if !r.problems.is_empty() {
+                result["problems"] = json!(r.problems);
             }
-            // Not stored: no id, and why, in words.
-            ResultStatus::Refused { reason } => json!({
-                "allocatedId": null, "externalId": r.external_id,
-                "status": r.status.as_str(), "message": reason,
-            }),
-            // The first event of that id stays, under its id; the message says what differs.
-            ResultStatus::Conflict { message } => json!({
-                "allocatedId": r.allocated_id.to_string(), "externalId": r.external_id,
-                "status": r.status.as_str(), "message": message,
-            }),
-            ResultStatus::Erased => json!({
-                "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
-                "message": "This event was erased before; it is not stored again",
-            }),
+            result
         })
         .collect();
     let return_value = match job.state {
@@ -70,6 +59,29 @@ pub fn job_json(job: &Job) -> Value {
     body
 }
 
+/// One event's result: its id and, when it was not stored as sent, why.
+fn result_json(r: &caliper_core::EventResult) -> Value {
+    match &r.status {
+        ResultStatus::Stored => {
+            json!({"allocatedId": r.allocated_id.to_string(), "externalId": r.external_id})
+        }
+        // Not stored: no id, and why, in words.
+        ResultStatus::Refused { reason } => json!({
+            "allocatedId": null, "externalId": r.external_id,
+            "status": r.status.as_str(), "message": reason,
+        }),
+        // The first event of that id stays, under its id; the message says what differs.
+        ResultStatus::Conflict { message } => json!({
+            "allocatedId": r.allocated_id.to_string(), "externalId": r.external_id,
+            "status": r.status.as_str(), "message": message,
+        }),
+        ResultStatus::Erased => json!({
+            "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
+            "message": "This event was erased before; it is not stored again",
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +93,7 @@ mod tests {
             allocated_id: 0,
             external_id: "urn:uuid:b".into(),
             status,
+            problems: Vec::new(),
         };
         let job = Job {
             id: "j".into(),
@@ -100,6 +113,7 @@ mod tests {
                     status: ResultStatus::Conflict {
                         message: "differs at /actor".into(),
                     },
+                    problems: Vec::new(),
                 },
             ],
             created_at: Default::default(),

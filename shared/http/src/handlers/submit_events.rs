@@ -1,16 +1,20 @@
-use caliper_core::SubmitError;
-use caliper_validation::{into_envelopes, unsupported_version_in, validate_body};
+use caliper_core::clients::ValidationPolicy;
+use caliper_core::{Envelope, SubmitError};
+use caliper_validation::{
+    check_limits, findings, into_envelopes, unsupported_version_in, validate_body,
+};
 use lambda_http::http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{unavailable, Answer, Call};
 use crate::app::App;
 use crate::body::json_body;
 use crate::response::{ok, ApiError};
 
-/// POST `/caliper/event` (and `/caliper/v1p2`): validate the envelope (or array of envelopes),
-/// record one job, queue it. An unsupported `dataVersion` answers 422 (Caliper 1.2 section 6.1),
-/// any other problem 400.
+/// POST `/caliper/event` (and `/caliper/v1p2`): validate the envelope (or array of envelopes) as
+/// the caller's client's policy says, record one job, queue it. An unsupported `dataVersion`
+/// answers 422 (Caliper 1.2 section 6.1). Under `strict` (the default) any other problem answers
+/// 400; under `flag` only the limits do, and each event is stored with its problems.
 pub async fn submit_events(app: &App, call: &Call) -> Answer {
     let caller = call.caller()?;
     let body = json_body(&call.request, &app.limits)?;
@@ -20,12 +24,27 @@ pub async fn submit_events(app: &App, call: &Call) -> Answer {
                 .with_errors(vec![problem]),
         );
     }
-    validate_body(&body, &app.limits).map_err(|problems| {
-        ApiError::new(StatusCode::BAD_REQUEST, problems.summary()).with_errors(problems.list)
-    })?;
+    let settings = app
+        .settings
+        .of(&caller.client_id)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let envelopes = match settings.validation {
+        ValidationPolicy::Strict => {
+            validate_body(&body, &app.limits).map_err(invalid)?;
+            into_envelopes(body)
+                .into_iter()
+                .map(Envelope::valid)
+                .collect()
+        }
+        ValidationPolicy::Flag => {
+            check_limits(&body, &app.limits).map_err(invalid)?;
+            into_envelopes(body).into_iter().map(flagged).collect()
+        }
+    };
     let job_id = app
         .submitter
-        .submit(&caller.client_id, into_envelopes(body))
+        .submit(&caller.client_id, envelopes)
         .await
         .map_err(|error| match error {
             SubmitError::Record(e) | SubmitError::Enqueue(e) => unavailable(&e),
@@ -35,4 +54,17 @@ pub async fn submit_events(app: &App, call: &Call) -> Answer {
         "message": "Events accepted for processing",
         "jobId": job_id,
     })))
+}
+
+fn invalid(problems: caliper_validation::Problems) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, problems.summary()).with_errors(problems.list)
+}
+
+/// An envelope with what Caliper's model finds wrong with it, for its events to be stored with.
+fn flagged(body: Value) -> Envelope {
+    let findings = findings(&body);
+    Envelope {
+        body,
+        findings: Some(findings),
+    }
 }

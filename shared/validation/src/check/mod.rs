@@ -41,6 +41,26 @@ pub fn items(envelope: &Value, version: Version, problems: &mut Problems) {
     }
 }
 
+/// Checks one item alone against the model of `version`, its problems' paths from the item
+/// (`/actor/type`): the `flag` policy keeps each event's problems with it.
+pub fn item(item: &Value, version: Version, problems: &mut Problems) {
+    let Value::Object(map) = item else {
+        return;
+    };
+    let mut checker = Checker {
+        model: Model::of(version),
+        path: String::new(),
+        problems,
+        custom_metrics: false,
+        other_contexts: adds_contexts(map.get("@context")),
+    };
+    if crate::is_event(item) {
+        checker.event(map);
+    } else {
+        checker.entity(map, None, true);
+    }
+}
+
 /// A walk through one document: where we are, and what was found wrong so far.
 struct Checker<'p> {
     model: &'static Model,
