@@ -102,6 +102,7 @@ ANSWERS = {
     "query-events-list.json": 200,
     "query-events-get.json": 404,
     "webhooks-create.json": 201,
+    "clients-set.json": 200,
 }
 # The SQS triggers' payloads, in this order, about a job just made: none fails.
 TRIGGERS = ["process-events.json", "deliver-webhooks.json", "dead-letters.json"]
