@@ -17,6 +17,8 @@ use super::model::{FilterOperator, FilterType, WebhookFilter};
 /// Longest `regexp` pattern, and the compiled program's size cap: matching stays cheap and bounded.
 pub const MAX_PATTERN_CHARS: usize = 512;
 const MAX_PROGRAM_BYTES: usize = 256 * 1024;
+/// The key a filter names an event's conformance by (see [`CompiledFilter::matches`]).
+pub const CONFORMANT: &str = "conformant";
 /// Deepest `filterKey` path.
 pub const MAX_KEY_SEGMENTS: usize = 16;
 
@@ -159,15 +161,25 @@ impl CompiledFilter {
 
     /// Whether `event` (the stored event as JSON) passes this filter.
     pub fn matches(&self, event: &Value) -> bool {
-        let Some(found) = self
-            .path
-            .iter()
-            .try_fold(event, |value, segment| match value {
-                Value::Object(map) => map.get(segment),
-                Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-                _ => None,
-            })
-        else {
+        // `conformant`: whether Caliper's model found nothing wrong with the event (a `flag`
+        // client's event with `problems` is not), unless the event has a property of that name.
+        let conformance;
+        let found = match self.path.as_slice() {
+            [key] if key == CONFORMANT && event.get(CONFORMANT).is_none() => {
+                let problems = event.get("problems").and_then(Value::as_array);
+                conformance = Value::Bool(problems.is_none_or(Vec::is_empty));
+                Some(&conformance)
+            }
+            _ => self
+                .path
+                .iter()
+                .try_fold(event, |value, segment| match value {
+                    Value::Object(map) => map.get(segment),
+                    Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+                    _ => None,
+                }),
+        };
+        let Some(found) = found else {
             return false;
         };
         let candidates: Vec<Scalar> = match found {
@@ -268,6 +280,19 @@ mod tests {
 
     use FilterOperator::*;
     use FilterType::{Boolean, Number, String as Text};
+
+    #[test]
+    fn conformance_is_whether_the_event_has_problems() {
+        let conformant = |event: &Value, wanted: &str| {
+            CompiledFilter::compile(CONFORMANT, wanted, Boolean, Eq)
+                .unwrap_or_else(|e| panic!("{e:?}"))
+                .matches(event)
+        };
+        let mut flagged = event();
+        assert!(conformant(&flagged, "true") && !conformant(&flagged, "false"));
+        flagged["problems"] = json!([{"path": "/object/type", "message": "unknown"}]);
+        assert!(conformant(&flagged, "false") && !conformant(&flagged, "true"));
+    }
 
     #[test]
     fn every_string_operator() {
