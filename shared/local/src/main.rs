@@ -116,7 +116,8 @@ struct Args {
           value_parser = clap::value_parser!(u64).range(8..=65_536))]
     body_budget_mib: u64,
     /// Failed client authentications at the token endpoint a client id or an address may have
-    /// at once, and per minute after (429 with Retry-After beyond); 0: no limit.
+    /// at once, and per minute after (429 with Retry-After beyond); wrong API keys count against
+    /// their address too; 0: no limit.
     #[arg(
         long,
         env = "CALIPER_LOCAL_AUTH_FAILURES_PER_MINUTE",
