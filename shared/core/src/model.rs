@@ -91,6 +91,23 @@ pub struct EventResult {
 }
 
 impl EventResult {
+    /// What became of an event: one stored (or a conflicting resend, which names the first
+    /// event's id) keeps `allocated_id`; any other has none.
+    pub fn new(
+        allocated_id: u64,
+        external_id: String,
+        status: ResultStatus,
+        problems: Vec<Problem>,
+    ) -> Self {
+        let kept = matches!(status, ResultStatus::Stored | ResultStatus::Conflict { .. });
+        Self {
+            allocated_id: if kept { allocated_id } else { 0 },
+            external_id,
+            status,
+            problems,
+        }
+    }
+
     pub fn stored(allocated_id: u64, external_id: impl Into<String>) -> Self {
         Self {
             allocated_id,

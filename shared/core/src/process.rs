@@ -168,15 +168,13 @@ impl Processor {
 
         let mut results = Vec::with_capacity(external_ids.len());
         for (position, external_id) in external_ids.into_iter().enumerate() {
+            let found = problems_at(message, position);
+            // An item the `flag` policy cannot store says why, with what was found in it.
             if let Some(reason) = unusable.get(&position) {
-                results.push(EventResult {
-                    allocated_id: 0,
-                    external_id,
-                    status: ResultStatus::Refused {
-                        reason: reason.clone(),
-                    },
-                    problems: problems_at(message, position),
-                });
+                let status = ResultStatus::Refused {
+                    reason: reason.clone(),
+                };
+                results.push(EventResult::new(0, external_id, status, found));
                 continue;
             }
             let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();
@@ -188,26 +186,12 @@ impl Processor {
                         .await?
                 }
             };
-            results.push(match status {
-                ResultStatus::Stored => EventResult {
-                    allocated_id,
-                    external_id,
-                    status,
-                    problems: problems_at(message, position),
-                },
-                ResultStatus::Conflict { .. } => EventResult {
-                    allocated_id,
-                    external_id,
-                    status,
-                    problems: Vec::new(),
-                },
-                status => EventResult {
-                    allocated_id: 0,
-                    external_id,
-                    status,
-                    problems: Vec::new(),
-                },
-            });
+            let found = if status.is_stored() {
+                found
+            } else {
+                Vec::new()
+            };
+            results.push(EventResult::new(allocated_id, external_id, status, found));
         }
         let state = self
             .jobs
