@@ -87,10 +87,19 @@ pub struct KeyView {
 }
 
 /// A key just made, with the secret shown this once.
-#[derive(Debug)]
 pub struct NewKey {
     pub key: KeyView,
     pub secret: String,
+}
+
+/// Never the secret, should a key just made be logged.
+impl std::fmt::Debug for NewKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKey")
+            .field("key", &self.key)
+            .field("secret", &"<shown once, to its maker>")
+            .finish()
+    }
 }
 
 /// Makes, lists, revokes and admits API keys.
@@ -353,6 +362,10 @@ mod tests {
             .await
             .expect("made");
         assert!(Keys::is_key(&made.secret));
+        assert!(
+            !format!("{made:?}").contains(&made.secret),
+            "no secret in debug output"
+        );
         let stored: ApiKey = records
             .load(&made.key.id)
             .await
