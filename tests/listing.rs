@@ -83,15 +83,27 @@ fn world() -> Vec<StoredEvent> {
             let sensor = SENSORS[dice.roll(4) as usize];
             let client = CLIENTS[dice.roll(3) as usize];
             let version = VERSIONS[dice.roll(2) as usize];
-            StoredEvent::from_event(
-                &event,
-                id,
-                sensor,
-                "2024-05-05T00:00:00.000Z",
-                version,
-                client,
-                Utc::now(),
-            )
+            // A fifth stored with problems, as the `flag` policy stores events.
+            let problems = if id % 5 == 0 {
+                vec![caliper_validation::Problem::new(
+                    "/object/type",
+                    "not Caliper's",
+                )]
+            } else {
+                Vec::new()
+            };
+            StoredEvent {
+                problems,
+                ..StoredEvent::from_event(
+                    &event,
+                    id,
+                    sensor,
+                    "2024-05-05T00:00:00.000Z",
+                    version,
+                    client,
+                    Utc::now(),
+                )
+            }
         })
         .collect()
 }
@@ -106,6 +118,7 @@ struct Case {
     start_date: Option<&'static str>,
     end_date: Option<&'static str>,
     data_version: Option<&'static str>,
+    conformant: Option<bool>,
     oldest_first: bool,
 }
 
@@ -122,6 +135,7 @@ impl Case {
                 from: self.start_date.and_then(|d| date_bound(d, false)),
                 until: self.end_date.and_then(|d| date_bound(d, true)),
                 data_version: self.data_version.map(str::to_owned),
+                conformant: self.conformant,
             },
             order: if self.oldest_first {
                 Order::OldestFirst
@@ -156,6 +170,7 @@ impl Case {
             .filter(|e| self.own.is_none_or(|c| e.client_app_id == c))
             .filter(|e| self.sensor.is_none_or(|s| e.sensor == s))
             .filter(|e| self.data_version.is_none_or(|v| e.data_version == v))
+            .filter(|e| self.conformant.is_none_or(|c| e.problems.is_empty() == c))
             .filter(|e| {
                 let id = e.actor.as_str().or_else(|| e.actor["id"].as_str());
                 self.actor_id.as_deref().is_none_or(|a| id == Some(a))
@@ -208,6 +223,21 @@ fn cases() -> Vec<Case> {
         });
         cases.push(Case {
             data_version: Some(VERSIONS[1]),
+            ..base.clone()
+        });
+        cases.push(Case {
+            conformant: Some(false),
+            ..base.clone()
+        });
+        cases.push(Case {
+            conformant: Some(true),
+            data_version: Some(VERSIONS[0]),
+            ..base.clone()
+        });
+        cases.push(Case {
+            conformant: Some(false),
+            actor_id: Some(actor_iri(3)),
+            sensor: Some(SENSORS[1]),
             ..base.clone()
         });
         if own == Some("client-b") {

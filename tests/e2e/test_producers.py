@@ -316,3 +316,7 @@ def test_under_flag_no_event_of_a_mixed_batch_is_lost_in_silence(backend, reques
     assert status == 200 and stored["event"]["problems"] == second["problems"], stored
     status, stored = local.request("GET", f"/caliper/events/{good['id']}?clientAppId={client}", client="e2e-admin")
     assert status == 200 and "problems" not in stored["event"], stored
+    # The client reads back its own events by conformance (its key has event.create).
+    for conformant, expected in (("false", [webpage["id"]]), ("true", [good["id"]])):
+        status, page = local.request("GET", f"/caliper/events?conformant={conformant}", token=secret)
+        assert status == 200 and [e["externalId"] for e in page["events"]] == expected, (conformant, page)

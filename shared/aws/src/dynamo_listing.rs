@@ -15,7 +15,7 @@ use crate::dynamo_events::DynamoEvents;
 use crate::errors::store_error;
 use crate::event_item::{
     key_of, version_field, Item, ACTOR_EMAIL, ACTOR_ID, CLIENT_APP_ID, DATA_VERSION, EXTERNAL_ID,
-    POSITION, SENSOR,
+    NOT_CONFORMANT, POSITION, SENSOR,
 };
 use crate::indexes::{partition, table_plan, Gsi, SHARDS};
 
@@ -71,10 +71,6 @@ impl ShardQuery<'_> {
             (SENSOR, residual.sensor.clone()),
             (ACTOR_ID, residual.actor_id.clone()),
             (ACTOR_EMAIL, residual.actor_email.clone()),
-            (
-                DATA_VERSION,
-                residual.data_version.as_deref().map(version_field),
-            ),
         ];
         let mut conditions = Vec::new();
         for (n, (attribute, wanted)) in tests.into_iter().enumerate() {
@@ -84,6 +80,31 @@ impl ShardQuery<'_> {
                     .expression_attribute_names(format!("#f{n}"), attribute)
                     .expression_attribute_values(format!(":f{n}"), AttributeValue::S(wanted));
             }
+        }
+        // The version field carries the version and, after it, whether the event has problems.
+        if residual.data_version.is_some() || residual.conformant.is_some() {
+            request = request.expression_attribute_names("#v", DATA_VERSION);
+        }
+        if let Some(version) = residual.data_version.as_deref().map(version_field) {
+            conditions.push("(#v = :v OR #v = :vflagged)".to_owned());
+            request = request
+                .expression_attribute_values(
+                    ":vflagged",
+                    AttributeValue::S(format!("{version}{NOT_CONFORMANT}")),
+                )
+                .expression_attribute_values(":v", AttributeValue::S(version));
+        }
+        if let Some(conformant) = residual.conformant {
+            let test = if conformant {
+                "NOT contains(#v, :flagged)"
+            } else {
+                "contains(#v, :flagged)"
+            };
+            conditions.push(test.to_owned());
+            request = request.expression_attribute_values(
+                ":flagged",
+                AttributeValue::S(NOT_CONFORMANT.to_owned()),
+            );
         }
         if !conditions.is_empty() {
             request = request.filter_expression(conditions.join(" AND "));

@@ -33,8 +33,12 @@ pub const DOC: &str = "doc";
 pub const POSITION: &str = "position";
 pub const ACTOR_ID: &str = "actorId";
 pub const ACTOR_EMAIL: &str = "actorEmail";
-/// The Caliper version, short ([`version_field`]).
+/// The Caliper version, short ([`version_field`]), with [`NOT_CONFORMANT`] after it when the
+/// event has problems: the indexes keep this field, and a GSI's projection cannot change in place,
+/// so conformance rides on it rather than on an attribute of its own.
 pub const DATA_VERSION: &str = "dataVersion";
+/// What follows the version in [`DATA_VERSION`] for an event with problems (`v1p2!`).
+pub const NOT_CONFORMANT: &str = "!";
 /// The id counter's one attribute, on its reserved item ([`COUNTER`]).
 pub const LAST_ID: &str = "lastId";
 /// A deleted event's tombstone: when it was erased (seconds since the epoch).
@@ -141,7 +145,18 @@ pub fn to_item(event: &StoredEvent) -> Result<Item, StoreError> {
     if let Some(email) = event.actor_email() {
         put(ACTOR_EMAIL, s(&email));
     }
-    put(DATA_VERSION, s(&version_field(&event.data_version)));
+    let conformance = if event.problems.is_empty() {
+        ""
+    } else {
+        NOT_CONFORMANT
+    };
+    put(
+        DATA_VERSION,
+        s(&format!(
+            "{}{conformance}",
+            version_field(&event.data_version)
+        )),
+    );
     // Its entry in each index it belongs to, in the shard of its allocated id.
     let shard = event.id % SHARDS;
     for index in TABLE_INDEXES {
@@ -241,6 +256,17 @@ mod tests {
             assert!(item.contains_key(field), "{field}");
         }
         assert_eq!(text(&item, DATA_VERSION).as_deref(), Some("v1p2"));
+        let flagged = StoredEvent {
+            problems: vec![caliper_core::Problem::new("/object/type", "unknown")],
+            ..event()
+        };
+        let item = to_item(&flagged).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(text(&item, DATA_VERSION).as_deref(), Some("v1p2!"));
+        assert_eq!(
+            from_item(&item).and_then(Result::ok),
+            Some(flagged),
+            "read back whole"
+        );
         for index in TABLE_INDEXES.into_iter().filter_map(gsi) {
             assert!(item.contains_key(index.key), "{}", index.name);
         }

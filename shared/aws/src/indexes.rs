@@ -75,6 +75,7 @@ pub fn table_plan(query: &EventQuery) -> (Gsi, Plan) {
         residual: Residual {
             sensor: query.filter.sensor.clone(),
             data_version: query.filter.data_version.clone(),
+            conformant: query.filter.conformant,
             ..Residual::default()
         },
     };

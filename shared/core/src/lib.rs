@@ -35,6 +35,8 @@ pub mod webhooks;
 pub mod work;
 pub mod workers;
 
+/// What a stored event's `problems` hold (under the `flag` policy).
+pub use caliper_validation::Problem;
 pub use identity::{Caller, Forbidden, Scope};
 pub use message::{split_into_parts, JobMessage};
 pub use model::{EventKey, EventResult, Job, JobKind, JobState, NewJob, ResultStatus, StoredEvent};

@@ -32,6 +32,8 @@ pub struct EventFilter {
     /// Inclusive bounds on `eventTime`, as [`event_time_key`]s.
     pub from: Option<String>,
     pub until: Option<String>,
+    /// Whether the event has no `problems` (only a `flag` client's events have any).
+    pub conformant: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,6 +213,7 @@ pub struct Residual {
     pub actor_id: Option<String>,
     pub actor_email: Option<String>,
     pub data_version: Option<String>,
+    pub conformant: Option<bool>,
 }
 
 impl Residual {
@@ -228,6 +231,7 @@ impl Residual {
             && holds(&self.actor_id, entry.actor_id.as_deref())
             && holds(&self.actor_email, entry.actor_email.as_deref())
             && holds(&self.data_version, Some(&entry.data_version))
+            && self.conformant.is_none_or(|c| c == entry.conformant)
     }
 }
 
@@ -241,6 +245,13 @@ pub struct IndexFields {
     pub actor_email: Option<String>,
     #[serde(default = "crate::model::default_data_version")]
     pub data_version: String,
+    /// Entries kept before the `flag` policy existed are of conformant events.
+    #[serde(default = "conformant")]
+    pub conformant: bool,
+}
+
+fn conformant() -> bool {
+    true
 }
 
 impl IndexFields {
@@ -252,6 +263,7 @@ impl IndexFields {
             actor_id: event.actor_id().map(str::to_owned),
             actor_email: event.actor_email(),
             data_version: event.data_version.clone(),
+            conformant: event.problems.is_empty(),
         }
     }
 }
@@ -285,6 +297,7 @@ impl EventQuery {
                     actor_id: filter.actor_id.clone(),
                     actor_email: None,
                     data_version: filter.data_version.clone(),
+                    conformant: filter.conformant,
                 },
             };
         }
@@ -296,6 +309,7 @@ impl EventQuery {
                     client_app_id: own,
                     sensor: filter.sensor.clone(),
                     data_version: filter.data_version.clone(),
+                    conformant: filter.conformant,
                     ..Residual::default()
                 },
             };
@@ -311,6 +325,7 @@ impl EventQuery {
                 key,
                 residual: Residual {
                     sensor: filter.sensor.clone(),
+                    conformant: filter.conformant,
                     ..Residual::default()
                 },
             };
@@ -321,10 +336,15 @@ impl EventQuery {
             (None, Some(sensor)) => (Index::Sensor, sensor.clone()),
             (None, None) => (Index::All, "all".to_owned()),
         };
+        // Conformance is tested per entry on any index (the embedded store reads the event for
+        // it where the index keeps no fields).
         Plan {
             index,
             key,
-            residual: Residual::default(),
+            residual: Residual {
+                conformant: filter.conformant,
+                ..Residual::default()
+            },
         }
     }
 
@@ -460,7 +480,8 @@ mod tests {
         assert_eq!((plan.index, plan.key.as_str()), (Index::Email, "a@b.org"));
         assert_eq!(plan.residual.client_app_id.as_deref(), Some("c1"));
         assert_eq!(plan.residual.actor_id.as_deref(), Some("https://a"));
-        // Only the indexes that keep the fields a residual tests are ever given one.
+        // Only the indexes that keep the fields a residual tests are ever given one (but for
+        // conformance, which any index may test).
         let values = [None, Some("x".to_owned())];
         for visibility in [own(), Visibility::All] {
             for sensor in &values {
@@ -473,8 +494,12 @@ mod tests {
                             ..Default::default()
                         };
                         let plan = query(visibility.clone(), filter).plan();
+                        let conformance_only = Residual {
+                            conformant: None,
+                            ..plan.residual.clone()
+                        };
                         assert!(
-                            plan.index.keeps_fields() || plan.residual.is_empty(),
+                            plan.index.keeps_fields() || conformance_only.is_empty(),
                             "{plan:?}"
                         );
                     }

@@ -37,6 +37,8 @@ pub struct Listing {
     pub until: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformant: Option<bool>,
     pub oldest_first: bool,
 }
 
@@ -49,6 +51,7 @@ impl Listing {
             from: filter.from.clone(),
             until: filter.until.clone(),
             data_version: filter.data_version.clone(),
+            conformant: filter.conformant,
             oldest_first: order == Order::OldestFirst,
         }
     }

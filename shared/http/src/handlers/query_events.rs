@@ -15,7 +15,7 @@ use crate::response::{ok, ApiError};
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
-const PARAMETERS: [&str; 10] = [
+const PARAMETERS: [&str; 11] = [
     "limit",
     "offset",
     "cursor",
@@ -26,6 +26,7 @@ const PARAMETERS: [&str; 10] = [
     "startDate",
     "endDate",
     "dataVersion",
+    "conformant",
 ];
 
 /// GET `/caliper/events/{externalId}`: one event of the caller's (another client's of the same
@@ -239,6 +240,7 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
     let start_date = one("startDate");
     let end_date = one("endDate");
     let data_version = one("dataVersion");
+    let conformant = one("conformant");
     for name in given.keys() {
         problems.push(problem(
             name,
@@ -323,6 +325,16 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
         }
     });
 
+    let conformant = match conformant.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            problems.push(problem("conformant", format!("conformant must be \"true\" (events without problems) or \"false\" (a flag client's events stored with problems), found {other:?}")));
+            None
+        }
+    };
+
     let filter = EventFilter {
         sensor,
         actor_id,
@@ -330,6 +342,7 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
         from,
         until,
         data_version,
+        conformant,
     };
     let cursor_text = cursor.clone();
     let cursor = match cursor {
@@ -340,7 +353,7 @@ fn read_parameters(request: &Request, caller: &Caller) -> Result<ListRequest, Ap
                 None
             }
             Some(cursor) if cursor.listing != Listing::of(&filter, order) => {
-                problems.push(problem("cursor", "cursor continues a listing with other parameters; repeat the sensor, actorId, actorEmail, startDate, endDate, dataVersion and order of its first page"));
+                problems.push(problem("cursor", "cursor continues a listing with other parameters; repeat the sensor, actorId, actorEmail, startDate, endDate, dataVersion, conformant and order of its first page"));
                 None
             }
             Some(cursor) => Some(cursor),
