@@ -307,6 +307,9 @@ def test_under_flag_no_event_of_a_mixed_batch_is_lost_in_silence(backend, reques
     assert status == 200
     statuses, reply = OpenEdxSender(local.url, f"Bearer {secret}").send(batch)
     assert statuses == [200], reply
+    # A body with nothing to store (or to say was not stored) is refused under flag too.
+    status, empty = local.request("POST", "/caliper/event", [batch[0], {"sensor": SENSOR}], token=secret)
+    assert status == 400 and "/1/data" in [e["path"] for e in empty["errors"]], empty
     job = local.wait_for_job(reply["jobId"], client="e2e-admin")
     first, second, third = job["returnValue"]["results"]
     assert first == {"allocatedId": first["allocatedId"], "externalId": good["id"]}, first

@@ -39,7 +39,9 @@ pub async fn submit_events(app: &App, call: &Call) -> Answer {
         }
         ValidationPolicy::Flag => {
             check_limits(&body, &app.limits).map_err(invalid)?;
-            into_envelopes(body).into_iter().map(flagged).collect()
+            let envelopes: Vec<Envelope> = into_envelopes(body).into_iter().map(flagged).collect();
+            refuse_without_data(&envelopes)?;
+            envelopes
         }
     };
     let job_id = app
@@ -58,6 +60,36 @@ pub async fn submit_events(app: &App, call: &Call) -> Answer {
 
 fn invalid(problems: caliper_validation::Problems) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, problems.summary()).with_errors(problems.list)
+}
+
+/// Under `flag`, an envelope without a list of items holds nothing to store, or to say that it was
+/// not: it is refused (400) with its problems, as under `strict`, rather than accepted as an
+/// empty job.
+fn refuse_without_data(envelopes: &[Envelope]) -> Result<(), ApiError> {
+    let several = envelopes.len() > 1;
+    let mut problems = caliper_validation::Problems::default();
+    for (index, envelope) in envelopes.iter().enumerate() {
+        let has_items = envelope
+            .body
+            .get("data")
+            .and_then(Value::as_array)
+            .is_some_and(|items| !items.is_empty());
+        if has_items {
+            continue;
+        }
+        let prefix = if several {
+            format!("/{index}")
+        } else {
+            String::new()
+        };
+        for problem in envelope.findings.iter().flat_map(|f| &f.envelope) {
+            problems.push(caliper_validation::Problem::new(
+                format!("{prefix}{}", problem.path),
+                problem.message.clone(),
+            ));
+        }
+    }
+    problems.into_result().map_err(invalid)
 }
 
 /// An envelope with what Caliper's model finds wrong with it, for its events to be stored with.
