@@ -688,7 +688,95 @@ pub async fn every_record_kind_is_kept_apart(ports: Ports) {
     }
 }
 
+/// Quarantined items: kept up to each client's bound (a removal makes room again), read back by
+/// id, listed newest first per client or for all, page after page, and each client's apart.
+pub async fn quarantine_keeps_each_clients_items_within_its_bound(ports: Ports) {
+    use caliper_core::quarantine::Quarantined;
+    use serde_json::json;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (a, b) = (format!("a-{run}"), format!("b-{run}"));
+    let item = |client: &str, n: u32| Quarantined {
+        id: Quarantined::new_id(),
+        client_app_id: client.to_owned(),
+        source: "submission".into(),
+        received_at: "2024-05-01T12:00:00.000Z".into(),
+        reasons: vec![caliper_core::Problem::new(
+            "/eventTime",
+            format!("item {n}"),
+        )],
+        body: json!({"n": n}),
+        envelope: json!({"sensor": "https://example.edu/s"}),
+    };
+    let q = &ports.quarantine;
+    let mut kept_a = Vec::new();
+    for n in 0..3 {
+        let it = item(&a, n);
+        assert!(
+            q.keep(&it, 3).await.expect("keep"),
+            "item {n} within the bound"
+        );
+        kept_a.push(it);
+    }
+    let over = item(&a, 3);
+    assert!(
+        !q.keep(&over, 3).await.expect("keep"),
+        "the fourth is over the bound"
+    );
+    assert_eq!(q.get(&over.id).await.expect("get"), None);
+    let of_b = item(&b, 0);
+    assert!(
+        q.keep(&of_b, 3).await.expect("keep"),
+        "another client's bound is its own"
+    );
+
+    assert_eq!(
+        q.get(&kept_a[1].id).await.expect("get").as_ref(),
+        Some(&kept_a[1])
+    );
+    let newest_first: Vec<String> = kept_a.iter().rev().map(|i| i.id.clone()).collect();
+    let page = q.page(Some(&a), None, 2).await.expect("page");
+    assert_eq!(
+        page.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+        newest_first[..2]
+    );
+    let next = q.page(Some(&a), Some(&page[1].id), 2).await.expect("page");
+    assert_eq!(
+        next.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+        newest_first[2..]
+    );
+    let all = q.page(None, None, 1000).await.expect("page");
+    let ours: Vec<&str> = all
+        .iter()
+        .filter(|i| i.client_app_id == a || i.client_app_id == b)
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            of_b.id.as_str(),
+            &newest_first[0],
+            &newest_first[1],
+            &newest_first[2]
+        ]
+    );
+
+    assert!(q.remove(&kept_a[0].id).await.expect("remove"));
+    assert!(
+        !q.remove(&kept_a[0].id).await.expect("remove"),
+        "gone already"
+    );
+    assert_eq!(q.get(&kept_a[0].id).await.expect("get"), None);
+    assert!(
+        q.keep(&over, 3).await.expect("keep"),
+        "a removal makes room"
+    );
+    let page = q.page(Some(&a), None, 10).await.expect("page");
+    assert_eq!(page.len(), 3);
+    assert!(page.iter().all(|i| i.client_app_id == a));
+}
+
 caliper_tests::on_every_backend!(
+    quarantine_keeps_each_clients_items_within_its_bound,
     many_events_are_read_at_once,
     records_are_kept_by_kind_and_id,
     every_record_kind_is_kept_apart,

@@ -4,6 +4,7 @@ mod config;
 mod dynamo_events;
 mod dynamo_jobs;
 mod dynamo_listing;
+mod dynamo_quarantine;
 mod dynamo_records;
 mod errors;
 pub mod event_item;
@@ -16,6 +17,7 @@ mod sqs;
 pub use config::{AwsSettings, Needs, SettingError};
 pub use dynamo_events::DynamoEvents;
 pub use dynamo_jobs::DynamoJobs;
+pub use dynamo_quarantine::DynamoQuarantine;
 pub use dynamo_records::DynamoRecords;
 pub use kms::{create_cursor_key, create_secrets_key, KmsSecrets, KmsSigner};
 pub use lambda_sqs::{dead_letters_sqs_event, process_sqs_event, Redelivery};
@@ -91,7 +93,8 @@ pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
         reader: events,
         queue: queue(&settings.queue_url, "CALIPER_QUEUE_URL"),
         deliveries: queue(&settings.delivery_queue_url, "CALIPER_DELIVERY_QUEUE_URL"),
-        records: Arc::new(DynamoRecords::new(dynamo, &settings.webhooks_table)),
+        records: Arc::new(DynamoRecords::new(dynamo.clone(), &settings.webhooks_table)),
+        quarantine: Arc::new(DynamoQuarantine::new(dynamo, &settings.webhooks_table)),
         signer: Arc::new(KmsSigner::new(
             aws_sdk_kms::Client::new(sdk),
             settings.cursor_key_ids.clone(),

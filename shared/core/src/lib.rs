@@ -23,6 +23,7 @@ pub mod message;
 pub mod model;
 pub mod ports;
 pub mod process;
+pub mod quarantine;
 pub mod query;
 pub mod record;
 pub mod records;
@@ -42,8 +43,8 @@ pub use message::{split_into_parts, JobMessage};
 pub use model::{EventKey, EventResult, Job, JobKind, JobState, NewJob, ResultStatus, StoredEvent};
 pub use ports::{
     Consumer, ErrorKind, EventReader, EventStore, InsertOutcome, JobStore, Message, PlainSecrets,
-    Queue, QueueRunner, RecordKind, RecordStore, SecretBox, Signer, StoreError, Verdict,
-    WebhookSender,
+    QuarantineStore, Queue, QueueRunner, RecordKind, RecordStore, SecretBox, Signer, StoreError,
+    Verdict, WebhookSender,
 };
 pub use process::Processor;
 pub use query::{EventFilter, EventPage, EventQuery, Order, Position, Start, Visibility};
@@ -75,4 +76,6 @@ pub struct Ports {
     pub signer: Arc<dyn Signer>,
     /// Seals webhook secrets in the webhook store.
     pub secrets: Arc<dyn SecretBox>,
+    /// What the `flag` policy could not store.
+    pub quarantine: Arc<dyn QuarantineStore>,
 }

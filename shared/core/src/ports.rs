@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{EventKey, EventResult, Job, JobState, NewJob, StoredEvent};
+use crate::quarantine::Quarantined;
 use crate::query::{EventPage, EventQuery, Start};
 
 /// What kind of failure a [`StoreError`] is: what a caller can do about it.
@@ -274,6 +275,29 @@ pub trait RecordStore: Send + Sync {
 
     /// Every record of `kind`, in no particular order.
     async fn list(&self, kind: RecordKind) -> Result<Vec<String>, StoreError>;
+}
+
+/// Where the items the `flag` policy cannot store are kept ([`crate::quarantine`]): newest first,
+/// per client, each client's at most a bound.
+#[async_trait]
+pub trait QuarantineStore: Send + Sync {
+    /// Keeps `item` unless its client keeps `most` items already: whether it was kept. Counting
+    /// and keeping are one atomic step.
+    async fn keep(&self, item: &Quarantined, most: u64) -> Result<bool, StoreError>;
+
+    async fn get(&self, id: &str) -> Result<Option<Quarantined>, StoreError>;
+
+    /// At most `limit` items, newest first, after the item `after` (exclusive): one client's, or
+    /// every client's.
+    async fn page(
+        &self,
+        client_app_id: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Quarantined>, StoreError>;
+
+    /// Removes an item (its client's count with it): whether it was kept.
+    async fn remove(&self, id: &str) -> Result<bool, StoreError>;
 }
 
 /// Sends one signed delivery; the adapter guards against unsafe targets and bounds the time taken.

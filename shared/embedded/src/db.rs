@@ -28,6 +28,12 @@ pub(crate) const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::ne
 /// Small records (webhooks, filters, …): (kind, id) → the JSON document. The table keeps the name
 /// it had when it held webhooks only.
 pub(crate) const RECORDS: TableDefinition<(&str, &str), &str> = TableDefinition::new("webhooks");
+/// Quarantined items by id (time-ordered), as JSON ([`caliper_core::quarantine`]).
+pub(crate) const QUARANTINE: TableDefinition<&str, &str> = TableDefinition::new("quarantine");
+/// The same items' ids by client, for one client's listing; each client's count is in
+/// [`COUNTERS`] under `quarantine:<client>`.
+pub(crate) const QUARANTINE_BY_CLIENT: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("quarantine_by_client");
 pub(crate) const DELIVERY_QUEUE: TableDefinition<u64, &[u8]> =
     TableDefinition::new("delivery_queue");
 pub(crate) const DELIVERY_QUEUE_VISIBLE: TableDefinition<(i64, u64), ()> =
@@ -140,6 +146,8 @@ impl Embedded {
         txn.open_table(DELIVERY_QUEUE).map_err(fail)?;
         txn.open_table(DELIVERY_QUEUE_VISIBLE).map_err(fail)?;
         txn.open_table(DELIVERY_DEAD_LETTERS).map_err(fail)?;
+        txn.open_table(QUARANTINE).map_err(fail)?;
+        txn.open_table(QUARANTINE_BY_CLIENT).map_err(fail)?;
         txn.commit().map_err(fail)?;
         crate::layouts::upgrade(&db)?;
         let db = Arc::new(db);

@@ -6,6 +6,7 @@ mod db;
 mod keys;
 mod layouts;
 mod listing;
+mod quarantine;
 mod queue;
 mod records;
 mod store;
@@ -68,7 +69,8 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
         deliveries: Arc::new(deliveries.clone()),
         // Every write of a record goes through this one cache (the file has no other writer), so
         // its listings are never stale; the lifetime only bounds what an idle kind holds.
-        records: Arc::new(Cached::new(Arc::new(store), RECORD_LISTINGS_KEPT)),
+        records: Arc::new(Cached::new(Arc::new(store.clone()), RECORD_LISTINGS_KEPT)),
+        quarantine: Arc::new(store),
         signer,
         // The database file is its owner's only.
         secrets: Arc::new(caliper_core::PlainSecrets),
