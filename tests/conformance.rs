@@ -688,7 +688,7 @@ pub async fn every_record_kind_is_kept_apart(ports: Ports) {
     }
 }
 
-/// Quarantined items: kept up to each client's bound (a removal makes room again), read back by
+/// Quarantined items: kept once by id, up to each client's bound (a removal makes room again), read back by
 /// id, listed newest first per client or for all, page after page, and each client's apart.
 pub async fn quarantine_keeps_each_clients_items_within_its_bound(ports: Ports) {
     use caliper_core::quarantine::Quarantined;
@@ -717,6 +717,10 @@ pub async fn quarantine_keeps_each_clients_items_within_its_bound(ports: Ports) 
         );
         kept_a.push(it);
     }
+    assert!(
+        q.keep(&kept_a[0], 3).await.expect("keep"),
+        "kept again (a part delivered again): kept once, and not counted twice"
+    );
     let over = item(&a, 3);
     assert!(
         !q.keep(&over, 3).await.expect("keep"),

@@ -58,17 +58,25 @@ impl DynamoQuarantine {
         }
     }
 
+    /// A put of `item` under `kind`; `fresh`: only where no item of its id is.
     fn put(
         &self,
         kind: &str,
         item: &Quarantined,
         json: &str,
+        fresh: bool,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut fields = key(kind, &item.id);
         fields.insert(DOCUMENT.to_owned(), AttributeValue::S(json.to_owned()));
-        let put = Put::builder()
+        let mut put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(fields))
+            .set_item(Some(fields));
+        if fresh {
+            put = put
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", ID);
+        }
+        let put = put
             .build()
             .map_err(|e| StoreError::new(format!("a quarantine write: {e}")))?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -117,24 +125,36 @@ impl DynamoQuarantine {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// Runs a transaction: `false` when a condition of it failed.
-    async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        match self
+    /// Runs a transaction: `Ok` when it was written, else which of its writes' conditions failed
+    /// (by position).
+    async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<bool>>, StoreError> {
+        let error = match self
             .client
             .transact_write_items()
             .set_transact_items(Some(writes))
             .send()
             .await
         {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(c)
-                    if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))) =>
+            Ok(_) => return Ok(Ok(())),
+            Err(error) => error,
+        };
+        if let SdkError::ServiceError(service) = &error {
+            if let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
             {
-                Ok(false)
+                let failed: Vec<bool> = cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                    .collect();
+                if failed.iter().any(|f| *f) {
+                    return Ok(Err(failed));
+                }
             }
-            Err(e) => Err(store_error("TransactWriteItems (quarantine)", e)),
         }
+        Err(store_error("TransactWriteItems (quarantine)", error))
     }
 }
 
@@ -146,10 +166,15 @@ impl QuarantineStore for DynamoQuarantine {
         })?;
         let writes = vec![
             self.count(&item.client_app_id, 1, Some(most))?,
-            self.put(EVERY, item, &json)?,
-            self.put(&of_client(&item.client_app_id), item, &json)?,
+            self.put(EVERY, item, &json, true)?,
+            self.put(&of_client(&item.client_app_id), item, &json, false)?,
         ];
-        self.transact(writes).await
+        match self.transact(writes).await? {
+            Ok(()) => Ok(true),
+            // Kept already (a part delivered again): kept once.
+            Err(failed) if failed.get(1) == Some(&true) => Ok(true),
+            Err(_) => Ok(false),
+        }
     }
 
     async fn get(&self, id: &str) -> Result<Option<Quarantined>, StoreError> {
@@ -216,6 +241,7 @@ impl QuarantineStore for DynamoQuarantine {
             self.delete(&of_client(&item.client_app_id), id, false)?,
             self.count(&item.client_app_id, -1, None)?,
         ];
-        self.transact(writes).await
+        // A failed condition: removed meanwhile.
+        Ok(self.transact(writes).await?.is_ok())
     }
 }

@@ -281,8 +281,9 @@ pub trait RecordStore: Send + Sync {
 /// per client, each client's at most a bound.
 #[async_trait]
 pub trait QuarantineStore: Send + Sync {
-    /// Keeps `item` unless its client keeps `most` items already: whether it was kept. Counting
-    /// and keeping are one atomic step.
+    /// Keeps `item` unless its client keeps `most` items already: whether it is kept. Counting
+    /// and keeping are one atomic step, and keeping an id kept already keeps it once (a part
+    /// delivered again).
     async fn keep(&self, item: &Quarantined, most: u64) -> Result<bool, StoreError>;
 
     async fn get(&self, id: &str) -> Result<Option<Quarantined>, StoreError>;

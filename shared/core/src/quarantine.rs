@@ -32,4 +32,18 @@ impl Quarantined {
     pub fn new_id() -> String {
         uuid::Uuid::now_v7().to_string()
     }
+
+    /// The id of the item at `position` of a job's `part`, the same however often the part is
+    /// delivered (so that keeping it again keeps it once): a UUID v7 of the time the job was
+    /// accepted, its other bits from the job, part and position.
+    pub fn id_for(accepted_ms: i64, job_id: &str, part: u32, position: usize) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{job_id}/{part}/{position}").as_bytes());
+        let mut random = [0u8; 10];
+        random.copy_from_slice(&digest[..10]);
+        let millis = u64::try_from(accepted_ms).unwrap_or_default();
+        uuid::Builder::from_unix_timestamp_millis(millis, &random)
+            .into_uuid()
+            .to_string()
+    }
 }

@@ -25,6 +25,10 @@ impl QuarantineStore for Embedded {
         })?;
         let (id, client) = (item.id.clone(), item.client_app_id.clone());
         self.write(move |txn: &WriteTransaction| {
+            let mut items = txn.open_table(QUARANTINE).map_err(fail)?;
+            if items.get(id.as_str()).map_err(fail)?.is_some() {
+                return Ok(true);
+            }
             let mut counts = txn.open_table(COUNTERS).map_err(fail)?;
             let key = count_key(&client);
             let kept = counts
@@ -35,10 +39,7 @@ impl QuarantineStore for Embedded {
                 return Ok(false);
             }
             counts.insert(key.as_str(), kept + 1).map_err(fail)?;
-            txn.open_table(QUARANTINE)
-                .map_err(fail)?
-                .insert(id.as_str(), json.as_str())
-                .map_err(fail)?;
+            items.insert(id.as_str(), json.as_str()).map_err(fail)?;
             txn.open_table(QUARANTINE_BY_CLIENT)
                 .map_err(fail)?
                 .insert((client.as_str(), id.as_str()), ())
