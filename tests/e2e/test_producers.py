@@ -314,7 +314,8 @@ def test_under_flag_no_event_of_a_mixed_batch_is_lost_in_silence(backend, reques
     first, second, third = job["returnValue"]["results"]
     assert first == {"allocatedId": first["allocatedId"], "externalId": good["id"]}, first
     assert second["allocatedId"] and [p["path"] for p in second["problems"]] == ["/object/type"], second
-    assert (third["allocatedId"], third["status"]) == (None, "refused") and "eventTime" in third["message"], third
+    assert (third["allocatedId"], third["status"]) == (None, "quarantined") and "eventTime" in third["message"], third
+    assert third["quarantineId"], third
     status, stored = local.request("GET", f"/caliper/events/{webpage['id']}?clientAppId={client}", client="e2e-admin")
     assert status == 200 and stored["event"]["problems"] == second["problems"], stored
     status, stored = local.request("GET", f"/caliper/events/{good['id']}?clientAppId={client}", client="e2e-admin")

@@ -164,7 +164,8 @@ PERMISSIONS = {
                        ("dynamodb:GetItem", "EventsTable"),
                        ("dynamodb:PutItem", "EventsTable"), ("dynamodb:UpdateItem", "EventsTable"),
                        ("sqs:SendMessage", "DeliveryQueue"),
-                       ("sqs:ChangeMessageVisibility", "EventsQueue")},
+                       ("sqs:ChangeMessageVisibility", "EventsQueue"),
+                       ("dynamodb:PutItem", "WebhooksTable"), ("dynamodb:UpdateItem", "WebhooksTable")},
     "dead-letters": {("dynamodb:UpdateItem", "JobsTable"), ("sqs:SendMessage", "EventsReplayQueue")},
     "job-status": {("dynamodb:GetItem", "JobsTable")},
     "query-events": {(action, resource) for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")

@@ -132,6 +132,8 @@ pub enum ResultStatus {
     /// The client stored an event of this Caliper id before with other content: the first is
     /// kept, and the message names the first difference.
     Conflict { message: String },
+    /// Under the `flag` policy, an item that cannot be stored was kept in quarantine under `id`.
+    Quarantined { id: String, reason: String },
 }
 
 impl ResultStatus {
@@ -146,6 +148,7 @@ impl ResultStatus {
             Self::Refused { .. } => "refused",
             Self::Erased => "erased",
             Self::Conflict { .. } => "conflict",
+            Self::Quarantined { .. } => "quarantined",
         }
     }
 }

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::message::JobMessage;
 use crate::model::{EventKey, EventResult, JobState, ResultStatus, StoredEvent};
-use crate::ports::{EventStore, InsertOutcome, JobStore, Queue, StoreError};
+use crate::ports::{EventStore, InsertOutcome, JobStore, QuarantineStore, Queue, StoreError};
+use crate::quarantine::Quarantined;
 use crate::retry::Backoff;
 use crate::webhooks::DeliveryMessage;
 use crate::work::Work;
@@ -17,6 +18,8 @@ pub struct Processor {
     jobs: Arc<dyn JobStore>,
     events: Arc<dyn EventStore>,
     deliveries: Option<Arc<dyn Queue<DeliveryMessage>>>,
+    /// Where the items the `flag` policy cannot store are kept, and how many per client.
+    quarantine: Option<(Arc<dyn QuarantineStore>, u64)>,
     retry: Backoff,
 }
 
@@ -26,8 +29,16 @@ impl Processor {
             jobs,
             events,
             deliveries: None,
+            quarantine: None,
             retry: Backoff::JOB_PARTS,
         }
+    }
+
+    /// Keeps what the `flag` policy cannot store in `store`, at most `most` items per client
+    /// (without: such items are only named in their job).
+    pub fn quarantining(mut self, store: Arc<dyn QuarantineStore>, most: u64) -> Self {
+        self.quarantine = Some((store, most));
+        self
     }
 
     /// Retries failed parts after `retry` instead of [`Backoff::JOB_PARTS`] (tests that must not
@@ -171,9 +182,7 @@ impl Processor {
             let found = problems_at(message, position);
             // An item the `flag` policy cannot store says why, with what was found in it.
             if let Some(reason) = unusable.get(&position) {
-                let status = ResultStatus::Refused {
-                    reason: reason.clone(),
-                };
+                let status = self.set_aside(message, position, reason, &found).await?;
                 results.push(EventResult::new(0, external_id, status, found));
                 continue;
             }
@@ -214,6 +223,53 @@ impl Processor {
 }
 
 impl Processor {
+    /// An item the `flag` policy cannot store: kept in quarantine (once, however often the part
+    /// is delivered) and so reported, or refused when there is none or its client's is full.
+    async fn set_aside(
+        &self,
+        message: &JobMessage,
+        position: usize,
+        reason: &str,
+        found: &[caliper_validation::Problem],
+    ) -> Result<ResultStatus, StoreError> {
+        let Some((store, most)) = &self.quarantine else {
+            return Ok(ResultStatus::Refused {
+                reason: reason.to_owned(),
+            });
+        };
+        let now = Utc::now();
+        let accepted = message
+            .accepted_at
+            .unwrap_or_else(|| now.timestamp_millis());
+        let mut reasons = vec![caliper_validation::Problem::new("", reason)];
+        reasons.extend(found.iter().cloned());
+        let item = Quarantined {
+            id: Quarantined::id_for(accepted, &message.job_id, message.part, position),
+            client_app_id: message.client_app_id.clone(),
+            source: "submission".to_owned(),
+            received_at: crate::model::timestamp(now),
+            reasons,
+            body: message.events[position].clone(),
+            envelope: serde_json::json!({
+                "sensor": message.sensor,
+                "sendTime": message.send_time,
+                "dataVersion": message.data_version,
+            }),
+        };
+        Ok(if store.keep(&item, *most).await? {
+            ResultStatus::Quarantined {
+                id: item.id,
+                reason: reason.to_owned(),
+            }
+        } else {
+            ResultStatus::Refused {
+                reason: format!(
+                    "{reason}; it was not kept either: the client's quarantine holds its most, {most} items (replay or delete some)"
+                ),
+            }
+        })
+    }
+
     /// The event at `position` was stored before (by another job, another delivery of this
     /// message, or earlier in it): the same event again is a plain success; other content is a
     /// conflict, and the first stays.

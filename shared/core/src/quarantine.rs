@@ -8,6 +8,10 @@ use serde_json::Value;
 
 use caliper_validation::Problem;
 
+/// The most items one client keeps in quarantine: beyond it, an item that cannot be stored is
+/// refused (its job says so) until some are replayed or deleted.
+pub const MOST_PER_CLIENT: u64 = 10_000;
+
 /// One kept item: the item as it was sent, the envelope fields it came with, and why it could not
 /// be stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,9 @@ use crate::{Ports, Processor};
 /// The job queue's worker: stores each part's events once, records the job's progress, and
 /// announces what it stored on the delivery queue.
 pub fn processor(ports: &Ports) -> Processor {
-    Processor::new(ports.jobs.clone(), ports.events.clone()).notifying(ports.deliveries.clone())
+    Processor::new(ports.jobs.clone(), ports.events.clone())
+        .notifying(ports.deliveries.clone())
+        .quarantining(ports.quarantine.clone(), crate::quarantine::MOST_PER_CLIENT)
 }
 
 /// The delivery queue's worker: fans stored events out to the webhooks that want them, and

@@ -75,6 +75,11 @@ fn result_json(r: &caliper_core::EventResult) -> Value {
             "allocatedId": r.allocated_id.to_string(), "externalId": r.external_id,
             "status": r.status.as_str(), "message": message,
         }),
+        // Kept for its client to read, replay or delete (`/quarantine/{id}`).
+        ResultStatus::Quarantined { id, reason } => json!({
+            "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
+            "message": reason, "quarantineId": id,
+        }),
         ResultStatus::Erased => json!({
             "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
             "message": "This event was erased before; it is not stored again",
