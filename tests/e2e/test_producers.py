@@ -324,3 +324,48 @@ def test_under_flag_no_event_of_a_mixed_batch_is_lost_in_silence(backend, reques
     for conformant, expected in (("false", [webpage["id"]]), ("true", [good["id"]])):
         status, page = local.request("GET", f"/caliper/events?conformant={conformant}", token=secret)
         assert status == 200 and [e["externalId"] for e in page["events"]] == expected, (conformant, page)
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_what_flag_cannot_store_waits_in_quarantine_for_replay_or_delete(backend, request):
+    local = request.getfixturevalue(backend)
+    client = f"quarantined-{uuid.uuid4().hex[:8]}"
+    _, secret = make_key(local, client)
+    status, _ = local.request("PUT", f"/clients/{client}", {"validation": "flag"}, client="e2e-admin")
+    assert status == 200
+    late = [dict(ims_sensor_event(f"urn:uuid:{uuid.uuid4()}"), eventTime="later") for _ in range(2)]
+    status, reply = local.request("POST", "/caliper/event", envelope(late, V1P2), token=secret)
+    assert status == 200, reply
+    job = local.wait_for_job(reply["jobId"], client="e2e-admin")
+    ids = [r["quarantineId"] for r in job["returnValue"]["results"]]
+    assert all(ids) and [r["status"] for r in job["returnValue"]["results"]] == ["quarantined"] * 2, job
+
+    status, page = local.request("GET", "/quarantine?limit=1", token=secret)
+    assert status == 200 and [i["id"] for i in page["items"]] == [ids[1]] and page["nextCursor"] == ids[1], page
+    item = page["items"][0]
+    assert (item["clientAppId"], item["source"], item["body"]) == (client, "submission", late[1]), item
+    assert "eventTime" in item["reasons"][0]["message"], item
+    status, rest = local.request("GET", f"/quarantine?cursor={ids[1]}", token=secret)
+    assert [i["id"] for i in rest["items"]] == [ids[0]], rest
+    # Another client sees none of them; an admin sees them all.
+    status, other = local.request("GET", "/quarantine")
+    assert status == 200 and not {i["id"] for i in other["items"]} & set(ids), other
+    status, _ = local.request("DELETE", f"/quarantine/{ids[0]}")
+    assert status == 404
+    status, admin = local.request("GET", f"/quarantine?clientAppId={client}", client="e2e-admin")
+    assert [i["id"] for i in admin["items"]] == [ids[1], ids[0]], admin
+
+    # Fixed at the source, the client's policy strict again: a replay is held to it (400 here),
+    # and the item stays; under flag it is submitted again and leaves.
+    status, _ = local.request("PUT", f"/clients/{client}", {"validation": "strict"}, client="e2e-admin")
+    status, refused = local.request("POST", f"/quarantine/{ids[0]}/replay", token=secret)
+    assert status == 400 and refused["errors"][0]["path"] == "/data/0/eventTime", refused
+    status, _ = local.request("PUT", f"/clients/{client}", {"validation": "flag"}, client="e2e-admin")
+    status, replayed = local.request("POST", f"/quarantine/{ids[0]}/replay", token=secret)
+    assert status == 200 and replayed["jobId"], replayed
+    again = local.wait_for_job(replayed["jobId"], client="e2e-admin")
+    assert again["returnValue"]["results"][0]["status"] == "quarantined", again
+    status, _ = local.request("DELETE", f"/quarantine/{ids[1]}", token=secret)
+    assert status == 200
+    status, left = local.request("GET", "/quarantine", token=secret)
+    assert [i["id"] for i in left["items"]] == [again["returnValue"]["results"][0]["quarantineId"]], left

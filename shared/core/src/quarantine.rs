@@ -3,10 +3,15 @@
 //! rules, or delete, instead of being refused. Each client keeps at most a bound of them, so that
 //! no producer can fill the store with what it cannot get right.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use caliper_validation::Problem;
+
+use crate::identity::Caller;
+use crate::ports::{QuarantineStore, StoreError};
 
 /// The most items one client keeps in quarantine: beyond it, an item that cannot be stored is
 /// refused (its job says so) until some are replayed or deleted.
@@ -39,15 +44,121 @@ impl Quarantined {
 
     /// The id of the item at `position` of a job's `part`, the same however often the part is
     /// delivered (so that keeping it again keeps it once): a UUID v7 of the time the job was
-    /// accepted, its other bits from the job, part and position.
+    /// accepted, then the part and position (later items of a job sort later), then the job.
     pub fn id_for(accepted_ms: i64, job_id: &str, part: u32, position: usize) -> String {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(format!("{job_id}/{part}/{position}").as_bytes());
+        let job = Sha256::digest(job_id.as_bytes());
+        // UUID v7 keeps 12 bits after the version and 62 after the variant: a part (a job has
+        // at most a few thousand) and a position (at most its events) fit.
+        let (part, position) = (part.min(0x0FFF), position.min(0x3FFF));
         let mut random = [0u8; 10];
-        random.copy_from_slice(&digest[..10]);
+        random[0] = (part >> 8) as u8;
+        random[1] = part as u8;
+        random[2] = (position >> 8) as u8;
+        random[3] = position as u8;
+        random[4..].copy_from_slice(&job[..6]);
         let millis = u64::try_from(accepted_ms).unwrap_or_default();
         uuid::Builder::from_unix_timestamp_millis(millis, &random)
             .into_uuid()
             .to_string()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QuarantineError {
+    /// Missing, or another client's: both look the same.
+    #[error("quarantined item not found")]
+    NotFound,
+    /// A client asked for another client's items.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who reads and deletes what: a client its own items, an admin every client's.
+#[derive(Clone)]
+pub struct QuarantineService {
+    store: Arc<dyn QuarantineStore>,
+}
+
+impl QuarantineService {
+    pub fn new(store: Arc<dyn QuarantineStore>) -> Self {
+        Self { store }
+    }
+
+    /// A page, newest first, after the item `after`: the caller's own, or for an admin every
+    /// client's (or `client`'s).
+    pub async fn page(
+        &self,
+        caller: &Caller,
+        client: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Quarantined>, QuarantineError> {
+        let client = match (caller.is_admin(), client) {
+            (true, client) => client,
+            (false, Some(other)) if other != caller.client_id => {
+                return Err(QuarantineError::Invalid(
+                    "clientAppId names another client; only admins read other clients' items"
+                        .into(),
+                ))
+            }
+            (false, _) => Some(caller.client_id.as_str()),
+        };
+        Ok(self.store.page(client, after, limit).await?)
+    }
+
+    /// One item the caller may see.
+    pub async fn find(&self, caller: &Caller, id: &str) -> Result<Quarantined, QuarantineError> {
+        self.store
+            .get(id)
+            .await?
+            .filter(|item| caller.may_see(&item.client_app_id))
+            .ok_or(QuarantineError::NotFound)
+    }
+
+    /// Deletes one item the caller may see.
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), QuarantineError> {
+        self.find(caller, id).await?;
+        if self.store.remove(id).await? {
+            Ok(())
+        } else {
+            Err(QuarantineError::NotFound)
+        }
+    }
+}
+
+impl Quarantined {
+    /// The item as an envelope of its own, as it came: what a replay submits again.
+    pub fn as_envelope(&self) -> Value {
+        let mut envelope = self.envelope.clone();
+        if let Value::Object(fields) = &mut envelope {
+            fields.insert("data".to_owned(), Value::Array(vec![self.body.clone()]));
+        }
+        envelope
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jobs_items_are_ordered_and_named_the_same_each_time() {
+        let id = |part, position| Quarantined::id_for(1_714_564_800_000, "job-1", part, position);
+        assert_eq!(
+            id(0, 3),
+            id(0, 3),
+            "a part delivered again names its items alike"
+        );
+        let mut ids = vec![id(1, 0), id(0, 999), id(0, 2), id(0, 10)];
+        ids.sort();
+        assert_eq!(ids, [id(0, 2), id(0, 10), id(0, 999), id(1, 0)]);
+        assert_ne!(
+            id(0, 3),
+            Quarantined::id_for(1_714_564_800_000, "job-2", 0, 3)
+        );
+        assert!(id(0, 0) < Quarantined::id_for(1_714_564_800_001, "job-0", 0, 0));
     }
 }

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use caliper_core::clients::{Keys, Settings};
+use caliper_core::quarantine::QuarantineService;
 use caliper_core::webhooks::{TargetPolicy, WebhookService};
 use caliper_core::{Ports, Records, Submitter};
 use caliper_validation::Limits;
@@ -14,6 +15,7 @@ pub struct App {
     pub settings: Settings,
     /// Shared with the authenticator of the same process (caliper-local), which admits keys.
     pub keys: Arc<Keys>,
+    pub quarantine: QuarantineService,
 }
 
 impl App {
@@ -27,6 +29,7 @@ impl App {
         );
         let records = Records::new(ports.records.clone());
         Self {
+            quarantine: QuarantineService::new(ports.quarantine.clone()),
             settings: Settings::new(records.clone()),
             keys: Arc::new(Keys::new(records)),
             ports,

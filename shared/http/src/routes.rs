@@ -18,10 +18,11 @@ pub enum Function {
     ApiDescription,
     Webhooks,
     Clients,
+    Quarantine,
 }
 
 impl Function {
-    pub const ALL: [Function; 8] = [
+    pub const ALL: [Function; 9] = [
         Self::SubmitEvents,
         Self::ValidateEvents,
         Self::EndpointConfig,
@@ -30,6 +31,7 @@ impl Function {
         Self::ApiDescription,
         Self::Webhooks,
         Self::Clients,
+        Self::Quarantine,
     ];
 
     /// Its crate's name in `functions/` and its resource's stem in the template.
@@ -43,6 +45,7 @@ impl Function {
             Self::ApiDescription => "api-description",
             Self::Webhooks => "webhooks",
             Self::Clients => "clients",
+            Self::Quarantine => "quarantine",
         }
     }
 }
@@ -78,6 +81,9 @@ pub enum Operation {
     CreateKey,
     ListKeys,
     RevokeKey,
+    ListQuarantine,
+    ReplayQuarantined,
+    DeleteQuarantined,
 }
 
 impl Operation {
@@ -108,6 +114,9 @@ impl Operation {
             | Self::CreateKey
             | Self::ListKeys
             | Self::RevokeKey => Function::Clients,
+            Self::ListQuarantine | Self::ReplayQuarantined | Self::DeleteQuarantined => {
+                Function::Quarantine
+            }
         }
     }
 }
@@ -283,6 +292,9 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/keys", CreateKey, ADMIN, Document),
     route("GET", "/keys", ListKeys, ADMIN, Empty),
     route("DELETE", "/keys/{id}", RevokeKey, ADMIN, Empty),
+    route("GET", "/quarantine", ListQuarantine, EVENTS, Empty),
+    route("POST", "/quarantine/{id}/replay", ReplayQuarantined, EVENTS, Empty),
+    route("DELETE", "/quarantine/{id}", DeleteQuarantined, EVENTS, Empty),
 ];
 
 /// The route a request reached, from API Gateway's route key and the path asked for. The greedy

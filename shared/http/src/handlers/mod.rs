@@ -10,6 +10,7 @@ mod api_description;
 pub mod clients;
 mod endpoint_config;
 mod job_status;
+mod quarantine;
 mod query_events;
 mod submit_events;
 mod validate_events;
@@ -180,6 +181,16 @@ pub const CLIENTS: Service = Service {
     },
 };
 
+pub const QUARANTINE: Service = Service {
+    function: Function::Quarantine,
+    handler: |operation| match operation {
+        Operation::ListQuarantine => stored!(quarantine::list),
+        Operation::ReplayQuarantined => stored!(quarantine::replay),
+        Operation::DeleteQuarantined => stored!(quarantine::delete),
+        _ => None,
+    },
+};
+
 /// The service of `function` (caliper-local serves them all).
 pub fn service(function: Function) -> &'static Service {
     match function {
@@ -191,6 +202,7 @@ pub fn service(function: Function) -> &'static Service {
         Function::ApiDescription => &API_DESCRIPTION,
         Function::Webhooks => &WEBHOOKS,
         Function::Clients => &CLIENTS,
+        Function::Quarantine => &QUARANTINE,
     }
 }
 

@@ -18,17 +18,24 @@ use crate::response::{ok, ApiError};
 pub async fn submit_events(app: &App, call: &Call) -> Answer {
     let caller = call.caller()?;
     let body = json_body(&call.request, &app.limits)?;
+    let job_id = accept(app, &caller.client_id, body).await?;
+    Ok(ok(&json!({
+        "status": "success",
+        "message": "Events accepted for processing",
+        "jobId": job_id,
+    })))
+}
+
+/// Holds `body` to `client`'s validation policy and records one job for it: its id, or the
+/// answer that refuses it.
+pub(crate) async fn accept(app: &App, client: &str, body: Value) -> Result<String, ApiError> {
     if let Some(problem) = unsupported_version_in(&body) {
         return Err(
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, problem.message.clone())
                 .with_errors(vec![problem]),
         );
     }
-    let settings = app
-        .settings
-        .of(&caller.client_id)
-        .await
-        .map_err(|e| unavailable(&e))?;
+    let settings = app.settings.of(client).await.map_err(|e| unavailable(&e))?;
     let envelopes = match settings.validation {
         ValidationPolicy::Strict => {
             validate_body(&body, &app.limits).map_err(invalid)?;
@@ -44,18 +51,12 @@ pub async fn submit_events(app: &App, call: &Call) -> Answer {
             envelopes
         }
     };
-    let job_id = app
-        .submitter
-        .submit(&caller.client_id, envelopes)
+    app.submitter
+        .submit(client, envelopes)
         .await
         .map_err(|error| match error {
             SubmitError::Record(e) | SubmitError::Enqueue(e) => unavailable(&e),
-        })?;
-    Ok(ok(&json!({
-        "status": "success",
-        "message": "Events accepted for processing",
-        "jobId": job_id,
-    })))
+        })
 }
 
 fn invalid(problems: caliper_validation::Problems) -> ApiError {
