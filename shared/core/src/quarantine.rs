@@ -96,6 +96,13 @@ impl QuarantineService {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Quarantined>, QuarantineError> {
+        if let Some(client) = client {
+            let mut problems = Vec::new();
+            crate::clients::check_client_id(client, "/query/clientAppId", &mut problems);
+            if let Some(problem) = problems.pop() {
+                return Err(QuarantineError::Invalid(problem.message));
+            }
+        }
         let client = match (caller.is_admin(), client) {
             (true, client) => client,
             (false, Some(other)) if other != caller.client_id => {

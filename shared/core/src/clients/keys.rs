@@ -152,6 +152,13 @@ impl Keys {
         client_app_id: Option<&str>,
     ) -> Result<Vec<KeyView>, ClientError> {
         caller.require(&[Scope::Admin])?;
+        if let Some(client) = client_app_id {
+            let mut problems = Vec::new();
+            check_client_id(client, "/query/clientAppId", &mut problems);
+            if !problems.is_empty() {
+                return Err(ClientError::Invalid(problems));
+            }
+        }
         let uses: HashMap<String, String> = self
             .records
             .all::<KeyUse>()
