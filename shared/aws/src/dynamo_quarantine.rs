@@ -40,8 +40,7 @@ fn decode(item: &Item) -> Result<Quarantined, StoreError> {
         .get(DOCUMENT)
         .and_then(|v| v.as_s().ok())
         .ok_or_else(|| StoreError::corrupt("a quarantined item has no document"))?;
-    serde_json::from_str(json)
-        .map_err(|e| StoreError::corrupt("a quarantined item is unreadable").caused_by(e))
+    Quarantined::from_json(json)
 }
 
 #[derive(Clone)]
@@ -161,9 +160,7 @@ impl DynamoQuarantine {
 #[async_trait]
 impl QuarantineStore for DynamoQuarantine {
     async fn keep(&self, item: &Quarantined, most: u64) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(item).map_err(|e| {
-            StoreError::invalid("a quarantined item could not be written as JSON").caused_by(e)
-        })?;
+        let json = item.to_json()?;
         let writes = vec![
             self.count(&item.client_app_id, 1, Some(most))?,
             self.put(EVERY, item, &json, true)?,

@@ -37,6 +37,18 @@ pub struct Quarantined {
 }
 
 impl Quarantined {
+    /// The item as both stores keep it.
+    pub fn to_json(&self) -> Result<String, StoreError> {
+        serde_json::to_string(self).map_err(|e| {
+            StoreError::invalid("a quarantined item could not be written as JSON").caused_by(e)
+        })
+    }
+
+    pub fn from_json(json: &str) -> Result<Self, StoreError> {
+        serde_json::from_str(json)
+            .map_err(|e| StoreError::corrupt("a quarantined item is unreadable").caused_by(e))
+    }
+
     /// A new id, later than every id made before it.
     pub fn new_id() -> String {
         uuid::Uuid::now_v7().to_string()

@@ -13,16 +13,13 @@ fn count_key(client: &str) -> String {
 }
 
 fn decode(json: &str) -> Result<Quarantined, StoreError> {
-    serde_json::from_str(json)
-        .map_err(|e| StoreError::corrupt("a quarantined item is unreadable").caused_by(e))
+    Quarantined::from_json(json)
 }
 
 #[async_trait]
 impl QuarantineStore for Embedded {
     async fn keep(&self, item: &Quarantined, most: u64) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(item).map_err(|e| {
-            StoreError::invalid("a quarantined item could not be written as JSON").caused_by(e)
-        })?;
+        let json = item.to_json()?;
         let (id, client) = (item.id.clone(), item.client_app_id.clone());
         self.write(move |txn: &WriteTransaction| {
             let mut items = txn.open_table(QUARANTINE).map_err(fail)?;
