@@ -161,7 +161,6 @@ PERMISSIONS = {
                       ("dynamodb:PutItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
                       ("sqs:SendMessage", "EventsQueue")},
     "process-events": {("dynamodb:UpdateItem", "JobsTable"), ("dynamodb:BatchGetItem", "EventsTable"),
-                       ("dynamodb:GetItem", "EventsTable"),
                        ("dynamodb:PutItem", "EventsTable"), ("dynamodb:UpdateItem", "EventsTable"),
                        ("sqs:SendMessage", "DeliveryQueue"),
                        ("sqs:ChangeMessageVisibility", "EventsQueue"),

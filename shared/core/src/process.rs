@@ -177,6 +177,25 @@ impl Processor {
                 .await?;
         }
 
+        // The events found stored before, read together, to tell a resend from a conflict.
+        let earlier: Vec<EventKey> = external_ids
+            .iter()
+            .enumerate()
+            .filter(|(position, id)| {
+                !unusable.contains_key(position)
+                    && !stored_at.contains(position)
+                    && !not_stored.contains_key(*id)
+                    && !originals.contains_key(*id)
+            })
+            .map(|(_, id)| EventKey::new(&message.client_app_id, id))
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !earlier.is_empty() {
+            for (key, event) in self.events.get_many(&earlier).await? {
+                originals.insert(key.external_id, event);
+            }
+        }
         let mut results = Vec::with_capacity(external_ids.len());
         for (position, external_id) in external_ids.into_iter().enumerate() {
             let found = problems_at(message, position);
@@ -190,10 +209,7 @@ impl Processor {
             let status = match not_stored.get(&external_id) {
                 Some(status) => status.clone(),
                 None if stored_at.contains(&position) => ResultStatus::Stored,
-                None => {
-                    self.compare(message, position, &external_id, &mut originals)
-                        .await?
-                }
+                None => compare(message, position, originals.get(&external_id)),
             };
             let found = if status.is_stored() {
                 found
@@ -269,45 +285,31 @@ impl Processor {
             }
         })
     }
+}
 
-    /// The event at `position` was stored before (by another job, another delivery of this
-    /// message, or earlier in it): the same event again is a plain success; other content is a
-    /// conflict, and the first stays.
-    async fn compare(
-        &self,
-        message: &JobMessage,
-        position: usize,
-        external_id: &str,
-        originals: &mut HashMap<String, StoredEvent>,
-    ) -> Result<ResultStatus, StoreError> {
-        if !originals.contains_key(external_id) {
-            let key = EventKey::new(&message.client_app_id, external_id);
-            match self.events.get(&key).await? {
-                Some(original) => originals.insert(external_id.to_owned(), original),
-                // Deleted since it was found: nothing to differ from.
-                None => return Ok(ResultStatus::Stored),
-            };
-        }
-        let Some(original) = originals.get(external_id) else {
-            return Ok(ResultStatus::Stored);
-        };
-        let again = StoredEvent::from_event(
-            &message.events[position],
-            original.id,
-            &message.sensor,
-            &message.send_time,
-            &message.data_version,
-            &message.client_app_id,
-            Utc::now(),
-        );
-        Ok(match original.first_difference(&again) {
-            None => ResultStatus::Stored,
-            Some(pointer) => ResultStatus::Conflict {
-                message: format!(
-                    "an event with this id was stored before with other content (they first differ at {pointer}); the first is kept: send a changed event with a new id"
-                ),
-            },
-        })
+/// The event at `position` was stored before (by another job, another delivery of this message,
+/// or earlier in it) as `original`: the same event again is a plain success; other content is a
+/// conflict, and the first stays. None: deleted since it was found, nothing to differ from.
+fn compare(message: &JobMessage, position: usize, original: Option<&StoredEvent>) -> ResultStatus {
+    let Some(original) = original else {
+        return ResultStatus::Stored;
+    };
+    let again = StoredEvent::from_event(
+        &message.events[position],
+        original.id,
+        &message.sensor,
+        &message.send_time,
+        &message.data_version,
+        &message.client_app_id,
+        Utc::now(),
+    );
+    match original.first_difference(&again) {
+        None => ResultStatus::Stored,
+        Some(pointer) => ResultStatus::Conflict {
+            message: format!(
+                "an event with this id was stored before with other content (they first differ at {pointer}); the first is kept: send a changed event with a new id"
+            ),
+        },
     }
 }
 
