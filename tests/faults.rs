@@ -185,6 +185,7 @@ async fn job_with_events(ports: &Ports, n: usize) -> JobMessage {
         events: (0..n).map(|_| tool_use_event(&event_id())).collect(),
         problems: Vec::new(),
         accepted_at: None,
+        source: None,
     }
 }
 

@@ -492,6 +492,7 @@ async fn the_embedded_queue_dead_letters_what_keeps_failing() {
         events: vec![tool_use_event(&event_id())],
         problems: Vec::new(),
         accepted_at: None,
+        source: None,
     };
     ports.queue.send(&[orphan]).await.expect("send");
     assert_eq!(queue.depth().await.expect("depth"), (1, 0));

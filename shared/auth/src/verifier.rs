@@ -95,7 +95,7 @@ impl Verifier {
             .keys
             .key(&kid)
             .await
-            .map_err(TokenError)?
+            .map_err(|e| TokenError(e.to_string()))?
             .ok_or_else(|| {
                 TokenError(format!(
                     "The access token's key `{kid}` is not one of {}'s keys",

@@ -6,6 +6,8 @@
 //! - [`clients`]: each client's settings and its API keys; [`flag`]: what an event needs to be
 //!   stored at all under the `flag` policy;
 //! - [`identity`]: who is calling ([`Caller`]) and what they may see and change;
+//! - [`intake`]: a body judged by its client's policy, and taken from producers that cannot be
+//!   refused (connectors: what fails is quarantined);
 //! - [`submit`]: an envelope becomes a job and its queue messages ([`message`]);
 //! - [`process`]: a message's events are stored once ([`record`]: the job's progress);
 //! - [`query`]: what a listing asks and which index answers it;
@@ -19,6 +21,7 @@
 pub mod clients;
 pub mod flag;
 pub mod identity;
+pub mod intake;
 pub mod message;
 pub mod model;
 pub mod ports;

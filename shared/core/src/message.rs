@@ -31,6 +31,10 @@ pub struct JobMessage {
     /// logs; parts queued before it was recorded have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<i64>,
+    /// Where the events came from when not a submission to the API (`connector:<id>`): what
+    /// items set aside in quarantine say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Message for JobMessage {
@@ -63,6 +67,7 @@ pub fn split_into_parts(
         events: Vec::new(),
         problems: Vec::new(),
         accepted_at: Some(i64::MAX),
+        source: None,
     };
     // The largest part and parts numbers (and acceptance time) are counted in `overhead`, so real
     // ones only make it smaller.
@@ -105,6 +110,7 @@ pub fn split_into_parts(
                 problems
             },
             accepted_at: None,
+            source: None,
             ..empty.clone()
         })
         .collect()

@@ -240,15 +240,17 @@ pub enum RecordKind {
     ClientSettings,
     ApiKey,
     KeyUse,
+    Connector,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 5] = [
+    pub const ALL: [RecordKind; 6] = [
         Self::Webhook,
         Self::Filter,
         Self::ClientSettings,
         Self::ApiKey,
         Self::KeyUse,
+        Self::Connector,
     ];
 
     /// Its name in storage (the table's partition key): never change one that has been stored.
@@ -259,6 +261,7 @@ impl RecordKind {
             Self::ClientSettings => "client",
             Self::ApiKey => "key",
             Self::KeyUse => "key-use",
+            Self::Connector => "connector",
         }
     }
 }

@@ -262,7 +262,10 @@ impl Processor {
         let item = Quarantined {
             id: Quarantined::id_for(accepted, &message.job_id, message.part, position),
             client_app_id: message.client_app_id.clone(),
-            source: "submission".to_owned(),
+            source: message
+                .source
+                .clone()
+                .unwrap_or_else(|| "submission".to_owned()),
             received_at: crate::model::timestamp(now),
             reasons,
             body: message.events[position].clone(),
@@ -890,6 +893,7 @@ mod tests {
             events: vec![],
             problems: vec![],
             accepted_at: None,
+            source: None,
         };
         world
             .processor()

@@ -67,6 +67,17 @@ impl Submitter {
         client_app_id: &str,
         envelopes: Vec<Envelope>,
     ) -> Result<String, SubmitError> {
+        self.submit_from(client_app_id, None, envelopes).await
+    }
+
+    /// The same for events that came another way than a submission to the API (`source`, as
+    /// `connector:<id>`, is what their items set aside in quarantine say).
+    pub async fn submit_from(
+        &self,
+        client_app_id: &str,
+        source: Option<&str>,
+        envelopes: Vec<Envelope>,
+    ) -> Result<String, SubmitError> {
         let job_id = uuid::Uuid::new_v4().to_string();
         let mut messages: Vec<JobMessage> = envelopes
             .into_iter()
@@ -85,6 +96,7 @@ impl Submitter {
             message.part = part as u32;
             message.parts = parts;
             message.accepted_at = Some(accepted_at.timestamp_millis());
+            message.source = source.map(str::to_owned);
         }
 
         let events_count: usize = messages.iter().map(|m| m.events.len()).sum();

@@ -27,17 +27,28 @@ pub struct GuardedSender {
 impl GuardedSender {
     /// `timeout` bounds a whole delivery: resolving, connecting, sending and reading the answer.
     pub fn new(policy: TargetPolicy, timeout: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver { policy }))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(timeout.min(Duration::from_secs(3)))
-            .timeout(timeout)
-            .user_agent("caliper-events-api-webhooks")
-            .build()
-            .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
+        let client = guarded_client(policy, timeout, "caliper-events-api-webhooks")?;
         Ok(Self { policy, client })
     }
+}
+
+/// An HTTP client that reaches only what `policy` admits, by the same resolver as deliveries,
+/// with no redirects or proxy, and `timeout` for a whole request: for any fetch a client's
+/// configuration points us at (a connector's JWKS as well as a webhook's target).
+pub fn guarded_client(
+    policy: TargetPolicy,
+    timeout: Duration,
+    user_agent: &str,
+) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(GuardedResolver { policy }))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .timeout(timeout)
+        .user_agent(user_agent.to_owned())
+        .build()
+        .map_err(|e| format!("cannot build a guarded HTTP client: {e}"))
 }
 
 /// Resolves hosts for the client, admitting only what the policy admits.

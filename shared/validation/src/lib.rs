@@ -22,7 +22,7 @@ pub use flag::{findings, Findings};
 pub use formats::parse_date_time;
 pub use limits::{compact_size, parse_json, Limits, ParseRejection};
 pub use model::Version;
-pub use problem::{Problem, Problems};
+pub use problem::{pointer_join, Problem, Problems};
 
 use serde_json::Value;
 

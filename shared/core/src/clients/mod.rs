@@ -1,11 +1,14 @@
 //! What operators manage about each client: its settings ([`settings`]: how its submissions are
-//! validated, how long its events are kept) and the API keys it may send instead of OAuth2 tokens
-//! ([`keys`]: for producers that cannot fetch tokens). Both are records of the record store, one
-//! per client or key, changed by admins only.
+//! validated, how long its events are kept), the API keys it may send instead of OAuth2 tokens
+//! ([`keys`]: for producers that cannot fetch tokens), and the connectors that submit as it
+//! ([`connectors`]: for producers that send no credentials at all, as Canvas). Each is a record
+//! of the record store, changed by admins only.
 
+pub mod connectors;
 pub mod keys;
 pub mod settings;
 
+pub use connectors::{Connector, ConnectorKind, ConnectorView, Connectors};
 pub use keys::{ApiKey, Keys, NewKey};
 pub use settings::{ClientSettings, Settings, ValidationPolicy};
 
