@@ -51,6 +51,8 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         replay_queue_url: None,
         delivery_attempts: max_receives,
         allow_private_webhooks: false,
+        canvas_queue_url: None,
+        canvas_client_app_id: None,
     };
     let queues = caliper_aws::create_resources(&sdk, &settings)
         .await

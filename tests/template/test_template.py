@@ -97,6 +97,28 @@ def test_every_route_is_deployed_to_its_function_and_none_ends_in_a_slash():
     assert deployed == wanted
 
 
+def test_the_canvas_queue_is_optional_named_as_canvas_requires_and_writable_by_instructure():
+    resources = template()["Resources"]
+    assert template()["Parameters"]["CanvasClientAppId"]["Default"] == ""
+    assert template()["Parameters"]["CanvasAccountId"]["Default"] == "636161780776"
+    optional = {name for name, r in resources.items() if r.get("Condition") == "HasCanvasQueue"}
+    assert optional == {"CanvasQueue", "CanvasDeadLetterQueue", "CanvasQueuePolicy", "CanvasQueueTrigger",
+                        "CanvasDeadLetterAlarm"}
+    queue = resources["CanvasQueue"]["Properties"]
+    assert queue["QueueName"] == {"Fn::Sub": "canvas-live-events-${AWS::StackName}"}
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["CanvasDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": {"Ref": "MaxReceives"}}
+    statement, = resources["CanvasQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:aws:iam::${CanvasAccountId}:root"}}
+    assert "sqs:SendMessage" in statement["Action"]
+    trigger = resources["CanvasQueueTrigger"]["Properties"]
+    assert trigger["FunctionName"] == {"Ref": "CanvasQueueFunction"}
+    assert trigger["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # The function's grant on the queue names it as the queue is named.
+    variables = functions_in_template()["canvas-queue"]["Environment"]["Variables"]
+    assert variables["CALIPER_CANVAS_QUEUE_URL"]["Fn::If"][:2] == ["HasCanvasQueue", {"Ref": "CanvasQueue"}]
+
+
 @pytest.mark.parametrize("binary, queue, attempts", [("process-events", "EventsQueue", "MaxReceives"),
                                                      ("deliver-webhooks", "DeliveryQueue", "DeliveryAttempts")])
 def test_each_worker_is_fed_by_its_queue_with_partial_batch_failures(binary, queue, attempts):
@@ -177,6 +199,16 @@ PERMISSIONS = {
                    ("dynamodb:DeleteItem", "WebhooksTable"), ("dynamodb:UpdateItem", "WebhooksTable"),
                    ("dynamodb:PutItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
                    ("sqs:SendMessage", "EventsQueue")},
+    "connector-events": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:PutItem", "WebhooksTable"),
+                         ("dynamodb:UpdateItem", "WebhooksTable"),
+                         ("dynamodb:PutItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
+                         ("sqs:SendMessage", "EventsQueue")},
+    "canvas-queue": {("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:PutItem", "WebhooksTable"),
+                     ("dynamodb:UpdateItem", "WebhooksTable"),
+                     ("dynamodb:PutItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
+                     ("sqs:SendMessage", "EventsQueue")}
+                    | {(action, "CanvasQueue") for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                                              "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")},
     "validate-events": set(),
     "endpoint-config": set(),
     "api-description": set(),
@@ -192,7 +224,11 @@ PERMISSIONS = {
 
 
 def resource_name(resource):
-    """`!GetAtt X.Arn` → X; `!Sub ${X.Arn}/index/*` → X/index/*."""
+    """`!GetAtt X.Arn` → X; `!Sub ${X.Arn}/index/*` → X/index/*; the Canvas queue by its ARN (it
+    exists only with the CanvasClientAppId parameter)."""
+    canvas_arn = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:canvas-live-events-${AWS::StackName}"
+    if resource == {"Fn::Sub": canvas_arn}:
+        return "CanvasQueue"
     if "Fn::GetAtt" in resource:
         return resource["Fn::GetAtt"][0] if isinstance(resource["Fn::GetAtt"], list) else resource["Fn::GetAtt"].split(".")[0]
     return resource["Fn::Sub"].replace("${", "").replace(".Arn}", "")
@@ -283,7 +319,10 @@ def test_the_dashboard_shows_every_function_queue_and_metric_the_template_makes(
     for metric in ("Errors", "Duration"):
         assert {row[3] for row in rows if row[:2] == ["AWS/Lambda", metric]} == functions, metric
     queues = {row[3] for row in rows if row[0] == "AWS/SQS"}
-    sqs = {name for name, r in template()["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
+    # The optional Canvas queue is watched by its own conditional alarm: a dashboard cannot name
+    # a queue that may not exist.
+    sqs = {name for name, r in template()["Resources"].items()
+           if r["Type"] == "AWS::SQS::Queue" and "Condition" not in r}
     assert queues == {"${%s.QueueName}" % name for name in sqs}
     made = {t["MetricName"] for r in template()["Resources"].values() if r["Type"] == "AWS::Logs::MetricFilter"
             for t in r["Properties"]["MetricTransformations"]}

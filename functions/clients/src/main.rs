@@ -1,4 +1,5 @@
-//! /clients/{clientAppId} and /keys: each client's settings and its API keys (admins only).
+//! /clients/{clientAppId}, /keys and /connectors: each client's settings, its API keys and the
+//! connectors that submit as it (admins only).
 
 use caliper_http::{handlers, App};
 use lambda_http::{run, service_fn, Error, Request};
@@ -7,7 +8,11 @@ use lambda_http::{run, service_fn, Error, Request};
 async fn main() -> Result<(), Error> {
     caliper_runtime::telemetry::init_lambda();
     let aws = caliper_aws::from_env(&[]).await?;
-    let app = App::new(aws.ports, caliper_runtime::settings::limits()?);
+    // Connectors' key URLs obey the webhook targets' rules.
+    let policy = caliper_core::webhooks::TargetPolicy {
+        allow_private: aws.settings.allow_private_webhooks,
+    };
+    let app = App::new(aws.ports, caliper_runtime::settings::limits()?).with_target_policy(policy);
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve(&app, &handlers::CLIENTS, request).await)
     }))

@@ -33,6 +33,10 @@ pub struct AwsSettings {
     /// and private addresses (a function in a VPC delivering to internal services, or an
     /// emulator). Off, only public https targets are accepted.
     pub allow_private_webhooks: bool,
+    /// `CALIPER_CANVAS_QUEUE_URL`: the queue Canvas writes its live events to (canvas-queue).
+    pub canvas_queue_url: Option<String>,
+    /// `CALIPER_CANVAS_CLIENT_APP_ID`: the client those events are taken as (canvas-queue).
+    pub canvas_client_app_id: Option<String>,
 }
 
 pub use caliper_core::settings::SettingError;
@@ -47,6 +51,8 @@ pub enum Needs {
     ReplayQueue,
     CursorKeys,
     SecretsKey,
+    /// Canvas's queue, and the client its events are taken as.
+    CanvasQueue,
 }
 
 impl AwsSettings {
@@ -81,6 +87,8 @@ impl AwsSettings {
             replay_queue_url: vars.text("CALIPER_REPLAY_QUEUE_URL"),
             delivery_attempts: vars.number("CALIPER_DELIVERY_ATTEMPTS", 8, 1, 1000)?,
             allow_private_webhooks: vars.flag("CALIPER_WEBHOOK_ALLOW_PRIVATE", false)?,
+            canvas_queue_url: vars.text("CALIPER_CANVAS_QUEUE_URL"),
+            canvas_client_app_id: vars.text("CALIPER_CANVAS_CLIENT_APP_ID"),
         })
     }
 
@@ -92,6 +100,7 @@ impl AwsSettings {
             Needs::Queue => &self.queue_url,
             Needs::DeliveryQueue => &self.delivery_queue_url,
             Needs::ReplayQueue => &self.replay_queue_url,
+            Needs::CanvasQueue => &self.canvas_queue_url,
             Needs::CursorKeys | Needs::SecretsKey => &None,
         };
         url.as_deref()
@@ -126,6 +135,11 @@ impl AwsSettings {
                     self.secrets_key_id.is_some(),
                     "CALIPER_SECRETS_KEY_ID",
                     "the KMS key that seals webhook secrets",
+                ),
+                Needs::CanvasQueue => (
+                    self.canvas_queue_url.is_some() && self.canvas_client_app_id.is_some(),
+                    "CALIPER_CANVAS_QUEUE_URL and CALIPER_CANVAS_CLIENT_APP_ID",
+                    "Canvas's queue and the client its events are taken as",
                 ),
             };
             if !set {

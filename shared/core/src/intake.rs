@@ -7,16 +7,17 @@
 use std::sync::Arc;
 
 use caliper_validation::{
-    check_limits, findings, into_envelopes, unsupported_version_in, validate_body, Limits, Problem,
-    Problems,
+    check_limits, findings, into_envelopes, parse_json, unsupported_version_in, validate_body,
+    Limits, Problem, Problems,
 };
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use crate::clients::{Settings, ValidationPolicy};
 use crate::model::timestamp;
-use crate::ports::{QuarantineStore, StoreError};
+use crate::ports::{Consumer, QuarantineStore, StoreError, Verdict};
 use crate::quarantine::{Quarantined, MOST_PER_CLIENT};
+use crate::retry::Backoff;
 use crate::submit::{Envelope, SubmitError, Submitter};
 
 /// Why a body is not taken as it is.
@@ -237,6 +238,48 @@ impl Intake {
             ids.push(item.id);
         }
         Ok(ids)
+    }
+}
+
+/// A producer's own queue (Canvas writes its live events to one, unsigned: the queue's policy is
+/// the credential): each message a body taken as `client`. A message the stores cannot take now
+/// is tried again (the job queue's backoff), and after its last receive the queue's redrive
+/// policy keeps it on its dead-letter queue.
+pub struct QueueIntake {
+    intake: Intake,
+    client: String,
+    source: String,
+}
+
+impl QueueIntake {
+    pub fn new(intake: Intake, client: &str, source: &str) -> Self {
+        Self {
+            intake,
+            client: client.to_owned(),
+            source: source.to_owned(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Consumer for QueueIntake {
+    async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
+        let parsed = parse_json(body.as_bytes(), &self.intake.limits).map_err(|_| body.to_owned());
+        match self.intake.take(&self.client, &self.source, parsed).await {
+            Ok(_) => Verdict::Done,
+            Err(error) if receives >= max_receives => {
+                tracing::error!(%error, source = self.source, "a queued body could not be taken; the queue dead-letters it");
+                Verdict::DeadLetter
+            }
+            Err(error) => {
+                tracing::warn!(%error, source = self.source, receives, "a queued body could not be taken; it will be tried again");
+                Verdict::Retry
+            }
+        }
+    }
+
+    fn retry_delay(&self, receives: u32) -> std::time::Duration {
+        Backoff::JOB_PARTS.delay(receives)
     }
 }
 

@@ -36,6 +36,7 @@ impl Envelope {
     }
 }
 
+#[derive(Clone)]
 pub struct Submitter {
     jobs: Arc<dyn JobStore>,
     queue: Arc<dyn Queue<JobMessage>>,

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use caliper_core::clients::{Keys, Settings};
+use caliper_core::clients::connectors::BodySignatures;
+use caliper_core::clients::{Connectors, Keys, Settings};
+use caliper_core::intake::Intake;
 use caliper_core::quarantine::QuarantineService;
 use caliper_core::webhooks::{TargetPolicy, WebhookService};
 use caliper_core::{Ports, Records, Submitter};
@@ -16,6 +18,11 @@ pub struct App {
     /// Shared with the authenticator of the same process (caliper-local), which admits keys.
     pub keys: Arc<Keys>,
     pub quarantine: QuarantineService,
+    pub connectors: Connectors,
+    /// Takes what connectors receive, as their clients.
+    pub intake: Intake,
+    /// Checks connectors' signed bodies; none in a function that receives none.
+    pub signatures: Option<Arc<dyn BodySignatures>>,
 }
 
 impl App {
@@ -28,9 +35,18 @@ impl App {
             TargetPolicy::default(),
         );
         let records = Records::new(ports.records.clone());
+        let settings = Settings::new(records.clone());
         Self {
             quarantine: QuarantineService::new(ports.quarantine.clone()),
-            settings: Settings::new(records.clone()),
+            intake: Intake::new(
+                settings.clone(),
+                submitter.clone(),
+                ports.quarantine.clone(),
+                limits.clone(),
+            ),
+            settings,
+            connectors: Connectors::new(records.clone(), TargetPolicy::default()),
+            signatures: None,
             keys: Arc::new(Keys::new(records)),
             ports,
             limits,
@@ -39,8 +55,16 @@ impl App {
         }
     }
 
-    /// Where webhooks may send (caliper-local --allow-private-webhooks widens it).
+    /// Checks connectors' signed bodies with `signatures`.
+    pub fn with_signatures(mut self, signatures: Arc<dyn BodySignatures>) -> Self {
+        self.signatures = Some(signatures);
+        self
+    }
+
+    /// Where webhooks may send, and connectors' keys be fetched from (caliper-local
+    /// --allow-private-webhooks widens it).
     pub fn with_target_policy(mut self, policy: TargetPolicy) -> Self {
+        self.connectors = Connectors::new(Records::new(self.ports.records.clone()), policy);
         self.webhooks = WebhookService::new(
             self.ports.records.clone(),
             self.ports.secrets.clone(),

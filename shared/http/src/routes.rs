@@ -19,10 +19,11 @@ pub enum Function {
     Webhooks,
     Clients,
     Quarantine,
+    ConnectorEvents,
 }
 
 impl Function {
-    pub const ALL: [Function; 9] = [
+    pub const ALL: [Function; 10] = [
         Self::SubmitEvents,
         Self::ValidateEvents,
         Self::EndpointConfig,
@@ -32,6 +33,7 @@ impl Function {
         Self::Webhooks,
         Self::Clients,
         Self::Quarantine,
+        Self::ConnectorEvents,
     ];
 
     /// Its crate's name in `functions/` and its resource's stem in the template.
@@ -46,6 +48,7 @@ impl Function {
             Self::Webhooks => "webhooks",
             Self::Clients => "clients",
             Self::Quarantine => "quarantine",
+            Self::ConnectorEvents => "connector-events",
         }
     }
 }
@@ -84,6 +87,10 @@ pub enum Operation {
     ListQuarantine,
     ReplayQuarantined,
     DeleteQuarantined,
+    CreateConnector,
+    ListConnectors,
+    DeleteConnector,
+    ReceiveCanvas,
 }
 
 impl Operation {
@@ -113,10 +120,14 @@ impl Operation {
             | Self::SetClient
             | Self::CreateKey
             | Self::ListKeys
-            | Self::RevokeKey => Function::Clients,
+            | Self::RevokeKey
+            | Self::CreateConnector
+            | Self::ListConnectors
+            | Self::DeleteConnector => Function::Clients,
             Self::ListQuarantine | Self::ReplayQuarantined | Self::DeleteQuarantined => {
                 Function::Quarantine
             }
+            Self::ReceiveCanvas => Function::ConnectorEvents,
         }
     }
 }
@@ -162,7 +173,7 @@ impl Route {
     pub fn scopes(&self) -> &'static [Scope] {
         match self.access {
             Access::Caller(scopes) => scopes,
-            Access::Public => &[],
+            Access::Public | Access::Signature => &[],
         }
     }
 }
@@ -172,6 +183,9 @@ impl Route {
 pub enum Access {
     /// Anyone, without credentials: no authorizer runs.
     Public,
+    /// A producer whose body is its credential (a connector's): no authorizer runs, the handler
+    /// checks the body's signature, and failures are throttled as failed authentications.
+    Signature,
     /// An authenticated caller holding any one of these scopes (admin always): the authorizer
     /// lets the route through, and `handlers::serve` checks them again before the handler runs.
     Caller(&'static [Scope]),
@@ -222,6 +236,8 @@ const WEBHOOK_WRITE: Access = Access::Caller(&[Scope::WebhookCreate, Scope::Admi
 const ADMIN: Access = Access::Caller(&[Scope::Admin]);
 /// Anyone, without a token.
 const PUBLIC: Access = Access::Public;
+/// A connector's producer, by its body's signature.
+const SIGNED: Access = Access::Signature;
 
 const fn route(
     method: &'static str,
@@ -295,6 +311,10 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/quarantine", ListQuarantine, EVENTS, Empty),
     route("POST", "/quarantine/{id}/replay", ReplayQuarantined, EVENTS, Empty),
     route("DELETE", "/quarantine/{id}", DeleteQuarantined, EVENTS, Empty),
+    route("POST", "/connectors", CreateConnector, ADMIN, Document),
+    route("GET", "/connectors", ListConnectors, ADMIN, Empty),
+    route("DELETE", "/connectors/{id}", DeleteConnector, ADMIN, Empty),
+    route("POST", "/connectors/canvas/{id}", ReceiveCanvas, SIGNED, Envelopes),
 ];
 
 /// The route a request reached, from API Gateway's route key and the path asked for. The greedy
@@ -359,6 +379,7 @@ mod tests {
             .map(|route| {
                 let access = match route.access {
                     Access::Public => "public".to_owned(),
+                    Access::Signature => "signature".to_owned(),
                     Access::Caller(scopes) => {
                         let names: Vec<&str> = scopes.iter().map(|s| s.name()).collect();
                         names.join(", ")

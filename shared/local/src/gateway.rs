@@ -118,17 +118,31 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     };
     let source = crate::server::peer(&parts.extensions)
         .map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
-    // A public route (no scopes) has no authorizer, as in the template.
-    let authorizer = if route.access == Access::Public {
-        None
-    } else {
-        let authorization = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        match authorize(&gateway, authorization, route, &source).await {
-            Ok(authorizer) => Some(authorizer),
-            Err(refusal) => return refusal,
+    // A public route (no scopes) has no authorizer, as in the template; nor has a route whose
+    // body is its credential, but its failures are slowed as failed authentications are: per
+    // address, and per connector from that address (so that no one can lock a producer out).
+    let signers = [
+        format!("address:{source}"),
+        format!("signature:{path}@{source}"),
+    ];
+    let signers = [signers[0].as_str(), signers[1].as_str()];
+    let authorizer = match route.access {
+        Access::Public => None,
+        Access::Signature => {
+            if let Some(wait) = gateway.failures.wait(&signers) {
+                return too_many(wait, &source);
+            }
+            None
+        }
+        Access::Caller(_) => {
+            let authorization = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            match authorize(&gateway, authorization, route, &source).await {
+                Ok(authorizer) => Some(authorizer),
+                Err(refusal) => return refusal,
+            }
         }
     };
 
@@ -196,7 +210,36 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         }
     };
     let response = handlers::serve_route(&gateway.app, route, lambda_request).await;
+    // A bad signature counts against its address too; a path with no connector only against
+    // itself (a producer still posting to a deleted connector must not slow its others).
+    if route.access == Access::Signature {
+        match response.status() {
+            StatusCode::UNAUTHORIZED => gateway.failures.failed(&signers),
+            StatusCode::NOT_FOUND => gateway.failures.failed(&signers[1..]),
+            _ => {}
+        }
+        if response.status().is_client_error() {
+            tracing::warn!(source, status = %response.status(), "a body refused at a connector's path");
+        }
+    }
     to_axum(response)
+}
+
+/// 429 for a caller from an address with too many failed authentications: not checked at all.
+fn too_many(wait: Duration, source: &str) -> Response {
+    let seconds = retry_after(wait);
+    tracing::warn!(
+        source,
+        "refused unchecked: too many failed authentications from its address"
+    );
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("Too many failed authentications from this address; try again in {seconds} s"),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
@@ -225,21 +268,7 @@ async fn authorize(
     let key = authorization.is_some_and(presents_key);
     if key {
         if let Some(wait) = gateway.failures.wait(&[&address]) {
-            let seconds = retry_after(wait);
-            tracing::warn!(
-                source,
-                "an API key refused unchecked: too many failed authentications from its address"
-            );
-            let mut response = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Too many failed authentications from this address; try again in {seconds} s"
-                ),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            return Err(response);
+            return Err(too_many(wait, source));
         }
     }
     let Admitted { caller, expires_at } =

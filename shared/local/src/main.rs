@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use caliper_auth::Authenticator;
+use caliper_auth::{Authenticator, SignedBodies};
 use caliper_core::webhooks::{DeliverySettings, TargetPolicy};
 use caliper_core::{workers, Consumer, QueueRunner};
 use caliper_http::App;
@@ -254,7 +254,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let app = Arc::new(App::new(ports, limits).with_target_policy(policy));
+    let signatures = Arc::new(SignedBodies::new(policy).map_err(anyhow::Error::msg)?);
+    let app = Arc::new(
+        App::new(ports, limits)
+            .with_target_policy(policy)
+            .with_signatures(signatures),
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -1,4 +1,5 @@
-//! Managing clients: `/clients/{clientAppId}` (settings) and `/keys` (API keys), admins only.
+//! Managing clients: `/clients/{clientAppId}` (settings), `/keys` (API keys) and `/connectors`,
+//! admins only.
 
 use caliper_core::clients::ClientError;
 use lambda_http::http::StatusCode;
@@ -62,6 +63,40 @@ pub async fn revoke_key(app: &App, call: &Call) -> Answer {
         .await
         .map_err(failure)?;
     Ok(ok(&json!({"message": "Key revoked"})))
+}
+
+/// POST `/connectors`: a new connector, with the path its producer posts to.
+pub async fn create_connector(app: &App, call: &Call) -> Answer {
+    let body = json_body(&call.request, &app.limits)?;
+    let made = app
+        .connectors
+        .create(call.caller()?, &body)
+        .await
+        .map_err(failure)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({ "connector": made }),
+    ))
+}
+
+/// GET `/connectors`, optionally `?clientAppId=`: the connectors not deleted.
+pub async fn list_connectors(app: &App, call: &Call) -> Answer {
+    let client = only_parameter(&call.request, "clientAppId")?;
+    let connectors = app
+        .connectors
+        .list(call.caller()?, client.as_deref())
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({ "connectors": connectors })))
+}
+
+/// DELETE `/connectors/{id}`: its path takes nothing from now on.
+pub async fn delete_connector(app: &App, call: &Call) -> Answer {
+    app.connectors
+        .delete(call.caller()?, call.param("id"))
+        .await
+        .map_err(failure)?;
+    Ok(ok(&json!({"message": "Connector deleted"})))
 }
 
 fn failure(error: ClientError) -> ApiError {

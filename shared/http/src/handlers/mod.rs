@@ -8,6 +8,7 @@
 
 mod api_description;
 pub mod clients;
+mod connector_events;
 mod endpoint_config;
 mod job_status;
 mod quarantine;
@@ -177,6 +178,17 @@ pub const CLIENTS: Service = Service {
         Operation::CreateKey => stored!(clients::create_key),
         Operation::ListKeys => stored!(clients::list_keys),
         Operation::RevokeKey => stored!(clients::revoke_key),
+        Operation::CreateConnector => stored!(clients::create_connector),
+        Operation::ListConnectors => stored!(clients::list_connectors),
+        Operation::DeleteConnector => stored!(clients::delete_connector),
+        _ => None,
+    },
+};
+
+pub const CONNECTOR_EVENTS: Service = Service {
+    function: Function::ConnectorEvents,
+    handler: |operation| match operation {
+        Operation::ReceiveCanvas => stored!(connector_events::receive),
         _ => None,
     },
 };
@@ -203,6 +215,7 @@ pub fn service(function: Function) -> &'static Service {
         Function::Webhooks => &WEBHOOKS,
         Function::Clients => &CLIENTS,
         Function::Quarantine => &QUARANTINE,
+        Function::ConnectorEvents => &CONNECTOR_EVENTS,
     }
 }
 
@@ -289,7 +302,7 @@ fn route_of(request: &Request, function: Function) -> Result<&'static Route, Api
 /// The call, once the caller holds one of the route's scopes (a public route admits anyone).
 fn admit(route: &'static Route, request: Request) -> Result<Call, ApiError> {
     let caller = match route.access {
-        Access::Public => None,
+        Access::Public | Access::Signature => None,
         Access::Caller(scopes) => {
             let caller = caller::from_request(&request)?;
             caller.require(scopes)?;
