@@ -173,9 +173,25 @@ def template_env(binary, resources):
                  **function.get("Environment", {}).get("Variables", {})}
     defaults = {name: str(p["Default"]) for name, p in t["Parameters"].items() if "Default" in p}
 
+    def holds(condition):
+        """A condition of the template (`!Not`, `!Equals`), on the parameters `resources` gives."""
+        if "Condition" in condition:
+            return holds(t["Conditions"][condition["Condition"]])
+        if "Fn::Not" in condition:
+            return not holds(condition["Fn::Not"][0])
+        if "Fn::Equals" in condition:
+            a, b = (resolve(v) for v in condition["Fn::Equals"])
+            return a == b
+        raise ValueError(f"{binary}: cannot judge {condition}")
+
     def resolve(value):
         if isinstance(value, (str, int)):
             return str(value)
+        if value == {"Ref": "AWS::NoValue"}:
+            return None
+        if "Fn::If" in value:
+            name, then, otherwise = value["Fn::If"]
+            return resolve(then if holds(t["Conditions"][name]) else otherwise)
         if "Ref" in value:
             return resources.get(value["Ref"]) or defaults[value["Ref"]]
         if "Fn::GetAtt" in value:
@@ -188,7 +204,8 @@ def template_env(binary, resources):
             return text
         raise ValueError(f"{binary}: cannot resolve {value}")
 
-    return {name: resolve(value) for name, value in variables.items()}
+    resolved = {name: resolve(value) for name, value in variables.items()}
+    return {name: value for name, value in resolved.items() if value is not None}
 
 
 def make_resources(moto_url):
@@ -202,7 +219,15 @@ def make_resources(moto_url):
     out = subprocess.run([str(DEBUG / "caliper-admin"), "resources"], env=env, check=True,
                          capture_output=True, text=True).stdout
     made = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    return {"JobsTable": made["CALIPER_JOBS_TABLE"], "EventsTable": made["CALIPER_EVENTS_TABLE"],
+    # The optional queue Canvas writes to (the template makes it with the CanvasClientAppId
+    # parameter), with its dead-letter queue.
+    sqs = client("sqs", moto_url)
+    canvas_dlq = sqs.create_queue(QueueName=f"canvas-live-events-{suffix}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=canvas_dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    canvas = sqs.create_queue(QueueName=f"canvas-live-events-{suffix}", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})})["QueueUrl"]
+    return {"CanvasQueue": canvas, "CanvasClientAppId": "canvas",
+            "JobsTable": made["CALIPER_JOBS_TABLE"], "EventsTable": made["CALIPER_EVENTS_TABLE"],
             "WebhooksTable": made["CALIPER_WEBHOOKS_TABLE"], "EventsQueue": made["CALIPER_QUEUE_URL"],
             "DeliveryQueue": made["CALIPER_DELIVERY_QUEUE_URL"], "EventsReplayQueue": made["CALIPER_REPLAY_QUEUE_URL"],
             "CursorKey": made["CALIPER_CURSOR_KEY_IDS"], "SecretsKey": made["CALIPER_SECRETS_KEY_ID"],

@@ -103,9 +103,12 @@ ANSWERS = {
     "query-events-get.json": 404,
     "webhooks-create.json": 201,
     "clients-set.json": 200,
+    "clients-connector-create.json": 201,
+    # Canvas's POST to a path with no connector.
+    "connector-events.json": 404,
 }
 # The SQS triggers' payloads, in this order, about a job just made: none fails.
-TRIGGERS = ["process-events.json", "deliver-webhooks.json", "dead-letters.json"]
+TRIGGERS = ["process-events.json", "deliver-webhooks.json", "dead-letters.json", "canvas-queue.json"]
 
 
 def binary_of(name):
@@ -144,6 +147,7 @@ def test_every_payload_in_events_is_answered_by_its_function(stack):
     ("query-events", {"CALIPER_CURSOR_KEY_IDS": ""}, "CALIPER_CURSOR_KEY_IDS is not set"),
     ("deliver-webhooks", {"CALIPER_WEBHOOK_ALLOW_PRIVATE": "yes"}, "CALIPER_WEBHOOK_ALLOW_PRIVATE is \"yes\""),
     ("authorize", {"CALIPER_TOKEN_ISSUER": ""}, "CALIPER_TOKEN_ISSUER is not set"),
+    ("canvas-queue", {"CALIPER_CANVAS_CLIENT_APP_ID": ""}, "CALIPER_CANVAS_CLIENT_APP_ID is not set"),
 ])
 def test_a_missing_or_bad_setting_stops_the_start_with_its_name(stack, binary, change, named):
     env = {**stack.env(binary), **change}
@@ -266,3 +270,74 @@ def test_an_api_key_made_with_caliper_admin_is_admitted_by_the_authorizer_until_
         assert (kind, refusal.get("errorMessage")) == ("error", "Unauthorized"), refusal
     checks.log.flush()
     assert secret not in checks.log_path.read_text(), "a key's secret never reaches the logs"
+
+
+def api_event(method, route_key, path, body=None, params=None, caller=None, content_type="application/json"):
+    """An HTTP API event as API Gateway hands it over: with the authorizer's context for `caller`
+    ((client id, scope)), or none (a route without the authorizer)."""
+    event = payload("clients-set.json")
+    event.update(routeKey=route_key, rawPath=path, pathParameters=params or {}, body=body,
+                 headers={"host": "api.example.com", **({"content-type": content_type} if content_type else {})})
+    event["requestContext"].update(routeKey=route_key)
+    event["requestContext"]["http"].update(method=method, path=path)
+    if caller:
+        event["requestContext"]["authorizer"] = {"lambda": {"clientId": caller[0], "scope": SCOPE + caller[1]}}
+    else:
+        del event["requestContext"]["authorizer"]
+    return event
+
+
+def test_canvas_reaches_the_store_through_the_connector_function_and_through_its_queue(stack):
+    from test_canvas import Jwks, asset_accessed, envelope, logged_in
+
+    jwks = Jwks()
+    try:
+        status, made = stack.http("clients", api_event(
+            "POST", "POST /connectors", "/connectors", caller=("ops", "admin"),
+            body=json.dumps({"kind": "canvas", "clientAppId": "canvas", "jwksUrl": jwks.url})))
+        assert status == 201, made
+        connector = made["connector"]
+
+        def canvas_post(body):
+            return stack.http("connector-events", api_event(
+                "POST", "POST /connectors/canvas/{id}", connector["path"], body=body,
+                params={"id": connector["id"]}, content_type="application/jwt"))
+
+        posted = asset_accessed()
+        status, answer = canvas_post(jwks.sign(2, envelope(posted)))
+        assert status == 200 and answer["status"] == "success", answer
+        status, refused = canvas_post(jwks.sign(3, envelope(asset_accessed())))
+        assert status == 401, refused
+        assert jwks.fetches == 1, "the keys are kept across invocations"
+        status, refused = canvas_post(json.dumps(envelope(asset_accessed())))
+        assert status == 401, refused
+
+        # What Canvas writes to its queue: unsigned envelopes, and whatever else arrives.
+        queued = logged_in()
+        sqs = aws("sqs")
+        sqs.send_message(QueueUrl=stack.resources["CanvasQueue"], MessageBody=json.dumps(envelope(queued)))
+        sqs.send_message(QueueUrl=stack.resources["CanvasQueue"], MessageBody="not an envelope")
+        verdict = stack.trigger("CanvasQueue", "canvas-queue")
+        assert verdict == {"batchItemFailures": []}, verdict
+
+        # process-events stores the connector's job and the queue's, as any submission's.
+        stored = set()
+        deadline = time.monotonic() + 60
+        while stored != {posted["id"], queued["id"]} and time.monotonic() < deadline:
+            assert stack.trigger("EventsQueue", "process-events") == {"batchItemFailures": []}
+            for event in (posted, queued):
+                status, got = stack.http("query-events", api_event(
+                    "GET", "GET /caliper/events/{externalId}", "/caliper/events/" + event["id"],
+                    params={"externalId": event["id"]}, caller=("canvas", "event.create"), content_type=None))
+                if status == 200:
+                    stored.add(event["id"])
+                    if event is posted:
+                        assert {p["path"] for p in got["event"]["problems"]} >= {"/object/type", "/request_id"}, got
+        assert stored == {posted["id"], queued["id"]}
+
+        status, kept = stack.http("quarantine", api_event(
+            "GET", "GET /quarantine", "/quarantine", caller=("canvas", "event.create"), content_type=None))
+        assert status == 200, kept
+        assert [(i["body"], i["source"]) for i in kept["items"]] == [("not an envelope", "canvas-queue")], kept
+    finally:
+        jwks.close()

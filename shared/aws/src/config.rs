@@ -136,10 +136,15 @@ impl AwsSettings {
                     "CALIPER_SECRETS_KEY_ID",
                     "the KMS key that seals webhook secrets",
                 ),
+                Needs::CanvasQueue if self.canvas_queue_url.is_none() => (
+                    false,
+                    "CALIPER_CANVAS_QUEUE_URL",
+                    "the URL of the queue Canvas writes to",
+                ),
                 Needs::CanvasQueue => (
-                    self.canvas_queue_url.is_some() && self.canvas_client_app_id.is_some(),
-                    "CALIPER_CANVAS_QUEUE_URL and CALIPER_CANVAS_CLIENT_APP_ID",
-                    "Canvas's queue and the client its events are taken as",
+                    self.canvas_client_app_id.is_some(),
+                    "CALIPER_CANVAS_CLIENT_APP_ID",
+                    "the client Canvas's queued events are taken as",
                 ),
             };
             if !set {
