@@ -10,6 +10,9 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import re
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -20,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from joserfc import jwk, jwt
 
-from conftest import start_local
+from conftest import ROOT, start_local
 
 V1P1 = "http://purl.imsglobal.org/ctx/caliper/v1p1"
 CANVAS = "https://canvas.example.edu"
@@ -270,5 +273,27 @@ def test_connectors_are_for_admins_and_their_keys_obey_the_webhook_target_rules(
         made = connector(server, jwksUrl="https://canvas.example/jwks")
         status, listed = server.request("GET", "/connectors", client="e2e-admin")
         assert status == 200 and [c["id"] for c in listed["connectors"]] == [made["id"]], listed
+    finally:
+        server.stop()
+
+
+def test_the_readmes_canvas_setup_runs_as_written(tmp_path, jwks):
+    readme = (ROOT / "shared" / "http" / "README.md").read_text()
+    section = readme.split("### Connectors (Canvas)", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    server = start_local("embedded", tmp_path, "--allow-private-webhooks")
+    try:
+        env = {**os.environ, "API": server.url, "ADMIN_TOKEN": server.access_token("e2e-admin"), "CANVAS_JWKS": jwks.url}
+        run = subprocess.run(["bash", "-e"], input=block, text=True, capture_output=True, env=env, timeout=120)
+        assert run.returncode == 0, run.stderr
+        url = run.stdout.strip().removeprefix("Canvas subscription URL: ")
+        assert url.startswith(server.url + "/connectors/canvas/"), run.stdout
+        # What Canvas then does with that URL.
+        event = asset_accessed()
+        request = urllib.request.Request(url, data=jwks.sign(1, envelope(event)).encode(), method="POST")
+        status, answer = server.call(request)
+        assert status == 200, answer
+        job = server.wait_for_job(answer["jobId"], client="e2e-admin")
+        assert job["state"] == "completed" and job["returnValue"]["results"][0]["externalId"] == event["id"], job
     finally:
         server.stop()
