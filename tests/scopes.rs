@@ -1,13 +1,25 @@
 //! Defense in depth: every route's scopes are checked again before its handler runs, exactly as
 //! the route table (and so API Gateway's authorizer) says, and answers 401 and 403 with the contract's error JSON;
-//! a public route (no scopes) answers without any token.
+//! a public route (no scopes) answers without any token, and so does a connector's, whose body is
+//! its credential.
 
+use caliper_http::routes::Access;
 use caliper_http::{App, Limits, Scope, ROUTES};
 use caliper_tests::{caller, embedded_world, envelope, event_id, tool_use_event, Api};
 use serde_json::{json, Value};
 
 /// A request to `route`, with this authorizer context (none: no authorizer).
 async fn answer(app: &App, route: &caliper_http::Route, context: Option<Value>) -> (u16, Value) {
+    answer_at(app, route, context, "webhook-1").await
+}
+
+/// The same, with `id` for the route's `{id}`.
+async fn answer_at(
+    app: &App,
+    route: &caliper_http::Route,
+    context: Option<Value>,
+    id: &str,
+) -> (u16, Value) {
     let path = route
         .path
         .replace("{jobId}", "job-1")
@@ -15,7 +27,7 @@ async fn answer(app: &App, route: &caliper_http::Route, context: Option<Value>) 
             "{externalId}",
             "urn:uuid:00000000-0000-4000-8000-000000000000",
         )
-        .replace("{id}", "webhook-1")
+        .replace("{id}", id)
         .replace("{webhookId}", "webhook-1");
     let mut request = Api::new(route.method, &path).authorizer(context);
     if route.method == "POST" {
@@ -34,6 +46,26 @@ async fn every_route_admits_exactly_its_scopes() {
     let app = App::new(ports, Limits::default());
     for route in ROUTES {
         let name = format!("{} {}", route.method, route.path);
+        if route.access == Access::Signature {
+            // An unsigned connector's path takes the envelope with no token at all.
+            let admin = caliper_http::Caller {
+                client_id: "ops".into(),
+                scopes: vec![Scope::Admin],
+            };
+            let made = app
+                .connectors
+                .create(
+                    &admin,
+                    &json!({"kind": "canvas", "clientAppId": "scoped-client", "signed": false}),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            for context in [None, Some(scoped(&[]))] {
+                let (code, body) = answer_at(&app, route, context, &made.id).await;
+                assert_eq!(code, 200, "{name} is the body's: {body}");
+            }
+            continue;
+        }
         if route.scopes().is_empty() {
             for context in [None, Some(scoped(&[]))] {
                 let (code, body) = answer(&app, route, context).await;

@@ -15,6 +15,7 @@ import re
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -295,5 +296,36 @@ def test_the_readmes_canvas_setup_runs_as_written(tmp_path, jwks):
         assert status == 200, answer
         job = server.wait_for_job(answer["jobId"], client="e2e-admin")
         assert job["state"] == "completed" and job["returnValue"]["results"][0]["externalId"] == event["id"], job
+    finally:
+        server.stop()
+
+
+def test_refused_bodies_are_slowed_per_address_as_wrong_secrets_are(tmp_path, jwks):
+    server = start_local("embedded", tmp_path, "--allow-private-webhooks", "--auth-failures-per-minute", "3")
+    try:
+        path = connector(server, jwksUrl=jwks.url)["path"]
+        forged = jwks.sign(3, envelope(asset_accessed()))
+        answers = [post(server, path, forged)[0] for _ in range(4)]
+        assert answers == [401, 401, 401, 429], answers
+        # Refused unchecked while the address waits, however good the body: guessing costs minutes.
+        request = urllib.request.Request(server.url + path, data=jwks.sign(0, envelope(asset_accessed())).encode(),
+                                         method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=30)
+            raise AssertionError("a throttled address was served")
+        except urllib.error.HTTPError as error:
+            assert error.code == 429 and int(error.headers["Retry-After"]) > 0
+        # Posting to a path with no connector counts against that path only: a producer still
+        # posting to a deleted connector does not slow its others.
+        other = tmp_path / "other"
+        other_server = start_local("embedded", other, "--allow-private-webhooks", "--auth-failures-per-minute", "3")
+        try:
+            live = connector(other_server, jwksUrl=jwks.url)["path"]
+            gone = [post(other_server, "/connectors/canvas/" + "0" * 32, "x")[0] for _ in range(4)]
+            assert gone == [404, 404, 404, 429], gone
+            status, answer = post(other_server, live, jwks.sign(0, envelope(asset_accessed())))
+            assert status == 200, answer
+        finally:
+            other_server.stop()
     finally:
         server.stop()

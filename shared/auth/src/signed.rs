@@ -357,6 +357,29 @@ mod tests {
         assert!(refusal(&bodies, &url, &hs256).await.contains("only RS256"));
     }
 
+    /// A set that cannot be had (too large, or an error) leaves good bodies unverified, not
+    /// refused: the producer is told to send them again (503), and nothing is stored meanwhile.
+    #[tokio::test]
+    async fn a_set_too_large_or_failing_is_no_refusal_and_no_pass() {
+        let producer = Producer::new();
+        let mut oversized = producer.set(&[0]);
+        oversized["padding"] = json!("x".repeat(crate::jwks::MAX_SET_BYTES));
+        let (url, _) = publish(Arc::new(Mutex::new(oversized))).await;
+        let bodies = SignedBodies::new(private()).unwrap_or_else(|e| panic!("{e}"));
+        let good = producer.sign(0, &envelope_claims(later()));
+        match bodies.verify(&url, &good).await {
+            Err(SignatureRefusal::Unavailable(why)) => {
+                assert!(why.contains("larger than"), "{why}")
+            }
+            other => panic!("an oversized set is not read: {other:?}"),
+        }
+        let missing = url.replace("/jwks", "/nowhere");
+        assert!(matches!(
+            bodies.verify(&missing, &good).await,
+            Err(SignatureRefusal::Unavailable(_))
+        ));
+    }
+
     #[tokio::test]
     async fn keys_are_fetched_from_public_addresses_only_and_an_unreachable_set_is_no_refusal() {
         let producer = Producer::new();

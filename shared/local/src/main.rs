@@ -78,8 +78,9 @@ struct Args {
     /// /.well-known/jwks.json (which is a Cognito pool's issuer).
     #[arg(long, env = "CALIPER_LOCAL_ISSUER")]
     issuer: Option<String>,
-    /// Deliver webhooks to private, loopback and link-local addresses, and over plain http: for
-    /// receivers on this machine or network during development. Never the case in AWS.
+    /// Deliver webhooks to private, loopback and link-local addresses, and over plain http, and
+    /// fetch connectors' key sets from them: for receivers and producers on this machine or
+    /// network during development and tests.
     #[arg(long, env = "CALIPER_ALLOW_PRIVATE_WEBHOOKS")]
     allow_private_webhooks: bool,
     /// Attempts of one webhook delivery before it goes to the dead letters.

@@ -310,13 +310,13 @@ pub enum ReceiveError {
 }
 
 impl Connectors {
-    /// A body posted to connector `id`'s path: its signature checked when the connector is
-    /// signed (the JWT's own claims dropped), then taken as the connector's client.
+    /// A body posted to connector `id`'s path: its signature checked by `signatures` when the
+    /// connector is signed (the JWT's own claims dropped), then taken as the connector's client.
     pub async fn receive(
         &self,
         id: &str,
         body: &[u8],
-        signatures: &dyn BodySignatures,
+        signatures: Option<&dyn BodySignatures>,
         intake: &Intake,
         limits: &Limits,
     ) -> Result<Taken, ReceiveError> {
@@ -324,6 +324,11 @@ impl Connectors {
         let text = String::from_utf8_lossy(body);
         let envelope = if connector.signed {
             let jwks_url = connector.jwks_url.as_deref().unwrap_or_default();
+            let signatures = signatures.ok_or_else(|| {
+                ReceiveError::Signature(SignatureRefusal::Unavailable(
+                    "this process was started without the means to check signatures".into(),
+                ))
+            })?;
             let mut claims = signatures
                 .verify(jwks_url, text.trim())
                 .await

@@ -17,12 +17,6 @@ use crate::app::App;
 use crate::response::{ok, ApiError};
 
 pub async fn receive(app: &App, call: &Call) -> Answer {
-    let Some(signatures) = &app.signatures else {
-        return Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "This function was started without the means to check signed bodies",
-        ));
-    };
     let body: &[u8] = match call.request.body() {
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,
@@ -33,7 +27,7 @@ pub async fn receive(app: &App, call: &Call) -> Answer {
         .receive(
             call.param("id"),
             body,
-            signatures.as_ref(),
+            app.signatures.as_deref(),
             &app.intake,
             &app.limits,
         )
