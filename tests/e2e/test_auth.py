@@ -156,6 +156,14 @@ def test_every_route_wants_a_valid_token_and_its_scope(embedded):
     for route in routes():
         method, path = route["method"], concrete(route["path"])
         body = envelope() if method == "POST" else None
+        if route["access"] == "signature":
+            # A connector's path: the body is the credential (here an unsigned connector's).
+            status, made = embedded.request("POST", "/connectors", {"kind": "canvas", "clientAppId": "e2e-app",
+                                                                    "signed": False}, client="e2e-admin")
+            assert status == 201, made
+            path = route["path"].replace("{id}", made["connector"]["id"])
+            assert embedded.request(method, path, body, token="")[0] == 200, f"{path} takes its body"
+            continue
         if not route["scopes"]:
             assert embedded.request(method, path, body, token="")[0] == 200, f"{path} is public"
             continue

@@ -142,7 +142,12 @@ async fn main() -> anyhow::Result<()> {
             .iter()
             .map(|r| {
                 let scopes: Vec<String> = r.scopes().iter().map(|s| s.uri()).collect();
-                serde_json::json!({"method": r.method, "path": r.path, "documentedPath": r.documented_path(), "function": r.function.name(), "scopes": scopes, "body": r.body.name()})
+                let access = match r.access {
+                    caliper_http::routes::Access::Public => "public",
+                    caliper_http::routes::Access::Signature => "signature",
+                    caliper_http::routes::Access::Caller(_) => "caller",
+                };
+                serde_json::json!({"method": r.method, "path": r.path, "documentedPath": r.documented_path(), "function": r.function.name(), "access": access, "scopes": scopes, "body": r.body.name()})
             })
             .collect();
         println!("{}", serde_json::Value::Array(routes));
