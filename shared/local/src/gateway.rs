@@ -119,21 +119,11 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     let source = crate::server::peer(&parts.extensions)
         .map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
     // A public route (no scopes) has no authorizer, as in the template; nor has a route whose
-    // body is its credential, but its failures are slowed as failed authentications are: per
-    // address, and per connector from that address (so that no one can lock a producer out).
-    let signers = [
-        format!("address:{source}"),
-        format!("signature:{path}@{source}"),
-    ];
-    let signers = [signers[0].as_str(), signers[1].as_str()];
+    // body is its credential, but its failures are slowed as failed authentications are.
+    let signers =
+        (route.access == Access::Signature).then(|| signature_keys(&matched.params, &source));
     let authorizer = match route.access {
-        Access::Public => None,
-        Access::Signature => {
-            if let Some(wait) = gateway.failures.wait(&signers) {
-                return too_many(wait, &source);
-            }
-            None
-        }
+        Access::Public | Access::Signature => None,
         Access::Caller(_) => {
             let authorization = parts
                 .headers
@@ -145,6 +135,11 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             }
         }
     };
+    if let Some([address, connector]) = &signers {
+        if let Some(wait) = gateway.failures.wait(&[address, connector]) {
+            return too_many(wait, &source);
+        }
+    }
 
     let path_parameters: Map<String, Value> = matched
         .params
@@ -212,10 +207,10 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     let response = handlers::serve_route(&gateway.app, route, lambda_request).await;
     // A bad signature counts against its address too; a path with no connector only against
     // itself (a producer still posting to a deleted connector must not slow its others).
-    if route.access == Access::Signature {
+    if let Some([address, connector]) = &signers {
         match response.status() {
-            StatusCode::UNAUTHORIZED => gateway.failures.failed(&signers),
-            StatusCode::NOT_FOUND => gateway.failures.failed(&signers[1..]),
+            StatusCode::UNAUTHORIZED => gateway.failures.failed(&[address, connector]),
+            StatusCode::NOT_FOUND => gateway.failures.failed(&[connector]),
             _ => {}
         }
         if response.status().is_client_error() {
@@ -223,6 +218,20 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         }
     }
     to_axum(response)
+}
+
+/// What a connector's failures count against: the sender's address, and the connector from that
+/// address (per address, so that no one can lock a producer out). The connector is named by its
+/// id only when shaped as one, so that made-up paths cannot grow the table's keys.
+fn signature_keys(params: &matchit::Params, source: &str) -> [String; 2] {
+    let id = params
+        .get("id")
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or("malformed");
+    [
+        format!("address:{source}"),
+        format!("connector:{id}@{source}"),
+    ]
 }
 
 /// 429 for a caller from an address with too many failed authentications: not checked at all.
