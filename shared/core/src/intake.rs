@@ -148,6 +148,11 @@ impl Intake {
         }
     }
 
+    /// A body as JSON within the limits, or, when it is not, its text (for the quarantine).
+    pub fn parse(&self, body: &[u8]) -> Result<Value, String> {
+        parse_json(body, &self.limits).map_err(|_| String::from_utf8_lossy(body).into_owned())
+    }
+
     /// Takes `body` for `client` as from `source` (`connector:<id>`): a job under the client's
     /// policy (`flag` unless an admin set one: a connector's producer departs from Caliper in
     /// places, and refusing would lose its events), or, refused, every item of it quarantined.
@@ -264,7 +269,7 @@ impl QueueIntake {
 #[async_trait::async_trait]
 impl Consumer for QueueIntake {
     async fn consume(&self, body: &str, receives: u32, max_receives: u32) -> Verdict {
-        let parsed = parse_json(body.as_bytes(), &self.intake.limits).map_err(|_| body.to_owned());
+        let parsed = self.intake.parse(body.as_bytes());
         match self.intake.take(&self.client, &self.source, parsed).await {
             Ok(_) => Verdict::Done,
             Err(error) if receives >= max_receives => {

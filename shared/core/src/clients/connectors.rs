@@ -7,7 +7,7 @@
 //! connector's client, never refused once verified.
 
 use async_trait::async_trait;
-use caliper_validation::{parse_json, Limits, Problem};
+use caliper_validation::Problem;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -318,10 +318,8 @@ impl Connectors {
         body: &[u8],
         signatures: Option<&dyn BodySignatures>,
         intake: &Intake,
-        limits: &Limits,
     ) -> Result<Taken, ReceiveError> {
         let connector = self.find(id).await?.ok_or(ReceiveError::NotFound)?;
-        let text = String::from_utf8_lossy(body);
         let envelope = if connector.signed {
             let jwks_url = connector.jwks_url.as_deref().unwrap_or_default();
             let signatures = signatures.ok_or_else(|| {
@@ -329,6 +327,7 @@ impl Connectors {
                     "this process was started without the means to check signatures".into(),
                 ))
             })?;
+            let text = String::from_utf8_lossy(body);
             let mut claims = signatures
                 .verify(jwks_url, text.trim())
                 .await
@@ -338,7 +337,7 @@ impl Connectors {
             }
             Ok(Value::Object(claims))
         } else {
-            parse_json(body, limits).map_err(|_| text.into_owned())
+            intake.parse(body)
         };
         Ok(intake
             .take(&connector.client_app_id, &connector.source(), envelope)

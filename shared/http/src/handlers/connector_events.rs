@@ -29,7 +29,6 @@ pub async fn receive(app: &App, call: &Call) -> Answer {
             body,
             app.signatures.as_deref(),
             &app.intake,
-            &app.limits,
         )
         .await
         .map_err(failure)?;
