@@ -116,8 +116,9 @@ def test_bodies_over_a_routes_limit_are_refused_before_reading_and_the_answer_ar
         # A webhook is a small document: 64 KiB at most.
         "POST /webhooks/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"Authorization: Bearer {webhooks}\r\nContent-Length: 100000\r\n\r\n",
-        # A route that takes no body (the route table says so) reads none.
+        # A route that takes no body (the route table says so) reads none, declared or chunked.
         "GET /openapi.json HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
+        "GET /openapi.json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n",
     ):
         with connect(embedded) as s:
             s.sendall(head.encode())
@@ -130,6 +131,35 @@ def test_bodies_over_a_routes_limit_are_refused_before_reading_and_the_answer_ar
     )
     status, answer = embedded.call(request)
     assert (status, answer["error"]) == (413, "invalid_request"), answer
+
+
+def test_tiny_chunks_take_from_the_body_budget_only_the_bytes_they_hold(tmp_path):
+    # An 8 MiB budget (the least); four bodies trickled in one-byte chunks to the one route that reads a body
+    # without a token (a connector's: its body is the credential), never finished. Charged a KiB
+    # per chunk they would hold 12 MiB of budget, all of it; charged by bytes, 12 KB.
+    local = start_local("embedded", tmp_path, "--body-budget-mib", "8", "--body-timeout", "3600")
+    held = []
+    try:
+        for _ in range(4):
+            s = connect(local)
+            s.sendall(b"POST /connectors/canvas/" + b"0" * 32 + b" HTTP/1.1\r\nHost: x\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n" + b"1\r\nx\r\n" * 3000)
+            held.append(s)
+        # A round trip on another connection gives the server time to read what they sent (on a
+        # correct server nothing depends on it: the submission below passes either way).
+        status, body = local.request("GET", "/caliper/events")
+        assert status == 200, body
+        # A submission of 600 KB still gets its share at once, not a 503 after the body timeout.
+        envelope = {"sensor": "https://example.edu/sensor", "sendTime": "2024-01-01T00:00:00.000Z",
+                    "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+                    "data": [{"id": f"https://example.edu/x/{n}", "type": "Entity", "name": "x" * 60_000}
+                             for n in range(10)]}
+        status, body = local.request("POST", "/caliper/event", envelope)
+        assert status == 200, body
+    finally:
+        for s in held:
+            s.close()
+        local.stop()
 
 
 def test_guessing_secrets_is_slowed_per_client_and_per_address(tmp_path):

@@ -44,9 +44,10 @@ struct Gateway {
     failures: Arc<Throttle>,
     requests: AtomicU64,
     limits: GatewayLimits,
-    /// The body budget, in KiB, and its size.
+    /// The body budget, in bytes, and its size: charged by the bytes buffered, so that tiny
+    /// chunks take no more of it than they hold.
     budget: Semaphore,
-    budget_kib: u32,
+    budget_bytes: u32,
 }
 
 pub fn router(
@@ -67,8 +68,8 @@ pub fn router(
             .insert(path, same_path)
             .expect("the route table has no conflicting paths");
     }
-    let budget_kib = u32::try_from(limits.body_budget.div_ceil(1024)).unwrap_or(u32::MAX >> 3);
-    let budget = Semaphore::new(budget_kib as usize);
+    let budget_bytes = u32::try_from(limits.body_budget).unwrap_or(u32::MAX);
+    let budget = Semaphore::new(budget_bytes as usize);
     let gateway = Arc::new(Gateway {
         app,
         routes,
@@ -77,7 +78,7 @@ pub fn router(
         requests: AtomicU64::new(0),
         limits,
         budget,
-        budget_kib,
+        budget_bytes,
     });
     Router::new().fallback(serve).with_state(gateway)
 }
@@ -340,10 +341,18 @@ async fn read_body<'a>(
     if declared_over(headers, max) {
         return Err(too_large());
     }
+    // A route that takes no body refuses one before reading a byte of it (chunked, it has no
+    // declared length to be over).
+    if max == 0 && headers.contains_key(header::TRANSFER_ENCODING) {
+        return Err(too_large());
+    }
     let timeout = gateway.limits.body_timeout;
     let mut waiting_for_budget = false;
     let mut held: Option<SemaphorePermit<'a>> = None;
-    let mut bytes = Vec::new();
+    // The declared length is the buffer's size at once: no doubling past it as chunks arrive.
+    let mut bytes = Vec::with_capacity(
+        declared_length(headers).map_or(0, |n| usize::try_from(n).unwrap_or(0).min(max + slack)),
+    );
     let read = tokio::time::timeout(timeout, async {
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
@@ -354,9 +363,9 @@ async fn read_body<'a>(
                 return Err(());
             }
             // A chunk larger than the whole budget waits for all of it.
-            let share = u32::try_from(chunk.len().div_ceil(1024))
+            let share = u32::try_from(chunk.len())
                 .unwrap_or(u32::MAX)
-                .min(gateway.budget_kib);
+                .min(gateway.budget_bytes);
             waiting_for_budget = true;
             let permit = gateway.budget.acquire_many(share).await.map_err(|_| ())?;
             waiting_for_budget = false;
