@@ -67,6 +67,16 @@ def test_a_body_that_never_arrives_is_answered_408(tmp_path):
         assert b'"status":"error"' in answer and b"did not arrive" in answer
         status, body = local.request("GET", "/caliper/events")
         assert (status, body["events"]) == (200, []), "nothing stored"
+        # The token endpoint's form too: it holds no connection past the body timeout.
+        basic = base64.b64encode(b"e2e-app:app-secret").decode()
+        with connect(local) as s:
+            s.sendall(
+                f"POST /oauth2/token HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {basic}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type".encode()
+            )
+            answer = closed_or_answer(s)
+        assert " 408 " in status_line(answer), answer[:300]
+        assert b"did not arrive" in answer
     finally:
         local.stop()
 

@@ -317,7 +317,8 @@ async fn main() -> anyhow::Result<()> {
                 &url,
                 args.token_seconds,
                 failures.clone(),
-            )?;
+            )?
+            .with_body_timeout(Duration::from_secs(args.body_timeout));
             let idp = Arc::new(idp);
             let verifier = idp.verifier()?;
             let authenticator = Authenticator::new(verifier).with_keys(app.keys.clone());

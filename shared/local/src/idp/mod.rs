@@ -9,7 +9,7 @@ pub use clients::{from_file as clients_from_file, Client, DevelopmentCredentials
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -30,6 +30,8 @@ pub struct IdentityProvider {
     token_seconds: u64,
     /// Wrong secrets, slowed per client id and per address.
     failures: Arc<Throttle>,
+    /// The whole form must arrive within this (408 otherwise), as a body to the API must.
+    body_timeout: Duration,
 }
 
 impl IdentityProvider {
@@ -47,7 +49,14 @@ impl IdentityProvider {
             clients,
             token_seconds,
             failures,
+            body_timeout: Duration::from_secs(60),
         }
+    }
+
+    /// How long a token request's form may take to arrive.
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
     }
 
     /// A verifier of this IdP's tokens: its issuer, its key, its clients (API Gateway's audience).
@@ -241,8 +250,27 @@ async fn token(
     if crate::gateway::declared_over(&headers, MAX_TOKEN_REQUEST_BYTES) {
         return too_large();
     }
-    let Ok(body) = axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES).await else {
-        return too_large();
+    let body = match tokio::time::timeout(
+        idp.body_timeout,
+        axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return too_large(),
+        Err(_) => {
+            return crate::gateway::closing(
+                OAuthError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "invalid_request",
+                    format!(
+                        "the token request's body did not arrive within {} s",
+                        idp.body_timeout.as_secs()
+                    ),
+                )
+                .into_response(),
+            )
+        }
     };
     match idp.grant(&headers, &body) {
         Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
