@@ -238,7 +238,7 @@ def test_a_token_of_another_key_or_a_removed_client_is_refused(embedded, tmp_pat
     assert status == 401 and "e2e-other" in answer["message"], answer
 
 
-def test_with_no_clients_a_development_client_is_made_kept_and_printed(tmp_path):
+def test_with_no_clients_a_development_client_is_made_kept_and_printed_once(tmp_path):
     local = Local(["--data-dir", str(tmp_path)], dict(os.environ)).start()
     try:
         saved = json.loads((tmp_path / "idp" / "development-client.json").read_text())
@@ -249,9 +249,17 @@ def test_with_no_clients_a_development_client_is_made_kept_and_printed(tmp_path)
         assert status == 200
         assert set(claims_of(answer["access_token"])["scope"].split()) == {SCOPE + s for s in ("admin", "event.create", "webhook.create", "webhook.readonly")}
         token = answer["access_token"]
+        # A backup restored carelessly: the signing key readable by every user of the machine.
+        key = tmp_path / "idp" / "signing-key.der"
+        key.chmod(0o644)
+        printed = local.args_log().read_text().count(saved["client_secret"])
         local.restart()
         assert local.request("GET", "/caliper/event", token=token)[0] == 200, "a token outlives a restart"
         assert json.loads((tmp_path / "idp" / "development-client.json").read_text()) == saved
+        log = local.args_log().read_text()
+        assert log.count(saved["client_secret"]) == printed, "the secret is printed once, when made"
+        assert key.stat().st_mode & 0o777 == 0o600, "held to its owner on every start"
+        assert "a secret file was open to other users" in log and str(key) in log
     finally:
         local.stop()
 

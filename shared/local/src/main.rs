@@ -4,6 +4,7 @@
 
 mod gateway;
 mod idp;
+mod secrets;
 mod server;
 mod throttle;
 
@@ -158,6 +159,8 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let limits = caliper_runtime::settings::limits()?;
+    // Before anything reads them: no secret file of the data directory stays open to others.
+    secrets::hold_private(&args.data_dir)?;
 
     let policy = TargetPolicy {
         allow_private: args.allow_private_webhooks,
@@ -368,18 +371,27 @@ fn local_identity_provider(
 ) -> anyhow::Result<idp::IdentityProvider> {
     let key = idp::SigningKey::load_or_create(&data_dir.join("idp").join("signing-key.der"))?;
     if clients.is_empty() {
-        let development = idp::DevelopmentCredentials::load_or_create(
-            &data_dir.join("idp").join("development-client.json"),
-        )?;
+        let file = data_dir.join("idp").join("development-client.json");
+        let made = !file.exists();
+        let development = idp::DevelopmentCredentials::load_or_create(&file)?;
+        // Its secret is shown once, when it is made; after that the log says where it is kept.
+        if made {
+            tracing::info!(
+                client_id = development.client_id,
+                client_secret = development.client_secret,
+                "development client made (every scope); its secret is shown this once"
+            );
+        } else {
+            tracing::info!(
+                client_id = development.client_id,
+                secret_in = %file.display(),
+                "development client (every scope)"
+            );
+        }
         tracing::info!(
-            client_id = development.client_id,
-            client_secret = development.client_secret,
-            "development client (every scope)"
-        );
-        tracing::info!(
-            "try: TOKEN=$(curl -s -u {}:{} -d grant_type=client_credentials {url}/oauth2/token | jq -r .access_token)",
+            "try: TOKEN=$(curl -s -u {}:$(jq -r .client_secret {}) -d grant_type=client_credentials {url}/oauth2/token | jq -r .access_token)",
             development.client_id,
-            development.client_secret
+            file.display()
         );
         tracing::info!("then: curl -s -X POST {url}/caliper/event -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d @events/envelope.json");
         clients.push(development.client());
