@@ -143,6 +143,28 @@ def test_bodies_over_a_routes_limit_are_refused_before_reading_and_the_answer_ar
     assert (status, answer["error"]) == (413, "invalid_request"), answer
 
 
+def test_a_closing_connection_is_drained_for_seconds_not_while_bytes_trickle(embedded):
+    # Refused (413, a body declared over the limit), then one byte a second: under the 2 s gap
+    # that ends draining, for as long as the client likes. The server stops reading and closes
+    # (10 s at most): the connection's slot is not the trickler's for ever.
+    s = connect(embedded)
+    s.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
+    answer = s.recv(65536)
+    assert " 413 " in status_line(answer), answer[:300]
+    sent = 0
+    try:
+        while sent < BOUND:
+            s.sendall(b"x")
+            sent += 1
+            # The trickler's pace (a client's behaviour, not a wait for the server).
+            time.sleep(1)
+        raise AssertionError(f"still drained after {BOUND} s of trickling")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+
+
 def test_tiny_chunks_take_from_the_body_budget_only_the_bytes_they_hold(tmp_path):
     # An 8 MiB budget (the least); four bodies trickled in one-byte chunks to the one route that reads a body
     # without a token (a connector's: its body is the credential), never finished. Charged a KiB

@@ -41,6 +41,9 @@ pub struct ServerLimits {
 const MAX_REFUSALS: usize = 64;
 /// Input drained from a closing connection at most.
 const MAX_LINGER_BYTES: u64 = 8 << 20;
+/// The longest a closing connection is drained, however steadily its input trickles in: time
+/// enough for a client on a slow link to finish sending a refused body and read the answer.
+const MAX_LINGER_TIME: Duration = Duration::from_secs(10);
 /// More than there can ever be connections: each open one holds a permit until it ends.
 const OPEN_PERMITS: u32 = 1 << 30;
 
@@ -260,20 +263,23 @@ impl AsyncWrite for Watched {
 }
 
 /// Ends our side, then reads and drops what the client still sends, while it keeps sending (at
-/// most `MAX_LINGER_BYTES`, and no gap longer than `linger`): closing with unread input would
-/// reset the connection, and the client might lose the answer it was sent.
+/// most `MAX_LINGER_BYTES`, no gap longer than `linger`, and `MAX_LINGER_TIME` in all): closing
+/// with unread input would reset the connection, and the client might lose the answer it was sent.
 async fn linger(stream: &mut TcpStream, linger: Duration) {
     if stream.shutdown().await.is_err() {
         return;
     }
-    let mut buffer = vec![0u8; 16 * 1024];
-    let mut drained = 0u64;
-    while drained < MAX_LINGER_BYTES {
-        match tokio::time::timeout(linger, stream.read(&mut buffer)).await {
-            Ok(Ok(n)) if n > 0 => drained += n as u64,
-            _ => return,
+    let drain = async {
+        let mut buffer = vec![0u8; 16 * 1024];
+        let mut drained = 0u64;
+        while drained < MAX_LINGER_BYTES {
+            match tokio::time::timeout(linger, stream.read(&mut buffer)).await {
+                Ok(Ok(n)) if n > 0 => drained += n as u64,
+                _ => return,
+            }
         }
-    }
+    };
+    let _ = tokio::time::timeout(MAX_LINGER_TIME, drain).await;
 }
 
 /// A connection over the cap: a 503 in the documented error shape, then closed.
