@@ -279,6 +279,17 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("http://{address}");
 
     let failures = Arc::new(throttle::Throttle::new(args.auth_failures_per_minute));
+    // Keys at rest are dropped every minute: the table holds only those still being slowed.
+    tokio::spawn({
+        let failures = failures.clone();
+        async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                failures.sweep();
+            }
+        }
+    });
     let gateway_limits = gateway::GatewayLimits {
         body_timeout: Duration::from_secs(args.body_timeout),
         body_budget: usize::try_from(args.body_budget_mib << 20).unwrap_or(usize::MAX),

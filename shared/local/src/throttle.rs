@@ -2,6 +2,11 @@
 //! times at once, then once every `60 s / per_minute` (a token bucket). While a key may not, its
 //! attempts are answered 429 with `Retry-After` and not checked at all, so that guessing a secret
 //! costs minutes, not milliseconds.
+//!
+//! Keys are kept as a 16-byte digest of what names them, never the name itself: a key's memory is
+//! the same however long the client id it was made from (a Basic header can carry hundreds of
+//! KB). Keys at rest (their failures all regained) are dropped by [`Throttle::sweep`], which the
+//! server runs every minute, and when the table is full.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,7 +22,18 @@ pub struct Throttle {
     burst: f64,
     /// Failures regained per second.
     rate: f64,
-    keys: Mutex<HashMap<String, Bucket>>,
+    keys: Mutex<HashMap<Digest, Bucket>>,
+}
+
+/// What a key is kept as.
+type Digest = [u8; 16];
+
+fn digest(key: &str) -> Digest {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(key.as_bytes());
+    let mut digest = [0u8; 16];
+    digest.copy_from_slice(&hash[..16]);
+    digest
 }
 
 #[derive(Clone, Copy)]
@@ -49,7 +65,7 @@ impl Throttle {
         let map = self.keys.lock().ok()?;
         let short = keys
             .iter()
-            .filter_map(|key| map.get(*key))
+            .filter_map(|key| map.get(&digest(key)))
             .map(|bucket| 1.0 - self.refilled(*bucket, now))
             .fold(0.0_f64, f64::max);
         (short > 0.0).then(|| Duration::from_secs_f64(short / self.rate))
@@ -76,12 +92,28 @@ impl Throttle {
                 tokens: self.burst,
                 at: now,
             };
-            let bucket = map.entry((*key).to_owned()).or_insert(fresh);
+            let bucket = map.entry(digest(key)).or_insert(fresh);
             *bucket = Bucket {
                 tokens: (self.refilled(*bucket, now) - 1.0).max(0.0),
                 at: now,
             };
         }
+    }
+}
+
+impl Throttle {
+    /// Drops the keys at rest (every failure regained): they hold nothing a fresh key would not.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        if let Ok(mut map) = self.keys.lock() {
+            map.retain(|_, bucket| self.refilled(*bucket, now) < self.burst);
+        }
+    }
+
+    /// Keys tracked now.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.keys.lock().map_or(0, |map| map.len())
     }
 }
 
@@ -116,6 +148,20 @@ mod tests {
         throttle.failed(&["client:a"]);
         assert!(throttle.wait(&["client:a"]).is_some());
         assert_eq!(retry_after(Duration::from_millis(1)), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keys_are_digests_and_keys_at_rest_are_swept() {
+        let throttle = Throttle::new(6);
+        let huge = "client:".to_owned() + &"x".repeat(300_000);
+        throttle.failed(&[&huge, "addr:1"]);
+        assert!(throttle.wait(&[&huge]).is_none(), "one failure of six");
+        assert_eq!(throttle.len(), 2);
+        throttle.sweep();
+        assert_eq!(throttle.len(), 2, "not at rest yet");
+        tokio::time::advance(Duration::from_secs(10)).await;
+        throttle.sweep();
+        assert_eq!(throttle.len(), 0, "regained, so forgotten");
     }
 
     #[test]
