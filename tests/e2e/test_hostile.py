@@ -199,8 +199,12 @@ def test_guessing_secrets_is_slowed_per_client_and_per_address(tmp_path):
     # within the minute.
     local = start_local("embedded", tmp_path, "--auth-failures-per-minute", "1")
     try:
-        status, answer = local.token("e2e-app", "guess")
+        logged = local.args_log().read_text().count("a token request refused")
+        status, answer = local.token("e2e-app", "guess-0f3a9c")
         assert (status, answer["error"]) == (401, "invalid_client")
+        # The operator sees it (the client by a digest, the address, why), never the guess.
+        log = local.args_log().read_text()
+        assert log.count("a token request refused") == logged + 1 and "guess-0f3a9c" not in log
         request = urllib.request.Request(
             local.url + "/oauth2/token", data=b"grant_type=client_credentials", method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded",

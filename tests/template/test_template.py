@@ -328,7 +328,7 @@ def test_the_dashboard_shows_every_function_queue_and_metric_the_template_makes(
             for t in r["Properties"]["MetricTransformations"]}
     shown = {row[1] for row in rows if row[0] == "Caliper/${Stage}"}
     assert shown == made == {"EventsAccepted", "EventsStored", "JobLatency", "WebhookDeliveries",
-                             "WebhookDeliveryFailures", "WebhookDeliveriesAbandoned"}
+                             "WebhookDeliveryFailures", "WebhookDeliveriesAbandoned", "AuthenticationsRefused"}
 
 
 # Each log metric counts a line the code writes, with the fields it reads.
@@ -336,7 +336,8 @@ LOGGED = {"job accepted": ("shared/core/src/submit.rs", ["events"]),
           "part processed": ("shared/core/src/process.rs", ["events", "latency_ms"]),
           "webhook delivered": ("shared/core/src/webhooks/delivery.rs", []),
           "webhook delivery failed; it will be tried again": ("shared/core/src/webhooks/delivery.rs", []),
-          "webhook delivery abandoned": ("shared/core/src/webhooks/delivery.rs", [])}
+          "webhook delivery abandoned": ("shared/core/src/webhooks/delivery.rs", []),
+          "credentials refused": ("functions/authorize/src/main.rs", [])}
 
 
 def test_every_log_metric_counts_a_line_the_code_writes():

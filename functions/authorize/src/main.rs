@@ -50,7 +50,11 @@ async fn decide(authenticator: &Authenticator, request: &Value) -> Result<Value,
         Ok(admitted) => admitted,
         Err(Refusal::Unavailable(why)) => return Err(why.into()),
         Err(refusal) => {
-            tracing::info!(reason = refusal.reason(), "credentials refused");
+            // Counted by the template's AuthenticationsRefused metric (the dashboard shows it).
+            let source = request["requestContext"]["http"]["sourceIp"]
+                .as_str()
+                .unwrap_or("unknown");
+            tracing::warn!(reason = refusal.reason(), source, "credentials refused");
             return Err(authorizer::UNAUTHORIZED.into());
         }
     };

@@ -9,6 +9,7 @@
 //! server runs every minute, and when the table is full.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -23,6 +24,11 @@ pub struct Throttle {
     /// Failures regained per second.
     rate: f64,
     keys: Mutex<HashMap<Digest, Bucket>>,
+    /// Failed authentications, and attempts refused unchecked while throttled, since the last
+    /// sweep: what the minute's log line reports (a line per attempt would be the attacker's to
+    /// write).
+    failed_lately: AtomicU64,
+    refused_lately: AtomicU64,
 }
 
 /// What a key is kept as.
@@ -48,6 +54,8 @@ impl Throttle {
             burst: f64::from(per_minute),
             rate: f64::from(per_minute) / 60.0,
             keys: Mutex::new(HashMap::new()),
+            failed_lately: AtomicU64::new(0),
+            refused_lately: AtomicU64::new(0),
         }
     }
 
@@ -68,11 +76,16 @@ impl Throttle {
             .filter_map(|key| map.get(&digest(key)))
             .map(|bucket| 1.0 - self.refilled(*bucket, now))
             .fold(0.0_f64, f64::max);
-        (short > 0.0).then(|| Duration::from_secs_f64(short / self.rate))
+        let wait = (short > 0.0).then(|| Duration::from_secs_f64(short / self.rate));
+        if wait.is_some() {
+            self.refused_lately.fetch_add(1, Ordering::Relaxed);
+        }
+        wait
     }
 
     /// Counts a failed attempt against each of `keys`.
     pub fn failed(&self, keys: &[&str]) {
+        self.failed_lately.fetch_add(1, Ordering::Relaxed);
         if self.burst == 0.0 {
             return;
         }
@@ -103,10 +116,26 @@ impl Throttle {
 
 impl Throttle {
     /// Drops the keys at rest (every failure regained): they hold nothing a fresh key would not.
+    /// Logs what failed and what was refused unchecked since the last sweep, if anything: one
+    /// line a sweep, however many attempts.
     pub fn sweep(&self) {
         let now = Instant::now();
-        if let Ok(mut map) = self.keys.lock() {
-            map.retain(|_, bucket| self.refilled(*bucket, now) < self.burst);
+        let slowed = match self.keys.lock() {
+            Ok(mut map) => {
+                map.retain(|_, bucket| self.refilled(*bucket, now) < self.burst);
+                map.len()
+            }
+            Err(_) => 0,
+        };
+        let failed = self.failed_lately.swap(0, Ordering::Relaxed);
+        let refused = self.refused_lately.swap(0, Ordering::Relaxed);
+        if failed > 0 || refused > 0 {
+            tracing::warn!(
+                failed,
+                refused_unchecked = refused,
+                keys_slowed = slowed,
+                "failed authentications since the last report"
+            );
         }
     }
 
@@ -115,6 +144,12 @@ impl Throttle {
     pub fn len(&self) -> usize {
         self.keys.lock().map_or(0, |map| map.len())
     }
+}
+
+/// A short digest of a client id or key id, for logs: names the same caller across lines without
+/// writing what the caller sent (an id may be a mistyped secret, or hundreds of KB).
+pub fn log_digest(id: &str) -> String {
+    digest(id)[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whole seconds to put in `Retry-After`, at least 1.

@@ -277,6 +277,17 @@ async fn token(
         Err(error) => {
             if error.error == "invalid_client" {
                 idp.failures.failed(&keys);
+                // Bounded by the throttle: each address fails a few times a minute, then is
+                // refused unchecked (counted in the minute's report, not a line each).
+                let client = basic_credentials(&headers)
+                    .ok()
+                    .map(|(id, _)| crate::throttle::log_digest(&id));
+                tracing::warn!(
+                    client_digest = client.as_deref().unwrap_or("none"),
+                    source = address.as_deref().unwrap_or("unknown"),
+                    reason = error.description,
+                    "a token request refused"
+                );
             }
             error.into_response()
         }
