@@ -5,8 +5,10 @@ they are read (and the client still reads the answer), and guessing secrets is s
 Every wait here is bounded by a socket timeout far above the server's timeouts: a condition
 awaited, never a timing asserted."""
 import base64
+import json
 import socket
 import time
+import urllib.parse
 import urllib.request
 
 from conftest import start_local
@@ -236,3 +238,24 @@ def test_hundreds_of_idle_connections_do_not_stop_the_api(embedded):
     finally:
         for s in held:
             s.close()
+
+
+def test_numbers_storage_would_change_are_refused_at_their_pointer(embedded):
+    event = {"id": "urn:uuid:7e10e4f3-a0d8-4430-95bd-783ffae4d917", "type": "Event", "action": "Used",
+             "actor": {"id": "https://example.edu/users/1", "type": "Person"},
+             "object": {"id": "https://example.edu/apps/1", "type": "SoftwareApplication"},
+             "eventTime": "2024-01-01T00:00:00.000Z", "extensions": {"big": 10 ** 40, "fine": 0.1}}
+    body = {"sensor": "https://example.edu/sensor", "sendTime": "2024-01-01T00:00:00.000Z",
+            "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": [event]}
+    for number, path in [(str(10 ** 40), "/data/0/extensions/big"), ("1e-400", "/data/0/extensions/big")]:
+        raw = json.dumps(body).replace(str(10 ** 40), number).encode()
+        status, answer = embedded.request("POST", "/caliper/event", raw)
+        assert status == 400, answer
+        assert answer["errors"][0]["path"] == path and number[:10] in answer["errors"][0]["message"], answer
+    # Sent as a string, or as a double holds it, it is stored as sent.
+    event["extensions"]["big"] = str(10 ** 40)
+    status, answer = embedded.request("POST", "/caliper/event", body)
+    assert status == 200, answer
+    assert embedded.wait_for_job(answer["jobId"])["state"] == "completed"
+    status, stored = embedded.request("GET", "/caliper/events/" + urllib.parse.quote(event["id"], safe=""))
+    assert stored["event"]["extensions"] == {"big": str(10 ** 40), "fine": 0.1}, stored

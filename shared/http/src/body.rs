@@ -23,7 +23,11 @@ pub fn json_body(request: &Request, limits: &Limits) -> Result<Value, ApiError> 
             _ => StatusCode::BAD_REQUEST,
         };
         let message = rejection.message();
-        ApiError::new(status, message.clone()).with_errors(vec![Problem::new("", message)])
+        let problem = match &rejection {
+            ParseRejection::InexactNumber { problem } => problem.clone(),
+            _ => Problem::new(rejection.pointer(), message.clone()),
+        };
+        ApiError::new(status, message).with_errors(vec![problem])
     })
 }
 

@@ -13,6 +13,7 @@ mod flag;
 mod formats;
 mod limits;
 pub mod model;
+mod numbers;
 mod problem;
 mod schema;
 mod strict_json;

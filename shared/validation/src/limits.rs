@@ -47,9 +47,21 @@ impl Limits {
 /// Why a body could not even be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseRejection {
-    TooLarge { limit: usize, size: usize },
-    TooDeep { limit: usize, offset: usize },
-    NotJson { message: String },
+    TooLarge {
+        limit: usize,
+        size: usize,
+    },
+    TooDeep {
+        limit: usize,
+        offset: usize,
+    },
+    NotJson {
+        message: String,
+    },
+    /// A number that storage would not keep as sent (`numbers`): refused at its pointer.
+    InexactNumber {
+        problem: Problem,
+    },
 }
 
 impl ParseRejection {
@@ -62,13 +74,25 @@ impl ParseRejection {
                 "The request body nests arrays and objects more than {limit} levels deep (at byte {offset}); flatten the data."
             ),
             Self::NotJson { message } => format!("The request body is not valid JSON: {message}"),
+            Self::InexactNumber { problem } => format!(
+                "The request body holds a number that would not be stored as sent, at {}: {}",
+                problem.path, problem.message
+            ),
+        }
+    }
+
+    /// Where in the body the rejection points: the whole body, or the number.
+    pub fn pointer(&self) -> &str {
+        match self {
+            Self::InexactNumber { problem } => &problem.path,
+            _ => "",
         }
     }
 }
 
 /// Parses a request body within the limits: size first, then depth (scanned without recursion),
 /// and only then serde_json, whose recursion limit is therefore never reached. A property named
-/// twice in one object is refused.
+/// twice in one object is refused, and so is a number storage would not keep as sent.
 pub fn parse_json(body: &[u8], limits: &Limits) -> Result<Value, ParseRejection> {
     if body.len() > limits.max_body_bytes {
         return Err(ParseRejection::TooLarge {
@@ -87,9 +111,13 @@ pub fn parse_json(body: &[u8], limits: &Limits) -> Result<Value, ParseRejection>
             message: "the body is empty; send a Caliper envelope".into(),
         });
     }
-    crate::strict_json::from_slice(body).map_err(|e| ParseRejection::NotJson {
+    let value = crate::strict_json::from_slice(body).map_err(|e| ParseRejection::NotJson {
         message: e.to_string(),
-    })
+    })?;
+    match crate::numbers::inexact_number(body) {
+        Some(problem) => Err(ParseRejection::InexactNumber { problem }),
+        None => Ok(value),
+    }
 }
 
 /// The byte offset where nesting first exceeds `max_depth`, if it does. Brackets inside strings
@@ -115,7 +143,7 @@ fn depth_exceeded_at(body: &[u8], max_depth: usize) -> Option<usize> {
 }
 
 /// The offset of the quote that closes a string whose contents start at `from` (or the end).
-fn string_end(body: &[u8], mut from: usize) -> usize {
+pub(crate) fn string_end(body: &[u8], mut from: usize) -> usize {
     while let Some(found) = memchr::memchr2(b'"', b'\\', &body[from.min(body.len())..]) {
         let at = from + found;
         if body[at] == b'"' {
