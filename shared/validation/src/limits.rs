@@ -100,7 +100,8 @@ pub fn parse_json(body: &[u8], limits: &Limits) -> Result<Value, ParseRejection>
             size: body.len(),
         });
     }
-    if let Some(offset) = depth_exceeded_at(body, limits.max_depth) {
+    let scan = scan(body, limits.max_depth);
+    if let Some(offset) = scan.too_deep_at {
         return Err(ParseRejection::TooDeep {
             limit: limits.max_depth,
             offset,
@@ -114,32 +115,60 @@ pub fn parse_json(body: &[u8], limits: &Limits) -> Result<Value, ParseRejection>
     let value = crate::strict_json::from_slice(body).map_err(|e| ParseRejection::NotJson {
         message: e.to_string(),
     })?;
-    match crate::numbers::inexact_number(body) {
-        Some(problem) => Err(ParseRejection::InexactNumber { problem }),
+    // Only now, the body being JSON, is the number found worth naming.
+    match scan.inexact_number_at {
+        Some(offset) => Err(ParseRejection::InexactNumber {
+            problem: crate::numbers::problem_at(body, offset),
+        }),
         None => Ok(value),
     }
 }
 
-/// The byte offset where nesting first exceeds `max_depth`, if it does. Brackets inside strings
-/// do not count; the scan is linear and allocation-free, and skips through strings with `memchr`.
-fn depth_exceeded_at(body: &[u8], max_depth: usize) -> Option<usize> {
+/// What one pass over a body finds before it is parsed.
+struct Scan {
+    /// Where nesting first exceeds the limit (the scan stops there).
+    too_deep_at: Option<usize>,
+    /// Where the first number storage would not keep as sent begins.
+    inexact_number_at: Option<usize>,
+}
+
+/// Scans a body once: the depth of its nesting, and its numbers. Brackets and digits inside
+/// strings do not count; the scan is linear and allocation-free, and skips through strings with
+/// `memchr`.
+fn scan(body: &[u8], max_depth: usize) -> Scan {
     let mut depth = 0usize;
     let mut offset = 0usize;
+    let mut inexact_number_at = None;
     while offset < body.len() {
         match body[offset] {
             b'"' => offset = string_end(body, offset + 1),
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max_depth {
-                    return Some(offset);
+                    return Scan {
+                        too_deep_at: Some(offset),
+                        inexact_number_at,
+                    };
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
+            b'-' | b'0'..=b'9' => {
+                let end = crate::numbers::number_end(body, offset);
+                if inexact_number_at.is_none() && !crate::numbers::kept_exactly(&body[offset..end])
+                {
+                    inexact_number_at = Some(offset);
+                }
+                offset = end;
+                continue;
+            }
             _ => {}
         }
         offset += 1;
     }
-    None
+    Scan {
+        too_deep_at: None,
+        inexact_number_at,
+    }
 }
 
 /// The offset of the quote that closes a string whose contents start at `from` (or the end).

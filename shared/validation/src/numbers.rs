@@ -8,34 +8,21 @@
 use crate::problem::pointer_join;
 use crate::Problem;
 
-/// The first number of `body` (JSON that parsed) that would not be stored as sent, at its pointer.
-pub fn inexact_number(body: &[u8]) -> Option<Problem> {
-    let mut offset = 0;
-    while offset < body.len() {
-        match body[offset] {
-            b'"' => offset = crate::limits::string_end(body, offset + 1) + 1,
-            b'-' | b'0'..=b'9' => {
-                let end = number_end(body, offset);
-                let literal = std::str::from_utf8(&body[offset..end]).unwrap_or_default();
-                if !kept_exactly(literal) {
-                    return Some(Problem::new(
-                        pointer_at(body, offset),
-                        format!(
-                            "the number {} has more digits than storage keeps (a 64-bit integer, or a double's 15–17 significant digits): it would be stored as {}; send it as a string, or rounded",
-                            shorten(literal),
-                            stored_as(literal)
-                        ),
-                    ));
-                }
-                offset = end;
-            }
-            _ => offset += 1,
-        }
-    }
-    None
+/// The problem of the number that begins at `offset` of `body` (JSON that parsed), at its pointer.
+pub fn problem_at(body: &[u8], offset: usize) -> Problem {
+    let literal = String::from_utf8_lossy(&body[offset..number_end(body, offset)]).into_owned();
+    Problem::new(
+        pointer_at(body, offset),
+        format!(
+            "the number {} has more digits than storage keeps (a 64-bit integer, or a double's 15–17 significant digits): it would be stored as {}; send it as a string, or rounded",
+            shorten(&literal),
+            stored_as(&literal)
+        ),
+    )
 }
 
-fn number_end(body: &[u8], from: usize) -> usize {
+/// Where the number that begins at `from` ends.
+pub fn number_end(body: &[u8], from: usize) -> usize {
     let mut end = from;
     while end < body.len() && matches!(body[end], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
         end += 1;
@@ -43,8 +30,16 @@ fn number_end(body: &[u8], from: usize) -> usize {
     end
 }
 
-/// Whether `literal` (a JSON number) is stored with the value it names.
-fn kept_exactly(literal: &str) -> bool {
+/// Whether `literal` (a JSON number's bytes) is stored with the value it names.
+pub fn kept_exactly(literal: &[u8]) -> bool {
+    // Fast paths first, without decoding: a number of at most 15 characters, with no exponent,
+    // is an integer of 64 bits or a decimal a double holds.
+    if literal.len() <= 15 && !literal.iter().any(|b| matches!(b, b'e' | b'E')) {
+        return true;
+    }
+    let Ok(literal) = std::str::from_utf8(literal) else {
+        return false;
+    };
     let exponent = literal.contains(['e', 'E']);
     let integer = !exponent && !literal.contains('.');
     // Fast paths: integers of 18 digits fit 64 bits; decimals of 15 digits or fewer (without an
@@ -182,7 +177,7 @@ mod tests {
             "1.7976931348623157e308",
             "100000000000000000000.0",
         ] {
-            assert!(kept_exactly(kept), "{kept}");
+            assert!(kept_exactly(kept.as_bytes()), "{kept}");
         }
     }
 
@@ -196,25 +191,43 @@ mod tests {
             "0.1000000000000000000001",
             "3.141592653589793238462643383279",
         ] {
-            assert!(!kept_exactly(refused), "{refused}");
+            assert!(!kept_exactly(refused.as_bytes()), "{refused}");
         }
     }
 
     #[test]
     fn the_pointer_names_the_number() {
+        let at = |body: &[u8], number: &[u8]| {
+            let offset = body
+                .windows(number.len())
+                .position(|w| w == number)
+                .unwrap_or_else(|| panic!("no {number:?}"));
+            problem_at(body, offset)
+        };
         let body = br#"{"sensor": "s", "data": [{"a/b": [1, 2, 1e-400]}, {"x": "1e-400"}]}"#;
-        let problem = inexact_number(body).expect("found");
+        let problem = at(body, b"1e-400]");
         assert_eq!(problem.path, "/data/0/a~1b/2");
         assert!(problem.message.contains("1e-400"), "{}", problem.message);
-        assert_eq!(inexact_number(br#"{"x": "1e-400", "y": [0.5]}"#), None);
         let escaped = br#"{"k\"ey": {"n": 18446744073709551616}}"#;
-        assert_eq!(
-            inexact_number(escaped).map(|p| p.path),
-            Some("/k\"ey/n".to_owned())
-        );
-        assert_eq!(
-            inexact_number(b"99999999999999999999").map(|p| p.path),
-            Some(String::new())
-        );
+        assert_eq!(at(escaped, b"1844").path, "/k\"ey/n");
+        assert_eq!(at(b"99999999999999999999", b"9999").path, "");
+    }
+
+    #[test]
+    fn a_body_is_refused_for_its_first_such_number_and_strings_do_not_count() {
+        let limits = crate::Limits::default();
+        let parse = |body: &[u8]| crate::parse_json(body, &limits);
+        assert!(parse(br#"{"x": "1e-400", "y": [0.5, -3, 1e300]}"#).is_ok());
+        match parse(br#"{"x": [0.1, 123456789012345678901234567890]}"#) {
+            Err(crate::ParseRejection::InexactNumber { problem }) => {
+                assert_eq!(problem.path, "/x/1")
+            }
+            other => panic!("refused at its pointer: {other:?}"),
+        }
+        // Not JSON at all: that is what is said, not the number.
+        assert!(matches!(
+            parse(b"[1e-400,"),
+            Err(crate::ParseRejection::NotJson { .. })
+        ));
     }
 }
