@@ -112,7 +112,9 @@ def main():
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
             [str(LOCAL), "--listen", f"127.0.0.1:{port}", "--data-dir", str(Path(tmp) / "data"),
-             "--clients-file", str(clients)],
+             "--clients-file", str(clients),
+             # The load tool and the hostile connections all come from 127.0.0.1: as behind a proxy.
+             "--max-connections-per-address", "1024"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, RUST_LOG="warn"),
         )
         try:

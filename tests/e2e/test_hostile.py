@@ -16,8 +16,9 @@ from conftest import start_local
 BOUND = 60  # seconds: what a closed connection may take to be seen closed, on a loaded machine
 
 
-def connect(local):
-    return socket.create_connection(("127.0.0.1", local.port), timeout=BOUND)
+def connect(local, source="127.0.0.1"):
+    """A connection from `source`: any address of 127.0.0.0/8 is this machine's."""
+    return socket.create_connection(("127.0.0.1", local.port), timeout=BOUND, source_address=(source, 0))
 
 
 def closed_or_answer(s):
@@ -83,12 +84,12 @@ def test_a_body_that_never_arrives_is_answered_408(tmp_path):
         local.stop()
 
 
-def served(local):
+def served(local, source="127.0.0.1"):
     """A kept-alive connection the server answered 200 on. A 503 means a slot of a connection the
     client closed a moment ago is not free yet (the server sees the close later): try again."""
     deadline = time.monotonic() + BOUND
     while True:
-        s = connect(local)
+        s = connect(local, source)
         s.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
         answer = s.recv(65536)
         if status_line(answer).endswith("200 OK"):
@@ -110,6 +111,23 @@ def test_connections_over_the_cap_are_answered_503_and_the_server_goes_on(tmp_pa
         # A slot freed is a slot served (awaited: the server sees the close a moment later).
         held.pop().close()
         held.append(served(local))
+    finally:
+        for s in held:
+            s.close()
+        local.stop()
+
+
+def test_no_address_takes_the_slots_others_need(tmp_path):
+    local = start_local("embedded", tmp_path, "--max-connections", "8", "--max-connections-per-address", "2",
+                        "--idle-timeout", "3600")
+    held = []
+    try:
+        held = [served(local, "127.0.0.2") for _ in range(2)]
+        with connect(local, "127.0.0.2") as s:
+            answer = closed_or_answer(s)
+        assert " 503 " in status_line(answer), answer
+        # Another address is served all the same.
+        held.append(served(local, "127.0.0.3"))
     finally:
         for s in held:
             s.close()
@@ -227,7 +245,8 @@ def test_guessing_secrets_is_slowed_per_client_and_per_address(tmp_path):
 
 
 def test_hundreds_of_idle_connections_do_not_stop_the_api(embedded):
-    held = [connect(embedded) for _ in range(300)]
+    # From three addresses, each within its share (256 by default), none of them the API's caller.
+    held = [connect(embedded, f"127.0.0.{2 + n % 3}") for n in range(300)]
     try:
         status, reply = embedded.request("POST", "/caliper/event", {
             "sensor": "https://example.edu/sensors/1", "sendTime": "2024-05-01T12:00:00.000Z",

@@ -101,6 +101,11 @@ struct Args {
     #[arg(long, env = "CALIPER_LOCAL_MAX_CONNECTIONS", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections: u32,
+    /// Connections served at once from one address: no address takes every slot. Behind a
+    /// reverse proxy every connection comes from the proxy: set it to --max-connections there.
+    #[arg(long, env = "CALIPER_LOCAL_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections_per_address: u32,
     /// Seconds a connection may take to send a request's headers.
     #[arg(long, env = "CALIPER_LOCAL_HEADER_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -296,6 +301,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let server_limits = server::ServerLimits {
         max_connections: args.max_connections as usize,
+        max_connections_per_address: args.max_connections_per_address as usize,
         header_timeout: Duration::from_secs(args.header_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         linger: Duration::from_secs(2),

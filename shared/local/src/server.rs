@@ -4,11 +4,12 @@
 //!
 //! Timeouts on bodies and the budget of buffered body bytes are the gateway's (it reads bodies).
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ use tower::ServiceExt;
 pub struct ServerLimits {
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Of those, from one address at most; more from it are answered 503 and closed.
+    pub max_connections_per_address: usize,
     /// From a connection's start (or a request's first byte) until its headers are read.
     pub header_timeout: Duration,
     /// A connection with no request in flight and no bytes moving for this long is closed.
@@ -56,6 +59,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let addresses = Arc::new(PerAddress::new(limits.max_connections_per_address));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let open = Arc::new(Semaphore::new(OPEN_PERMITS as usize));
     let (stopping, stop) = tokio::sync::watch::channel(false);
@@ -73,18 +77,20 @@ pub async fn serve(
                 }
             },
         };
-        match slots.clone().try_acquire_owned() {
-            Ok(slot) => {
+        // The address's share first: one address over its share takes no slot from the others.
+        let share = addresses.admit(peer.ip());
+        match (share, slots.clone().try_acquire_owned()) {
+            (Some(share), Ok(slot)) => {
                 let Ok(tracked) = open.clone().try_acquire_owned() else {
                     continue;
                 };
                 let (router, stop) = (router.clone(), stop.clone());
                 tokio::spawn(async move {
                     connection(stream, peer, router, limits, stop).await;
-                    drop((slot, tracked));
+                    drop((slot, share, tracked));
                 });
             }
-            Err(_) => match refusals.clone().try_acquire_owned() {
+            _ => match refusals.clone().try_acquire_owned() {
                 Ok(permit) => {
                     tokio::spawn(async move {
                         refuse(stream, limits.linger).await;
@@ -103,6 +109,55 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("connections still open at shutdown were closed");
+    }
+}
+
+/// Connections open per address, each address held to its share. Only addresses with a
+/// connection open have an entry, so the table is no larger than the connection cap.
+struct PerAddress {
+    open: Mutex<HashMap<IpAddr, usize>>,
+    most: usize,
+}
+
+/// One connection's place in its address's share, given back when dropped.
+struct Share {
+    table: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    fn new(most: usize) -> Self {
+        Self {
+            open: Mutex::default(),
+            most,
+        }
+    }
+
+    /// A place for one more connection from `ip`, unless it has its share open.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Share> {
+        let mut open = self.open.lock().ok()?;
+        let count = open.entry(ip).or_insert(0);
+        if *count >= self.most {
+            return None;
+        }
+        *count += 1;
+        Some(Share {
+            table: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.table.open.lock() {
+            if let Some(count) = open.get_mut(&self.ip) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&self.ip);
+                }
+            }
+        }
     }
 }
 
