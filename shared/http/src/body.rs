@@ -8,8 +8,17 @@ use serde_json::Value;
 use crate::response::ApiError;
 
 /// Parses the body as JSON within `limits`: 415 for another content type, 413 when too large,
-/// 400 when too deep or not JSON.
+/// 400 when too deep, not JSON, or holding a number storage would change.
 pub fn json_body(request: &Request, limits: &Limits) -> Result<Value, ApiError> {
+    parsed_body(request, limits)?.map_err(rejected)
+}
+
+/// The body parsed within `limits`, or the parser's rejection as it is (for a handler that
+/// answers some of them itself); another content type is refused (415).
+pub fn parsed_body(
+    request: &Request,
+    limits: &Limits,
+) -> Result<Result<Value, ParseRejection>, ApiError> {
     check_content_type(request)?;
     let bytes: &[u8] = match request.body() {
         Body::Empty => &[],
@@ -17,18 +26,21 @@ pub fn json_body(request: &Request, limits: &Limits) -> Result<Value, ApiError> 
         Body::Binary(bytes) => bytes,
         _ => &[],
     };
-    parse_json(bytes, limits).map_err(|rejection| {
-        let status = match rejection {
-            ParseRejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let message = rejection.message();
-        let problem = match &rejection {
-            ParseRejection::InexactNumber { problem } => problem.clone(),
-            _ => Problem::new(rejection.pointer(), message.clone()),
-        };
-        ApiError::new(status, message).with_errors(vec![problem])
-    })
+    Ok(parse_json(bytes, limits))
+}
+
+/// The answer to a rejected body.
+pub fn rejected(rejection: ParseRejection) -> ApiError {
+    let status = match rejection {
+        ParseRejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let message = rejection.message();
+    let problem = match rejection {
+        ParseRejection::InexactNumber { problem } => problem,
+        other => Problem::new(other.pointer(), message.clone()),
+    };
+    ApiError::new(status, message).with_errors(vec![problem])
 }
 
 fn check_content_type(request: &Request) -> Result<(), ApiError> {
