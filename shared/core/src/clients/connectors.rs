@@ -12,7 +12,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{check_client_id, ClientError};
+use super::{check_client_filter, check_client_id, ClientError};
 use crate::identity::{Caller, Scope};
 use crate::intake::{Intake, IntakeError, Taken};
 use crate::model::timestamp;
@@ -153,13 +153,7 @@ impl Connectors {
         client_app_id: Option<&str>,
     ) -> Result<Vec<ConnectorView>, ClientError> {
         caller.require(&[Scope::Admin])?;
-        if let Some(client) = client_app_id {
-            let mut problems = Vec::new();
-            check_client_id(client, "/query/clientAppId", &mut problems);
-            if !problems.is_empty() {
-                return Err(ClientError::Invalid(problems));
-            }
-        }
+        check_client_filter(client_app_id)?;
         let mut connectors: Vec<Connector> = self
             .records
             .all::<Connector>()

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{check_client_id, ClientError};
+use super::{check_client_filter, check_client_id, ClientError};
 use crate::identity::{Caller, Scope};
 use crate::model::timestamp;
 use crate::ports::{RecordKind, StoreError};
@@ -152,13 +152,7 @@ impl Keys {
         client_app_id: Option<&str>,
     ) -> Result<Vec<KeyView>, ClientError> {
         caller.require(&[Scope::Admin])?;
-        if let Some(client) = client_app_id {
-            let mut problems = Vec::new();
-            check_client_id(client, "/query/clientAppId", &mut problems);
-            if !problems.is_empty() {
-                return Err(ClientError::Invalid(problems));
-            }
-        }
+        check_client_filter(client_app_id)?;
         let uses: HashMap<String, String> = self
             .records
             .all::<KeyUse>()

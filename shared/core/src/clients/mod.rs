@@ -51,3 +51,16 @@ pub fn check_client_id(id: &str, path: &str, problems: &mut Vec<Problem>) {
         ));
     }
 }
+
+/// A listing's `?clientAppId=` filter, when given, as [`check_client_id`] says.
+pub fn check_client_filter(client_app_id: Option<&str>) -> Result<(), ClientError> {
+    let mut problems = Vec::new();
+    if let Some(client) = client_app_id {
+        check_client_id(client, "/query/clientAppId", &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ClientError::Invalid(problems))
+    }
+}
