@@ -19,13 +19,13 @@ SCOPE = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/"
 
 # The local IdP's app clients in these tests: id → (secret, scopes).
 CLIENTS = {
-    "e2e-app": ("app-secret", "event.create"),
-    "e2e-other": ("other-secret", "event.create"),
-    "e2e-admin": ("admin-secret", "admin"),
-    "e2e-webhooks": ("webhooks-secret", "webhook.readonly,webhook.create"),
-    "e2e-reader": ("reader-secret", "webhook.readonly"),
+    "e2e-app": ("app-secret-0f3a9c2b", "event.create"),
+    "e2e-other": ("other-secret-0f3a9c2b", "event.create"),
+    "e2e-admin": ("admin-secret-0f3a9c2b", "admin"),
+    "e2e-webhooks": ("webhooks-secret-0f3a9c2b", "webhook.readonly,webhook.create"),
+    "e2e-reader": ("reader-secret-0f3a9c2b", "webhook.readonly"),
     # An app that sends events and subscribes to them.
-    "e2e-subscriber": ("subscriber-secret", "event.create,webhook.create,webhook.readonly"),
+    "e2e-subscriber": ("subscriber-secret-0f3a9c2b", "event.create,webhook.create,webhook.readonly"),
 }
 CLIENT_FLAGS = [flag for id, (secret, scopes) in CLIENTS.items() for flag in ("--client", f"{id}:{secret}:{scopes}")]
 

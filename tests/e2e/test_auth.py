@@ -68,7 +68,7 @@ def test_the_token_endpoint_answers_as_cognito_does(embedded):
     "client, secret, form, status, error",
     [
         ("e2e-app", "wrong", {}, 401, "invalid_client"),
-        ("nobody", "app-secret", {}, 401, "invalid_client"),
+        ("nobody", "app-secret-0f3a9c2b", {}, 401, "invalid_client"),
         ("e2e-app", None, {"grant_type": "password"}, 400, "unsupported_grant_type"),
         ("e2e-app", None, {"grant_type": ""}, 400, "unsupported_grant_type"),
     ],
@@ -86,7 +86,7 @@ def test_the_token_endpoint_needs_basic_credentials_and_a_form(embedded):
     )
     status, answer = embedded.call(request)
     assert (status, answer["error"]) == (401, "invalid_client")
-    basic = base64.b64encode(b"e2e-app:app-secret").decode()
+    basic = base64.b64encode(b"e2e-app:app-secret-0f3a9c2b").decode()
     request = urllib.request.Request(
         embedded.url + "/oauth2/token", data=b'{"grant_type": "client_credentials"}', method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Basic {basic}"},
@@ -114,7 +114,7 @@ def raw_exchange(local, head):
 def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(embedded):
     """A client that waits for `100 Continue` is refused at once and sends nothing (one that sends
     anyway reads the 413 too: see test_hostile)."""
-    basic = base64.b64encode(b"e2e-app:app-secret").decode()
+    basic = base64.b64encode(b"e2e-app:app-secret-0f3a9c2b").decode()
     # The unauthenticated token endpoint takes a few KiB, whatever the body's route limit.
     status_line = raw_exchange(embedded, "POST /oauth2/token HTTP/1.1\r\nHost: x\r\n"
                                f"Authorization: Basic {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -135,7 +135,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(emb
 
 
 def test_scheme_names_are_read_in_any_case(embedded):
-    basic = base64.b64encode(b"e2e-app:app-secret").decode()
+    basic = base64.b64encode(b"e2e-app:app-secret-0f3a9c2b").decode()
     request = urllib.request.Request(
         embedded.url + "/oauth2/token", data=b"grant_type=client_credentials", method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"basic {basic}"},

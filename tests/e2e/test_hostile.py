@@ -5,13 +5,14 @@ they are read (and the client still reads the answer), and guessing secrets is s
 Every wait here is bounded by a socket timeout far above the server's timeouts: a condition
 awaited, never a timing asserted."""
 import base64
+import http.client
 import json
 import socket
 import time
 import urllib.parse
 import urllib.request
 
-from conftest import start_local
+from conftest import CLIENTS, ROOT, start_local
 
 BOUND = 60  # seconds: what a closed connection may take to be seen closed, on a loaded machine
 
@@ -71,7 +72,7 @@ def test_a_body_that_never_arrives_is_answered_408(tmp_path):
         status, body = local.request("GET", "/caliper/events")
         assert (status, body["events"]) == (200, []), "nothing stored"
         # The token endpoint's form too: it holds no connection past the body timeout.
-        basic = base64.b64encode(b"e2e-app:app-secret").decode()
+        basic = base64.b64encode(b"e2e-app:app-secret-0f3a9c2b").decode()
         with connect(local) as s:
             s.sendall(
                 f"POST /oauth2/token HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {basic}\r\n"
@@ -136,7 +137,7 @@ def test_no_address_takes_the_slots_others_need(tmp_path):
 
 def test_bodies_over_a_routes_limit_are_refused_before_reading_and_the_answer_arrives(embedded):
     token, webhooks = embedded.access_token(), embedded.access_token("e2e-webhooks")
-    basic = base64.b64encode(b"e2e-app:app-secret").decode()
+    basic = base64.b64encode(b"e2e-app:app-secret-0f3a9c2b").decode()
     # Declared over the limit, nothing sent: refused at once, no Expect needed.
     for head in (
         "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -214,32 +215,55 @@ def test_tiny_chunks_take_from_the_body_budget_only_the_bytes_they_hold(tmp_path
         local.stop()
 
 
-def test_guessing_secrets_is_slowed_per_client_and_per_address(tmp_path):
-    # One wrong secret at once, then one a minute: the next attempt, however slow the machine, is
-    # within the minute.
-    local = start_local("embedded", tmp_path, "--auth-failures-per-minute", "1")
+def token_from(local, source, client, secret):
+    """The token endpoint's answer (status, JSON) to `client:secret` sent from `source`."""
+    connection = http.client.HTTPConnection("127.0.0.1", local.port, timeout=BOUND, source_address=(source, 0))
     try:
-        logged = local.args_log().read_text().count("a token request refused")
-        status, answer = local.token("e2e-app", "guess-0f3a9c")
+        basic = base64.b64encode(f"{client}:{secret}".encode()).decode()
+        connection.request("POST", "/oauth2/token", body="grant_type=client_credentials",
+                           headers={"Authorization": f"Basic {basic}",
+                                    "Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read()), response.headers
+    finally:
+        connection.close()
+
+
+def test_guessers_are_slowed_and_cannot_lock_a_client_out(tmp_path):
+    # One failure at once, then one a minute: the attempts below, however slow the machine, are
+    # within the minute. A client with a short secret shares the address.
+    log_file = ROOT / "target" / "caliper-local-e2e.log"
+    mark = log_file.stat().st_size if log_file.exists() else 0
+    local = start_local("embedded", tmp_path, "--auth-failures-per-minute", "1", "--client", "weak:pa55word:event.create")
+    try:
+        started = log_file.read_bytes()[mark:].decode(errors="replace")
+        assert started.count("could be guessed") == 1 and "weak" in started, "the operator is warned of the short secret"
+        log = local.args_log().read_text()
+        logged = log.count("a token request refused")
+        status, answer, _ = token_from(local, "127.0.0.1", "e2e-app", "guess-0f3a9c")
         assert (status, answer["error"]) == (401, "invalid_client")
         # The operator sees it (the client by a digest, the address, why), never the guess.
         log = local.args_log().read_text()
         assert log.count("a token request refused") == logged + 1 and "guess-0f3a9c" not in log
-        request = urllib.request.Request(
-            local.url + "/oauth2/token", data=b"grant_type=client_credentials", method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded",
-                     "Authorization": "Basic " + base64.b64encode(b"e2e-app:app-secret").decode()},
-        )
-        try:
-            urllib.request.urlopen(request, timeout=BOUND)
-            raise AssertionError("the right secret went through while throttled")
-        except urllib.error.HTTPError as error:
-            assert error.code == 429
-            assert int(error.headers["Retry-After"]) >= 1
-            assert "try again" in error.read().decode()
-        # The address is throttled too: another client from it waits as well.
-        status, answer = local.token("e2e-other")
-        assert (status, answer["error"]) == (429, "too_many_requests")
+        # Guessing on from the same address: 429 with Retry-After, each guess refused.
+        for guess in ("guess-1", "guess-2"):
+            status, answer, headers = token_from(local, "127.0.0.1", "e2e-app", guess)
+            assert (status, answer["error"]) == (429, "too_many_requests") and int(headers["Retry-After"]) >= 1
+            assert "try again" in answer["error_description"]
+        # The right secret, from that same address, is checked all the same and passes: the
+        # guesser cannot lock the client out; nor another client of that address.
+        for client in ("e2e-app", "e2e-other"):
+            status, answer, _ = token_from(local, "127.0.0.1", client, CLIENTS[client][0])
+            assert status == 200 and answer["access_token"], answer
+        # From elsewhere, the same client id has failures of its own to make: one guess answered 401.
+        status, answer, _ = token_from(local, "127.0.0.2", "e2e-app", "guess-3")
+        assert (status, answer["error"]) == (401, "invalid_client")
+        # A secret short enough to guess is refused unchecked while its address is throttled, as
+        # the operator was warned; from another address it passes.
+        status, answer, _ = token_from(local, "127.0.0.1", "weak", "pa55word")
+        assert status == 429, answer
+        status, answer, _ = token_from(local, "127.0.0.3", "weak", "pa55word")
+        assert status == 200, answer
     finally:
         local.stop()
 

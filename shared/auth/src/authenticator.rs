@@ -105,11 +105,6 @@ impl Authenticator {
     }
 }
 
-/// Whether an `Authorization` header presents an API key (rather than an access token).
-pub fn presents_key(authorization: &str) -> bool {
-    key_credentials(authorization).is_some()
-}
-
 /// An API key in an `Authorization` header: `Bearer <secret>` (a secret of ours, not a JWT), or
 /// `Basic base64(<key id>:<secret>)`; the secret and the key id Basic names.
 fn key_credentials(authorization: &str) -> Option<(String, Option<String>)> {

@@ -21,7 +21,6 @@ use serde_json::{json, Map, Value};
 use futures::StreamExt;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use caliper_auth::authenticator::presents_key;
 use caliper_auth::{Admitted, Authenticator, Refusal};
 
 use crate::throttle::{retry_after, Throttle};
@@ -120,9 +119,14 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     let source = crate::server::peer(&parts.extensions)
         .map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
     // A public route (no scopes) has no authorizer, as in the template; nor has a route whose
-    // body is its credential, but its failures are slowed as failed authentications are.
+    // body is its credential, but its failures count as failed authentications do.
     let signers =
         (route.access == Access::Signature).then(|| signature_keys(&matched.params, &source));
+    // A signature cannot be guessed, so it is checked however many failures its address has
+    // (others' forgeries never refuse it); while throttled, a failure is answered 429.
+    let throttled = signers
+        .as_ref()
+        .and_then(|[address, connector]| gateway.failures.wait(&[address, connector]));
     let authorizer = match route.access {
         Access::Public | Access::Signature => None,
         Access::Caller(_) => {
@@ -136,11 +140,6 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
             }
         }
     };
-    if let Some([address, connector]) = &signers {
-        if let Some(wait) = gateway.failures.wait(&[address, connector]) {
-            return too_many(wait, &source);
-        }
-    }
 
     let path_parameters: Map<String, Value> = matched
         .params
@@ -209,13 +208,18 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     // A bad signature counts against its address too; a path with no connector only against
     // itself (a producer still posting to a deleted connector must not slow its others).
     if let Some([address, connector]) = &signers {
-        match response.status() {
+        let status = response.status();
+        match status {
             StatusCode::UNAUTHORIZED => gateway.failures.failed(&[address, connector]),
             StatusCode::NOT_FOUND => gateway.failures.failed(&[connector]),
             _ => {}
         }
-        if response.status().is_client_error() {
-            tracing::warn!(source, status = %response.status(), "a body refused at a connector's path");
+        if let (Some(wait), StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND) = (throttled, status)
+        {
+            return too_many(wait);
+        }
+        if status.is_client_error() {
+            tracing::warn!(source, %status, "a body refused at a connector's path");
         }
     }
     to_axum(response)
@@ -235,13 +239,10 @@ fn signature_keys(params: &matchit::Params, source: &str) -> [String; 2] {
     ]
 }
 
-/// 429 for a caller from an address with too many failed authentications: not checked at all.
-fn too_many(wait: Duration, source: &str) -> Response {
+/// 429 for a failure from an address with too many failed authentications (counted in the
+/// throttle's minute report, not a line each).
+fn too_many(wait: Duration) -> Response {
     let seconds = retry_after(wait);
-    tracing::warn!(
-        source,
-        "refused unchecked: too many failed authentications from its address"
-    );
     let mut response = error(
         StatusCode::TOO_MANY_REQUESTS,
         format!("Too many failed authentications from this address; try again in {seconds} s"),
@@ -265,22 +266,15 @@ fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
 }
 
 /// The Lambda authorizer's part of the request context, or the refusal: 401 without good
-/// credentials, 403 without one of the route's scopes, 429 for an API key sent from an address
-/// with too many failed authentications (a token from there still passes: only guesses are
-/// slowed), 503 when the keys cannot be read.
+/// credentials, 403 without one of the route's scopes, 429 for a wrong API key from an address
+/// with too many failed authentications, 503 when the keys cannot be read. A key is 256 random
+/// bits, beyond guessing, so it is always checked: others' failures never refuse the right one.
 async fn authorize(
     gateway: &Gateway,
     authorization: Option<&str>,
     route: &caliper_http::Route,
     source: &str,
 ) -> Result<Value, Response> {
-    let address = format!("address:{source}");
-    let key = authorization.is_some_and(presents_key);
-    if key {
-        if let Some(wait) = gateway.failures.wait(&[&address]) {
-            return Err(too_many(wait, source));
-        }
-    }
     let Admitted { caller, expires_at } =
         match gateway.authenticator.authenticate(authorization).await {
             Ok(admitted) => admitted,
@@ -288,7 +282,12 @@ async fn authorize(
                 return Err(error(StatusCode::SERVICE_UNAVAILABLE, why))
             }
             Err(Refusal::Key(why)) => {
+                let address = format!("address:{source}");
+                let throttled = gateway.failures.wait(&[&address]);
                 gateway.failures.failed(&[&address]);
+                if let Some(wait) = throttled {
+                    return Err(too_many(wait));
+                }
                 tracing::warn!(source, "a wrong or revoked API key");
                 return Err(unauthorized(why));
             }

@@ -413,6 +413,13 @@ fn local_identity_provider(
         tracing::info!("then: curl -s -X POST {url}/caliper/event -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d @events/envelope.json");
         clients.push(development.client());
     }
+    for client in clients.iter().filter(|c| !c.unguessable()) {
+        tracing::warn!(
+            client_id = client.id,
+            "this client's secret has fewer than {} characters: it could be guessed, so while its address has too many failed authentications it is refused unchecked like a guess; give it a longer one (openssl rand -hex 16)",
+            idp::UNGUESSABLE_SECRET_CHARS
+        );
+    }
     let issuer = issuer.unwrap_or_else(|| url.to_owned());
     tracing::info!(
         issuer,

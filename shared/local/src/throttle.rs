@@ -1,7 +1,11 @@
-//! Failed authentications, slowed per key (a client id, an address): a key may fail `per_minute`
-//! times at once, then once every `60 s / per_minute` (a token bucket). While a key may not, its
-//! attempts are answered 429 with `Retry-After` and not checked at all, so that guessing a secret
-//! costs minutes, not milliseconds.
+//! Failed authentications, counted per key (an address; a client id or connector from an
+//! address): a key may fail `per_minute` times at once, then once every `60 s / per_minute` (a
+//! token bucket). While a key may not, a failure is answered 429 with `Retry-After`.
+//!
+//! What a throttled attempt gets depends on what it presents, and is the caller's decision: a
+//! credential no one can guess (an API key, a signature, a long client secret) is still checked,
+//! so that others' failures never refuse it; a guessable one is refused unchecked, so that
+//! guessing it costs minutes, not milliseconds.
 //!
 //! Keys are kept as a 16-byte digest of what names them, never the name itself: a key's memory is
 //! the same however long the client id it was made from (a Basic header can carry hundreds of
@@ -24,8 +28,7 @@ pub struct Throttle {
     /// Failures regained per second.
     rate: f64,
     keys: Mutex<HashMap<Digest, Bucket>>,
-    /// Failed authentications, and attempts refused unchecked while throttled, since the last
-    /// sweep: what the minute's log line reports (a line per attempt would be the attacker's to
+    /// Failed authentications, and attempts refused unchecked, since the last sweep: what the minute's log line reports (a line per attempt would be the attacker's to
     /// write).
     failed_lately: AtomicU64,
     refused_lately: AtomicU64,
@@ -64,7 +67,7 @@ impl Throttle {
         (bucket.tokens + regained).min(self.burst)
     }
 
-    /// How long until every one of `keys` may try again; none: now.
+    /// How long until every one of `keys` may fail again; none: now.
     pub fn wait(&self, keys: &[&str]) -> Option<Duration> {
         if self.burst == 0.0 {
             return None;
@@ -76,11 +79,12 @@ impl Throttle {
             .filter_map(|key| map.get(&digest(key)))
             .map(|bucket| 1.0 - self.refilled(*bucket, now))
             .fold(0.0_f64, f64::max);
-        let wait = (short > 0.0).then(|| Duration::from_secs_f64(short / self.rate));
-        if wait.is_some() {
-            self.refused_lately.fetch_add(1, Ordering::Relaxed);
-        }
-        wait
+        (short > 0.0).then(|| Duration::from_secs_f64(short / self.rate))
+    }
+
+    /// Counts an attempt refused unchecked, for the minute's report.
+    pub fn refused_unchecked(&self) {
+        self.refused_lately.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a failed attempt against each of `keys`.

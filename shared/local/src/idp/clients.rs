@@ -15,10 +15,17 @@ use sha2::{Digest, Sha256};
 /// The client the development defaults create.
 pub const DEVELOPMENT_CLIENT_ID: &str = "local-client";
 
+/// A secret this long is beyond guessing (16 random hex digits are 64 bits: centuries at a
+/// thousand guesses a second), so its client is checked even while throttled and cannot be
+/// locked out by others' failures; a shorter one is refused unchecked then, as guesses are.
+pub const UNGUESSABLE_SECRET_CHARS: usize = 16;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub id: String,
     secret_digest: [u8; 32],
+    /// Whether the secret has [`UNGUESSABLE_SECRET_CHARS`].
+    unguessable: bool,
     pub scopes: Vec<Scope>,
 }
 
@@ -27,6 +34,7 @@ impl Client {
         Self {
             id: id.to_owned(),
             secret_digest: Sha256::digest(secret.as_bytes()).into(),
+            unguessable: secret.chars().count() >= UNGUESSABLE_SECRET_CHARS,
             scopes,
         }
     }
@@ -35,6 +43,11 @@ impl Client {
     pub fn has_secret(&self, secret: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         digest == self.secret_digest
+    }
+
+    /// Whether its secret is too long to guess (so it is checked even while throttled).
+    pub fn unguessable(&self) -> bool {
+        self.unguessable
     }
 }
 
@@ -186,6 +199,11 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(client.id, "app");
         assert!(client.has_secret("pa55") && !client.has_secret("pa5"));
+        assert!(!client.unguessable());
+        let long: Client = "app:0123456789abcdef:"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(long.unguessable());
         assert_eq!(client.scopes, vec![Scope::EventCreate, Scope::Admin]);
 
         let app: Client = "app:secret:".parse().unwrap_or_else(|e| panic!("{e}"));

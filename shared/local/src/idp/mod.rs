@@ -5,7 +5,9 @@
 mod clients;
 
 pub use caliper_auth::{SigningKey, Verifier};
-pub use clients::{from_file as clients_from_file, Client, DevelopmentCredentials};
+pub use clients::{
+    from_file as clients_from_file, Client, DevelopmentCredentials, UNGUESSABLE_SECRET_CHARS,
+};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -186,6 +188,9 @@ fn invalid_client(why: &str) -> OAuthError {
     )
 }
 
+/// The longest Basic credentials read, base64: 1.5 KB of id and secret.
+const MAX_BASIC_CREDENTIALS: usize = 2048;
+
 /// The (id, secret) of HTTP Basic credentials.
 fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), OAuthError> {
     let encoded = headers
@@ -193,6 +198,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), OAuthError
         .and_then(|v| v.to_str().ok())
         .and_then(|v| caliper_auth::credentials(v, "Basic"))
         .ok_or_else(|| invalid_client("no client credentials"))?;
+    // Checking costs the same whatever is sent: ids and secrets are far shorter than this.
+    if encoded.len() > MAX_BASIC_CREDENTIALS {
+        return Err(invalid_client("the Basic credentials are too long"));
+    }
     let decoded = STANDARD
         .decode(encoded.trim())
         .ok()
@@ -213,28 +222,31 @@ async fn token(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    // Failures count against the address and the client id claimed; while either is throttled,
-    // nothing is checked.
-    let address = crate::server::peer(&parts.extensions).map(|a| format!("address:{}", a.ip()));
-    let client = basic_credentials(&headers)
-        .ok()
-        .map(|(id, _)| format!("client:{id}"));
-    let keys: Vec<&str> = [address.as_deref(), client.as_deref()]
+    // Failures count against the address and the client id from that address, never the client id
+    // alone: guessing from elsewhere cannot slow a client down.
+    let source = crate::server::peer(&parts.extensions).map(|a| a.ip().to_string());
+    let address = source.as_deref().map(|ip| format!("address:{ip}"));
+    let claimed = basic_credentials(&headers).ok();
+    let pair = claimed
+        .as_ref()
+        .zip(source.as_deref())
+        .map(|((id, _), ip)| format!("client:{id}@{ip}"));
+    let keys: Vec<&str> = [address.as_deref(), pair.as_deref()]
         .into_iter()
         .flatten()
         .collect();
-    if let Some(wait) = idp.failures.wait(&keys) {
-        let seconds = retry_after(wait);
-        let mut response = OAuthError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            format!("too many failed authentications of this client or from this address; try again in {seconds} s"),
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return response;
+    // While throttled, a client whose secret is beyond guessing is still checked (so the right
+    // secret always passes); any other attempt is refused unchecked.
+    let throttled = idp.failures.wait(&keys);
+    if let Some(wait) = throttled {
+        let checkable = claimed
+            .as_ref()
+            .and_then(|(id, _)| idp.clients.get(id))
+            .is_some_and(Client::unguessable);
+        if !checkable {
+            idp.failures.refused_unchecked();
+            return too_many(wait);
+        }
     }
     // Unauthenticated: never read more than a token request needs.
     let too_large = || {
@@ -274,24 +286,41 @@ async fn token(
     };
     match idp.grant(&headers, &body) {
         Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
-        Err(error) => {
-            if error.error == "invalid_client" {
-                idp.failures.failed(&keys);
-                // Bounded by the throttle: each address fails a few times a minute, then is
-                // refused unchecked (counted in the minute's report, not a line each).
-                let client = basic_credentials(&headers)
-                    .ok()
-                    .map(|(id, _)| crate::throttle::log_digest(&id));
-                tracing::warn!(
-                    client_digest = client.as_deref().unwrap_or("none"),
-                    source = address.as_deref().unwrap_or("unknown"),
-                    reason = error.description,
-                    "a token request refused"
-                );
+        Err(error) if error.error == "invalid_client" => {
+            idp.failures.failed(&keys);
+            if let Some(wait) = throttled {
+                return too_many(wait);
             }
+            // Bounded by the throttle: each address fails a few times a minute, then its failures
+            // are answered 429 (counted in the minute's report, not a line each).
+            let client = claimed
+                .as_ref()
+                .map(|(id, _)| crate::throttle::log_digest(id));
+            tracing::warn!(
+                client_digest = client.as_deref().unwrap_or("none"),
+                source = source.as_deref().unwrap_or("unknown"),
+                reason = error.description,
+                "a token request refused"
+            );
             error.into_response()
         }
+        Err(error) => error.into_response(),
     }
+}
+
+/// 429 for an attempt while its address, or its client from that address, has too many failures.
+fn too_many(wait: Duration) -> Response {
+    let seconds = retry_after(wait);
+    let mut response = OAuthError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        format!("too many failed authentications from this address; try again in {seconds} s"),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 async fn jwks(State(idp): State<Arc<IdentityProvider>>) -> Json<Value> {
