@@ -216,6 +216,9 @@ async fn odd_job_ids_are_simply_not_found() {
             .send(&world.app)
             .await;
         assert_eq!(code, 404, "{job_id}: {body}");
-        assert_eq!(body, json!({"status": "error", "message": "Job not found"}));
+        assert_eq!(
+            body,
+            json!({"status": "error", "message": "Job not found", "errors": []})
+        );
     }
 }

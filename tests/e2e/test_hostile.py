@@ -215,6 +215,42 @@ def test_tiny_chunks_take_from_the_body_budget_only_the_bytes_they_hold(tmp_path
         local.stop()
 
 
+def answer_of(local, request):
+    """The status code and JSON body the server answers to raw `request` bytes."""
+    with connect(local) as s:
+        s.sendall(request)
+        answer = closed_or_answer(s)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), answer[:300]
+    return int(status_line(answer).split()[1]), json.loads(body)
+
+
+def test_every_refusal_is_in_the_error_shape_even_the_http_layers(embedded):
+    for request, status, path in [
+        # Hyper's own: a request it cannot read at all.
+        (b"GARBAGE\r\n\r\n", 400, ""),
+        (b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, ""),
+        (b"GET /" + b"x" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, ""),
+        (b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 500_000 + b"\r\n\r\n", 431, "/headers"),
+        # A body whose chunked framing is broken.
+        (b"POST /connectors/canvas/" + b"0" * 32 + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         b"zz\r\nxx\r\n", 400, ""),
+        # Ours: an unknown route, a method a route lacks, a body too large, the wrong content type.
+        (b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, None),
+        (b"DELETE /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405, None),
+        (b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n", 413, ""),
+    ]:
+        got, body = answer_of(embedded, request)
+        assert got == status, (request[:80], body)
+        assert body["status"] == "error" and body["message"] and isinstance(body["errors"], list), body
+        if path is not None:
+            assert [e["path"] for e in body["errors"]] == [path], body
+    token = embedded.access_token()
+    got, body = answer_of(embedded, f"POST /caliper/event HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                                    "Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".encode())
+    assert got == 415 and body["errors"][0]["path"] == "/headers/content-type", body
+
+
 def token_from(local, source, client, secret):
     """The token endpoint's answer (status, JSON) to `client:secret` sent from `source`."""
     connection = http.client.HTTPConnection("127.0.0.1", local.port, timeout=BOUND, source_address=(source, 0))

@@ -65,8 +65,9 @@ fn check_content_type(request: &Request) -> Result<(), ApiError> {
     } else {
         format!("{content_type:?}")
     };
-    Err(ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        format!("The request body must be JSON sent with `Content-Type: application/json`; the content type was {found}"),
-    ))
+    let message = format!("The request body must be JSON sent with `Content-Type: application/json`; the content type was {found}");
+    Err(
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message.clone())
+            .with_errors(vec![Problem::new("/headers/content-type", message)]),
+    )
 }

@@ -27,12 +27,10 @@ impl ApiError {
         self
     }
 
+    /// `errors` is always there, empty when the refusal is about no one part of the request (an
+    /// unknown route), so that a client reads every error the same way.
     pub fn body(&self) -> Value {
-        let mut body = json!({"status": "error", "message": self.message});
-        if !self.errors.is_empty() {
-            body["errors"] = json!(self.errors);
-        }
-        body
+        json!({"status": "error", "message": self.message, "errors": self.errors})
     }
 
     pub fn into_response(self) -> Response<Body> {

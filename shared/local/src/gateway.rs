@@ -19,10 +19,10 @@ use caliper_http::{authorizer, handlers, ApiError, App, Problem, ROUTES};
 use serde_json::{json, Map, Value};
 
 use futures::StreamExt;
-use tokio::sync::{Semaphore, SemaphorePermit};
 
 use caliper_auth::{Admitted, Authenticator, Refusal};
 
+use crate::budget::{BodyBudget, Held, Waiting};
 use crate::throttle::{retry_after, Throttle};
 
 /// What the gateway allows a request's body, and its callers' failures.
@@ -32,6 +32,8 @@ pub struct GatewayLimits {
     /// Body bytes buffered at once across all requests; a request waits its turn for its share,
     /// at most `body_timeout` (503 otherwise).
     pub body_budget: usize,
+    /// Of those, bytes buffered at once for one address (429 when its turn does not come).
+    pub body_budget_per_address: usize,
 }
 
 struct Gateway {
@@ -43,10 +45,7 @@ struct Gateway {
     failures: Arc<Throttle>,
     requests: AtomicU64,
     limits: GatewayLimits,
-    /// The body budget, in bytes, and its size: charged by the bytes buffered, so that tiny
-    /// chunks take no more of it than they hold.
-    budget: Semaphore,
-    budget_bytes: u32,
+    budget: Arc<BodyBudget>,
 }
 
 pub fn router(
@@ -67,8 +66,7 @@ pub fn router(
             .insert(path, same_path)
             .expect("the route table has no conflicting paths");
     }
-    let budget_bytes = u32::try_from(limits.body_budget).unwrap_or(u32::MAX);
-    let budget = Semaphore::new(budget_bytes as usize);
+    let budget = BodyBudget::new(limits.body_budget, limits.body_budget_per_address);
     let gateway = Arc::new(Gateway {
         app,
         routes,
@@ -77,7 +75,6 @@ pub fn router(
         requests: AtomicU64::new(0),
         limits,
         budget,
-        budget_bytes,
     });
     Router::new().fallback(serve).with_state(gateway)
 }
@@ -116,8 +113,9 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         }
         return response;
     };
-    let source = crate::server::peer(&parts.extensions)
-        .map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
+    let ip = crate::server::peer(&parts.extensions)
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    let source = ip.to_string();
     // A public route (no scopes) has no authorizer, as in the template; nor has a route whose
     // body is its credential, but its failures count as failed authentications do.
     let signers =
@@ -147,7 +145,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
 
-    let (bytes, _budget) = match read_body(&gateway, route, &parts.headers, body).await {
+    let (bytes, _budget) = match read_body(&gateway, route, &parts.headers, body, ip).await {
         Ok(read) => read,
         Err(refusal) => return refusal,
     };
@@ -314,16 +312,28 @@ fn error(status: StatusCode, message: String) -> Response {
     to_axum(ApiError::new(status, message).into_response())
 }
 
+/// A refusal of the request's body as a whole: its problem is at the body's root (`""`).
+fn refusal(status: StatusCode, message: String) -> Response {
+    let problem = Problem::new("", message.clone());
+    to_axum(
+        ApiError::new(status, message)
+            .with_errors(vec![problem])
+            .into_response(),
+    )
+}
+
 /// The route's body, read within the limits: its size (413 before reading when the declared
-/// length is over it), its time (408), and the body budget: each chunk takes its share as it
-/// arrives, so that a slow sender holds only what it has sent (503 when the budget stays spent for
-/// the whole body timeout). The permit is held until the request is answered.
-async fn read_body<'a>(
-    gateway: &'a Gateway,
+/// length is over it), its time (408), its framing (400), and the body budget: each chunk takes its
+/// share as it arrives, so that a slow sender holds only what it has sent (429 when its address's
+/// share stays spent for the whole body timeout, 503 when the whole budget does). What is held is
+/// given back when the request is answered.
+async fn read_body(
+    gateway: &Gateway,
     route: &caliper_http::Route,
     headers: &HeaderMap,
     body: AxumBody,
-) -> Result<(axum::body::Bytes, Option<SemaphorePermit<'a>>), Response> {
+    ip: std::net::IpAddr,
+) -> Result<(axum::body::Bytes, Held), Response> {
     let max = route.body.max_bytes(&gateway.app.limits);
     let too_large = || {
         let message = match route.body {
@@ -333,7 +343,7 @@ async fn read_body<'a>(
                 route.method, route.path
             ),
         };
-        closing(error(StatusCode::PAYLOAD_TOO_LARGE, message))
+        closing(refusal(StatusCode::PAYLOAD_TOO_LARGE, message))
     };
     // An envelope one byte over its limit reaches its handler, which answers 413 itself.
     let slack = usize::from(route.body == Body::Envelopes);
@@ -346,58 +356,71 @@ async fn read_body<'a>(
         return Err(too_large());
     }
     let timeout = gateway.limits.body_timeout;
-    let mut waiting_for_budget = false;
-    let mut held: Option<SemaphorePermit<'a>> = None;
+    let mut held = gateway.budget.hold(ip);
     // The declared length is the buffer's size at once: no doubling past it as chunks arrive.
     let mut bytes = Vec::with_capacity(
         declared_length(headers).map_or(0, |n| usize::try_from(n).unwrap_or(0).min(max + slack)),
     );
+    enum Failed {
+        TooLarge,
+        Framing(String),
+        Budget,
+    }
     let read = tokio::time::timeout(timeout, async {
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
-            let Ok(chunk) = chunk else {
-                return Err(());
-            };
+            let chunk = chunk.map_err(|e| Failed::Framing(e.to_string()))?;
             if bytes.len() + chunk.len() > max + slack {
-                return Err(());
+                return Err(Failed::TooLarge);
             }
-            // A chunk larger than the whole budget waits for all of it.
-            let share = u32::try_from(chunk.len())
-                .unwrap_or(u32::MAX)
-                .min(gateway.budget_bytes);
-            waiting_for_budget = true;
-            let permit = gateway.budget.acquire_many(share).await.map_err(|_| ())?;
-            waiting_for_budget = false;
-            match held.as_mut() {
-                Some(held) => held.merge(permit),
-                None => held = Some(permit),
-            }
+            held.take(chunk.len()).await.map_err(|_| Failed::Budget)?;
             bytes.extend_from_slice(&chunk);
         }
         Ok(())
     })
     .await;
+    let waiting = held.waiting;
     match read {
         Ok(Ok(())) => Ok((bytes.into(), held)),
-        Ok(Err(())) => Err(too_large()),
-        Err(_) if waiting_for_budget => {
-            let mut busy = closing(error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The server is reading as many request bodies as it may; try again in a moment"
-                    .into(),
-            ));
-            busy.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            Err(busy)
-        }
-        Err(_) => Err(closing(error(
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "The request body did not arrive within {} s",
-                timeout.as_secs()
-            ),
+        Ok(Err(Failed::TooLarge)) => Err(too_large()),
+        Ok(Err(Failed::Framing(why))) => Err(closing(refusal(
+            StatusCode::BAD_REQUEST,
+            format!("The request body could not be read ({why}); send it with a correct Content-Length or chunked encoding"),
         ))),
+        Ok(Err(Failed::Budget)) | Err(_) => Err(match waiting {
+            Some(waiting) => busy(gateway, waiting),
+            None => closing(refusal(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "The request body did not arrive within {} s",
+                    timeout.as_secs()
+                ),
+            )),
+        }),
     }
+}
+
+/// A body whose share of the budget did not come within the body timeout: 429 when its address
+/// held its whole share, 503 when the server held the whole budget.
+fn busy(gateway: &Gateway, waiting: Waiting) -> Response {
+    let (status, message) = match waiting {
+        Waiting::Address => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "This address is sending as many request bodies at once as it may ({} MiB); try again in a moment",
+                gateway.budget.share_bytes() >> 20
+            ),
+        ),
+        Waiting::Total => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is reading as many request bodies as it may; try again in a moment"
+                .to_owned(),
+        ),
+    };
+    let mut busy = closing(error(status, message));
+    busy.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    busy
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {

@@ -2,6 +2,7 @@
 //! event the Lambda would receive, and is served by the very same handler; the processor runs on
 //! the queue in the background.
 
+mod budget;
 mod gateway;
 mod idp;
 mod secrets;
@@ -122,9 +123,13 @@ struct Args {
     #[arg(long, env = "CALIPER_LOCAL_BODY_BUDGET_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(8..=65_536))]
     body_budget_mib: u64,
-    /// Failed client authentications at the token endpoint a client id or an address may have
-    /// at once, and per minute after (429 with Retry-After beyond); wrong API keys count against
-    /// their address too; 0: no limit.
+    /// Of those, MiB buffered at once for one address: no address takes the budget others need.
+    /// Behind a reverse proxy every body comes from the proxy: set it to --body-budget-mib there.
+    #[arg(long, env = "CALIPER_LOCAL_BODY_BUDGET_PER_ADDRESS_MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(8..=65_536))]
+    body_budget_per_address_mib: u64,
+    /// Failed authentications an address, or a client id or connector from an address, may have
+    /// at once, and per minute after (429 with Retry-After beyond); 0: no limit.
     #[arg(
         long,
         env = "CALIPER_LOCAL_AUTH_FAILURES_PER_MINUTE",
@@ -298,6 +303,8 @@ async fn main() -> anyhow::Result<()> {
     let gateway_limits = gateway::GatewayLimits {
         body_timeout: Duration::from_secs(args.body_timeout),
         body_budget: usize::try_from(args.body_budget_mib << 20).unwrap_or(usize::MAX),
+        body_budget_per_address: usize::try_from(args.body_budget_per_address_mib << 20)
+            .unwrap_or(usize::MAX),
     };
     let server_limits = server::ServerLimits {
         max_connections: args.max_connections as usize,

@@ -183,6 +183,7 @@ async fn connection(
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: activity.clone(),
+        rewriting: None,
     });
     let busy = activity.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -206,7 +207,11 @@ async fn connection(
     let finished = loop {
         let deadline = activity.idle_deadline(limits.idle_timeout);
         tokio::select! {
-            result = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => break result.is_ok(),
+            // After a request hyper could not read, its refusal is written: the client may still
+            // be sending, so the connection lingers as after any refusal.
+            result = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => {
+                break result.as_ref().map_or_else(hyper::Error::is_parse, |()| true)
+            }
             () = tokio::time::sleep_until(deadline) => {
                 if activity.is_idle(limits.idle_timeout) {
                     tracing::debug!(%peer, "idle connection closed");
@@ -274,10 +279,19 @@ impl Drop for Working {
     }
 }
 
-/// A stream that records when bytes move.
+/// A stream that records when bytes move, and writes hyper's own refusals in our error shape.
 struct Watched {
     inner: TcpStream,
     activity: Arc<Activity>,
+    /// Our answer in place of hyper's refusal being written, and how far.
+    rewriting: Option<Rewrite>,
+}
+
+struct Rewrite {
+    answer: Vec<u8>,
+    written: usize,
+    /// The length of hyper's refusal, reported written once ours is.
+    replaces: usize,
 }
 
 impl AsyncRead for Watched {
@@ -301,9 +315,31 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if self.rewriting.is_none() {
+            self.rewriting = hyper_refusal(buf).map(|(replaces, answer)| Rewrite {
+                answer,
+                written: 0,
+                replaces,
+            });
+        }
+        let this = &mut *self;
+        if let Some(rewrite) = &mut this.rewriting {
+            while rewrite.written < rewrite.answer.len() {
+                let rest = &rewrite.answer[rewrite.written..];
+                match Pin::new(&mut this.inner).poll_write(cx, rest) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Ok(0)),
+                    Poll::Ready(Ok(n)) => rewrite.written += n,
+                    other => return other,
+                }
+            }
+            let replaced = rewrite.replaces;
+            this.rewriting = None;
+            this.activity.touch();
+            return Poll::Ready(Ok(replaced));
+        }
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            this.activity.touch();
         }
         polled
     }
@@ -315,6 +351,35 @@ impl AsyncWrite for Watched {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// Hyper answers a request it cannot read (a malformed request line or header, a URI or headers too
+/// long) itself, with an empty body; it is the only writer of a response without a content type.
+/// When `buf` starts with such a refusal: its length, and our answer in the documented error shape.
+fn hyper_refusal(buf: &[u8]) -> Option<(usize, Vec<u8>)> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&buf[..end]).ok()?.to_ascii_lowercase();
+    let status = head.strip_prefix("http/1.1 ")?.get(..3)?;
+    if head.contains("\r\ncontent-type:") || !head.contains("\r\ncontent-length: 0\r\n") {
+        return None;
+    }
+    let (line, path, message) = match status {
+        "400" => ("400 Bad Request", "", "The request could not be read as HTTP/1.1: its request line or a header is malformed"),
+        "414" => ("414 URI Too Long", "", "The request's URI is longer than this server reads; send the parameters in the body or fewer of them"),
+        "431" => ("431 Request Header Fields Too Large", "/headers", "The request's headers are larger than this server reads (about 400 KiB in all, 100 headers at most)"),
+        _ => return None,
+    };
+    let body = serde_json::json!({
+        "status": "error",
+        "message": message,
+        "errors": [{"path": path, "message": message}],
+    })
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 {line}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    Some((end, answer.into_bytes()))
 }
 
 /// Ends our side, then reads and drops what the client still sends, while it keeps sending (at
