@@ -1,13 +1,18 @@
-"""The soak behind the performance figures (shared/load/README.md) (not part of the test command): caliper-local (release)
-serves caliper-load while 300 idle and 200 slow connections are held open, and reopened as the
-server closes them; the same load runs first without them, as the baseline of the same run.
+"""The soak behind the figures under "Timeouts and floods" (shared/README.md) (not part of the test
+command): caliper-local (release, default limits) serves caliper-load from 127.0.0.1 while 1,100
+hostile connections are held from 127.0.0.2 and 30 from three more addresses, each reopened as the
+server closes it; the same load runs first without them, as the baseline of the same run. A probe
+from 127.0.0.1 lists events twice a second throughout and records its slowest answer. Then 1,000
+token requests with ~300 KB client ids fail, and 1,000 with 1.4 KB ones, each from an address of
+its own, and the server's memory is read before and after.
 
     cargo build --release -p caliper-local -p caliper-load
     python3 tests/e2e/soak.py [events]
 
-Prints events/s of both runs, their ratio, what the hostile connections got, and the server's
-resident memory (peak, and at the end)."""
+Prints events/s of both runs, their ratio, what the hostile connections got, the probe's slowest
+answer, and the server's resident memory."""
 import base64
+import http.client
 import json
 import os
 import re
@@ -17,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "target" / "release" / "caliper-local"
 LOAD = ROOT / "target" / "release" / "caliper-load"
 CLIENT, SECRET = "soak-app", "soak-secret-0123456789"
+CONNECTOR = "/connectors/canvas/" + "0" * 32
 
 
 def free_port():
@@ -45,61 +52,121 @@ def load(url, events):
         capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    report = {line[:24].strip(): line[24:].strip() for line in run.stdout.splitlines()}
-    return report
+    return {line[:24].strip(): line[24:].strip() for line in run.stdout.splitlines()}
 
 
 class Hostile:
-    """300 idle connections and 200 slow ones (100 trickling a header, 100 a 5 MB body), each
-    reopened when the server closes it."""
+    """Unauthenticated connections that never finish, each kind a way to hold a slot or the body
+    budget: idle; a header trickled a byte a tick; a body declared 5 MB, 1 KB sent, then nothing
+    (half-sent); a chunked body of one-byte chunks, one a tick; a refused body trickled on while the
+    server lingers. Each is reopened when the server closes it."""
 
-    def __init__(self, port, token):
-        self.port, self.token, self.stop = port, token, threading.Event()
-        self.opened = self.closed = 0
+    KINDS = ("idle", "header", "half", "chunks", "linger")
+
+    def __init__(self, port, plan):
+        self.port, self.plan, self.stop = port, plan, threading.Event()
+        self.opened = self.closed = self.refused = 0
         self.answers = {}
 
-    def connect(self, kind):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+    def connect(self, kind, source):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5, source_address=(source, 0))
         s.setblocking(False)
         self.opened += 1
-        if kind == "body":
-            s.send((f"POST /caliper/event HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {self.token}\r\n"
-                    "Content-Type: application/json\r\nContent-Length: 5000000\r\n\r\n").encode())
+        if kind == "header":
+            s.send(b"POST /caliper/event HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        elif kind == "half":
+            s.send(f"POST {CONNECTOR} HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n".encode() + b" " * 1024)
+        elif kind == "chunks":
+            s.send(f"POST {CONNECTOR} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+        elif kind == "linger":
+            s.send(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
         return s
 
+    def tick(self, kind, s):
+        """Reads what the server sent, sends the kind's next bytes; False once the server closed."""
+        try:
+            data = s.recv(65536)
+            if not data:
+                return False
+            status = data.split(b"\r\n", 1)[0].decode(errors="replace")
+            if status.startswith("HTTP/"):
+                self.answers[status] = self.answers.get(status, 0) + 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            return False
+        try:
+            if kind == "header":
+                s.send(b"a")
+            elif kind == "chunks":
+                s.send(b"1\r\nx\r\n")
+            elif kind == "linger":
+                s.send(b"x")
+        except (BlockingIOError, OSError):
+            return False
+        return True
+
     def run(self):
-        kinds = ["idle"] * 300 + ["header"] * 100 + ["body"] * 100
-        held = [(kind, self.connect(kind)) for kind in kinds]
-        header = b"POST /caliper/event HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100000
-        while not self.stop.wait(2):
-            for n, (kind, s) in enumerate(held):
+        held = []
+        for source, kinds in self.plan:
+            for kind in kinds:
                 try:
-                    data = s.recv(4096)
-                    alive = bool(data)
-                    if data:
-                        status = data.split(b"\r\n", 1)[0].decode(errors="replace")
-                        self.answers[status] = self.answers.get(status, 0) + 1
-                except BlockingIOError:
-                    alive = True
+                    held.append([kind, source, self.connect(kind, source)])
                 except OSError:
-                    alive = False
-                if alive:
-                    try:
-                        if kind == "header":
-                            s.send(header[:1])
-                        elif kind == "body":
-                            s.send(b" " * 1024)
-                    except (BlockingIOError, OSError):
-                        alive = False
-                if not alive:
+                    self.refused += 1
+        while not self.stop.wait(1):
+            for entry in held:
+                kind, source, s = entry
+                if not self.tick(kind, s):
                     s.close()
                     self.closed += 1
                     try:
-                        held[n] = (kind, self.connect(kind))
+                        entry[2] = self.connect(kind, source)
                     except OSError:
-                        held[n] = (kind, s)
-        for _, s in held:
+                        self.refused += 1
+        for _, _, s in held:
             s.close()
+
+
+class Probe:
+    """A reader from 127.0.0.1: lists one event twice a second; its slowest answer and any failure."""
+
+    def __init__(self, url, token):
+        self.url, self.token, self.stop = url, token, threading.Event()
+        self.slowest, self.failures, self.count = 0.0, [], 0
+
+    def run(self):
+        while not self.stop.wait(0.5):
+            request = urllib.request.Request(self.url + "/caliper/events?limit=1",
+                                             headers={"Authorization": f"Bearer {self.token}"})
+            start = time.monotonic()
+            try:
+                urllib.request.urlopen(request, timeout=30).read()
+            except (urllib.error.URLError, OSError) as error:
+                self.failures.append(str(error))
+            self.slowest = max(self.slowest, time.monotonic() - start)
+            self.count += 1
+
+
+def failed_authentications(port, count, id_bytes):
+    """`count` token requests whose Basic client id is `id_bytes` long, each refused, each from an
+    address of its own (127.0.1.1 on), so that each counts and none is throttled."""
+    statuses = {}
+    for n in range(count):
+        basic = base64.b64encode(f"{n:06d}".encode() + b"x" * id_bytes + b":wrong").decode()
+        source = f"127.0.{1 + n // 250}.{1 + n % 250}"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+        try:
+            connection.request("POST", "/oauth2/token", body="grant_type=client_credentials",
+                               headers={"Content-Type": "application/x-www-form-urlencoded",
+                                        "Authorization": f"Basic {basic}"})
+            status = connection.getresponse().status
+        except OSError as error:
+            status = type(error).__name__
+        finally:
+            connection.close()
+        statuses[status] = statuses.get(status, 0) + 1
+    return statuses
 
 
 def main():
@@ -112,9 +179,7 @@ def main():
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
             [str(LOCAL), "--listen", f"127.0.0.1:{port}", "--data-dir", str(Path(tmp) / "data"),
-             "--clients-file", str(clients),
-             # The load tool and the hostile connections all come from 127.0.0.1: as behind a proxy.
-             "--max-connections-per-address", "1024"],
+             "--clients-file", str(clients)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, RUST_LOG="warn"),
         )
         try:
@@ -134,23 +199,40 @@ def main():
                          "Authorization": "Basic " + base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode()})
             token = json.loads(urllib.request.urlopen(token_request).read())["access_token"]
             before = memory(server.pid)[0]
-            hostile = Hostile(port, token)
-            thread = threading.Thread(target=hostile.run)
-            thread.start()
+            plan = [("127.0.0.2", [Hostile.KINDS[n % 5] for n in range(1100)])]
+            plan += [(f"127.0.0.{n}", [Hostile.KINDS[k % 5] for k in range(10)]) for n in (3, 4, 5)]
+            hostile, probe = Hostile(port, plan), Probe(url, token)
+            threads = [threading.Thread(target=hostile.run), threading.Thread(target=probe.run)]
+            for thread in threads:
+                thread.start()
+            # The attackers' pace: the connections are opened and their first ticks sent.
             time.sleep(15)
-            print(f"the 500 connections held: {before} -> {memory(server.pid)[0]} MiB resident before the load")
+            print(f"the 1,130 connections held: {before} -> {memory(server.pid)[0]} MiB resident before the load")
             try:
                 soaked = load(url, events)
             finally:
                 hostile.stop.set()
-                thread.join()
+                probe.stop.set()
+                for thread in threads:
+                    thread.join()
             rss, peak = memory(server.pid)
-            print(f"with 300 idle + 200 slow connections: {soaked['end to end']}")
-            print(f"hostile connections opened {hostile.opened}, closed by the server {hostile.closed}; "
-                  f"answers they got: {hostile.answers}")
+            print(f"with the hostile connections: {soaked['end to end']}")
+            print(f"hostile connections opened {hostile.opened}, closed by the server {hostile.closed}, "
+                  f"not connected {hostile.refused}; answers they got: {hostile.answers}")
+            print(f"probe from 127.0.0.1: {probe.count} listings, slowest {probe.slowest:.3f} s, "
+                  f"failures {len(probe.failures)} {probe.failures[:3]}")
             print(f"server resident memory: {rss} MiB now, {peak} MiB at its peak")
             for name in ("submission", "submission latency", "end to end", "events lost", "ids allocated twice"):
                 print(f"  {name}: baseline {baseline.get(name)} | soaked {soaked.get(name)}")
+
+            before = memory(server.pid)[0]
+            statuses = failed_authentications(port, 1000, 300_000)
+            after = memory(server.pid)[0]
+            print(f"1,000 failed authentications with 300 KB client ids: answers {statuses}; "
+                  f"resident {before} -> {after} MiB")
+            statuses = failed_authentications(port, 1000, 1_400)
+            print(f"1,000 more with 1.4 KB client ids (read, each a throttle key): answers {statuses}; "
+                  f"resident {after} -> {memory(server.pid)[0]} MiB")
         finally:
             server.terminate()
             server.wait(timeout=30)

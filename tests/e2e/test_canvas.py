@@ -245,6 +245,21 @@ def test_what_the_clients_policy_refuses_is_quarantined_and_answered_200(local, 
     assert stored(local, event["id"])["problems"]
 
 
+def test_a_signed_number_storage_would_change_is_kept_as_sent(local, jwks):
+    # Signed claims are read by the same parser as any body: a number that would not be stored as
+    # sent is not stored changed; the body is quarantined as its text, with the number's pointer.
+    path = connector(local, jwksUrl=jwks.url)["path"]
+    event = asset_accessed()
+    event["extensions"] = {"big": 123456789012345678901234567890123456789}
+    status, answer = post(local, path, jwks.sign(1, envelope(event)))
+    assert status == 200 and answer["status"] == "quarantined", answer
+    assert stored(local, event["id"]) is None
+    status, listed = local.request("GET", "/quarantine", client=CLIENT)
+    item = next(i for i in listed["items"] if i["id"] == answer["quarantineIds"][0])
+    assert "123456789012345678901234567890123456789" in item["body"], item
+    assert item["reasons"][0]["path"] == "/data/0/extensions/big", item
+
+
 def test_an_unsigned_connector_takes_json_and_keeps_what_is_not(local):
     made = connector(local, signed=False)
     assert made["signed"] is False and made["jwksUrl"] is None

@@ -85,6 +85,24 @@ def test_a_body_that_never_arrives_is_answered_408(tmp_path):
         local.stop()
 
 
+def test_a_connection_busy_for_ever_is_closed_at_its_greatest_age(tmp_path):
+    # A client that keeps one connection busy (here: a request whenever the last is answered) is
+    # closed after its request in flight once the connection is 2 s old; it would otherwise be kept.
+    local = start_local("embedded", tmp_path, "--max-connection-age", "2")
+    try:
+        with connect(local) as s:
+            deadline = time.monotonic() + BOUND
+            while time.monotonic() < deadline:
+                s.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+                answer = s.recv(65536)
+                if not answer or b"connection: close" in answer.lower():
+                    break
+            else:
+                raise AssertionError(f"still open after {BOUND} s")
+    finally:
+        local.stop()
+
+
 def served(local, source="127.0.0.1"):
     """A kept-alive connection the server answered 200 on. A 503 means a slot of a connection the
     client closed a moment ago is not free yet (the server sees the close later): try again."""

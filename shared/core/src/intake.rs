@@ -116,6 +116,13 @@ pub enum Taken {
     Quarantined(Vec<String>),
 }
 
+/// A body that could not be read as JSON within the limits: its text, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub text: String,
+    pub why: Problem,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
     /// The client's quarantine holds its most: the body can be neither taken nor kept.
@@ -148,31 +155,33 @@ impl Intake {
         }
     }
 
-    /// A body as JSON within the limits, or, when it is not, its text (for the quarantine).
-    pub fn parse(&self, body: &[u8]) -> Result<Value, String> {
-        parse_json(body, &self.limits).map_err(|_| String::from_utf8_lossy(body).into_owned())
+    /// A body as JSON within the limits, or, when it is not, its text and why (for the quarantine).
+    pub fn parse(&self, body: &[u8]) -> Result<Value, Unreadable> {
+        parse_json(body, &self.limits).map_err(|rejection| Unreadable {
+            text: String::from_utf8_lossy(body).into_owned(),
+            why: rejection.problem(),
+        })
     }
 
     /// Takes `body` for `client` as from `source` (`connector:<id>`): a job under the client's
     /// policy (`flag` unless an admin set one: a connector's producer departs from Caliper in
     /// places, and refusing would lose its events), or, refused, every item of it quarantined.
-    /// A body that is no JSON at all (`Err(text)`) is quarantined as the text it was.
+    /// A body that could not be read as JSON is quarantined as the text it was, with why.
     pub async fn take(
         &self,
         client: &str,
         source: &str,
-        body: Result<Value, String>,
+        body: Result<Value, Unreadable>,
     ) -> Result<Taken, IntakeError> {
         let body = match body {
             Ok(body) => body,
-            Err(text) => {
-                let reason = Problem::new("", "the body is not JSON");
+            Err(Unreadable { text, why }) => {
                 let ids = self
                     .set_aside(
                         client,
                         source,
                         vec![(Value::String(text), json!({}))],
-                        reason,
+                        why,
                         &[],
                     )
                     .await?;

@@ -36,11 +36,7 @@ pub fn rejected(rejection: ParseRejection) -> ApiError {
         _ => StatusCode::BAD_REQUEST,
     };
     let message = rejection.message();
-    let problem = match rejection {
-        ParseRejection::InexactNumber { problem } => problem,
-        other => Problem::new(other.pointer(), message.clone()),
-    };
-    ApiError::new(status, message).with_errors(vec![problem])
+    ApiError::new(status, message).with_errors(vec![rejection.problem()])
 }
 
 fn check_content_type(request: &Request) -> Result<(), ApiError> {

@@ -119,6 +119,10 @@ struct Args {
     #[arg(long, env = "CALIPER_LOCAL_IDLE_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     idle_timeout: u64,
+    /// Seconds a connection is kept at most: then it is closed after its request in flight.
+    #[arg(long, env = "CALIPER_LOCAL_MAX_CONNECTION_AGE", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    max_connection_age: u64,
     /// MiB of request bodies buffered at once, across every connection.
     #[arg(long, env = "CALIPER_LOCAL_BODY_BUDGET_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(8..=65_536))]
@@ -311,6 +315,7 @@ async fn main() -> anyhow::Result<()> {
         max_connections_per_address: args.max_connections_per_address as usize,
         header_timeout: Duration::from_secs(args.header_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_age: Duration::from_secs(args.max_connection_age),
         linger: Duration::from_secs(2),
         drain: Duration::from_secs(10),
     };

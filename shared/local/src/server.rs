@@ -1,5 +1,5 @@
-//! The listener: HTTP/1.1 connections under a cap, each with a header read timeout and an idle
-//! timeout, closed lingeringly so that a client still sending reads its answer; stops accepting on
+//! The listener: HTTP/1.1 connections under a cap, each with a header read timeout, an idle
+//! timeout and a greatest age, closed lingeringly so that a client still sending reads its answer; stops accepting on
 //! shutdown and lets the connections in flight finish.
 //!
 //! Timeouts on bodies and the budget of buffered body bytes are the gateway's (it reads bodies).
@@ -34,6 +34,10 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     /// A connection with no request in flight and no bytes moving for this long is closed.
     pub idle_timeout: Duration,
+    /// The longest a connection is kept: then it is closed after its request in flight (a client
+    /// reconnects, as after a restart), so that no state, not even an answer read a byte at a
+    /// time, holds a slot for ever.
+    pub max_age: Duration,
     /// After the answer, how long a closing connection's unread input is still drained.
     pub linger: Duration,
     /// On shutdown, how long the connections in flight may take to finish.
@@ -47,6 +51,8 @@ const MAX_LINGER_BYTES: u64 = 8 << 20;
 /// The longest a closing connection is drained, however steadily its input trickles in: time
 /// enough for a client on a slow link to finish sending a refused body and read the answer.
 const MAX_LINGER_TIME: Duration = Duration::from_secs(10);
+/// How long the request in flight may still take once the connection is `max_age` old.
+const AGE_GRACE: Duration = Duration::from_secs(60);
 /// More than there can ever be connections: each open one holds a permit until it ends.
 const OPEN_PERMITS: u32 = 1 << 30;
 
@@ -204,6 +210,8 @@ async fn connection(
     if stopping {
         Pin::new(&mut conn).graceful_shutdown();
     }
+    let old = activity.started + limits.max_age;
+    let mut aging = false;
     let finished = loop {
         let deadline = activity.idle_deadline(limits.idle_timeout);
         tokio::select! {
@@ -217,6 +225,14 @@ async fn connection(
                     tracing::debug!(%peer, "idle connection closed");
                     return;
                 }
+            }
+            () = tokio::time::sleep_until(old), if !aging => {
+                aging = true;
+                Pin::new(&mut conn).graceful_shutdown();
+            }
+            () = tokio::time::sleep_until(old + AGE_GRACE), if aging => {
+                tracing::debug!(%peer, "connection closed at its greatest age");
+                return;
             }
             changed = stop.changed(), if !stopping => {
                 // Closed at once when idle, after its answer when a request is in flight.

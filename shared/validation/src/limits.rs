@@ -88,6 +88,14 @@ impl ParseRejection {
             _ => "",
         }
     }
+
+    /// The rejection as one problem: the number's own, or the message at the body's root.
+    pub fn problem(self) -> Problem {
+        match self {
+            Self::InexactNumber { problem } => problem,
+            other => Problem::new("", other.message()),
+        }
+    }
 }
 
 /// Parses a request body within the limits: size first, then depth (scanned without recursion),

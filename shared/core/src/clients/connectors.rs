@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use caliper_validation::Problem;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{check_client_filter, check_client_id, ClientError};
 use crate::identity::{Caller, Scope};
@@ -272,13 +272,10 @@ pub const JWT_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jt
 /// Checks signed bodies: an adapter, since it fetches the keys they name.
 #[async_trait]
 pub trait BodySignatures: Send + Sync {
-    /// The claims of `body`, a compact JWS (RS256, a `kid`, not expired) signed by a key of the
-    /// set published at `jwks_url`, or why not.
-    async fn verify(
-        &self,
-        jwks_url: &str,
-        body: &str,
-    ) -> Result<Map<String, Value>, SignatureRefusal>;
+    /// The claims of `body` as signed (the JWS payload's bytes, JSON), when `body` is a compact
+    /// JWS (RS256, a `kid`, not expired) signed by a key of the set published at `jwks_url`; or
+    /// why not.
+    async fn verify(&self, jwks_url: &str, body: &str) -> Result<Vec<u8>, SignatureRefusal>;
 }
 
 /// Why a body's signature was not accepted.
@@ -322,14 +319,19 @@ impl Connectors {
                 ))
             })?;
             let text = String::from_utf8_lossy(body);
-            let mut claims = signatures
+            let claims = signatures
                 .verify(jwks_url, text.trim())
                 .await
                 .map_err(ReceiveError::Signature)?;
-            for claim in JWT_CLAIMS {
-                claims.remove(claim);
-            }
-            Ok(Value::Object(claims))
+            // Read by the intake's parser, as an unsigned body is: the same limits and checks.
+            intake.parse(&claims).map(|mut envelope| {
+                if let Some(fields) = envelope.as_object_mut() {
+                    for claim in JWT_CLAIMS {
+                        fields.remove(claim);
+                    }
+                }
+                envelope
+            })
         } else {
             intake.parse(body)
         };
