@@ -4,7 +4,8 @@ hostile connections are held from 127.0.0.2 and 30 from three more addresses, ea
 server closes it; the same load runs first without them, as the baseline of the same run. A probe
 from 127.0.0.1 lists events twice a second throughout and records its slowest answer. Then 1,000
 token requests with ~300 KB client ids fail, and 1,000 with 1.4 KB ones, each from an address of
-its own, and the server's memory is read before and after.
+its own, and the server's memory is read before and after. First of all, 250 bodies of 1 MB are
+posted at once (to the validate route), and the server's peak memory read before and after.
 
     cargo build --release -p caliper-local -p caliper-load
     python3 tests/e2e/soak.py [events]
@@ -169,6 +170,39 @@ def failed_authentications(port, count, id_bytes):
     return statuses
 
 
+def bodies_at_once(port, token, count, body_bytes):
+    """`count` envelopes of `body_bytes` posted at once to the validate route (read, parsed and
+    checked; nothing stored), each from an address of its own (127.0.2.1 on): their statuses."""
+    entities = max(1, body_bytes // 50_000)
+    envelope = json.dumps({
+        "sensor": "https://example.edu/sensor", "sendTime": "2024-01-01T00:00:00.000Z",
+        "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+        "data": [{"id": f"https://example.edu/x/{n}", "type": "Entity", "name": "x" * 50_000} for n in range(entities)],
+    }).encode()
+    statuses, lock = {}, threading.Lock()
+
+    def post(n):
+        source = f"127.0.{2 + n // 250}.{1 + n % 250}"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=(source, 0))
+        try:
+            connection.request("POST", "/caliper/event/validate", body=envelope,
+                               headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            status = connection.getresponse().status
+        except OSError as error:
+            status = type(error).__name__
+        finally:
+            connection.close()
+        with lock:
+            statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
 def main():
     events = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
     with tempfile.TemporaryDirectory() as tmp:
@@ -190,14 +224,17 @@ def main():
                 except OSError:
                     time.sleep(0.1)
             print(f"server started: {memory(server.pid)[0]} MiB resident")
-            baseline = load(url, events)
-            print(f"baseline: {baseline['end to end']}  ({memory(server.pid)[0]} MiB resident)")
-
             token_request = urllib.request.Request(
                 url + "/oauth2/token", data=b"grant_type=client_credentials", method="POST",
                 headers={"Content-Type": "application/x-www-form-urlencoded",
                          "Authorization": "Basic " + base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode()})
             token = json.loads(urllib.request.urlopen(token_request).read())["access_token"]
+            rss, peak = memory(server.pid)
+            statuses = bodies_at_once(port, token, 250, 1_000_000)
+            print(f"250 bodies of 1 MB at once, from 250 addresses: answers {statuses}; "
+                  f"peak resident {peak} -> {memory(server.pid)[1]} MiB (the budget: 256 MiB)")
+            baseline = load(url, events)
+            print(f"baseline: {baseline['end to end']}  ({memory(server.pid)[0]} MiB resident)")
             before = memory(server.pid)[0]
             plan = [("127.0.0.2", [Hostile.KINDS[n % 5] for n in range(1100)])]
             plan += [(f"127.0.0.{n}", [Hostile.KINDS[k % 5] for k in range(10)]) for n in (3, 4, 5)]

@@ -323,8 +323,8 @@ fn refusal(status: StatusCode, message: String) -> Response {
 }
 
 /// The route's body, read within the limits: its size (413 before reading when the declared
-/// length is over it), its time (408), its framing (400), and the body budget: each chunk takes its
-/// share as it arrives, so that a slow sender holds only what it has sent (429 when its address's
+/// length is over it), its time (408), its framing (400), and the body budget: the buffer takes
+/// its share as it grows with what arrives, so that a slow sender holds little more than it sent (429 when its address's
 /// share stays spent for the whole body timeout, 503 when the whole budget does). What is held is
 /// given back when the request is answered.
 async fn read_body(
@@ -357,10 +357,13 @@ async fn read_body(
     }
     let timeout = gateway.limits.body_timeout;
     let mut held = gateway.budget.hold(ip);
-    // The declared length is the buffer's size at once: no doubling past it as chunks arrive.
-    let mut bytes = Vec::with_capacity(
-        declared_length(headers).map_or(0, |n| usize::try_from(n).unwrap_or(0).min(max + slack)),
-    );
+    // The buffer is what the budget is charged: it grows as bytes arrive (doubling from 64 KiB,
+    // never past the declared length or the limit), so that a body declared large and never sent
+    // holds 64 KiB, and the budget bounds the memory bodies take.
+    let most = declared_length(headers)
+        .map_or(max + slack, |n| usize::try_from(n).unwrap_or(usize::MAX))
+        .min(max + slack);
+    let mut bytes: Vec<u8> = Vec::new();
     enum Failed {
         TooLarge,
         Framing(String),
@@ -373,7 +376,17 @@ async fn read_body(
             if bytes.len() + chunk.len() > max + slack {
                 return Err(Failed::TooLarge);
             }
-            held.take(chunk.len()).await.map_err(|_| Failed::Budget)?;
+            let needed = bytes.len() + chunk.len();
+            if needed > bytes.capacity() {
+                let grown = (bytes.capacity() * 2)
+                    .max(MIN_BODY_BUFFER)
+                    .min(most)
+                    .max(needed);
+                held.take(grown - bytes.capacity())
+                    .await
+                    .map_err(|_| Failed::Budget)?;
+                bytes.reserve_exact(grown - bytes.len());
+            }
             bytes.extend_from_slice(&chunk);
         }
         Ok(())
@@ -422,6 +435,9 @@ fn busy(gateway: &Gateway, waiting: Waiting) -> Response {
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     busy
 }
+
+/// A body's first buffer: most bodies fit in it at once.
+const MIN_BODY_BUFFER: usize = 64 << 10;
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
