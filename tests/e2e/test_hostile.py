@@ -93,8 +93,11 @@ def test_a_connection_busy_for_ever_is_closed_at_its_greatest_age(tmp_path):
         with connect(local) as s:
             deadline = time.monotonic() + BOUND
             while time.monotonic() < deadline:
-                s.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
-                answer = s.recv(65536)
+                try:
+                    s.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+                    answer = s.recv(65536)
+                except (BrokenPipeError, ConnectionResetError):
+                    break  # closed between two requests, as the client was sending
                 if not answer or b"connection: close" in answer.lower():
                     break
             else:
