@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use caliper_core::model::StoredEvent;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+use parquet::data_type::{ByteArray, ByteArrayType, DataType, Int64Type};
 use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
+use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
 use parquet::schema::parser::parse_message_type;
 use serde_json::Value;
 
@@ -109,44 +109,44 @@ pub fn encode(events: &[StoredEvent]) -> Result<Vec<u8>, EncodeError> {
             break;
         };
         let cells = events.iter().map(value);
-        // Definition levels: 1 for a value, 0 for a null.
-        let mut defined = Vec::with_capacity(events.len());
         match kind {
-            Kind::Time | Kind::Long => {
-                let values: Vec<i64> = cells
-                    .filter_map(|cell| {
-                        let value = match cell {
-                            Cell::Long(value) => value,
-                            Cell::Text(_) => None,
-                        };
-                        defined.push(i16::from(value.is_some()));
-                        value
-                    })
-                    .collect();
-                column
-                    .typed::<Int64Type>()
-                    .write_batch(&values, Some(&defined), None)?;
-            }
-            Kind::Text | Kind::Json => {
-                let values: Vec<ByteArray> = cells
-                    .filter_map(|cell| {
-                        let value = match cell {
-                            Cell::Text(value) => value,
-                            Cell::Long(_) => None,
-                        };
-                        defined.push(i16::from(value.is_some()));
-                        value.map(|text| ByteArray::from(text.into_bytes()))
-                    })
-                    .collect();
-                column
-                    .typed::<ByteArrayType>()
-                    .write_batch(&values, Some(&defined), None)?;
-            }
+            Kind::Time | Kind::Long => write::<Int64Type>(
+                &mut column,
+                cells.map(|cell| match cell {
+                    Cell::Long(value) => value,
+                    Cell::Text(_) => None,
+                }),
+            )?,
+            Kind::Text | Kind::Json => write::<ByteArrayType>(
+                &mut column,
+                cells.map(|cell| match cell {
+                    Cell::Text(value) => value.map(|text| ByteArray::from(text.into_bytes())),
+                    Cell::Long(_) => None,
+                }),
+            )?,
         }
         column.close()?;
     }
     group.close()?;
     Ok(file.into_inner()?)
+}
+
+/// Writes one column's values, a null where there is none (definition level 0; 1 for a value).
+fn write<T: DataType>(
+    column: &mut SerializedColumnWriter<'_>,
+    cells: impl Iterator<Item = Option<T::T>>,
+) -> Result<(), EncodeError> {
+    let mut defined = Vec::new();
+    let values: Vec<T::T> = cells
+        .filter_map(|value| {
+            defined.push(i16::from(value.is_some()));
+            value
+        })
+        .collect();
+    column
+        .typed::<T>()
+        .write_batch(&values, Some(&defined), None)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -373,6 +373,10 @@ impl AsyncWrite for Watched {
 /// long) itself, with an empty body; it is the only writer of a response without a content type.
 /// When `buf` starts with such a refusal: its length, and our answer in the documented error shape.
 fn hyper_refusal(buf: &[u8]) -> Option<(usize, Vec<u8>)> {
+    // Every write passes here: anything but the start of a 4xx head is let through unread.
+    if !buf.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = std::str::from_utf8(&buf[..end]).ok()?.to_ascii_lowercase();
     let status = head.strip_prefix("http/1.1 ")?.get(..3)?;
