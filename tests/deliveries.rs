@@ -207,6 +207,7 @@ async fn embedded_deliveries() {
         ports,
         jobs,
         deliveries,
+        ..
     } = caliper_embedded::open(dir.path(), &settings).unwrap_or_else(|e| panic!("{e}"));
     let processor: Arc<dyn Consumer> = Arc::new(processor(&ports));
     let dispatcher = dispatcher(&ports);

@@ -53,6 +53,9 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         allow_private_webhooks: false,
         canvas_queue_url: None,
         canvas_client_app_id: None,
+        export_queue_url: None,
+        export_bucket: None,
+        export_link_minutes: 60,
     };
     let queues = caliper_aws::create_resources(&sdk, &settings)
         .await
@@ -61,6 +64,8 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
     settings.secrets_key_id = Some(queues.secrets_key_id.clone());
     settings.queue_url = Some(queues.queue_url.clone());
     settings.delivery_queue_url = Some(queues.delivery_queue_url.clone());
+    settings.export_queue_url = Some(queues.export_queue_url.clone());
+    settings.export_bucket = Some(queues.export_bucket.clone());
     let ports = caliper_aws::ports(&sdk, &settings);
     AwsWorld {
         sdk,

@@ -37,6 +37,12 @@ pub struct AwsSettings {
     pub canvas_queue_url: Option<String>,
     /// `CALIPER_CANVAS_CLIENT_APP_ID`: the client those events are taken as (canvas-queue).
     pub canvas_client_app_id: Option<String>,
+    /// `CALIPER_EXPORT_QUEUE_URL`: the export steps' queue.
+    pub export_queue_url: Option<String>,
+    /// `CALIPER_EXPORT_BUCKET`: the S3 bucket that keeps export files.
+    pub export_bucket: Option<String>,
+    /// `CALIPER_EXPORT_LINK_MINUTES`, default 60: how long an export file's URL works.
+    pub export_link_minutes: u64,
 }
 
 pub use caliper_core::settings::SettingError;
@@ -53,6 +59,10 @@ pub enum Needs {
     SecretsKey,
     /// Canvas's queue, and the client its events are taken as.
     CanvasQueue,
+    /// The export steps' queue.
+    ExportQueue,
+    /// The bucket of export files.
+    ExportBucket,
 }
 
 impl AwsSettings {
@@ -89,6 +99,10 @@ impl AwsSettings {
             allow_private_webhooks: vars.flag("CALIPER_WEBHOOK_ALLOW_PRIVATE", false)?,
             canvas_queue_url: vars.text("CALIPER_CANVAS_QUEUE_URL"),
             canvas_client_app_id: vars.text("CALIPER_CANVAS_CLIENT_APP_ID"),
+            export_queue_url: vars.text("CALIPER_EXPORT_QUEUE_URL"),
+            export_bucket: vars.text("CALIPER_EXPORT_BUCKET"),
+            // A presigned URL works at most a week.
+            export_link_minutes: vars.number("CALIPER_EXPORT_LINK_MINUTES", 60, 1, 7 * 24 * 60)?,
         })
     }
 
@@ -101,7 +115,8 @@ impl AwsSettings {
             Needs::DeliveryQueue => &self.delivery_queue_url,
             Needs::ReplayQueue => &self.replay_queue_url,
             Needs::CanvasQueue => &self.canvas_queue_url,
-            Needs::CursorKeys | Needs::SecretsKey => &None,
+            Needs::ExportQueue => &self.export_queue_url,
+            Needs::CursorKeys | Needs::SecretsKey | Needs::ExportBucket => &None,
         };
         url.as_deref()
             .ok_or_else(|| SettingError(format!("{need:?} has no URL")))
@@ -140,6 +155,16 @@ impl AwsSettings {
                     false,
                     "CALIPER_CANVAS_QUEUE_URL",
                     "the URL of the queue Canvas writes to",
+                ),
+                Needs::ExportQueue => (
+                    self.export_queue_url.is_some(),
+                    "CALIPER_EXPORT_QUEUE_URL",
+                    "the export steps' queue's URL",
+                ),
+                Needs::ExportBucket => (
+                    self.export_bucket.is_some(),
+                    "CALIPER_EXPORT_BUCKET",
+                    "the S3 bucket of export files",
                 ),
                 Needs::CanvasQueue => (
                     self.canvas_client_app_id.is_some(),

@@ -1,4 +1,4 @@
-//! DynamoDB and SQS adapters for the domain's ports, and the settings that name the resources.
+//! DynamoDB, SQS, S3 and KMS adapters for the domain's ports, and the settings that name the resources.
 
 mod config;
 mod dynamo_events;
@@ -12,6 +12,7 @@ pub mod indexes;
 mod kms;
 mod lambda_sqs;
 mod resources;
+mod s3_files;
 mod sqs;
 
 pub use config::{AwsSettings, Needs, SettingError};
@@ -22,6 +23,7 @@ pub use dynamo_records::DynamoRecords;
 pub use kms::{create_cursor_key, create_secrets_key, KmsSecrets, KmsSigner};
 pub use lambda_sqs::{dead_letters_sqs_event, process_sqs_event, Redelivery};
 pub use resources::{create_queue, create_resources, Queues};
+pub use s3_files::S3Files;
 pub use sqs::{SqsPoller, SqsQueue};
 
 /// Loads the standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`, ...).
@@ -93,6 +95,12 @@ pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
         reader: events,
         queue: queue(&settings.queue_url, "CALIPER_QUEUE_URL"),
         deliveries: queue(&settings.delivery_queue_url, "CALIPER_DELIVERY_QUEUE_URL"),
+        export_steps: queue(&settings.export_queue_url, "CALIPER_EXPORT_QUEUE_URL"),
+        files: Arc::new(S3Files::new(
+            sdk,
+            settings.export_bucket.clone(),
+            std::time::Duration::from_secs(settings.export_link_minutes * 60),
+        )),
         records: Arc::new(DynamoRecords::new(dynamo.clone(), &settings.webhooks_table)),
         quarantine: Arc::new(DynamoQuarantine::new(dynamo, &settings.webhooks_table)),
         signer: Arc::new(KmsSigner::new(

@@ -23,6 +23,9 @@ pub struct Queues {
     pub cursor_key_id: String,
     /// A new KMS key for webhook secrets when the settings name none, else theirs.
     pub secrets_key_id: String,
+    pub export_queue_url: String,
+    /// The settings' export bucket, else `<queue name>-exports`.
+    pub export_bucket: String,
 }
 
 /// Creates the tables, and both queues with their dead-letter queues, where missing, and a cursor
@@ -59,8 +62,20 @@ pub async fn create_resources(
         Some(key) => key.clone(),
         None => crate::kms::create_secrets_key(&aws_sdk_kms::Client::new(sdk)).await?,
     };
+    let export_bucket = settings
+        .export_bucket
+        .clone()
+        .unwrap_or_else(|| format!("{}-exports", settings.queue_name).to_lowercase());
+    create_bucket(sdk, &export_bucket).await?;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     Ok(Queues {
+        export_queue_url: create_queue(
+            &sqs,
+            &format!("{}-exports", settings.queue_name),
+            settings.max_receives,
+        )
+        .await?,
+        export_bucket,
         cursor_key_id,
         secrets_key_id,
         queue_url: create_queue(&sqs, &settings.queue_name, settings.max_receives).await?,
@@ -79,6 +94,21 @@ pub async fn create_resources(
         )
         .await?,
     })
+}
+
+/// Creates the bucket `name` unless this account has it already.
+async fn create_bucket(sdk: &aws_config::SdkConfig, name: &str) -> Result<(), StoreError> {
+    let s3 = crate::s3_files::client(sdk);
+    match s3.create_bucket().bucket(name).send().await {
+        Ok(_) => Ok(()),
+        Err(error)
+            if aws_sdk_s3::error::ProvideErrorMetadata::code(&error)
+                == Some("BucketAlreadyOwnedByYou") =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(store_error("S3 CreateBucket", error)),
+    }
 }
 
 /// Creates (or finds) the queue `name`, which moves a message to `<name>-dlq` after

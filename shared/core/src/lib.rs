@@ -5,6 +5,7 @@
 //!
 //! - [`clients`]: each client's settings and its API keys; [`flag`]: what an event needs to be
 //!   stored at all under the `flag` policy;
+//! - [`exports`]: a reader's events as files, partitioned by date, made step by step;
 //! - [`identity`]: who is calling ([`Caller`]) and what they may see and change;
 //! - [`intake`]: a body judged by its client's policy, and taken from producers that cannot be
 //!   refused (connectors: what fails is quarantined);
@@ -19,6 +20,8 @@
 //! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
 pub mod clients;
+pub mod exports;
+mod fields;
 pub mod flag;
 pub mod identity;
 pub mod intake;
@@ -73,6 +76,10 @@ pub struct Ports {
     pub queue: Arc<dyn Queue<JobMessage>>,
     /// The webhook delivery queue: the processor announces stored events, the dispatcher consumes.
     pub deliveries: Arc<dyn Queue<webhooks::DeliveryMessage>>,
+    /// The export steps' queue: `POST /exports` sends the first, each step the next.
+    pub export_steps: Arc<dyn Queue<exports::ExportMessage>>,
+    /// Where export files are kept.
+    pub files: Arc<dyn exports::FileStore>,
     /// Small records by kind and id (webhooks, filters): [`Records`] is their typed face.
     pub records: Arc<dyn RecordStore>,
     /// Signs listing cursors.

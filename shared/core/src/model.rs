@@ -48,18 +48,22 @@ pub enum JobKind {
     /// An accepted submission, stored part by part: its results are the job's.
     #[default]
     Submission,
+    /// A bulk export of events to files ([`crate::exports`]).
+    Export,
 }
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Submission => "submission",
+            Self::Export => "export",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "submission" => Some(Self::Submission),
+            "export" => Some(Self::Export),
             _ => None,
         }
     }

@@ -1,8 +1,9 @@
-//! The two queue workers, built one way for every runner: the Lambda functions, caliper-local
-//! and the tests.
+//! The queue workers, built one way for every runner: the Lambda functions, caliper-local and
+//! the tests.
 
 use std::sync::Arc;
 
+use crate::exports::{Encoder, Exporter};
 use crate::ports::WebhookSender;
 use crate::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
 use crate::{Ports, Processor};
@@ -29,5 +30,17 @@ pub fn dispatcher(
         ports.events.clone(),
         ports.deliveries.clone(),
         sender,
+    )
+}
+
+/// The export queue's worker: writes each step's file with `encoder` (the `caliper-export`
+/// crate's, which only the binaries that export link).
+pub fn exporter(ports: &Ports, encoder: Arc<dyn Encoder>) -> Exporter {
+    Exporter::new(
+        ports.jobs.clone(),
+        ports.reader.clone(),
+        ports.export_steps.clone(),
+        ports.files.clone(),
+        encoder,
     )
 }

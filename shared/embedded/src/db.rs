@@ -148,6 +148,7 @@ impl Embedded {
         txn.open_table(DELIVERY_DEAD_LETTERS).map_err(fail)?;
         txn.open_table(QUARANTINE).map_err(fail)?;
         txn.open_table(QUARANTINE_BY_CLIENT).map_err(fail)?;
+        crate::queue::create_tables(&txn, crate::queue::EXPORT_STEPS)?;
         txn.commit().map_err(fail)?;
         crate::layouts::upgrade(&db)?;
         let db = Arc::new(db);
@@ -248,7 +249,7 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Sets `path`'s permissions to `mode` (owner-only on unix; nothing elsewhere).
-fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
+pub(crate) fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

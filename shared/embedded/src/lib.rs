@@ -3,6 +3,7 @@
 
 mod codec;
 mod db;
+mod files;
 mod keys;
 mod layouts;
 mod listing;
@@ -13,8 +14,9 @@ mod store;
 mod writer;
 
 pub use db::{private_dir, Embedded, StoreSettings};
+pub use files::{DirFiles, EXPORTS_DIR};
 pub use keys::{cursor_signer, CURSOR_KEYS_FILE};
-pub use queue::{EmbeddedQueue, QueueSettings, JOB_PARTS, WEBHOOK_DELIVERIES};
+pub use queue::{EmbeddedQueue, QueueSettings, EXPORT_STEPS, JOB_PARTS, WEBHOOK_DELIVERIES};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ pub struct Settings {
     pub store: StoreSettings,
     pub jobs: QueueSettings,
     pub deliveries: QueueSettings,
+    pub exports: QueueSettings,
 }
 
 impl Default for Settings {
@@ -43,16 +46,23 @@ impl Default for Settings {
                 max_receives: 8,
                 ..QueueSettings::default()
             },
+            // A step is up to a file of events in memory: one at a time.
+            exports: QueueSettings {
+                concurrency: 1,
+                backlog_limit: None,
+                ..QueueSettings::default()
+            },
         }
     }
 }
 
-/// The embedded backend over one database: its ports, and the two queues whose workers the
-/// caller runs (`EmbeddedQueue::run`).
+/// The embedded backend over one database: its ports, and the queues whose workers the caller
+/// runs (`EmbeddedQueue::run`).
 pub struct Backend {
     pub ports: Ports,
     pub jobs: EmbeddedQueue,
     pub deliveries: EmbeddedQueue,
+    pub exports: EmbeddedQueue,
 }
 
 /// Opens (or creates) the database in `dir`.
@@ -61,12 +71,15 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
     let signer = Arc::new(cursor_signer(dir)?);
     let jobs = EmbeddedQueue::new(store.clone(), settings.jobs.clone());
     let deliveries = jobs.delivery_queue(settings.deliveries.clone());
+    let exports = jobs.sibling(EXPORT_STEPS, settings.exports.clone());
     let ports = Ports {
         jobs: Arc::new(store.clone()),
         events: Arc::new(store.clone()),
         reader: Arc::new(store.clone()),
         queue: Arc::new(jobs.clone()),
         deliveries: Arc::new(deliveries.clone()),
+        export_steps: Arc::new(exports.clone()),
+        files: Arc::new(DirFiles::new(dir)),
         // Every write of a record goes through this one cache (the file has no other writer), so
         // its listings are never stale; the lifetime only bounds what an idle kind holds.
         records: Arc::new(Cached::new(Arc::new(store.clone()), RECORD_LISTINGS_KEPT)),
@@ -79,6 +92,7 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
         ports,
         jobs,
         deliveries,
+        exports,
     })
 }
 

@@ -39,6 +39,18 @@ struct Tables {
 /// queues were named.
 pub const JOB_PARTS: &str = "jobs";
 pub const WEBHOOK_DELIVERIES: &str = "deliveries";
+/// The steps of exports (`caliper_core::exports`).
+pub const EXPORT_STEPS: &str = "exports";
+
+/// Makes the tables of the queue `name` when they are not there yet (at open, so that a
+/// queue's readers never meet a missing one).
+pub(crate) fn create_tables(txn: &WriteTransaction, name: &str) -> Result<(), StoreError> {
+    let tables = Tables::named(name);
+    txn.open_table(tables.queue).map_err(fail)?;
+    txn.open_table(tables.visible).map_err(fail)?;
+    txn.open_table(tables.dead_letters).map_err(fail)?;
+    Ok(())
+}
 
 const JOB_TABLES: Tables = Tables {
     queue: QUEUE,
@@ -260,6 +272,12 @@ impl EmbeddedQueue {
             ..settings
         };
         Self::with_tables(self.store.clone(), settings, DELIVERY_TABLES)
+    }
+
+    /// The queue `name` of this queue's database, whose tables the store made when it opened
+    /// ([`EXPORT_STEPS`]).
+    pub fn sibling(&self, name: &str, settings: QueueSettings) -> Self {
+        Self::with_tables(self.store.clone(), settings, Tables::named(name))
     }
 
     fn with_tables(store: Embedded, settings: QueueSettings, tables: Tables) -> Self {

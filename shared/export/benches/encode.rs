@@ -3,8 +3,9 @@
 //! The figures that matter are ratios in the same run: each format's time over `to JSON`, and its
 //! bytes over the compact JSON's (printed before the timings; shared/export/README.md).
 
+use caliper_core::exports::Format;
 use caliper_core::StoredEvent;
-use caliper_export::Format;
+
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::json;
@@ -50,7 +51,7 @@ fn encode(c: &mut Criterion) {
         .map(|e| serde_json::to_vec(e).map_or(0, |v| v.len()))
         .sum();
     for format in Format::ALL {
-        let bytes = format.encode(&events).map_or(0, |file| file.len());
+        let bytes = caliper_export::encode(format, &events).map_or(0, |file| file.len());
         eprintln!(
             "{}: {} bytes for {EVENTS} events, {:.1} a event, {:.3}x the compact JSON's {json} bytes",
             format.name(), bytes, bytes as f64 / EVENTS as f64, bytes as f64 / json as f64
@@ -69,7 +70,7 @@ fn encode(c: &mut Criterion) {
     });
     for format in Format::ALL {
         group.bench_function(format.name(), |b| {
-            b.iter(|| format.encode(&events).map_or(0, |f| f.len()))
+            b.iter(|| caliper_export::encode(format, &events).map_or(0, |f| f.len()))
         });
     }
     group.finish();

@@ -13,7 +13,6 @@ use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
 use parquet::schema::parser::parse_message_type;
 use serde_json::Value;
 
-use crate::partition::instant;
 use crate::EncodeError;
 
 /// What a column holds.
@@ -147,6 +146,14 @@ fn write<T: DataType>(
         .typed::<T>()
         .write_batch(&values, Some(&defined), None)?;
     Ok(())
+}
+
+/// The instant an RFC 3339 time names, in UTC; none when it is not one (the validator lets none
+/// through, but stored data is read leniently).
+fn instant(time: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .ok()
+        .map(|time| time.with_timezone(&chrono::Utc))
 }
 
 #[cfg(test)]

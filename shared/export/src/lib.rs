@@ -1,55 +1,32 @@
-//! Event files for bulk export, pure (bytes in memory; where they go is the caller's):
+//! The files of a bulk export, pure (bytes in memory; where they go and which events they hold
+//! is `caliper_core::exports`'s):
 //!
 //! - [`columns`]: Parquet, a typed column per top-level field that analytics filter on, and the
 //!   whole event as JSON;
-//! - [`ndjson`]: gzipped NDJSON, a line per event as `GET /caliper/events/{id}` returns it;
-//! - [`partition`]: which file an event goes to, by its UTC date (`dt=YYYY-MM-DD/part-NNNNN.…`),
-//!   as Athena, Glue, Spark and DuckDB read partitions.
+//! - [`ndjson`]: gzipped NDJSON, a line per event as `GET /caliper/events/{id}` returns it.
 //!
 //! Kept out of every function that does not export: the Parquet writer is most of its build.
 
 pub mod columns;
 pub mod ndjson;
-pub mod partition;
 
+use caliper_core::exports::{Encoder, Format};
 use caliper_core::model::StoredEvent;
 
-/// The formats an export is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Parquet,
-    Ndjson,
+/// One file of `events` in `format`, in their order.
+pub fn encode(format: Format, events: &[StoredEvent]) -> Result<Vec<u8>, EncodeError> {
+    match format {
+        Format::Parquet => columns::encode(events),
+        Format::Ndjson => ndjson::encode(events),
+    }
 }
 
-impl Format {
-    pub const ALL: [Format; 2] = [Format::Parquet, Format::Ndjson];
+/// The exporter's [`Encoder`]: these formats.
+pub struct Files;
 
-    /// The format named `name` in an export request (`parquet`, `ndjson`).
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|format| format.name() == name)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Parquet => "parquet",
-            Format::Ndjson => "ndjson",
-        }
-    }
-
-    /// Its files' extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Parquet => "parquet",
-            Format::Ndjson => "ndjson.gz",
-        }
-    }
-
-    /// One file of `events`, in their order.
-    pub fn encode(self, events: &[StoredEvent]) -> Result<Vec<u8>, EncodeError> {
-        match self {
-            Format::Parquet => columns::encode(events),
-            Format::Ndjson => ndjson::encode(events),
-        }
+impl Encoder for Files {
+    fn encode(&self, format: Format, events: &[StoredEvent]) -> Result<Vec<u8>, String> {
+        encode(format, events).map_err(|error| error.to_string())
     }
 }
 

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use caliper_core::clients::connectors::BodySignatures;
 use caliper_core::clients::{Connectors, Keys, Settings};
+use caliper_core::exports::Exports;
 use caliper_core::intake::Intake;
 use caliper_core::quarantine::QuarantineService;
 use caliper_core::webhooks::{TargetPolicy, WebhookService};
@@ -23,6 +24,7 @@ pub struct App {
     pub intake: Intake,
     /// Checks connectors' signed bodies; none in a function that receives none.
     pub signatures: Option<Arc<dyn BodySignatures>>,
+    pub exports: Exports,
 }
 
 impl App {
@@ -47,6 +49,11 @@ impl App {
             settings,
             connectors: Connectors::new(records.clone(), TargetPolicy::default()),
             signatures: None,
+            exports: Exports::new(
+                ports.jobs.clone(),
+                ports.export_steps.clone(),
+                ports.files.clone(),
+            ),
             keys: Arc::new(Keys::new(records)),
             ports,
             limits,

@@ -20,10 +20,11 @@ pub enum Function {
     Clients,
     Quarantine,
     ConnectorEvents,
+    Exports,
 }
 
 impl Function {
-    pub const ALL: [Function; 10] = [
+    pub const ALL: [Function; 11] = [
         Self::SubmitEvents,
         Self::ValidateEvents,
         Self::EndpointConfig,
@@ -34,6 +35,7 @@ impl Function {
         Self::Clients,
         Self::Quarantine,
         Self::ConnectorEvents,
+        Self::Exports,
     ];
 
     /// Its crate's name in `functions/` and its resource's stem in the template.
@@ -49,6 +51,7 @@ impl Function {
             Self::Clients => "clients",
             Self::Quarantine => "quarantine",
             Self::ConnectorEvents => "connector-events",
+            Self::Exports => "exports",
         }
     }
 }
@@ -91,6 +94,9 @@ pub enum Operation {
     ListConnectors,
     DeleteConnector,
     ReceiveCanvas,
+    CreateExport,
+    GetExport,
+    GetExportFile,
 }
 
 impl Operation {
@@ -128,6 +134,7 @@ impl Operation {
                 Function::Quarantine
             }
             Self::ReceiveCanvas => Function::ConnectorEvents,
+            Self::CreateExport | Self::GetExport | Self::GetExportFile => Function::Exports,
         }
     }
 }
@@ -315,6 +322,9 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/connectors", ListConnectors, ADMIN, Empty),
     route("DELETE", "/connectors/{id}", DeleteConnector, ADMIN, Empty),
     route("POST", "/connectors/canvas/{id}", ReceiveCanvas, SIGNED, Envelopes),
+    route("POST", "/exports", CreateExport, EVENTS, Document),
+    route("GET", "/exports/{id}", GetExport, EVENTS, Empty),
+    route("GET", "/exports/{id}/{partition}/{file}", GetExportFile, EVENTS, Empty),
 ];
 
 /// The route a request reached, from API Gateway's route key and the path asked for. The greedy

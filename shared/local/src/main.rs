@@ -187,9 +187,9 @@ async fn main() -> anyhow::Result<()> {
     let sender =
         Arc::new(GuardedSender::new(policy, delivery.timeout).map_err(anyhow::Error::msg)?);
 
-    // The backend's ports, and the receiving ends of its two queues.
+    // The backend's ports, and the receiving ends of its queues.
     type Runner = Arc<dyn QueueRunner>;
-    let (ports, jobs, deliveries): (_, Runner, Runner) = match args.backend {
+    let (ports, jobs, deliveries, export_steps): (_, Runner, Runner, Runner) = match args.backend {
         Backend::Embedded => {
             let settings = caliper_embedded::Settings {
                 store: caliper_embedded::StoreSettings {
@@ -208,6 +208,7 @@ async fn main() -> anyhow::Result<()> {
                 ports,
                 jobs,
                 deliveries,
+                exports,
             } = backend;
             if let (Ok((parts, failed_parts)), Ok((sends, failed_sends))) =
                 (jobs.depth().await, deliveries.depth().await)
@@ -221,7 +222,12 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             tracing::info!(data_dir = %args.data_dir.display(), "embedded backend");
-            (ports, Arc::new(jobs), Arc::new(deliveries))
+            (
+                ports,
+                Arc::new(jobs),
+                Arc::new(deliveries),
+                Arc::new(exports),
+            )
         }
         Backend::Aws => {
             let sdk = caliper_aws::load_sdk_config().await;
@@ -235,6 +241,8 @@ async fn main() -> anyhow::Result<()> {
                 settings.delivery_queue_url = Some(queues.delivery_queue_url);
                 settings.cursor_key_ids = vec![queues.cursor_key_id];
                 settings.secrets_key_id = Some(queues.secrets_key_id);
+                settings.export_queue_url = Some(queues.export_queue_url);
+                settings.export_bucket = Some(queues.export_bucket);
             }
             let queue_url = settings
                 .queue_url
@@ -244,8 +252,14 @@ async fn main() -> anyhow::Result<()> {
                 .delivery_queue_url
                 .clone()
                 .context("set CALIPER_DELIVERY_QUEUE_URL, or pass --create-resources")?;
+            let export_queue_url = settings
+                .export_queue_url
+                .clone()
+                .context("set CALIPER_EXPORT_QUEUE_URL, or pass --create-resources")?;
             let ports = caliper_aws::ports(&sdk, &settings);
             let jobs = caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
+            let export_steps =
+                caliper_aws::SqsPoller::new(&sdk, export_queue_url, settings.max_receives);
             let sends = caliper_aws::SqsPoller::new(
                 &sdk,
                 delivery_queue_url.clone(),
@@ -259,17 +273,25 @@ async fn main() -> anyhow::Result<()> {
                 delivery_queue = delivery_queue_url,
                 "aws backend"
             );
-            (ports, Arc::new(jobs), Arc::new(sends))
+            (
+                ports,
+                Arc::new(jobs),
+                Arc::new(sends),
+                Arc::new(export_steps),
+            )
         }
     };
-    // Two workers, as two Lambdas in AWS: the processor on the job queue, the dispatcher on the
-    // delivery queue.
+    // Three workers, as three Lambdas in AWS: the processor on the job queue, the dispatcher on
+    // the delivery queue, the exporter on the export queue.
     let processor: Arc<dyn Consumer> = Arc::new(workers::processor(&ports));
     let dispatcher: Arc<dyn Consumer> =
         Arc::new(workers::dispatcher(&ports, &delivery, policy, sender));
+    let exporter: Arc<dyn Consumer> =
+        Arc::new(workers::exporter(&ports, Arc::new(caliper_export::Files)));
     let workers = [
         tokio::spawn(async move { jobs.run(processor).await }),
         tokio::spawn(async move { deliveries.run(dispatcher).await }),
+        tokio::spawn(async move { export_steps.run(exporter).await }),
     ];
     if args.allow_private_webhooks {
         tracing::warn!(

@@ -1,8 +1,10 @@
 //! The request bodies of the management API, checked field by field: every problem is reported
 //! with its JSON pointer, in words a user can act on.
 
-use caliper_validation::{json_type, Problem};
-use serde_json::{Map, Value};
+use caliper_validation::Problem;
+use serde_json::Value;
+
+use crate::fields::Fields;
 
 use super::filter::CompiledFilter;
 use super::model::{FilterOperator, FilterType};
@@ -54,6 +56,7 @@ impl WebhookInput {
                 "sensor",
                 "description",
             ],
+            READ_ONLY,
         )?;
         let name = fields.text("name", 256);
         // Stored as parsed, so that what was checked is what deliveries use.
@@ -104,6 +107,7 @@ impl FilterInput {
                 "filterOperator",
                 "active",
             ],
+            READ_ONLY,
         )?;
         let webhook_id = fields.text("webhookId", 64);
         let filter_key = fields.text("filterKey", 256);
@@ -146,123 +150,6 @@ impl FilterInput {
             active,
         })
     }
-}
-
-struct Fields<'a> {
-    object: &'a Map<String, Value>,
-    problems: Vec<Problem>,
-}
-
-impl<'a> Fields<'a> {
-    fn of(body: &'a Value, what: &str, known: &[&str]) -> Result<Self, Vec<Problem>> {
-        let Some(object) = body.as_object() else {
-            return Err(vec![Problem::new(
-                "",
-                format!("The body must be a JSON object describing the {what}"),
-            )]);
-        };
-        let problems = object
-            .keys()
-            .filter(|k| !known.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str()))
-            .map(|k| {
-                Problem::new(
-                    pointer(k),
-                    format!(
-                        "`{k}` is not a property of a {what}; it has {}",
-                        known.join(", ")
-                    ),
-                )
-            })
-            .collect();
-        Ok(Self { object, problems })
-    }
-
-    fn ok(&self) -> bool {
-        self.problems.is_empty()
-    }
-
-    fn problem(&mut self, name: &str, message: impl Into<String>) {
-        self.problems.push(Problem::new(pointer(name), message));
-    }
-
-    /// A required, non-empty string of at most `max` characters.
-    fn text(&mut self, name: &str, max: usize) -> Option<String> {
-        match self.object.get(name) {
-            None | Some(Value::Null) => {
-                self.problem(name, format!("`{name}` is required"));
-                None
-            }
-            Some(value) => self.string(name, value, max),
-        }
-    }
-
-    /// A string when present; missing or null is none.
-    fn optional_text(&mut self, name: &str, max: usize) -> Option<String> {
-        match self.object.get(name) {
-            None | Some(Value::Null) => None,
-            Some(value) => self.string(name, value, max),
-        }
-    }
-
-    fn string(&mut self, name: &str, value: &Value, max: usize) -> Option<String> {
-        let Some(text) = value.as_str() else {
-            self.problem(
-                name,
-                format!("`{name}` must be a string, not {}", json_type(value)),
-            );
-            return None;
-        };
-        if text.trim().is_empty() {
-            self.problem(name, format!("`{name}` must not be empty"));
-            return None;
-        }
-        let chars = text.chars().count();
-        if chars > max {
-            self.problem(
-                name,
-                format!("`{name}` has {chars} characters; at most {max} are allowed"),
-            );
-            return None;
-        }
-        Some(text.to_owned())
-    }
-
-    fn boolean(&mut self, name: &str) -> Option<bool> {
-        match self.object.get(name) {
-            Some(Value::Bool(b)) => Some(*b),
-            None | Some(Value::Null) => {
-                self.problem(name, format!("`{name}` is required: true or false"));
-                None
-            }
-            Some(other) => {
-                self.problem(
-                    name,
-                    format!("`{name}` must be true or false, not {}", json_type(other)),
-                );
-                None
-            }
-        }
-    }
-
-    fn choice<T: Copy>(
-        &mut self,
-        name: &str,
-        options: &[T],
-        label: fn(T) -> &'static str,
-    ) -> Option<T> {
-        let text = self.text(name, 64)?;
-        let found = options.iter().copied().find(|o| label(*o) == text);
-        if found.is_none() {
-            let names: Vec<&str> = options.iter().map(|o| label(*o)).collect();
-            self.problem(name, format!("{text:?} is not one of {}", names.join(", ")));
-        }
-        found
-    }
-}
-
-/// The JSON pointer of a top-level field (RFC 6901 escapes).
-fn pointer(name: &str) -> String {
-    format!("/{}", name.replace('~', "~0").replace('/', "~1"))
 }
 
 #[cfg(test)]

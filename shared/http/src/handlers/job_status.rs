@@ -1,5 +1,5 @@
 use caliper_core::model::timestamp;
-use caliper_core::{Job, JobState, ResultStatus};
+use caliper_core::{Job, JobKind, JobState, ResultStatus};
 use lambda_http::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -22,8 +22,9 @@ pub async fn job_status(app: &App, call: &Call) -> Answer {
         .get(job_id)
         .await
         .map_err(|e| unavailable(&e))?;
+    // An export is a job too, read at `/exports/{id}`.
     let job = job
-        .filter(|job| caller.may_see(&job.client_app_id))
+        .filter(|job| job.kind == JobKind::Submission && caller.may_see(&job.client_app_id))
         .ok_or_else(not_found)?;
     Ok(ok(&json!({ "job": job_json(&job) })))
 }
@@ -102,7 +103,7 @@ mod tests {
         };
         let job = Job {
             id: "j".into(),
-            kind: caliper_core::JobKind::Submission,
+            kind: JobKind::Submission,
             client_app_id: "c".into(),
             state: JobState::Completed,
             parts: 1,

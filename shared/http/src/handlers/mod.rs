@@ -10,6 +10,7 @@ mod api_description;
 pub mod clients;
 mod connector_events;
 mod endpoint_config;
+mod exports;
 mod job_status;
 mod quarantine;
 mod query_events;
@@ -203,6 +204,16 @@ pub const QUARANTINE: Service = Service {
     },
 };
 
+pub const EXPORTS: Service = Service {
+    function: Function::Exports,
+    handler: |operation| match operation {
+        Operation::CreateExport => stored!(exports::create),
+        Operation::GetExport => stored!(exports::get),
+        Operation::GetExportFile => stored!(exports::file),
+        _ => None,
+    },
+};
+
 /// The service of `function` (caliper-local serves them all).
 pub fn service(function: Function) -> &'static Service {
     match function {
@@ -216,6 +227,7 @@ pub fn service(function: Function) -> &'static Service {
         Function::Clients => &CLIENTS,
         Function::Quarantine => &QUARANTINE,
         Function::ConnectorEvents => &CONNECTOR_EVENTS,
+        Function::Exports => &EXPORTS,
     }
 }
 
