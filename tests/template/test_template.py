@@ -120,7 +120,8 @@ def test_the_canvas_queue_is_optional_named_as_canvas_requires_and_writable_by_i
 
 
 @pytest.mark.parametrize("binary, queue, attempts", [("process-events", "EventsQueue", "MaxReceives"),
-                                                     ("deliver-webhooks", "DeliveryQueue", "DeliveryAttempts")])
+                                                     ("deliver-webhooks", "DeliveryQueue", "DeliveryAttempts"),
+                                                     ("export-events", "ExportQueue", "MaxReceives")])
 def test_each_worker_is_fed_by_its_queue_with_partial_batch_failures(binary, queue, attempts):
     events = functions_in_template()[binary]["Events"].values()
     sqs = [e["Properties"] for e in events if e["Type"] == "SQS"]
@@ -209,6 +210,14 @@ PERMISSIONS = {
                      ("sqs:SendMessage", "EventsQueue")}
                     | {(action, "CanvasQueue") for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage",
                                                               "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")},
+    "exports": {("dynamodb:GetItem", "JobsTable"), ("dynamodb:PutItem", "JobsTable"),
+                ("dynamodb:UpdateItem", "JobsTable"), ("sqs:SendMessage", "ExportQueue"),
+                ("s3:GetObject", "ExportBucket/*")},
+    "export-events": {("dynamodb:GetItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
+                      ("dynamodb:BatchGetItem", "EventsTable"), ("dynamodb:Query", "EventsTable"),
+                      ("dynamodb:BatchGetItem", "EventsTable/index/*"), ("dynamodb:Query", "EventsTable/index/*"),
+                      ("s3:PutObject", "ExportBucket/*"),
+                      ("sqs:SendMessage", "ExportQueue"), ("sqs:ChangeMessageVisibility", "ExportQueue")},
     "validate-events": set(),
     "endpoint-config": set(),
     "api-description": set(),

@@ -1,6 +1,8 @@
 //! Jobs in DynamoDB: one item per job, keyed by `jobId`. Each part's results are a JSON string in
-//! their own attribute (`p0`, `p1`, ...), and `doneParts` is a number set, so recording a part is a
-//! single idempotent UpdateItem however often a message is redelivered.
+//! their own attribute (`p0`, `p1`, ...), set only if absent, so recording a part is a single
+//! idempotent UpdateItem however often a message is redelivered, and the parts recorded are the
+//! attributes present. (Items written before kept a `doneParts` set too; it is no longer read:
+//! an emulator's non-atomic ADD could lose one of two concurrent parts from it.)
 
 use std::collections::HashMap;
 
@@ -200,22 +202,18 @@ impl JobStore for DynamoJobs {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(id)))
-            .update_expression("SET #part = if_not_exists(#part, :results) ADD doneParts :part")
+            .update_expression("SET #part = if_not_exists(#part, :results)")
             .condition_expression("attribute_exists(jobId)")
             .expression_attribute_names("#part", format!("p{part}"))
             .expression_attribute_values(":results", s(json))
-            .expression_attribute_values(":part", AttributeValue::Ns(vec![part.to_string()]))
             .return_values(ReturnValue::AllNew)
             .send()
             .await
             .map_err(|e| store_error("UpdateItem (job part)", e))?;
         let item = output.attributes().cloned().unwrap_or_default();
         let job = Self::parse(&item)?;
-        let done = item
-            .get("doneParts")
-            .and_then(|v| v.as_ns().ok())
-            .map_or(0, Vec::len) as u32;
-        if done < job.parts || job.state.is_finished() {
+        let recorded = (0..job.parts).all(|n| item.contains_key(&format!("p{n}")));
+        if !recorded || job.state.is_finished() {
             return Ok(job.state);
         }
         let values = HashMap::from([
