@@ -598,7 +598,7 @@ pub async fn a_deleted_event_is_gone_and_stays_gone(ports: Ports) {
 }
 
 /// A job of long work keeps the last checkpoint saved while it runs, and ends once, with its
-/// outcome: what comes after the end changes nothing.
+/// outcome, dropping the checkpoint: what comes after the end changes nothing.
 pub async fn a_job_keeps_its_checkpoint_and_ends_once_with_its_outcome(ports: Ports) {
     use serde_json::json;
     let job = new_job(1);
@@ -650,13 +650,26 @@ pub async fn a_job_keeps_its_checkpoint_and_ends_once_with_its_outcome(ports: Po
             read.outcome,
             read.failed_reason
         ),
-        (
-            JobState::Completed,
-            Some(json!({"day": "2024-05-02"})),
-            Some(json!({"events": 3})),
-            None
-        ),
-        "the first end stays"
+        (JobState::Completed, None, Some(json!({"events": 3})), None),
+        "the first end stays, and the run's checkpoint ends with it"
+    );
+    // A failure keeps it, to show how far the job got.
+    let failed = new_job(1);
+    ports.jobs.create(&failed).await.expect("create");
+    ports
+        .jobs
+        .save_checkpoint(&failed.id, &json!({"day": "2024-05-01"}))
+        .await
+        .expect("checkpoint");
+    ports
+        .jobs
+        .mark_failed(&failed.id, "stopped", Utc::now())
+        .await
+        .expect("fail");
+    let read = stored_job(&ports, &failed.id).await;
+    assert_eq!(
+        (read.state, read.checkpoint),
+        (JobState::Failed, Some(json!({"day": "2024-05-01"})))
     );
     assert!(read.processed_on.is_some());
 }

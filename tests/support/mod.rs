@@ -55,6 +55,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         canvas_client_app_id: None,
         export_queue_url: None,
         export_bucket: None,
+        erasure_queue_url: None,
         export_link_minutes: 60,
     };
     let queues = caliper_aws::create_resources(&sdk, &settings)
@@ -66,6 +67,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
     settings.delivery_queue_url = Some(queues.delivery_queue_url.clone());
     settings.export_queue_url = Some(queues.export_queue_url.clone());
     settings.export_bucket = Some(queues.export_bucket.clone());
+    settings.erasure_queue_url = Some(queues.erasure_queue_url.clone());
     let ports = caliper_aws::ports(&sdk, &settings);
     AwsWorld {
         sdk,

@@ -121,7 +121,8 @@ def test_the_canvas_queue_is_optional_named_as_canvas_requires_and_writable_by_i
 
 @pytest.mark.parametrize("binary, queue, attempts", [("process-events", "EventsQueue", "MaxReceives"),
                                                      ("deliver-webhooks", "DeliveryQueue", "DeliveryAttempts"),
-                                                     ("export-events", "ExportQueue", "MaxReceives")])
+                                                     ("export-events", "ExportQueue", "MaxReceives"),
+                                                     ("erase-events", "ErasureQueue", "MaxReceives")])
 def test_each_worker_is_fed_by_its_queue_with_partial_batch_failures(binary, queue, attempts):
     events = functions_in_template()[binary]["Events"].values()
     sqs = [e["Properties"] for e in events if e["Type"] == "SQS"]
@@ -218,6 +219,16 @@ PERMISSIONS = {
                       ("dynamodb:BatchGetItem", "EventsTable/index/*"), ("dynamodb:Query", "EventsTable/index/*"),
                       ("s3:PutObject", "ExportBucket/*"),
                       ("sqs:SendMessage", "ExportQueue"), ("sqs:ChangeMessageVisibility", "ExportQueue")},
+    "erasures": {("dynamodb:GetItem", "JobsTable"), ("dynamodb:PutItem", "JobsTable"),
+                 ("dynamodb:UpdateItem", "JobsTable"), ("sqs:SendMessage", "ErasureQueue"),
+                 ("kms:GenerateMac", "CursorKey")},
+    "erase-events": {("dynamodb:GetItem", "JobsTable"), ("dynamodb:UpdateItem", "JobsTable"),
+                     ("dynamodb:BatchGetItem", "EventsTable"), ("dynamodb:Query", "EventsTable"),
+                     ("dynamodb:BatchGetItem", "EventsTable/index/*"), ("dynamodb:Query", "EventsTable/index/*"),
+                     ("dynamodb:PutItem", "EventsTable"),
+                     ("dynamodb:GetItem", "WebhooksTable"), ("dynamodb:Query", "WebhooksTable"),
+                     ("dynamodb:DeleteItem", "WebhooksTable"), ("dynamodb:UpdateItem", "WebhooksTable"),
+                     ("sqs:SendMessage", "ErasureQueue"), ("sqs:ChangeMessageVisibility", "ErasureQueue")},
     "validate-events": set(),
     "endpoint-config": set(),
     "api-description": set(),

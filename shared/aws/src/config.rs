@@ -39,6 +39,8 @@ pub struct AwsSettings {
     pub canvas_client_app_id: Option<String>,
     /// `CALIPER_EXPORT_QUEUE_URL`: the export steps' queue.
     pub export_queue_url: Option<String>,
+    /// `CALIPER_ERASURE_QUEUE_URL`: the erasure steps' queue.
+    pub erasure_queue_url: Option<String>,
     /// `CALIPER_EXPORT_BUCKET`: the S3 bucket that keeps export files.
     pub export_bucket: Option<String>,
     /// `CALIPER_EXPORT_LINK_MINUTES`, default 60: how long an export file's URL works.
@@ -63,6 +65,8 @@ pub enum Needs {
     ExportQueue,
     /// The bucket of export files.
     ExportBucket,
+    /// The erasure steps' queue.
+    ErasureQueue,
 }
 
 impl AwsSettings {
@@ -101,6 +105,7 @@ impl AwsSettings {
             canvas_client_app_id: vars.text("CALIPER_CANVAS_CLIENT_APP_ID"),
             export_queue_url: vars.text("CALIPER_EXPORT_QUEUE_URL"),
             export_bucket: vars.text("CALIPER_EXPORT_BUCKET"),
+            erasure_queue_url: vars.text("CALIPER_ERASURE_QUEUE_URL"),
             // A presigned URL works at most a week.
             export_link_minutes: vars.number("CALIPER_EXPORT_LINK_MINUTES", 60, 1, 7 * 24 * 60)?,
         })
@@ -116,6 +121,7 @@ impl AwsSettings {
             Needs::ReplayQueue => &self.replay_queue_url,
             Needs::CanvasQueue => &self.canvas_queue_url,
             Needs::ExportQueue => &self.export_queue_url,
+            Needs::ErasureQueue => &self.erasure_queue_url,
             Needs::CursorKeys | Needs::SecretsKey | Needs::ExportBucket => &None,
         };
         url.as_deref()
@@ -160,6 +166,11 @@ impl AwsSettings {
                     self.export_queue_url.is_some(),
                     "CALIPER_EXPORT_QUEUE_URL",
                     "the export steps' queue's URL",
+                ),
+                Needs::ErasureQueue => (
+                    self.erasure_queue_url.is_some(),
+                    "CALIPER_ERASURE_QUEUE_URL",
+                    "the erasure steps' queue's URL",
                 ),
                 Needs::ExportBucket => (
                     self.export_bucket.is_some(),

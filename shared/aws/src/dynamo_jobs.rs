@@ -272,7 +272,7 @@ impl JobStore for DynamoJobs {
         self.conditional_update(
             "UpdateItem (job outcome)",
             id,
-            "SET #state = :completed, outcome = :outcome, processedOn = :now",
+            "SET #state = :completed, outcome = :outcome, processedOn = :now REMOVE checkpoint",
             "attribute_exists(jobId) AND #state <> :completed AND #state <> :failed",
             values,
         )

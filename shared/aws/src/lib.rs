@@ -96,6 +96,7 @@ pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
         queue: queue(&settings.queue_url, "CALIPER_QUEUE_URL"),
         deliveries: queue(&settings.delivery_queue_url, "CALIPER_DELIVERY_QUEUE_URL"),
         export_steps: queue(&settings.export_queue_url, "CALIPER_EXPORT_QUEUE_URL"),
+        erasure_steps: queue(&settings.erasure_queue_url, "CALIPER_ERASURE_QUEUE_URL"),
         files: Arc::new(S3Files::new(
             sdk,
             settings.export_bucket.clone(),

@@ -24,6 +24,7 @@ pub struct Queues {
     /// A new KMS key for webhook secrets when the settings name none, else theirs.
     pub secrets_key_id: String,
     pub export_queue_url: String,
+    pub erasure_queue_url: String,
     /// The settings' export bucket, else `<queue name>-exports`.
     pub export_bucket: String,
 }
@@ -76,6 +77,12 @@ pub async fn create_resources(
         )
         .await?,
         export_bucket,
+        erasure_queue_url: create_queue(
+            &sqs,
+            &format!("{}-erasures", settings.queue_name),
+            settings.max_receives,
+        )
+        .await?,
         cursor_key_id,
         secrets_key_id,
         queue_url: create_queue(&sqs, &settings.queue_name, settings.max_receives).await?,

@@ -5,6 +5,7 @@
 //!
 //! - [`clients`]: each client's settings and its API keys; [`flag`]: what an event needs to be
 //!   stored at all under the `flag` policy;
+//! - [`erasures`]: a learner's events and quarantined items removed, a receipt naming no one;
 //! - [`exports`]: a reader's events as files, partitioned by date, made step by step;
 //! - [`identity`]: who is calling ([`Caller`]) and what they may see and change;
 //! - [`intake`]: a body judged by its client's policy, and taken from producers that cannot be
@@ -15,11 +16,12 @@
 //! - [`records`]: small typed records (webhooks, filters) by kind and id;
 //! - [`webhooks`]: subscriptions, filters, fan-out and signed delivery;
 //! - [`work`]: background work of many kinds, each a [`Consumer`] of its queue by one delivery
-//!   policy; [`workers`]: the two kinds of today, built one way for every runner; [`retry`]: when a
+//!   policy; [`steps`]: long work (an export) as a chain of bounded steps; [`workers`]: the kinds of today, built one way for every runner; [`retry`]: when a
 //!   failed message is tried again; [`schedule`]: work the clock starts;
 //! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
 pub mod clients;
+pub mod erasures;
 pub mod exports;
 mod fields;
 pub mod flag;
@@ -37,6 +39,7 @@ pub mod retry;
 pub mod schedule;
 pub mod settings;
 pub mod signer;
+pub mod steps;
 pub mod submit;
 pub mod webhooks;
 pub mod work;
@@ -77,7 +80,9 @@ pub struct Ports {
     /// The webhook delivery queue: the processor announces stored events, the dispatcher consumes.
     pub deliveries: Arc<dyn Queue<webhooks::DeliveryMessage>>,
     /// The export steps' queue: `POST /exports` sends the first, each step the next.
-    pub export_steps: Arc<dyn Queue<exports::ExportMessage>>,
+    pub export_steps: Arc<dyn Queue<steps::StepMessage>>,
+    /// The erasure steps' queue.
+    pub erasure_steps: Arc<dyn Queue<steps::StepMessage>>,
     /// Where export files are kept.
     pub files: Arc<dyn exports::FileStore>,
     /// Small records by kind and id (webhooks, filters): [`Records`] is their typed face.

@@ -50,6 +50,8 @@ pub enum JobKind {
     Submission,
     /// A bulk export of events to files ([`crate::exports`]).
     Export,
+    /// A learner's events and quarantined items removed ([`crate::erasures`]).
+    Erasure,
 }
 
 impl JobKind {
@@ -57,6 +59,7 @@ impl JobKind {
         match self {
             Self::Submission => "submission",
             Self::Export => "export",
+            Self::Erasure => "erasure",
         }
     }
 
@@ -64,6 +67,7 @@ impl JobKind {
         match s {
             "submission" => Some(Self::Submission),
             "export" => Some(Self::Export),
+            "erasure" => Some(Self::Erasure),
             _ => None,
         }
     }

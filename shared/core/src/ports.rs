@@ -121,7 +121,7 @@ pub trait JobStore: Send + Sync {
     async fn save_checkpoint(&self, id: &str, checkpoint: &Value) -> Result<(), StoreError>;
 
     /// Ends a job of long work as `completed` with its outcome, unless it already finished (the
-    /// first end stays). Returns the state after the call.
+    /// first end stays), and drops its checkpoint. Returns the state after the call.
     async fn complete(
         &self,
         id: &str,
@@ -130,6 +130,7 @@ pub trait JobStore: Send + Sync {
     ) -> Result<JobState, StoreError>;
 
     /// Ends the job as `failed` with a reason, unless it already finished: the first reason stays.
+    /// The checkpoint stays, to show how far it got.
     async fn mark_failed(
         &self,
         id: &str,

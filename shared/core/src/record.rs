@@ -81,10 +81,13 @@ impl JobRecord {
     }
 
     /// Ends the job as completed with its outcome, unless it already finished; answers the state.
+    /// The checkpoint ends with the run (it may hold what the outcome must not: an erasure's
+    /// subject).
     pub fn complete(&mut self, outcome: &Value, now: DateTime<Utc>) -> JobState {
         if !self.state.is_finished() {
             self.state = JobState::Completed;
             self.outcome = Some(outcome.clone());
+            self.checkpoint = None;
             self.processed_on = Some(now);
         }
         self.state

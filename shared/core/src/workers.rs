@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::erasures::Eraser;
 use crate::exports::{Encoder, Exporter};
 use crate::ports::WebhookSender;
+use crate::steps::Steps;
 use crate::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
 use crate::{Ports, Processor};
 
@@ -35,12 +37,23 @@ pub fn dispatcher(
 
 /// The export queue's worker: writes each step's file with `encoder` (the `caliper-export`
 /// crate's, which only the binaries that export link).
-pub fn exporter(ports: &Ports, encoder: Arc<dyn Encoder>) -> Exporter {
-    Exporter::new(
+pub fn exporter(ports: &Ports, encoder: Arc<dyn Encoder>) -> Steps<Exporter> {
+    Steps::new(
+        Exporter::new(ports.reader.clone(), ports.files.clone(), encoder),
         ports.jobs.clone(),
-        ports.reader.clone(),
         ports.export_steps.clone(),
-        ports.files.clone(),
-        encoder,
+    )
+}
+
+/// The erasure queue's worker.
+pub fn eraser(ports: &Ports) -> Steps<Eraser> {
+    Steps::new(
+        Eraser::new(
+            ports.reader.clone(),
+            ports.events.clone(),
+            ports.quarantine.clone(),
+        ),
+        ports.jobs.clone(),
+        ports.erasure_steps.clone(),
     )
 }

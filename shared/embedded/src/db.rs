@@ -149,6 +149,7 @@ impl Embedded {
         txn.open_table(QUARANTINE).map_err(fail)?;
         txn.open_table(QUARANTINE_BY_CLIENT).map_err(fail)?;
         crate::queue::create_tables(&txn, crate::queue::EXPORT_STEPS)?;
+        crate::queue::create_tables(&txn, crate::queue::ERASURE_STEPS)?;
         txn.commit().map_err(fail)?;
         crate::layouts::upgrade(&db)?;
         let db = Arc::new(db);

@@ -16,7 +16,9 @@ mod writer;
 pub use db::{private_dir, Embedded, StoreSettings};
 pub use files::{DirFiles, EXPORTS_DIR};
 pub use keys::{cursor_signer, CURSOR_KEYS_FILE};
-pub use queue::{EmbeddedQueue, QueueSettings, EXPORT_STEPS, JOB_PARTS, WEBHOOK_DELIVERIES};
+pub use queue::{
+    EmbeddedQueue, QueueSettings, ERASURE_STEPS, EXPORT_STEPS, JOB_PARTS, WEBHOOK_DELIVERIES,
+};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -33,7 +35,8 @@ pub struct Settings {
     pub store: StoreSettings,
     pub jobs: QueueSettings,
     pub deliveries: QueueSettings,
-    pub exports: QueueSettings,
+    /// The steps of exports and of erasures, each on its queue.
+    pub steps: QueueSettings,
 }
 
 impl Default for Settings {
@@ -46,8 +49,8 @@ impl Default for Settings {
                 max_receives: 8,
                 ..QueueSettings::default()
             },
-            // A step is up to a file of events in memory: one at a time.
-            exports: QueueSettings {
+            // An export's step holds a file of events in memory: one at a time per queue.
+            steps: QueueSettings {
                 concurrency: 1,
                 backlog_limit: None,
                 ..QueueSettings::default()
@@ -63,6 +66,7 @@ pub struct Backend {
     pub jobs: EmbeddedQueue,
     pub deliveries: EmbeddedQueue,
     pub exports: EmbeddedQueue,
+    pub erasures: EmbeddedQueue,
 }
 
 /// Opens (or creates) the database in `dir`.
@@ -71,7 +75,8 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
     let signer = Arc::new(cursor_signer(dir)?);
     let jobs = EmbeddedQueue::new(store.clone(), settings.jobs.clone());
     let deliveries = jobs.delivery_queue(settings.deliveries.clone());
-    let exports = jobs.sibling(EXPORT_STEPS, settings.exports.clone());
+    let exports = jobs.sibling(EXPORT_STEPS, settings.steps.clone());
+    let erasures = jobs.sibling(ERASURE_STEPS, settings.steps.clone());
     let ports = Ports {
         jobs: Arc::new(store.clone()),
         events: Arc::new(store.clone()),
@@ -79,6 +84,7 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
         queue: Arc::new(jobs.clone()),
         deliveries: Arc::new(deliveries.clone()),
         export_steps: Arc::new(exports.clone()),
+        erasure_steps: Arc::new(erasures.clone()),
         files: Arc::new(DirFiles::new(dir)),
         // Every write of a record goes through this one cache (the file has no other writer), so
         // its listings are never stale; the lifetime only bounds what an idle kind holds.
@@ -93,6 +99,7 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
         jobs,
         deliveries,
         exports,
+        erasures,
     })
 }
 

@@ -39,8 +39,9 @@ struct Tables {
 /// queues were named.
 pub const JOB_PARTS: &str = "jobs";
 pub const WEBHOOK_DELIVERIES: &str = "deliveries";
-/// The steps of exports (`caliper_core::exports`).
+/// The steps of exports and of erasures (`caliper_core::steps`).
 pub const EXPORT_STEPS: &str = "exports";
+pub const ERASURE_STEPS: &str = "erasures";
 
 /// Makes the tables of the queue `name` when they are not there yet (at open, so that a
 /// queue's readers never meet a missing one).
@@ -275,7 +276,7 @@ impl EmbeddedQueue {
     }
 
     /// The queue `name` of this queue's database, whose tables the store made when it opened
-    /// ([`EXPORT_STEPS`]).
+    /// ([`EXPORT_STEPS`], [`ERASURE_STEPS`]).
     pub fn sibling(&self, name: &str, settings: QueueSettings) -> Self {
         Self::with_tables(self.store.clone(), settings, Tables::named(name))
     }

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use caliper_core::clients::connectors::BodySignatures;
 use caliper_core::clients::{Connectors, Keys, Settings};
+use caliper_core::erasures::Erasures;
 use caliper_core::exports::Exports;
 use caliper_core::intake::Intake;
 use caliper_core::quarantine::QuarantineService;
@@ -25,6 +26,7 @@ pub struct App {
     /// Checks connectors' signed bodies; none in a function that receives none.
     pub signatures: Option<Arc<dyn BodySignatures>>,
     pub exports: Exports,
+    pub erasures: Erasures,
 }
 
 impl App {
@@ -53,6 +55,11 @@ impl App {
                 ports.jobs.clone(),
                 ports.export_steps.clone(),
                 ports.files.clone(),
+            ),
+            erasures: Erasures::new(
+                ports.jobs.clone(),
+                ports.erasure_steps.clone(),
+                ports.signer.clone(),
             ),
             keys: Arc::new(Keys::new(records)),
             ports,

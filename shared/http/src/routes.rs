@@ -21,10 +21,11 @@ pub enum Function {
     Quarantine,
     ConnectorEvents,
     Exports,
+    Erasures,
 }
 
 impl Function {
-    pub const ALL: [Function; 11] = [
+    pub const ALL: [Function; 12] = [
         Self::SubmitEvents,
         Self::ValidateEvents,
         Self::EndpointConfig,
@@ -36,6 +37,7 @@ impl Function {
         Self::Quarantine,
         Self::ConnectorEvents,
         Self::Exports,
+        Self::Erasures,
     ];
 
     /// Its crate's name in `functions/` and its resource's stem in the template.
@@ -52,6 +54,7 @@ impl Function {
             Self::Quarantine => "quarantine",
             Self::ConnectorEvents => "connector-events",
             Self::Exports => "exports",
+            Self::Erasures => "erasures",
         }
     }
 }
@@ -97,6 +100,8 @@ pub enum Operation {
     CreateExport,
     GetExport,
     GetExportFile,
+    CreateErasure,
+    GetErasure,
 }
 
 impl Operation {
@@ -135,6 +140,7 @@ impl Operation {
             }
             Self::ReceiveCanvas => Function::ConnectorEvents,
             Self::CreateExport | Self::GetExport | Self::GetExportFile => Function::Exports,
+            Self::CreateErasure | Self::GetErasure => Function::Erasures,
         }
     }
 }
@@ -325,6 +331,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/exports", CreateExport, EVENTS, Document),
     route("GET", "/exports/{id}", GetExport, EVENTS, Empty),
     route("GET", "/exports/{id}/{partition}/{file}", GetExportFile, EVENTS, Empty),
+    route("POST", "/erasures", CreateErasure, ADMIN, Document),
+    route("GET", "/erasures/{id}", GetErasure, ADMIN, Empty),
 ];
 
 /// The route a request reached, from API Gateway's route key and the path asked for. The greedy

@@ -189,7 +189,13 @@ async fn main() -> anyhow::Result<()> {
 
     // The backend's ports, and the receiving ends of its queues.
     type Runner = Arc<dyn QueueRunner>;
-    let (ports, jobs, deliveries, export_steps): (_, Runner, Runner, Runner) = match args.backend {
+    let (ports, jobs, deliveries, export_steps, erasure_steps): (
+        _,
+        Runner,
+        Runner,
+        Runner,
+        Runner,
+    ) = match args.backend {
         Backend::Embedded => {
             let settings = caliper_embedded::Settings {
                 store: caliper_embedded::StoreSettings {
@@ -209,6 +215,7 @@ async fn main() -> anyhow::Result<()> {
                 jobs,
                 deliveries,
                 exports,
+                erasures,
             } = backend;
             if let (Ok((parts, failed_parts)), Ok((sends, failed_sends))) =
                 (jobs.depth().await, deliveries.depth().await)
@@ -227,6 +234,7 @@ async fn main() -> anyhow::Result<()> {
                 Arc::new(jobs),
                 Arc::new(deliveries),
                 Arc::new(exports),
+                Arc::new(erasures),
             )
         }
         Backend::Aws => {
@@ -243,6 +251,7 @@ async fn main() -> anyhow::Result<()> {
                 settings.secrets_key_id = Some(queues.secrets_key_id);
                 settings.export_queue_url = Some(queues.export_queue_url);
                 settings.export_bucket = Some(queues.export_bucket);
+                settings.erasure_queue_url = Some(queues.erasure_queue_url);
             }
             let queue_url = settings
                 .queue_url
@@ -260,6 +269,12 @@ async fn main() -> anyhow::Result<()> {
             let jobs = caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
             let export_steps =
                 caliper_aws::SqsPoller::new(&sdk, export_queue_url, settings.max_receives);
+            let erasure_queue_url = settings
+                .erasure_queue_url
+                .clone()
+                .context("set CALIPER_ERASURE_QUEUE_URL, or pass --create-resources")?;
+            let erasure_steps =
+                caliper_aws::SqsPoller::new(&sdk, erasure_queue_url, settings.max_receives);
             let sends = caliper_aws::SqsPoller::new(
                 &sdk,
                 delivery_queue_url.clone(),
@@ -278,20 +293,23 @@ async fn main() -> anyhow::Result<()> {
                 Arc::new(jobs),
                 Arc::new(sends),
                 Arc::new(export_steps),
+                Arc::new(erasure_steps),
             )
         }
     };
-    // Three workers, as three Lambdas in AWS: the processor on the job queue, the dispatcher on
-    // the delivery queue, the exporter on the export queue.
+    // A worker per queue, as a Lambda each in AWS: the processor on the job queue, the dispatcher
+    // on the delivery queue, the exporter and the eraser on theirs.
     let processor: Arc<dyn Consumer> = Arc::new(workers::processor(&ports));
     let dispatcher: Arc<dyn Consumer> =
         Arc::new(workers::dispatcher(&ports, &delivery, policy, sender));
     let exporter: Arc<dyn Consumer> =
         Arc::new(workers::exporter(&ports, Arc::new(caliper_export::Files)));
+    let eraser: Arc<dyn Consumer> = Arc::new(workers::eraser(&ports));
     let workers = [
         tokio::spawn(async move { jobs.run(processor).await }),
         tokio::spawn(async move { deliveries.run(dispatcher).await }),
         tokio::spawn(async move { export_steps.run(exporter).await }),
+        tokio::spawn(async move { erasure_steps.run(eraser).await }),
     ];
     if args.allow_private_webhooks {
         tracing::warn!(

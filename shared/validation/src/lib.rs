@@ -20,7 +20,7 @@ mod strict_json;
 
 pub use describe::json_type;
 pub use flag::{findings, Findings};
-pub use formats::parse_date_time;
+pub use formats::{is_iri, parse_date_time};
 pub use limits::{compact_size, parse_json, Limits, ParseRejection};
 pub use model::Version;
 pub use problem::{pointer_join, Problem, Problems};

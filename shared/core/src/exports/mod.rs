@@ -3,9 +3,9 @@
 //!
 //! - [`request`]: what `POST /exports` asks for, checked field by field (a client only ever its
 //!   own events);
-//! - [`work`]: the export's job, one step at a time on its queue: each step writes one file of
-//!   one date and records how far it got, so that no step outgrows a Lambda's limits and a step
-//!   delivered again rewrites the same file;
+//! - [`work`]: the export's steps ([`crate::steps`]): each writes one file of one date and
+//!   records how far it got, so that no step outgrows a Lambda's limits and a step done again
+//!   rewrites the same file;
 //! - this module: the formats, an export as readers see it, and [`Exports`], which starts one
 //!   and reads it back.
 //!
@@ -17,7 +17,7 @@ mod request;
 mod work;
 
 pub use request::ExportRequest;
-pub use work::{ExportMessage, Exporter};
+pub use work::{ExportError, Exporter, Progress};
 
 use std::sync::Arc;
 
@@ -29,6 +29,7 @@ use serde_json::Value;
 use crate::identity::Caller;
 use crate::model::{JobKind, JobState, NewJob, StoredEvent};
 use crate::ports::{JobStore, Queue, StoreError};
+use crate::steps::{self, StepMessage};
 
 /// The formats an export is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,14 +165,14 @@ pub struct Export {
 #[derive(Clone)]
 pub struct Exports {
     jobs: Arc<dyn JobStore>,
-    queue: Arc<dyn Queue<ExportMessage>>,
+    queue: Arc<dyn Queue<StepMessage>>,
     files: Arc<dyn FileStore>,
 }
 
 impl Exports {
     pub fn new(
         jobs: Arc<dyn JobStore>,
-        queue: Arc<dyn Queue<ExportMessage>>,
+        queue: Arc<dyn Queue<StepMessage>>,
         files: Arc<dyn FileStore>,
     ) -> Self {
         Self { jobs, queue, files }
@@ -191,30 +192,7 @@ impl Exports {
             parts: 1,
             created_at: now,
         };
-        self.jobs.create(&job).await?;
-        let started = async {
-            self.jobs
-                .save_checkpoint(&job.id, &work::Checkpoint::start(&request).to_json())
-                .await?;
-            self.queue
-                .send(&[ExportMessage {
-                    export_id: job.id.clone(),
-                    step: 0,
-                }])
-                .await
-        };
-        if let Err(error) = started.await {
-            // Not started: say so on the job rather than leave it waiting for ever.
-            let _ = self
-                .jobs
-                .mark_failed(
-                    &job.id,
-                    "the export could not be queued; start it again",
-                    now,
-                )
-                .await;
-            return Err(error);
-        }
+        steps::start(&*self.jobs, &*self.queue, &job, &Progress::start(&request)).await?;
         Ok(Export {
             id: job.id,
             state: JobState::Waiting,
@@ -236,11 +214,10 @@ impl Exports {
         if job.kind != JobKind::Export || !caller.may_see(&job.client_app_id) {
             return Ok(None);
         }
-        let progress = job
-            .outcome
-            .as_ref()
-            .or(job.checkpoint.as_ref())
-            .and_then(work::Checkpoint::from_json);
+        let progress = match &job.outcome {
+            Some(outcome) => from_value::<Progress>(outcome),
+            None => steps::state_of::<Progress>(&job),
+        };
         let Some(progress) = progress else {
             return Err(StoreError::corrupt(format!(
                 "the export {id} has no readable progress"

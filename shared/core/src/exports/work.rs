@@ -1,49 +1,25 @@
-//! An export's job, a step at a time. Each step reads the export's listing (oldest first) from
-//! where the last one stopped, up to one date's end or [`Exporter::events_per_file`] events,
-//! writes them as one file of that date, saves how far it got (the job's checkpoint), and then
-//! queues the next step; the step that finds nothing left completes the job. So a step's memory
-//! and time are bounded whatever the export's size (a Lambda's limits), and a failed step is
-//! retried and dead-lettered like any other message ([`crate::work`]).
-//!
-//! A step delivered again finds the checkpoint past it: it sends the next step again, should
-//! that send have been lost (a duplicate of a step is a no-op once either has run), and does
-//! nothing more. A step's file is named by its date and number, so writing it twice writes
-//! the same file.
+//! An export's steps ([`crate::steps`]): each reads the export's listing, oldest first, from where
+//! the last one stopped, up to one date's end or [`Exporter::events_per_file`] events, and writes
+//! them as one file of that date, named by the date and its number (so a step done again writes
+//! the same file); the step that finds nothing left completes the export.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::{part_name, Encoder, ExportFile, ExportRequest, FileStore};
 use crate::model::{JobKind, StoredEvent};
-use crate::ports::{EventReader, JobStore, Message, Queue, StoreError};
+use crate::ports::{EventReader, StoreError};
 use crate::query::{Position, Start};
-use crate::retry::Backoff;
-use crate::work::Work;
+use crate::steps::{LongWork, Step};
 
-/// One step of an export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExportMessage {
-    pub export_id: String,
-    pub step: u32,
-}
-
-impl Message for ExportMessage {
-    const NAME: &'static str = "export step";
-}
-
-/// How far an export got: its request, what it wrote, and where the next step begins. Kept as
-/// the job's checkpoint while it runs, and as its outcome when it ends.
+/// How far an export got: its request, what it wrote, and where the next step begins. Its
+/// checkpoint while it runs; its outcome once completed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct Checkpoint {
+pub struct Progress {
     pub request: ExportRequest,
-    /// The next step to run.
-    pub step: u32,
     /// The position of the last event written (the listing's, as its key).
     pub after: Option<String>,
     /// The date of the last file written, and how many files that date has.
@@ -53,11 +29,10 @@ pub(super) struct Checkpoint {
     pub files: Vec<ExportFile>,
 }
 
-impl Checkpoint {
+impl Progress {
     pub fn start(request: &ExportRequest) -> Self {
         Self {
             request: request.clone(),
-            step: 0,
             after: None,
             date: None,
             parts: 0,
@@ -65,21 +40,11 @@ impl Checkpoint {
             files: Vec::new(),
         }
     }
-
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-
-    pub fn from_json(value: &Value) -> Option<Self> {
-        super::from_value(value)
-    }
 }
 
-/// The export queue's worker.
+/// What an export step does.
 pub struct Exporter {
-    jobs: Arc<dyn JobStore>,
     reader: Arc<dyn EventReader>,
-    queue: Arc<dyn Queue<ExportMessage>>,
     files: Arc<dyn FileStore>,
     encoder: Arc<dyn Encoder>,
     events_per_file: usize,
@@ -101,16 +66,12 @@ impl Exporter {
     pub const EVENTS_PER_FILE: usize = 50_000;
 
     pub fn new(
-        jobs: Arc<dyn JobStore>,
         reader: Arc<dyn EventReader>,
-        queue: Arc<dyn Queue<ExportMessage>>,
         files: Arc<dyn FileStore>,
         encoder: Arc<dyn Encoder>,
     ) -> Self {
         Self {
-            jobs,
             reader,
-            queue,
             files,
             encoder,
             events_per_file: Self::EVENTS_PER_FILE,
@@ -153,14 +114,6 @@ impl Exporter {
             }
         }
     }
-
-    async fn send_step(&self, export_id: &str, step: u32) -> Result<(), StoreError> {
-        let message = ExportMessage {
-            export_id: export_id.to_owned(),
-            step,
-        };
-        self.queue.send(&[message]).await
-    }
 }
 
 /// The UTC date of a listing position (its time key begins with it).
@@ -169,47 +122,24 @@ fn date_of(position: &Position) -> String {
 }
 
 #[async_trait]
-impl Work for Exporter {
-    type Message = ExportMessage;
+impl LongWork for Exporter {
+    type State = Progress;
     type Error = ExportError;
+    const KIND: JobKind = JobKind::Export;
 
-    async fn run(&self, message: &ExportMessage, _receives: u32) -> Result<(), ExportError> {
-        let id = &message.export_id;
-        let Some(job) = self.jobs.get(id).await? else {
-            tracing::warn!(export = %id, "a step of an export that is not recorded; dropped");
-            return Ok(());
-        };
-        if job.kind != JobKind::Export || job.state.is_finished() {
-            return Ok(());
-        }
-        let Some(checkpoint) = job.checkpoint.as_ref().and_then(Checkpoint::from_json) else {
-            return Err(
-                StoreError::corrupt(format!("the export {id} has no readable checkpoint")).into(),
-            );
-        };
-        if checkpoint.step == message.step + 1 {
-            // This step ran; its next step's send may be what failed.
-            return Ok(self.send_step(id, checkpoint.step).await?);
-        }
-        if checkpoint.step != message.step {
-            return Ok(());
-        }
-        if message.step == 0 {
-            self.jobs.mark_active(id).await?;
-        }
-
-        let request = &checkpoint.request;
-        let events = self.next_file(request, checkpoint.after.as_deref()).await?;
+    async fn step(&self, id: &str, progress: Progress) -> Result<Step<Progress>, ExportError> {
+        let request = &progress.request;
+        let events = self.next_file(request, progress.after.as_deref()).await?;
         let Some(last) = events.last() else {
-            let outcome = checkpoint.to_json();
-            self.jobs.complete(id, &outcome, Utc::now()).await?;
-            tracing::info!(export = %id, events = checkpoint.events, files = checkpoint.files.len(), "export completed");
-            return Ok(());
+            tracing::info!(export = %id, events = progress.events, files = progress.files.len(), "export written");
+            let outcome = serde_json::to_value(&progress)
+                .map_err(|e| StoreError::invalid("an export's outcome").caused_by(e))?;
+            return Ok(Step::Done(outcome));
         };
         let position = Position::of(last);
         let date = date_of(&position);
-        let part = match &checkpoint.date {
-            Some(previous) if *previous == date => checkpoint.parts,
+        let part = match &progress.date {
+            Some(previous) if *previous == date => progress.parts,
             _ => 0,
         };
         let name = part_name(&date, part, request.format);
@@ -227,41 +157,13 @@ impl Work for Exporter {
         };
         self.files.put(&file.path(id), bytes).await?;
 
-        let mut next = checkpoint.clone();
-        next.step += 1;
+        let mut next = progress;
         next.after = Some(position.key());
         next.date = Some(date);
         next.parts = part + 1;
         next.events += count;
         next.files.push(file);
-        self.jobs.save_checkpoint(id, &next.to_json()).await?;
-        self.send_step(id, next.step).await?;
-        Ok(())
-    }
-
-    fn backoff(&self) -> Backoff {
-        Backoff::JOB_PARTS
-    }
-
-    async fn give_up(&self, message: &ExportMessage, error: &ExportError) {
-        let reason = format!("the export stopped: {error}; start it again");
-        if let Err(e) = self
-            .jobs
-            .mark_failed(&message.export_id, &reason, Utc::now())
-            .await
-        {
-            tracing::error!(error = %e, export = %message.export_id, "could not record a failed export");
-        }
-    }
-
-    async fn dead_lettered(&self, message: &ExportMessage) -> Result<(), StoreError> {
-        self.jobs
-            .mark_failed(
-                &message.export_id,
-                "the export stopped: a step ran out of time or memory every time it was tried",
-                Utc::now(),
-            )
-            .await
+        Ok(Step::Next(next))
     }
 }
 
@@ -275,6 +177,11 @@ mod tests {
     use super::*;
     use crate::exports::{ExportRequest, Exports, Format};
     use crate::identity::{Caller, Scope};
+    use crate::ports::{EventReader, Queue};
+    use crate::steps::{StepMessage, Steps};
+    use crate::work::Work;
+    use chrono::Utc;
+
     use crate::memory::MemoryJobs;
     use crate::model::JobState;
     use crate::query::{EventPage, EventQuery, Visibility};
@@ -328,11 +235,11 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct Steps(Mutex<Vec<ExportMessage>>);
+    struct Queued(Mutex<Vec<StepMessage>>);
 
     #[async_trait]
-    impl Queue<ExportMessage> for Steps {
-        async fn send(&self, messages: &[ExportMessage]) -> Result<(), StoreError> {
+    impl Queue<StepMessage> for Queued {
+        async fn send(&self, messages: &[StepMessage]) -> Result<(), StoreError> {
             self.0
                 .lock()
                 .map_err(|_| StoreError::new("poisoned"))?
@@ -395,25 +302,23 @@ mod tests {
 
     struct Fixture {
         jobs: Arc<MemoryJobs>,
-        steps: Arc<Steps>,
+        steps: Arc<Queued>,
         files: Arc<Files>,
         exports: Exports,
-        exporter: Exporter,
+        exporter: Steps<Exporter>,
     }
 
     fn fixture(events: Vec<StoredEvent>, per_file: usize) -> Fixture {
         let jobs = Arc::new(MemoryJobs::default());
-        let steps = Arc::new(Steps::default());
+        let steps = Arc::new(Queued::default());
         let files = Arc::new(Files::default());
         let exports = Exports::new(jobs.clone(), steps.clone(), files.clone());
-        let exporter = Exporter::new(
+        let exporter = Steps::new(
+            Exporter::new(Arc::new(Listing(events)), files.clone(), Arc::new(Ids))
+                .events_per_file(per_file),
             jobs.clone(),
-            Arc::new(Listing(events)),
             steps.clone(),
-            files.clone(),
-            Arc::new(Ids),
-        )
-        .events_per_file(per_file);
+        );
         Fixture {
             jobs,
             steps,
@@ -557,8 +462,8 @@ mod tests {
             .start(&client, request)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let first = ExportMessage {
-            export_id: export.id.clone(),
+        let first = StepMessage {
+            job_id: export.id.clone(),
             step: 0,
         };
         assert!(f.exporter.run(&first, 1).await.is_ok());
@@ -568,8 +473,8 @@ mod tests {
         let steps = f.steps.0.lock().map(|q| q.clone()).unwrap_or_default();
         assert_eq!(
             steps,
-            [ExportMessage {
-                export_id: export.id.clone(),
+            [StepMessage {
+                job_id: export.id.clone(),
                 step: 1
             }]
         );

@@ -10,6 +10,7 @@ mod api_description;
 pub mod clients;
 mod connector_events;
 mod endpoint_config;
+mod erasures;
 mod exports;
 mod job_status;
 mod quarantine;
@@ -214,6 +215,15 @@ pub const EXPORTS: Service = Service {
     },
 };
 
+pub const ERASURES: Service = Service {
+    function: Function::Erasures,
+    handler: |operation| match operation {
+        Operation::CreateErasure => stored!(erasures::create),
+        Operation::GetErasure => stored!(erasures::get),
+        _ => None,
+    },
+};
+
 /// The service of `function` (caliper-local serves them all).
 pub fn service(function: Function) -> &'static Service {
     match function {
@@ -228,6 +238,7 @@ pub fn service(function: Function) -> &'static Service {
         Function::Quarantine => &QUARANTINE,
         Function::ConnectorEvents => &CONNECTOR_EVENTS,
         Function::Exports => &EXPORTS,
+        Function::Erasures => &ERASURES,
     }
 }
 
