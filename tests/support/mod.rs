@@ -56,6 +56,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         export_queue_url: None,
         export_bucket: None,
         erasure_queue_url: None,
+        retention_days: None,
         export_link_minutes: 60,
     };
     let queues = caliper_aws::create_resources(&sdk, &settings)
@@ -68,7 +69,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
     settings.export_queue_url = Some(queues.export_queue_url.clone());
     settings.export_bucket = Some(queues.export_bucket.clone());
     settings.erasure_queue_url = Some(queues.erasure_queue_url.clone());
-    let ports = caliper_aws::ports(&sdk, &settings);
+    let ports = caliper_aws::ports(&sdk, &settings).retained(None);
     AwsWorld {
         sdk,
         settings,
@@ -83,7 +84,7 @@ pub fn embedded_world() -> (Ports, caliper_embedded::EmbeddedQueue, tempfile::Te
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
     let (ports, queue) = caliper_embedded::ports(dir.path(), Default::default())
         .unwrap_or_else(|e| panic!("cannot open the embedded store: {e}"));
-    (ports, queue, dir)
+    (ports.retained(None), queue, dir)
 }
 
 /// Retries within tens of milliseconds, so that tests of retries do not wait.

@@ -39,6 +39,9 @@ pub struct AwsSettings {
     pub canvas_client_app_id: Option<String>,
     /// `CALIPER_EXPORT_QUEUE_URL`: the export steps' queue.
     pub export_queue_url: Option<String>,
+    /// `CALIPER_RETENTION_DAYS`: how long events are kept (by `eventTime`) for a client that sets
+    /// no `retentionDays`; unset or 0: for ever.
+    pub retention_days: Option<u32>,
     /// `CALIPER_ERASURE_QUEUE_URL`: the erasure steps' queue.
     pub erasure_queue_url: Option<String>,
     /// `CALIPER_EXPORT_BUCKET`: the S3 bucket that keeps export files.
@@ -106,6 +109,9 @@ impl AwsSettings {
             export_queue_url: vars.text("CALIPER_EXPORT_QUEUE_URL"),
             export_bucket: vars.text("CALIPER_EXPORT_BUCKET"),
             erasure_queue_url: vars.text("CALIPER_ERASURE_QUEUE_URL"),
+            // 0 (the template's default): for ever.
+            retention_days: Some(vars.number("CALIPER_RETENTION_DAYS", 0, 0, 36_500)?)
+                .filter(|days| *days > 0),
             // A presigned URL works at most a week.
             export_link_minutes: vars.number("CALIPER_EXPORT_LINK_MINUTES", 60, 1, 7 * 24 * 60)?,
         })

@@ -43,6 +43,9 @@ pub const NOT_CONFORMANT: &str = "!";
 pub const LAST_ID: &str = "lastId";
 /// A deleted event's tombstone: when it was erased (seconds since the epoch).
 pub const ERASED_AT: &str = "erasedAt";
+/// When the event expires under its client's retention (unix seconds): the table's TTL
+/// attribute, by which DynamoDB deletes the item (and so its index entries).
+pub const EXPIRES_AT: &str = "expiresAt";
 
 /// The id counter's item: a key no event can have (not an IRI).
 pub const COUNTER: (&str, &str) = ("#counter", "#counter:event-id");
@@ -139,6 +142,9 @@ pub fn to_item(event: &StoredEvent) -> Result<Item, StoreError> {
     put(SENSOR, s(&event.sensor));
     put(DOC, AttributeValue::B(Blob::new(packed)));
     put(POSITION, s(&Position::of(event).key()));
+    if let Some(at) = event.expires_at {
+        put(EXPIRES_AT, AttributeValue::N(at.to_string()));
+    }
     if let Some(actor) = event.actor_id() {
         put(ACTOR_ID, s(actor));
     }

@@ -67,7 +67,7 @@ pub async fn from_env(needs: &[Needs]) -> Result<Aws, SettingError> {
     let settings = AwsSettings::from_env()?;
     settings.require(needs)?;
     let sdk = load_sdk_config().await;
-    let ports = ports(&sdk, &settings);
+    let ports = ports(&sdk, &settings).retained(settings.retention_days);
     Ok(Aws {
         sdk,
         settings,
@@ -85,6 +85,8 @@ pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
         Arc::new(SqsQueue::new(sqs.clone(), url.clone(), setting))
     };
     let events = Arc::new(DynamoEvents::new(dynamo.clone(), &settings.events_table));
+    let records: Arc<dyn caliper_core::RecordStore> =
+        Arc::new(DynamoRecords::new(dynamo.clone(), &settings.webhooks_table));
     Ports {
         jobs: Arc::new(DynamoJobs::new(
             dynamo.clone(),
@@ -102,7 +104,8 @@ pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
             settings.export_bucket.clone(),
             std::time::Duration::from_secs(settings.export_link_minutes * 60),
         )),
-        records: Arc::new(DynamoRecords::new(dynamo.clone(), &settings.webhooks_table)),
+        retention: caliper_core::retention::Retention::new(records.clone(), None),
+        records,
         quarantine: Arc::new(DynamoQuarantine::new(dynamo, &settings.webhooks_table)),
         signer: Arc::new(KmsSigner::new(
             aws_sdk_kms::Client::new(sdk),

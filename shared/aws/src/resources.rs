@@ -46,6 +46,26 @@ pub async fn create_resources(
         &indexes,
     )
     .await?;
+    // Events past their retention are deleted by DynamoDB (as the template sets it).
+    let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+        .attribute_name(crate::event_item::EXPIRES_AT)
+        .enabled(true)
+        .build()
+        .map_err(|e| StoreError::new(e.to_string()))?;
+    let set = dynamo
+        .update_time_to_live()
+        .table_name(&settings.events_table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await;
+    if let Err(e) = set {
+        // Set before (an existing table): nothing to change.
+        let message =
+            aws_sdk_dynamodb::error::ProvideErrorMetadata::message(&e).unwrap_or_default();
+        if !message.contains("already enabled") {
+            return Err(store_error("UpdateTimeToLive (events)", e));
+        }
+    }
     create_table(
         &dynamo,
         &settings.webhooks_table,

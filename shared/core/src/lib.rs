@@ -18,6 +18,7 @@
 //! - [`work`]: background work of many kinds, each a [`Consumer`] of its queue by one delivery
 //!   policy; [`steps`]: long work (an export) as a chain of bounded steps; [`workers`]: the kinds of today, built one way for every runner; [`retry`]: when a
 //!   failed message is tried again; [`schedule`]: work the clock starts;
+//! - [`retention`]: how long each client's events are kept, and reads that never answer past it;
 //! - [`settings`]: typed settings, read through a reader the binaries hand in.
 
 pub mod clients;
@@ -35,6 +36,7 @@ pub mod quarantine;
 pub mod query;
 pub mod record;
 pub mod records;
+pub mod retention;
 pub mod retry;
 pub mod schedule;
 pub mod settings;
@@ -93,4 +95,23 @@ pub struct Ports {
     pub secrets: Arc<dyn SecretBox>,
     /// What the `flag` policy could not store.
     pub quarantine: Arc<dyn QuarantineStore>,
+    /// How long each client's events are kept ([`Ports::retained`] applies it to reads).
+    pub retention: retention::Retention,
+}
+
+impl Ports {
+    /// The same ports with the deployment's default retention (none: kept for ever unless a
+    /// client sets its own), and every read of events through [`retention::Retained`]. Each
+    /// binary makes its ports this way.
+    pub fn retained(mut self, default_days: Option<u32>) -> Self {
+        self.retention = retention::Retention::new(self.records.clone(), default_days);
+        let retained = Arc::new(retention::Retained::new(
+            self.events.clone(),
+            self.reader.clone(),
+            self.retention.clone(),
+        ));
+        self.events = retained.clone();
+        self.reader = retained;
+        self
+    }
 }

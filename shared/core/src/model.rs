@@ -142,6 +142,8 @@ pub enum ResultStatus {
     Conflict { message: String },
     /// Under the `flag` policy, an item that cannot be stored was kept in quarantine under `id`.
     Quarantined { id: String, reason: String },
+    /// Already past its client's retention when it arrived: not stored.
+    Expired,
 }
 
 impl ResultStatus {
@@ -155,6 +157,7 @@ impl ResultStatus {
             Self::Stored => "stored",
             Self::Refused { .. } => "refused",
             Self::Erased => "erased",
+            Self::Expired => "expired",
             Self::Conflict { .. } => "conflict",
             Self::Quarantined { .. } => "quarantined",
         }
@@ -238,6 +241,11 @@ pub struct StoredEvent {
     /// the event, `/actor/type`, or the envelope's, `/sendTime`); none: conformant.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<Problem>,
+    /// When it expires under its client's retention as it was when stored (unix seconds): what
+    /// DynamoDB's TTL and the embedded sweeper purge by. Kept beside the event by each store,
+    /// never part of an answer.
+    #[serde(skip)]
+    pub expires_at: Option<i64>,
 }
 
 impl StoredEvent {
@@ -295,6 +303,7 @@ impl StoredEvent {
             extensions: part("extensions"),
             client_app_id: client_app_id.to_owned(),
             problems: Vec::new(),
+            expires_at: None,
         }
     }
 }

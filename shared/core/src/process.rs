@@ -10,6 +10,8 @@ use crate::message::JobMessage;
 use crate::model::{EventKey, EventResult, JobState, ResultStatus, StoredEvent};
 use crate::ports::{EventStore, InsertOutcome, JobStore, QuarantineStore, Queue, StoreError};
 use crate::quarantine::Quarantined;
+use crate::query::event_time_key;
+use crate::retention::Retention;
 use crate::retry::Backoff;
 use crate::webhooks::DeliveryMessage;
 use crate::work::Work;
@@ -20,6 +22,8 @@ pub struct Processor {
     deliveries: Option<Arc<dyn Queue<DeliveryMessage>>>,
     /// Where the items the `flag` policy cannot store are kept, and how many per client.
     quarantine: Option<(Arc<dyn QuarantineStore>, u64)>,
+    /// How long each client's events are kept (without: for ever).
+    retention: Option<Retention>,
     retry: Backoff,
 }
 
@@ -30,6 +34,7 @@ impl Processor {
             events,
             deliveries: None,
             quarantine: None,
+            retention: None,
             retry: Backoff::JOB_PARTS,
         }
     }
@@ -38,6 +43,13 @@ impl Processor {
     /// (without: such items are only named in their job).
     pub fn quarantining(mut self, store: Arc<dyn QuarantineStore>, most: u64) -> Self {
         self.quarantine = Some((store, most));
+        self
+    }
+
+    /// Stores no event already past its client's retention, and marks each it stores with when it
+    /// expires.
+    pub fn retaining(mut self, retention: Retention) -> Self {
+        self.retention = Some(retention);
         self
     }
 
@@ -83,10 +95,32 @@ impl Processor {
                 .filter_map(|(position, event)| Some((position, crate::flag::unusable(event)?)))
                 .collect()
         };
+        // Events already past their client's retention: not stored, whether or not they were.
+        let days = match &self.retention {
+            Some(retention) => retention.days_of(&message.client_app_id).await?,
+            None => None,
+        };
+        let cutoff = days.map(|days| Retention::cutoff(days, Utc::now()));
+        let expired: std::collections::HashSet<usize> = match &cutoff {
+            None => Default::default(),
+            Some(cutoff) => message
+                .events
+                .iter()
+                .enumerate()
+                .filter(|(position, event)| {
+                    !unusable.contains_key(position)
+                        && event
+                            .get("eventTime")
+                            .and_then(Value::as_str)
+                            .is_some_and(|time| event_time_key(time) < *cutoff)
+                })
+                .map(|(position, _)| position)
+                .collect(),
+        };
         let usable_ids: Vec<String> = external_ids
             .iter()
             .enumerate()
-            .filter(|(position, _)| !unusable.contains_key(position))
+            .filter(|(position, _)| !unusable.contains_key(position) && !expired.contains(position))
             .map(|(_, id)| id.clone())
             .collect();
         let mut allocated: HashMap<String, u64> = self
@@ -102,7 +136,7 @@ impl Processor {
         let mut fresh_at: Vec<usize> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (position, (event, id)) in message.events.iter().zip(&external_ids).enumerate() {
-            if unusable.contains_key(&position) {
+            if unusable.contains_key(&position) || expired.contains(&position) {
                 continue;
             }
             if !allocated.contains_key(id) && seen.insert(id.as_str()) {
@@ -128,6 +162,10 @@ impl Processor {
                 .enumerate()
                 .map(|(i, (event, position))| StoredEvent {
                     problems: problems_at(message, *position),
+                    expires_at: days.and_then(|days| {
+                        let time = event.get("eventTime").and_then(Value::as_str)?;
+                        Retention::expires_at(time, days)
+                    }),
                     ..StoredEvent::from_event(
                         event,
                         first + i as u64,
@@ -183,6 +221,7 @@ impl Processor {
             .enumerate()
             .filter(|(position, id)| {
                 !unusable.contains_key(position)
+                    && !expired.contains(position)
                     && !stored_at.contains(position)
                     && !not_stored.contains_key(*id)
                     && !originals.contains_key(*id)
@@ -203,6 +242,15 @@ impl Processor {
             if let Some(reason) = unusable.get(&position) {
                 let status = self.set_aside(message, position, reason, &found).await?;
                 results.push(EventResult::new(0, external_id, status, found));
+                continue;
+            }
+            if expired.contains(&position) {
+                results.push(EventResult::new(
+                    0,
+                    external_id,
+                    ResultStatus::Expired,
+                    Vec::new(),
+                ));
                 continue;
             }
             let allocated_id = allocated.get(&external_id).copied().unwrap_or_default();

@@ -97,7 +97,8 @@ pub fn event_time_key(event_time: &str) -> String {
         .unwrap_or_else(|| event_time.to_owned())
 }
 
-fn time_key(t: DateTime<Utc>) -> String {
+/// A UTC time as a listing time key.
+pub fn time_key(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
 }
 

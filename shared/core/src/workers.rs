@@ -15,6 +15,7 @@ use crate::{Ports, Processor};
 pub fn processor(ports: &Ports) -> Processor {
     Processor::new(ports.jobs.clone(), ports.events.clone())
         .notifying(ports.deliveries.clone())
+        .retaining(ports.retention.clone())
         .quarantining(ports.quarantine.clone(), crate::quarantine::MOST_PER_CLIENT)
 }
 

@@ -19,6 +19,9 @@ pub(crate) const EVENT_KEYS: TableDefinition<(&str, &str), u64> =
 pub(crate) const LISTING: TableDefinition<(u8, &str, &str, u64), ()> =
     TableDefinition::new("listing");
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// (when it expires, in unix seconds; allocated id) → (): the events a retention will purge, in
+/// the order it purges them ([`crate::sweep`]).
+pub(crate) const EXPIRY: TableDefinition<(i64, u64), ()> = TableDefinition::new("expiry");
 /// A queue: sequence number → the message; and (visible from, in ms, sequence number) → (), the
 /// order in which its messages can be taken (`i64::MAX` while in flight).
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
@@ -139,6 +142,7 @@ impl Embedded {
         txn.open_table(EVENT_KEYS).map_err(fail)?;
         txn.open_table(LISTING).map_err(fail)?;
         txn.open_table(COUNTERS).map_err(fail)?;
+        txn.open_table(EXPIRY).map_err(fail)?;
         txn.open_table(QUEUE).map_err(fail)?;
         txn.open_table(QUEUE_VISIBLE).map_err(fail)?;
         txn.open_table(DEAD_LETTERS).map_err(fail)?;

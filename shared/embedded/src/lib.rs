@@ -11,6 +11,7 @@ mod quarantine;
 mod queue;
 mod records;
 mod store;
+mod sweep;
 mod writer;
 
 pub use db::{private_dir, Embedded, StoreSettings};
@@ -63,6 +64,8 @@ impl Default for Settings {
 /// runs (`EmbeddedQueue::run`).
 pub struct Backend {
     pub ports: Ports,
+    /// The database itself, for the work only the embedded store does (the retention sweep).
+    pub store: Embedded,
     pub jobs: EmbeddedQueue,
     pub deliveries: EmbeddedQueue,
     pub exports: EmbeddedQueue,
@@ -72,11 +75,16 @@ pub struct Backend {
 /// Opens (or creates) the database in `dir`.
 pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
     let store = Embedded::open_with(dir, &settings.store)?;
+    let sweeper = store.clone();
     let signer = Arc::new(cursor_signer(dir)?);
     let jobs = EmbeddedQueue::new(store.clone(), settings.jobs.clone());
     let deliveries = jobs.delivery_queue(settings.deliveries.clone());
     let exports = jobs.sibling(EXPORT_STEPS, settings.steps.clone());
     let erasures = jobs.sibling(ERASURE_STEPS, settings.steps.clone());
+    // Every write of a record goes through this one cache (the file has no other writer), so
+    // its listings are never stale; the lifetime only bounds what an idle kind holds.
+    let records: Arc<dyn caliper_core::RecordStore> =
+        Arc::new(Cached::new(Arc::new(store.clone()), RECORD_LISTINGS_KEPT));
     let ports = Ports {
         jobs: Arc::new(store.clone()),
         events: Arc::new(store.clone()),
@@ -86,9 +94,8 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
         export_steps: Arc::new(exports.clone()),
         erasure_steps: Arc::new(erasures.clone()),
         files: Arc::new(DirFiles::new(dir)),
-        // Every write of a record goes through this one cache (the file has no other writer), so
-        // its listings are never stale; the lifetime only bounds what an idle kind holds.
-        records: Arc::new(Cached::new(Arc::new(store.clone()), RECORD_LISTINGS_KEPT)),
+        records: records.clone(),
+        retention: caliper_core::retention::Retention::new(records, None),
         quarantine: Arc::new(store),
         signer,
         // The database file is its owner's only.
@@ -96,6 +103,7 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
     };
     Ok(Backend {
         ports,
+        store: sweeper,
         jobs,
         deliveries,
         exports,

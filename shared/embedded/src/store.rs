@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 
 pub(crate) use crate::codec::{decode, encode};
-use crate::db::{fail, Embedded, COUNTERS, EVENTS, EVENT_KEYS, JOBS, LISTING};
+use crate::db::{fail, Embedded, COUNTERS, EVENTS, EVENT_KEYS, EXPIRY, JOBS, LISTING};
 use crate::listing::Entries;
 
 const EVENT_COUNTER: &str = "event_id";
@@ -211,7 +211,7 @@ impl EventStore for Embedded {
             .map(|event| {
                 let key = (event.external_id.clone(), event.client_app_id.clone());
                 encode(event)
-                    .map(|bytes| (key, bytes, Entries::of(event)))
+                    .map(|bytes| (key, bytes, Entries::of(event), event.expires_at))
                     .map_err(|e| format!("the event cannot be stored as it is: {e}"))
             })
             .collect();
@@ -219,9 +219,10 @@ impl EventStore for Embedded {
             let mut keys = txn.open_table(EVENT_KEYS).map_err(fail)?;
             let mut stored = txn.open_table(EVENTS).map_err(fail)?;
             let mut listing = txn.open_table(LISTING).map_err(fail)?;
+            let mut expiry = txn.open_table(EXPIRY).map_err(fail)?;
             let mut outcomes = Vec::with_capacity(rows.len());
             for row in &rows {
-                let ((external_id, client), bytes, entries) = match row {
+                let ((external_id, client), bytes, entries, expires_at) = match row {
                     Ok(row) => row,
                     Err(why) => {
                         outcomes.push(InsertOutcome::Refused(why.clone()));
@@ -239,6 +240,9 @@ impl EventStore for Embedded {
                             .insert(entries.id(), bytes.as_slice())
                             .map_err(fail)?;
                         entries.insert(&mut listing)?;
+                        if let Some(at) = expires_at {
+                            expiry.insert((*at, entries.id()), ()).map_err(fail)?;
+                        }
                         outcomes.push(InsertOutcome::Inserted);
                     }
                 }

@@ -85,6 +85,16 @@ struct Args {
     /// network during development and tests.
     #[arg(long, env = "CALIPER_ALLOW_PRIVATE_WEBHOOKS")]
     allow_private_webhooks: bool,
+    /// Days events are kept (by `eventTime`) for a client that sets no `retentionDays`; unset:
+    /// for ever.
+    #[arg(long, env = "CALIPER_RETENTION_DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    retention_days: Option<u32>,
+    /// Seconds between sweeps of the events retention no longer keeps (embedded store; DynamoDB's
+    /// TTL does it in AWS).
+    #[arg(long, env = "CALIPER_LOCAL_SWEEP_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    sweep_seconds: u64,
     /// Attempts of one webhook delivery before it goes to the dead letters.
     #[arg(long, env = "CALIPER_DELIVERY_ATTEMPTS", default_value_t = 8,
           value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -146,6 +156,25 @@ struct Args {
     /// Print the events table's global secondary indexes as JSON, in the template's terms, and exit.
     #[arg(long)]
     event_indexes: bool,
+}
+
+/// Purges what retention no longer keeps, every `period`, in transactions of at most 500 events.
+async fn sweep(store: caliper_embedded::Embedded, period: Duration) {
+    let mut clock = tokio::time::interval(period);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        clock.tick().await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        match store.sweep_expired(now, 500).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "events past their retention purged"),
+            Err(error) => {
+                tracing::warn!(%error, "the retention sweep failed; the next tries again")
+            }
+        }
+    }
 }
 
 #[tokio::main]
@@ -212,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
             })?;
             let caliper_embedded::Backend {
                 ports,
+                store,
                 jobs,
                 deliveries,
                 exports,
@@ -229,6 +259,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             tracing::info!(data_dir = %args.data_dir.display(), "embedded backend");
+            tokio::spawn(sweep(store, Duration::from_secs(args.sweep_seconds)));
             (
                 ports,
                 Arc::new(jobs),
@@ -297,6 +328,7 @@ async fn main() -> anyhow::Result<()> {
             )
         }
     };
+    let ports = ports.retained(args.retention_days);
     // A worker per queue, as a Lambda each in AWS: the processor on the job queue, the dispatcher
     // on the delivery queue, the exporter and the eraser on theirs.
     let processor: Arc<dyn Consumer> = Arc::new(workers::processor(&ports));

@@ -81,6 +81,10 @@ fn result_json(r: &caliper_core::EventResult) -> Value {
             "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
             "message": reason, "quarantineId": id,
         }),
+        ResultStatus::Expired => json!({
+            "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
+            "message": "This event is older than its client keeps events (retentionDays); it is not stored",
+        }),
         ResultStatus::Erased => json!({
             "allocatedId": null, "externalId": r.external_id, "status": r.status.as_str(),
             "message": "This event was erased before; it is not stored again",
