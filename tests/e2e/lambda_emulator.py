@@ -231,7 +231,9 @@ def make_resources(moto_url):
             "WebhooksTable": made["CALIPER_WEBHOOKS_TABLE"], "EventsQueue": made["CALIPER_QUEUE_URL"],
             "DeliveryQueue": made["CALIPER_DELIVERY_QUEUE_URL"], "EventsReplayQueue": made["CALIPER_REPLAY_QUEUE_URL"],
             "CursorKey": made["CALIPER_CURSOR_KEY_IDS"], "SecretsKey": made["CALIPER_SECRETS_KEY_ID"],
-            "UserPool": made["CALIPER_USER_POOL_ID"], "jwks": made["CALIPER_JWKS_URL"]}
+            "UserPool": made["CALIPER_USER_POOL_ID"], "jwks": made["CALIPER_JWKS_URL"],
+            "ExportQueue": made["CALIPER_EXPORT_QUEUE_URL"], "ExportBucket": made["CALIPER_EXPORT_BUCKET"],
+            "ErasureQueue": made["CALIPER_ERASURE_QUEUE_URL"]}
 
 
 class Stack:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -106,9 +107,13 @@ ANSWERS = {
     "clients-connector-create.json": 201,
     # Canvas's POST to a path with no connector.
     "connector-events.json": 404,
+    "exports-create.json": 202,
+    "erasures-create.json": 202,
 }
 # The SQS triggers' payloads, in this order, about a job just made: none fails.
-TRIGGERS = ["process-events.json", "deliver-webhooks.json", "dead-letters.json", "canvas-queue.json"]
+TRIGGERS = ["process-events.json", "deliver-webhooks.json", "dead-letters.json", "canvas-queue.json",
+            # A step of a job that is no export (no erasure) does nothing.
+            "export-events.json", "erase-events.json"]
 
 
 def binary_of(name):
@@ -341,3 +346,61 @@ def test_canvas_reaches_the_store_through_the_connector_function_and_through_its
         assert [(i["body"], i["source"]) for i in kept["items"]] == [("not an envelope", "canvas-queue")], kept
     finally:
         jwks.close()
+
+
+def run_steps(stack, queue, binary, read):
+    """Triggers `binary` on `queue` a step at a time, as the event source mapping would, until
+    `read()` (the job's answer) says it finished."""
+    for _ in range(50):
+        job = read()
+        if job["state"] in ("completed", "failed"):
+            return job
+        verdict = stack.trigger(queue, binary)
+        assert verdict == {"batchItemFailures": []}, verdict
+    raise AssertionError(f"{binary} did not finish in 50 steps")
+
+
+def test_an_export_and_an_erasure_go_through_the_binaries_alone(stack):
+    status, accepted = stack.http("submit-events", payload("submit-events.json"))
+    assert status == 200, accepted
+    assert stack.trigger("EventsQueue", "process-events") == {"batchItemFailures": []}
+    sent = json.loads(payload("submit-events.json")["body"])["data"]
+    caller = ("example-client", "event.create")
+
+    status, started = stack.http("exports", api_event("POST", "POST /exports", "/exports", caller=caller,
+                                                      body=json.dumps({"format": "ndjson"})))
+    assert status == 202, started
+    export_id = started["export"]["id"]
+    read = lambda: stack.http("exports", api_event("GET", "GET /exports/{id}", f"/exports/{export_id}",
+                                                   params={"id": export_id}, caller=caller))[1]["export"]
+    export = run_steps(stack, "ExportQueue", "export-events", read)
+    assert export["state"] == "completed" and export["events"] == len(sent), export
+    lines = []
+    for file in export["files"]:
+        # A presigned URL of the stack's bucket (moto's here), fetched without credentials.
+        assert file["url"].startswith(MOTO) and "X-Amz-Signature=" in file["url"], file
+        with urllib.request.urlopen(file["url"], timeout=30) as response:
+            lines += [json.loads(line) for line in gzip.decompress(response.read()).decode().splitlines()]
+    assert sorted(e["externalId"] for e in lines) == sorted(e["id"] for e in sent)
+    # The API's file route sends a reader to the same place.
+    first = export["files"][0]
+    partition, name = first["name"].split("/")
+    status_code, answer = stack.function("exports").invoke(api_event(
+        "GET", "GET /exports/{id}/{partition}/{file}", f"/exports/{export_id}/{first['name']}",
+        params={"id": export_id, "partition": partition, "file": name}, caller=caller))
+    assert answer["statusCode"] == 302 and answer["headers"]["location"].startswith(MOTO), answer
+
+    learner = sent[0]["actor"]["id"] if isinstance(sent[0]["actor"], dict) else sent[0]["actor"]
+    admin = ("ops", "admin")
+    status, started = stack.http("erasures", api_event("POST", "POST /erasures", "/erasures", caller=admin,
+                                                       body=json.dumps({"actorId": learner})))
+    assert status == 202, started
+    erasure_id = started["erasure"]["id"]
+    read = lambda: stack.http("erasures", api_event("GET", "GET /erasures/{id}", f"/erasures/{erasure_id}",
+                                                    params={"id": erasure_id}, caller=admin))[1]["erasure"]
+    erasure = run_steps(stack, "ErasureQueue", "erase-events", read)
+    erased = [e for e in sent if learner in json.dumps(e["actor"])]
+    assert (erasure["state"], erasure["events"]) == ("completed", len(erased)), erasure
+    assert learner not in json.dumps(erasure)
+    status, listed = stack.http("query-events", payload("query-events-list.json"))
+    assert status == 200 and not {e["externalId"] for e in listed["events"]} & {e["id"] for e in erased}, listed

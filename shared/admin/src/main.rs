@@ -179,6 +179,9 @@ async fn main() -> anyhow::Result<()> {
                 ("CALIPER_REPLAY_QUEUE_URL", &made.replay_queue_url),
                 ("CALIPER_CURSOR_KEY_IDS", &made.cursor_key_id),
                 ("CALIPER_SECRETS_KEY_ID", &made.secrets_key_id),
+                ("CALIPER_EXPORT_QUEUE_URL", &made.export_queue_url),
+                ("CALIPER_EXPORT_BUCKET", &made.export_bucket),
+                ("CALIPER_ERASURE_QUEUE_URL", &made.erasure_queue_url),
             ] {
                 println!("{name}={value}");
             }
