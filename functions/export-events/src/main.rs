@@ -12,7 +12,9 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_runtime::telemetry::init_lambda();
-    let aws = caliper_aws::from_env(&[Needs::ExportQueue, Needs::ExportBucket]).await?;
+    let aws = caliper_aws::from_env(&[Needs::ExportQueue, Needs::ExportBucket])
+        .await?
+        .with_export_files();
     let exporter = caliper_core::workers::exporter(&aws.ports, Arc::new(caliper_export::Files));
     let redelivery = aws.redelivery(Needs::ExportQueue)?;
     let attempts = aws.settings.max_receives;

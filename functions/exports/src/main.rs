@@ -8,7 +8,9 @@ use lambda_http::{run, service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     caliper_runtime::telemetry::init_lambda();
-    let aws = caliper_aws::from_env(&[Needs::ExportQueue, Needs::ExportBucket]).await?;
+    let aws = caliper_aws::from_env(&[Needs::ExportQueue, Needs::ExportBucket])
+        .await?
+        .with_export_files();
     let app = App::new(aws.ports, caliper_runtime::settings::limits()?);
     run(service_fn(|request: Request| async {
         Ok::<_, Error>(handlers::serve(&app, &handlers::EXPORTS, request).await)

@@ -53,6 +53,16 @@ impl Aws {
         })
     }
 
+    /// The ports with the stack's export bucket as their file store (the export functions).
+    pub fn with_export_files(mut self) -> Self {
+        self.ports.files = Arc::new(S3Files::new(
+            &self.sdk,
+            self.settings.export_bucket.clone(),
+            std::time::Duration::from_secs(self.settings.export_link_minutes * 60),
+        ));
+        self
+    }
+
     /// The replay queue, where the dead-letters function keeps what it failed the jobs of.
     pub fn replay_queue(&self) -> Result<SqsQueue, SettingError> {
         let url = self.settings.url(Needs::ReplayQueue)?.to_owned();
@@ -99,11 +109,9 @@ pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
         deliveries: queue(&settings.delivery_queue_url, "CALIPER_DELIVERY_QUEUE_URL"),
         export_steps: queue(&settings.export_queue_url, "CALIPER_EXPORT_QUEUE_URL"),
         erasure_steps: queue(&settings.erasure_queue_url, "CALIPER_ERASURE_QUEUE_URL"),
-        files: Arc::new(S3Files::new(
-            sdk,
-            settings.export_bucket.clone(),
-            std::time::Duration::from_secs(settings.export_link_minutes * 60),
-        )),
+        // Only the export functions keep files ([`Aws::with_export_files`]): the S3 client is
+        // linked into them alone.
+        files: Arc::new(caliper_core::exports::NoFiles),
         retention: caliper_core::retention::Retention::new(records.clone(), None),
         records,
         quarantine: Arc::new(DynamoQuarantine::new(dynamo, &settings.webhooks_table)),

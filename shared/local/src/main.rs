@@ -296,7 +296,12 @@ async fn main() -> anyhow::Result<()> {
                 .export_queue_url
                 .clone()
                 .context("set CALIPER_EXPORT_QUEUE_URL, or pass --create-resources")?;
-            let ports = caliper_aws::ports(&sdk, &settings);
+            let mut ports = caliper_aws::ports(&sdk, &settings);
+            ports.files = Arc::new(caliper_aws::S3Files::new(
+                &sdk,
+                settings.export_bucket.clone(),
+                Duration::from_secs(settings.export_link_minutes * 60),
+            ));
             let jobs = caliper_aws::SqsPoller::new(&sdk, queue_url.clone(), settings.max_receives);
             let export_steps =
                 caliper_aws::SqsPoller::new(&sdk, export_queue_url, settings.max_receives);

@@ -99,6 +99,24 @@ pub trait FileStore: Send + Sync {
     async fn link(&self, path: &str) -> Result<Option<String>, StoreError>;
 }
 
+/// The file store of a binary that keeps no export files: every call fails, saying so.
+pub struct NoFiles;
+
+#[async_trait]
+impl FileStore for NoFiles {
+    async fn put(&self, _path: &str, _bytes: Vec<u8>) -> Result<(), StoreError> {
+        Err(StoreError::new("this function keeps no export files"))
+    }
+
+    async fn get(&self, _path: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(StoreError::new("this function keeps no export files"))
+    }
+
+    async fn link(&self, _path: &str) -> Result<Option<String>, StoreError> {
+        Err(StoreError::new("this function keeps no export files"))
+    }
+}
+
 /// One file of an export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportFile {
