@@ -77,6 +77,8 @@ pub struct Ports {
     pub jobs: Arc<dyn JobStore>,
     pub events: Arc<dyn EventStore>,
     pub reader: Arc<dyn EventReader>,
+    /// Every stored event, those past their retention too: what an erasure must find.
+    pub stored: Arc<dyn EventReader>,
     /// The job queue: submission sends, the processor consumes.
     pub queue: Arc<dyn Queue<JobMessage>>,
     /// The webhook delivery queue: the processor announces stored events, the dispatcher consumes.

@@ -89,6 +89,7 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
         jobs: Arc::new(store.clone()),
         events: Arc::new(store.clone()),
         reader: Arc::new(store.clone()),
+        stored: Arc::new(store.clone()),
         queue: Arc::new(jobs.clone()),
         deliveries: Arc::new(deliveries.clone()),
         export_steps: Arc::new(exports.clone()),

@@ -56,14 +56,29 @@ const DAYS: u64 = 30;
 /// learners in 100 sections; every 100th is the learner to erase's.
 fn event(n: u64, total: u64) -> StoredEvent {
     let learner = n % 5000;
-    let actor = if n % 100 == 7 { ERASED.to_owned() } else { format!("https://example.edu/users/{learner}") };
-    let course = format!("https://example.edu/terms/2024/courses/{}/sections/1", learner % 100);
-    let (event_type, action, profile, object) = if n % 4 == 0 {
-        ("AssessmentEvent", "Submitted", "AssessmentProfile",
-         json!({"id": format!("https://example.edu/assessments/{}", n % 500), "type": "Assessment", "name": "Quiz"}))
+    let actor = if n % 100 == 7 {
+        ERASED.to_owned()
     } else {
-        ("ToolUseEvent", "Used", "ToolUseProfile",
-         json!({"id": "https://example.edu/apps/reader", "type": "SoftwareApplication", "version": "2.4.1"}))
+        format!("https://example.edu/users/{learner}")
+    };
+    let course = format!(
+        "https://example.edu/terms/2024/courses/{}/sections/1",
+        learner % 100
+    );
+    let (event_type, action, profile, object) = if n.is_multiple_of(4) {
+        (
+            "AssessmentEvent",
+            "Submitted",
+            "AssessmentProfile",
+            json!({"id": format!("https://example.edu/assessments/{}", n % 500), "type": "Assessment", "name": "Quiz"}),
+        )
+    } else {
+        (
+            "ToolUseEvent",
+            "Used",
+            "ToolUseProfile",
+            json!({"id": "https://example.edu/apps/reader", "type": "SoftwareApplication", "version": "2.4.1"}),
+        )
     };
     let seconds = n * DAYS * 86_400 / total;
     let (day, rest) = (seconds / 86_400, seconds % 86_400);
@@ -79,8 +94,15 @@ fn event(n: u64, total: u64) -> StoredEvent {
         "session": {"id": format!("https://example.edu/sessions/{}", learner * 7 + n / 5000), "type": "Session"},
         "extensions": {"secondsActive": 30 + n % 600}
     });
-    StoredEvent::from_event(&body, n + 1, "https://example.edu/sensors/reader", "2024-05-01T12:00:00.000Z",
-                            caliper_validation::CALIPER_V1P2, "app", Utc::now())
+    StoredEvent::from_event(
+        &body,
+        n + 1,
+        "https://example.edu/sensors/reader",
+        "2024-05-01T12:00:00.000Z",
+        caliper_validation::CALIPER_V1P2,
+        "app",
+        Utc::now(),
+    )
 }
 
 fn rate(events: u64, seconds: f64) -> String {
@@ -94,8 +116,8 @@ async fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (ports, _queue) = caliper_embedded::ports(dir.path(), Default::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (ports, _queue) =
+        caliper_embedded::ports(dir.path(), Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let ports = ports.retained(None);
 
     // The store: inserted in batches as the processor stores parts, their compact JSON counted.
@@ -104,24 +126,43 @@ async fn main() {
     let batch = 2_000;
     let mut first = 0;
     while first < total {
-        let events: Vec<StoredEvent> = (first..(first + batch).min(total)).map(|n| event(n, total)).collect();
-        json_bytes += events.iter().map(|e| serde_json::to_vec(e).map_or(0, |j| j.len() as u64)).sum::<u64>();
+        let events: Vec<StoredEvent> = (first..(first + batch).min(total))
+            .map(|n| event(n, total))
+            .collect();
+        json_bytes += events
+            .iter()
+            .map(|e| serde_json::to_vec(e).map_or(0, |j| j.len() as u64))
+            .sum::<u64>();
         if let Err(error) = ports.events.insert_new(&events).await {
             panic!("{error}");
         }
         first += batch;
     }
-    println!("stored {total} events in {:.1} s ({} compact JSON bytes each)", started.elapsed().as_secs_f64(), json_bytes / total);
+    println!(
+        "stored {total} events in {:.1} s ({} compact JSON bytes each)",
+        started.elapsed().as_secs_f64(),
+        json_bytes / total
+    );
 
     // Baseline: every event through the listing, oldest first, a page at a time.
-    let all = EventQuery { visibility: Visibility::Own("app".into()), filter: EventFilter::default(), order: Order::OldestFirst };
+    let all = EventQuery {
+        visibility: Visibility::Own("app".into()),
+        filter: EventFilter::default(),
+        order: Order::OldestFirst,
+    };
     let started = Instant::now();
     let mut start = Start::Offset(0);
     let mut read = 0u64;
     loop {
-        let page = ports.reader.list(&all, &start, 1_000).await.unwrap_or_else(|e| panic!("{e}"));
+        let page = ports
+            .reader
+            .list(&all, &start, 1_000)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         read += page.events.len() as u64;
-        let Some(last) = page.events.last() else { break };
+        let Some(last) = page.events.last() else {
+            break;
+        };
         start = Start::After(caliper_core::Position::of(last));
         if !page.more {
             break;
@@ -129,23 +170,40 @@ async fn main() {
     }
     let listing = started.elapsed().as_secs_f64();
     assert_eq!(read, total);
-    println!("{:<28} {}  (baseline)", "listing, every page", rate(total, listing));
+    println!(
+        "{:<28} {}  (baseline)",
+        "listing, every page",
+        rate(total, listing)
+    );
 
     let caller = Caller::new("app", vec![Scope::EventCreate]);
     for format in ["parquet", "ndjson"] {
         let steps = Arc::new(Steps::default());
         let exports = Exports::new(ports.jobs.clone(), steps.clone(), ports.files.clone());
         let exporter = caliper_core::steps::Steps::new(
-            caliper_core::exports::Exporter::new(ports.reader.clone(), ports.files.clone(), Arc::new(caliper_export::Files)),
+            caliper_core::exports::Exporter::new(
+                ports.reader.clone(),
+                ports.files.clone(),
+                Arc::new(caliper_export::Files),
+            ),
             ports.jobs.clone(),
             steps.clone(),
         );
-        let request = ExportRequest::parse(&json!({ "format": format }), &caller).unwrap_or_else(|p| panic!("{p:?}"));
+        let request = ExportRequest::parse(&json!({ "format": format }), &caller)
+            .unwrap_or_else(|p| panic!("{p:?}"));
         let started = Instant::now();
-        let export = exports.start(&caller, request).await.unwrap_or_else(|e| panic!("{e}"));
+        let export = exports
+            .start(&caller, request)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let ran = steps.drain(&exporter).await;
         let seconds = started.elapsed().as_secs_f64();
-        let done = exports.get(&caller, &export.id).await.ok().flatten().unwrap_or_else(|| panic!("the export"));
+        let done = exports
+            .get(&caller, &export.id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("the export"));
         assert_eq!(done.events, total);
         let bytes: u64 = done.files.iter().map(|f| f.bytes).sum();
         println!(
@@ -158,15 +216,28 @@ async fn main() {
     // The learner's events: listed (the baseline), then erased.
     let theirs = EventQuery {
         visibility: Visibility::All,
-        filter: EventFilter { actor_id: Some(ERASED.into()), ..EventFilter::default() },
+        filter: EventFilter {
+            actor_id: Some(ERASED.into()),
+            ..EventFilter::default()
+        },
         order: Order::OldestFirst,
     };
-    let count = ports.reader.count(&theirs).await.unwrap_or_else(|e| panic!("{e}"));
+    let count = ports
+        .reader
+        .count(&theirs)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let started = Instant::now();
     let mut start = Start::Offset(0);
     loop {
-        let page = ports.reader.list(&theirs, &start, 500).await.unwrap_or_else(|e| panic!("{e}"));
-        let Some(last) = page.events.last() else { break };
+        let page = ports
+            .reader
+            .list(&theirs, &start, 500)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Some(last) = page.events.last() else {
+            break;
+        };
         start = Start::After(caliper_core::Position::of(last));
         if !page.more {
             break;
@@ -177,20 +248,42 @@ async fn main() {
     let steps = Arc::new(Steps::default());
     let erasures = Erasures::new(ports.jobs.clone(), steps.clone(), ports.signer.clone());
     let eraser = caliper_core::steps::Steps::new(
-        caliper_core::erasures::Eraser::new(ports.reader.clone(), ports.events.clone(), ports.quarantine.clone()),
+        caliper_core::erasures::Eraser::new(
+            ports.stored.clone(),
+            ports.events.clone(),
+            ports.quarantine.clone(),
+        ),
         ports.jobs.clone(),
         steps.clone(),
     );
     let started = Instant::now();
-    let request = ErasureRequest { subject: Subject::ActorId(ERASED.into()), client_app_id: None };
-    let erasure = erasures.start(&admin, request).await.unwrap_or_else(|e| panic!("{e}"));
+    let request = ErasureRequest {
+        subject: Subject::ActorId(ERASED.into()),
+        client_app_id: None,
+    };
+    let erasure = erasures
+        .start(&admin, request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let ran = steps.drain(&eraser).await;
     let seconds = started.elapsed().as_secs_f64();
-    let done = erasures.get(&admin, &erasure.id).await.ok().flatten().unwrap_or_else(|| panic!("the erasure"));
+    let done = erasures
+        .get(&admin, &erasure.id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("the erasure"));
     assert_eq!(done.receipt.events, count);
-    println!("{:<28} {}  (baseline: {count} events)", "listing the learner's", rate(count, listed));
+    println!(
+        "{:<28} {}  (baseline: {count} events)",
+        "listing the learner's",
+        rate(count, listed)
+    );
     println!(
         "{:<28} {}  {:.2}x the listing's time, {ran} steps, {:.2} s in all",
-        "erasure of the learner", rate(count, seconds), seconds / listed, seconds
+        "erasure of the learner",
+        rate(count, seconds),
+        seconds / listed,
+        seconds
     );
 }
