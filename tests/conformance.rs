@@ -597,6 +597,44 @@ pub async fn a_deleted_event_is_gone_and_stays_gone(ports: Ports) {
     );
 }
 
+/// A purged event is gone with every index entry and leaves nothing: sent again, it is new. A
+/// tombstone under a key stays.
+pub async fn a_purged_event_is_gone_and_leaves_no_tombstone(ports: Ports) {
+    let (purged, erased) = (event_id(), event_id());
+    let first = ports.events.allocate_ids(2).await.expect("ids");
+    ports
+        .events
+        .insert_new(&[stored(&purged, first), stored(&erased, first + 1)])
+        .await
+        .expect("insert");
+    assert_eq!(
+        ports.events.delete(&[key(&erased)]).await.expect("delete"),
+        1
+    );
+    let keys = [key(&purged), key(&erased), key(&event_id())];
+    assert_eq!(ports.events.purge(&keys).await.expect("purge"), 1);
+    assert_eq!(ports.events.purge(&keys).await.expect("again"), 0);
+    assert_eq!(ports.events.get(&key(&purged)).await.expect("get"), None);
+    let query = caliper_core::EventQuery {
+        visibility: caliper_core::Visibility::Own("client-a".into()),
+        filter: Default::default(),
+        order: caliper_core::Order::NewestFirst,
+    };
+    assert_eq!(ports.reader.count(&query).await.expect("count"), 0);
+    let ids = ports
+        .events
+        .find_ids("client-a", std::slice::from_ref(&purged))
+        .await
+        .expect("find");
+    assert!(ids.is_empty());
+    let again = ports
+        .events
+        .insert_new(&[stored(&purged, first + 2), stored(&erased, first + 3)])
+        .await
+        .expect("insert again");
+    assert_eq!(again, vec![InsertOutcome::Inserted, InsertOutcome::Erased]);
+}
+
 /// A job of long work keeps the last checkpoint saved while it runs, and ends once, with its
 /// outcome, dropping the checkpoint: what comes after the end changes nothing.
 pub async fn a_job_keeps_its_checkpoint_and_ends_once_with_its_outcome(ports: Ports) {
@@ -800,6 +838,7 @@ caliper_tests::on_every_backend!(
     an_event_the_store_cannot_keep_is_refused_alone,
     a_deleted_event_is_gone_and_stays_gone,
     a_job_keeps_its_checkpoint_and_ends_once_with_its_outcome,
+    a_purged_event_is_gone_and_leaves_no_tombstone,
     a_new_job_waits,
     parts_complete_once_in_part_order,
     failed_is_final_and_says_why,

@@ -71,6 +71,10 @@ impl EventStore for FaultyEvents {
         self.inner.delete(keys).await
     }
 
+    async fn purge(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        self.inner.purge(keys).await
+    }
+
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
         self.inner.holders(external_id).await
     }

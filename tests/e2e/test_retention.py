@@ -82,3 +82,30 @@ def test_what_retention_no_longer_keeps_is_never_answered_and_is_purged(backend,
             assert listed() == {fresh["id"]}
     finally:
         local.stop()
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_setting_a_retention_sweeps_what_was_stored_before_it(backend, tmp_path):
+    local = start_local(backend, tmp_path)
+    log = local.args_log()
+    start_log = log.stat().st_size
+    try:
+        old, fresh = tool_use(at(-datetime.timedelta(days=10))), tool_use(at(datetime.timedelta(0)))
+        body = {"sensor": "https://example.edu/s", "sendTime": at(datetime.timedelta(0)), "dataVersion": V1P2,
+                "data": [old, fresh]}
+        status, reply = local.request("POST", "/caliper/event", body, client="e2e-other")
+        assert status == 200, reply
+        assert local.wait_for_job(reply["jobId"], client="e2e-other")["state"] == "completed"
+        assert local.request("GET", f"/caliper/events/{old['id']}", client="e2e-other")[0] == 200
+
+        status, _ = local.request("PUT", "/clients/e2e-other", {"retentionDays": 5}, client="e2e-admin")
+        assert status == 200
+        # Hidden at once; purged by the sweep that setting it started.
+        assert local.request("GET", f"/caliper/events/{old['id']}", client="e2e-other")[0] == 404
+        until(lambda: b"retention sweep done" in log.read_bytes()[start_log:], "the sweep")
+        status, _ = local.request("PUT", "/clients/e2e-other", {"retentionDays": None}, client="e2e-admin")
+        assert status == 200
+        assert local.request("GET", f"/caliper/events/{old['id']}", client="e2e-other")[0] == 404
+        assert local.request("GET", f"/caliper/events/{fresh['id']}", client="e2e-other")[0] == 200
+    finally:
+        local.stop()

@@ -245,6 +245,31 @@ impl EventStore for DynamoEvents {
         Ok(deleted)
     }
 
+    async fn purge(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        for chunk in keys.chunks(WRITE_CONCURRENCY) {
+            // An event's item only: a tombstone (no allocated id) stays.
+            let deletes = chunk.iter().map(|key| {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(event_item::key(&key.client_app_id, &key.external_id)))
+                    .condition_expression(format!("attribute_exists({})", event_item::ALLOCATED_ID))
+                    .send()
+            });
+            for delete in join_all(deletes).await {
+                match delete {
+                    Ok(_) => purged += 1,
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                    Err(e) => return Err(store_error("DeleteItem (purge)", e)),
+                }
+            }
+        }
+        Ok(purged)
+    }
+
     async fn get(&self, event: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
         if event.external_id == COUNTER.1 {
             return Ok(None);

@@ -169,6 +169,11 @@ impl EventStore for MemoryEvents {
             .collect())
     }
 
+    async fn purge(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        let mut map = self.events()?;
+        Ok(keys.iter().filter(|key| map.remove(key).is_some()).count() as u64)
+    }
+
     async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
         let mut map = self.events()?;
         let mut erased = self

@@ -52,6 +52,8 @@ pub enum JobKind {
     Export,
     /// A learner's events and quarantined items removed ([`crate::erasures`]).
     Erasure,
+    /// A client's events from before its retention was set, purged ([`crate::retention`]).
+    Sweep,
 }
 
 impl JobKind {
@@ -60,6 +62,7 @@ impl JobKind {
             Self::Submission => "submission",
             Self::Export => "export",
             Self::Erasure => "erasure",
+            Self::Sweep => "sweep",
         }
     }
 
@@ -68,6 +71,7 @@ impl JobKind {
             "submission" => Some(Self::Submission),
             "export" => Some(Self::Export),
             "erasure" => Some(Self::Erasure),
+            "sweep" => Some(Self::Sweep),
             _ => None,
         }
     }

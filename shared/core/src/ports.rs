@@ -180,6 +180,11 @@ pub trait EventStore: Send + Sync {
     /// read finds it. Returns how many events were deleted; deleting again deletes nothing.
     async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError>;
 
+    /// Removes the events of `keys` that are stored, with every index entry, leaving nothing
+    /// behind (no tombstone: sent again, such an event is new): what retention no longer keeps.
+    /// Returns how many events were removed; a tombstone under a key stays.
+    async fn purge(&self, keys: &[EventKey]) -> Result<u64, StoreError>;
+
     /// The clients that stored an event of this Caliper id, in order (for admins).
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError>;
 

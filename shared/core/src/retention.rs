@@ -3,19 +3,27 @@
 //! a listing, an export or a webhook delivery: [`Retained`] wraps every read), is not stored when
 //! it arrives already past it (its job result says `expired`), and is purged: each stored event
 //! carries the time it expires at (`StoredEvent::expires_at`), by which DynamoDB's TTL or the
-//! embedded store's sweeper deletes it.
+//! embedded store's sweeper deletes it; what was stored before a retention was set is purged by a
+//! [`Sweeper`], which setting it starts.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::clients::Settings;
-use crate::model::{EventKey, StoredEvent};
-use crate::ports::{EventReader, EventStore, InsertOutcome, RecordStore, StoreError};
-use crate::query::{event_time_key, time_key, EventPage, EventQuery, Position, Start, Visibility};
+use crate::identity::Caller;
+use crate::model::{EventKey, JobKind, NewJob, StoredEvent};
+use crate::ports::{
+    EventReader, EventStore, InsertOutcome, JobStore, Queue, RecordStore, StoreError,
+};
+use crate::query::{
+    event_time_key, time_key, EventPage, EventQuery, Order, Position, Start, Visibility,
+};
 use crate::records::Records;
+use crate::steps::{self, LongWork, Step, StepMessage};
 
 /// Each client's retention.
 #[derive(Clone)]
@@ -155,6 +163,10 @@ impl EventStore for Retained {
         self.events.delete(keys).await
     }
 
+    async fn purge(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        self.events.purge(keys).await
+    }
+
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
         self.events.holders(external_id).await
     }
@@ -216,5 +228,105 @@ impl EventReader for Retained {
 
     async fn count(&self, query: &EventQuery) -> Result<u64, StoreError> {
         self.reader.count(&self.bounded(query).await?).await
+    }
+}
+
+/// A client's events from before its retention was set: purged by a sweep that starts when an
+/// admin sets `retentionDays` (events stored since carry their expiry, and go by it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sweeping {
+    client_app_id: String,
+    /// The latest `eventTime` to purge (a time key, inclusive): just before the cutoff.
+    until: String,
+    /// The position of the last event purged.
+    after: Option<String>,
+    purged: u64,
+}
+
+/// What a retention sweep's step does: purges a page of the client's events past the cutoff.
+pub struct Sweeper {
+    stored: Arc<dyn EventReader>,
+    events: Arc<dyn EventStore>,
+}
+
+impl Sweeper {
+    /// Events one step purges.
+    pub const PAGE: usize = 500;
+
+    pub fn new(stored: Arc<dyn EventReader>, events: Arc<dyn EventStore>) -> Self {
+        Self { stored, events }
+    }
+
+    /// Records a sweep of `client`'s events older than `days` from now, as a job of the caller's,
+    /// and queues its first step: the job's id.
+    pub async fn start(
+        jobs: &dyn JobStore,
+        queue: &dyn Queue<StepMessage>,
+        caller: &Caller,
+        client_app_id: &str,
+        days: u32,
+    ) -> Result<String, StoreError> {
+        let now = Utc::now();
+        let job = NewJob {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: JobKind::Sweep,
+            client_app_id: caller.client_id.clone(),
+            parts: 1,
+            created_at: now,
+        };
+        let cutoff = now - Duration::days(i64::from(days)) - Duration::nanoseconds(1);
+        let state = Sweeping {
+            client_app_id: client_app_id.to_owned(),
+            until: time_key(cutoff),
+            after: None,
+            purged: 0,
+        };
+        steps::start(jobs, queue, &job, &state).await?;
+        tracing::info!(
+            job_id = job.id,
+            client_app_id,
+            days,
+            "retention sweep started"
+        );
+        Ok(job.id)
+    }
+}
+
+#[async_trait]
+impl LongWork for Sweeper {
+    type State = Sweeping;
+    type Error = StoreError;
+    const KIND: JobKind = JobKind::Sweep;
+
+    async fn step(&self, id: &str, mut state: Sweeping) -> Result<Step<Sweeping>, StoreError> {
+        let query = EventQuery {
+            visibility: Visibility::Own(state.client_app_id.clone()),
+            filter: crate::query::EventFilter {
+                until: Some(state.until.clone()),
+                ..Default::default()
+            },
+            order: Order::OldestFirst,
+        };
+        let start = match state.after.as_deref().and_then(Position::parse) {
+            Some(position) => Start::After(position),
+            None => Start::Offset(0),
+        };
+        let page = self.stored.list(&query, &start, Self::PAGE).await?;
+        let Some(last) = page.events.last() else {
+            tracing::info!(
+                job_id = id,
+                client_app_id = state.client_app_id,
+                purged = state.purged,
+                "retention sweep done"
+            );
+            return Ok(Step::Done(serde_json::json!({
+                "clientAppId": state.client_app_id, "purged": state.purged,
+            })));
+        };
+        state.after = Some(Position::of(last).key());
+        let keys: Vec<EventKey> = page.events.iter().map(StoredEvent::key).collect();
+        state.purged += self.events.purge(&keys).await?;
+        Ok(Step::Next(state))
     }
 }

@@ -224,3 +224,67 @@ impl<W: LongWork> Work for Steps<W> {
         .await
     }
 }
+
+/// Two kinds of long work on one queue (erasures and retention sweeps, which both delete
+/// events): each step goes to the kind of its job.
+pub struct Either<A, B> {
+    a: Steps<A>,
+    b: Steps<B>,
+}
+
+impl<A: LongWork, B: LongWork> Either<A, B> {
+    pub fn new(a: Steps<A>, b: Steps<B>) -> Self {
+        Self { a, b }
+    }
+
+    async fn kind_of(&self, message: &StepMessage) -> Result<Option<JobKind>, StoreError> {
+        Ok(self.a.jobs.get(&message.job_id).await?.map(|job| job.kind))
+    }
+}
+
+#[async_trait]
+impl<A: LongWork, B: LongWork> Work for Either<A, B> {
+    type Message = StepMessage;
+    type Error = String;
+
+    async fn run(&self, message: &StepMessage, receives: u32) -> Result<(), String> {
+        match self.kind_of(message).await.map_err(|e| e.to_string())? {
+            Some(kind) if kind == A::KIND => self
+                .a
+                .run(message, receives)
+                .await
+                .map_err(|e| e.to_string()),
+            Some(kind) if kind == B::KIND => self
+                .b
+                .run(message, receives)
+                .await
+                .map_err(|e| e.to_string()),
+            _ => Ok(()),
+        }
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::JOB_PARTS
+    }
+
+    async fn give_up(&self, message: &StepMessage, error: &String) {
+        let reason = format!("stopped: {error}; start it again");
+        let failed = match self.kind_of(message).await {
+            Ok(Some(kind)) if kind == A::KIND => self.a.fail(&message.job_id, &reason).await,
+            Ok(Some(kind)) if kind == B::KIND => self.b.fail(&message.job_id, &reason).await,
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = failed {
+            tracing::error!(error = %e, job_id = %message.job_id, "could not record a failed job");
+        }
+    }
+
+    async fn dead_lettered(&self, message: &StepMessage) -> Result<(), StoreError> {
+        match self.kind_of(message).await? {
+            Some(kind) if kind == A::KIND => Work::dead_lettered(&self.a, message).await,
+            Some(kind) if kind == B::KIND => Work::dead_lettered(&self.b, message).await,
+            _ => Ok(()),
+        }
+    }
+}

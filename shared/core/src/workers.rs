@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::erasures::Eraser;
 use crate::exports::{Encoder, Exporter};
 use crate::ports::WebhookSender;
-use crate::steps::Steps;
+use crate::retention::Sweeper;
+use crate::steps::{Either, Steps};
 use crate::webhooks::{DeliverySettings, Dispatcher, TargetPolicy, WebhookService};
 use crate::{Ports, Processor};
 
@@ -46,15 +47,24 @@ pub fn exporter(ports: &Ports, encoder: Arc<dyn Encoder>) -> Steps<Exporter> {
     )
 }
 
-/// The erasure queue's worker.
-pub fn eraser(ports: &Ports) -> Steps<Eraser> {
-    Steps::new(
-        Eraser::new(
-            ports.reader.clone(),
-            ports.events.clone(),
-            ports.quarantine.clone(),
+/// The erasure queue's worker: erasures, and the retention sweeps that setting a client's
+/// retention starts (both delete events, with the same rights). Both find events past their
+/// retention too (`Ports::stored`): hidden from readers, not yet purged.
+pub fn eraser(ports: &Ports) -> Either<Eraser, Sweeper> {
+    Either::new(
+        Steps::new(
+            Eraser::new(
+                ports.stored.clone(),
+                ports.events.clone(),
+                ports.quarantine.clone(),
+            ),
+            ports.jobs.clone(),
+            ports.erasure_steps.clone(),
         ),
-        ports.jobs.clone(),
-        ports.erasure_steps.clone(),
+        Steps::new(
+            Sweeper::new(ports.stored.clone(), ports.events.clone()),
+            ports.jobs.clone(),
+            ports.erasure_steps.clone(),
+        ),
     )
 }

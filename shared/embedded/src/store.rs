@@ -276,6 +276,30 @@ impl EventStore for Embedded {
         .await
     }
 
+    async fn purge(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
+        let keys = keys.to_vec();
+        self.write(move |txn| {
+            let mut stored = crate::sweep::Stored {
+                events: txn.open_table(EVENTS).map_err(fail)?,
+                keys: txn.open_table(EVENT_KEYS).map_err(fail)?,
+                listing: txn.open_table(LISTING).map_err(fail)?,
+            };
+            let mut purged = 0;
+            for key in &keys {
+                let id = stored
+                    .keys
+                    .get(key_of(key))
+                    .map_err(fail)?
+                    .map(|g| g.value());
+                if let Some(id) = id.filter(|id| *id != ERASED) {
+                    purged += u64::from(stored.remove(id)?);
+                }
+            }
+            Ok(purged)
+        })
+        .await
+    }
+
     async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
         let key = key.clone();
         self.blocking(move |db| read_event(&db.begin_read().map_err(fail)?, &key))

@@ -4,20 +4,47 @@
 //! tombstone is left: an expired event sent again is expired again, and not stored.
 
 use caliper_core::{StoreError, StoredEvent};
-use redb::ReadableTable;
+use redb::{ReadableTable, Table};
 
 use crate::codec::decode;
 use crate::db::{fail, Embedded, EVENTS, EVENT_KEYS, EXPIRY, LISTING};
 use crate::listing::Entries;
+
+/// The tables an event lives in, open in one write transaction.
+pub(crate) struct Stored<'t> {
+    pub events: Table<'t, u64, &'static [u8]>,
+    pub keys: Table<'t, (&'static str, &'static str), u64>,
+    pub listing: Table<'t, (u8, &'static str, &'static str, u64), ()>,
+}
+
+impl Stored<'_> {
+    /// Removes the event of allocated id `id` with its key and every listing entry (a tombstone
+    /// under its key stays): whether there was one.
+    pub(crate) fn remove(&mut self, id: u64) -> Result<bool, StoreError> {
+        let Some(bytes) = self.events.remove(id).map_err(fail)? else {
+            return Ok(false);
+        };
+        let event: StoredEvent = decode(bytes.value())?;
+        drop(bytes);
+        Entries::of(&event).remove(&mut self.listing)?;
+        let key = (event.external_id.as_str(), event.client_app_id.as_str());
+        if self.keys.get(key).map_err(fail)?.map(|g| g.value()) == Some(id) {
+            self.keys.remove(key).map_err(fail)?;
+        }
+        Ok(true)
+    }
+}
 
 impl Embedded {
     /// Purges up to `most` events expired by `now` (unix seconds), in one transaction: how many.
     pub async fn purge_expired(&self, now: i64, most: usize) -> Result<usize, StoreError> {
         self.write(move |txn| {
             let mut expiry = txn.open_table(EXPIRY).map_err(fail)?;
-            let mut events = txn.open_table(EVENTS).map_err(fail)?;
-            let mut keys = txn.open_table(EVENT_KEYS).map_err(fail)?;
-            let mut listing = txn.open_table(LISTING).map_err(fail)?;
+            let mut stored = Stored {
+                events: txn.open_table(EVENTS).map_err(fail)?,
+                keys: txn.open_table(EVENT_KEYS).map_err(fail)?,
+                listing: txn.open_table(LISTING).map_err(fail)?,
+            };
             let due: Vec<(i64, u64)> = expiry
                 .range(..=(now, u64::MAX))
                 .map_err(fail)?
@@ -26,16 +53,7 @@ impl Embedded {
                 .collect::<Result<_, _>>()?;
             for (at, id) in &due {
                 expiry.remove((*at, *id)).map_err(fail)?;
-                let Some(bytes) = events.remove(*id).map_err(fail)? else {
-                    continue;
-                };
-                let event: StoredEvent = decode(bytes.value())?;
-                drop(bytes);
-                Entries::of(&event).remove(&mut listing)?;
-                let key = (event.external_id.as_str(), event.client_app_id.as_str());
-                if keys.get(key).map_err(fail)?.map(|g| g.value()) == Some(*id) {
-                    keys.remove(key).map_err(fail)?;
-                }
+                stored.remove(*id)?;
             }
             Ok(due.len())
         })

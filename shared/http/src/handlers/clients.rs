@@ -23,11 +23,26 @@ pub async fn get(app: &App, call: &Call) -> Answer {
 /// PUT `/clients/{clientAppId}`: replaces the client's settings.
 pub async fn set(app: &App, call: &Call) -> Answer {
     let body = json_body(&call.request, &app.limits)?;
+    let caller = call.caller()?;
     let settings = app
         .settings
-        .put(call.caller()?, call.param("clientAppId"), &body)
+        .put(caller, call.param("clientAppId"), &body)
         .await
         .map_err(failure)?;
+    // What was stored before the retention goes by a sweep (what is stored from now on carries
+    // its expiry). Should it not start, the admin is told, and setting it again starts one.
+    if let Some(days) = settings.retention_days {
+        let ports = &app.ports;
+        caliper_core::retention::Sweeper::start(
+            &*ports.jobs,
+            &*ports.erasure_steps,
+            caller,
+            &settings.client_app_id,
+            days,
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
+    }
     Ok(ok(&json!({ "client": settings })))
 }
 
