@@ -2,10 +2,14 @@
 indexes and the quarantine is gone from every answer and from exports made afterwards, the
 receipt names no one, the same erasure again removes nothing, and one client's erasure leaves the
 others' events."""
+import json
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from conftest import start_local
 
 V1P2 = "http://purl.imsglobal.org/ctx/caliper/v1p2"
 SENSOR = "https://example.edu/sensors/erasure"
@@ -37,6 +41,13 @@ def erase(local, body):
             return read["erasure"]
         time.sleep(0.05)
     raise AssertionError("the erasure did not finish in 60 s")
+
+
+def until(condition, what, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen in {seconds} s"
+        time.sleep(0.05)
 
 
 def ids(local, path, client="e2e-admin"):
@@ -114,3 +125,65 @@ def test_an_erasure_by_email_within_one_client_leaves_the_others(backend, reques
     assert status == 403
     status, refused = local.request("POST", "/erasures", {"actorId": "someone", "actorEmail": email}, client="e2e-admin")
     assert status == 400 and [e["path"] for e in refused["errors"]] == ["/actorEmail"], refused
+
+
+
+class DownReceiver:
+    """A webhook receiver that answers 503 while `down`, then 204: what it was sent, and what it
+    answered, by Caliper id."""
+
+    def __init__(self):
+        self.down, self.answers, self.lock = True, [], threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with receiver.lock:
+                    status = 503 if receiver.down else 204
+                    receiver.answers.append((body["externalId"], status))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def ids(self, status=None):
+        with self.lock:
+            return {id_ for id_, answered in self.answers if status in (None, answered)}
+
+
+@pytest.mark.parametrize("backend", ["embedded", "aws"])
+def test_a_pending_delivery_of_an_erased_event_is_never_made(backend, tmp_path):
+    receiver = DownReceiver()
+    # Retries a tenth of a second apart locally (whole seconds on SQS), as many as it takes.
+    local = start_local(backend, tmp_path, "--allow-private-webhooks", "--webhook-retry-ms", "100",
+                        "--webhook-retry-max-ms", "400", "--webhook-attempts", "100")
+    log = local.args_log()
+    start_log = log.stat().st_size
+    try:
+        status, webhook = local.request("POST", "/webhooks/", {"name": "All", "targetUrl": receiver.url,
+                                                               "secret": "whsec-erasure-0123456789", "active": True},
+                                        client="e2e-subscriber")
+        assert status == 201, webhook
+        learner = f"https://example.edu/users/{uuid.uuid4().hex[:8]}"
+        erased = [tool_use(learner), tool_use({"id": learner, "type": "Person"})]
+        kept = tool_use({"id": "https://example.edu/users/kept", "type": "Person"})
+        send(local, "e2e-subscriber", [*erased, kept])
+        # Every delivery was tried, and waits for its retry while the receiver is down.
+        until(lambda: receiver.ids() >= {e["id"] for e in [*erased, kept]}, "the first attempts")
+
+        erasure = erase(local, {"actorId": learner})
+        assert (erasure["state"], erasure["events"]) == ("completed", 2), erasure
+        receiver.down = False
+        dropped = lambda: log.read_bytes()[start_log:].count(b"the event is no longer stored; delivery dropped")
+        until(lambda: kept["id"] in receiver.ids(204) and dropped() >= 2, "the deliveries to settle")
+        assert not receiver.ids(204) & {e["id"] for e in erased}, receiver.answers
+    finally:
+        local.stop()
+        receiver.server.shutdown()
