@@ -14,6 +14,16 @@ pub enum Visibility {
     All,
 }
 
+impl Visibility {
+    /// One client's events, or (none) every client's.
+    pub fn of(client_app_id: Option<&str>) -> Self {
+        match client_app_id {
+            Some(client) => Self::Own(client.to_owned()),
+            None => Self::All,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     NewestFirst,

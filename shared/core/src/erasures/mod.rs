@@ -151,10 +151,7 @@ impl ErasureRequest {
     /// The listing of the learner's events, across clients unless one is named.
     pub fn query(&self) -> EventQuery {
         EventQuery {
-            visibility: match &self.client_app_id {
-                Some(client) => Visibility::Own(client.clone()),
-                None => Visibility::All,
-            },
+            visibility: Visibility::of(self.client_app_id.as_deref()),
             filter: self.subject.filter(),
             order: Order::OldestFirst,
         }

@@ -98,10 +98,7 @@ impl ExportRequest {
     /// together).
     pub fn query(&self) -> EventQuery {
         EventQuery {
-            visibility: match &self.client_app_id {
-                Some(client) => Visibility::Own(client.clone()),
-                None => Visibility::All,
-            },
+            visibility: Visibility::of(self.client_app_id.as_deref()),
             filter: EventFilter {
                 sensor: self.sensor.clone(),
                 data_version: self.data_version.clone(),
