@@ -5,10 +5,13 @@ rules (moto's ConsumedCapacity is a constant), and priced at on-demand list pric
 
     target/test-venv/bin/python tests/e2e/cost.py [--events 10000] [--per-envelope 10]
 
-Needs `cargo build --bins` and moto at $CALIPER_TEST_MOTO_URL (default http://127.0.0.1:5000).
+Needs `cargo build --bins`; uses moto at $CALIPER_TEST_MOTO_URL (default http://127.0.0.1:5000),
+or starts one there (from `target/test-venv`, which `tests/run.sh` makes) when none answers.
 """
 import argparse
+import atexit
 import base64
+import subprocess
 import json
 import math
 import os
@@ -24,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lambda_emulator import EVENTS_DIR, Receiver, Stack, client, make_resources  # noqa: E402
+from lambda_emulator import DEBUG, EVENTS_DIR, ROOT, Receiver, Stack, client, make_resources  # noqa: E402
 
 # US East (N. Virginia), on demand, list prices as published in December 2026.
 PRICES = {
@@ -239,6 +242,38 @@ def envelope(client_index, n, events_per):
             "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": data}
 
 
+# The binaries the workload runs.
+FUNCTIONS = ("submit-events", "process-events", "query-events", "webhooks", "deliver-webhooks")
+
+
+def ensure_moto(url):
+    """moto at `url`: the one answering there, or one started from the test tools (stopped at exit)."""
+    def answers():
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=2).close()
+            return True
+        except OSError:
+            return False
+
+    if answers():
+        return None
+    server = ROOT / "target" / "test-venv" / "bin" / "moto_server"
+    if not server.exists():
+        sys.exit(f"nothing answers at {url} and {server} is missing: run tests/run.sh once (it installs moto), "
+                 "or start moto_server and set CALIPER_TEST_MOTO_URL")
+    port = urllib.parse.urlsplit(url).port or 5000
+    log = open(ROOT / "target" / "moto-cost.log", "ab")
+    process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    atexit.register(process.terminate)
+    deadline = time.monotonic() + 30
+    while not answers():
+        if process.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"moto_server did not start on port {port} (is it taken?): see target/moto-cost.log")
+        time.sleep(0.1)
+    print(f"started moto on {url} (log: target/moto-cost.log)", file=sys.stderr)
+    return process
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10000)
@@ -247,6 +282,10 @@ def main():
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     moto = os.environ.get("CALIPER_TEST_MOTO_URL", "http://127.0.0.1:5000")
+    missing = [name for name in ("caliper-admin", *FUNCTIONS) if not (DEBUG / name).exists()]
+    if missing:
+        sys.exit(f"cost.py needs the debug binaries ({', '.join(missing)} missing): run `cargo build --bins` first")
+    ensure_moto(moto)
 
     meter = Meter(moto)
     resources = make_resources(moto)

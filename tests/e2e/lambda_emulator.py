@@ -216,8 +216,10 @@ def make_resources(moto_url):
            "CALIPER_JOBS_TABLE": f"jobs-{suffix}", "CALIPER_EVENTS_TABLE": f"events-{suffix}",
            "CALIPER_WEBHOOKS_TABLE": f"webhooks-{suffix}", "CALIPER_QUEUE_NAME": f"queue-{suffix}",
            "CALIPER_DELIVERY_QUEUE_NAME": f"deliveries-{suffix}"}
-    out = subprocess.run([str(DEBUG / "caliper-admin"), "resources"], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    made = subprocess.run([str(DEBUG / "caliper-admin"), "resources"], env=env, capture_output=True, text=True)
+    if made.returncode != 0:
+        raise RuntimeError(f"caliper-admin resources failed against {moto_url}:\n{made.stderr.strip()}")
+    out = made.stdout
     made = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     # The optional queue Canvas writes to (the template makes it with the CanvasClientAppId
     # parameter), with its dead-letter queue.
