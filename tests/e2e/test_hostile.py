@@ -253,6 +253,8 @@ def test_every_refusal_is_in_the_error_shape_even_the_http_layers(embedded):
         (b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, ""),
         (b"GET /" + b"x" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, ""),
         (b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 500_000 + b"\r\n\r\n", 431, "/headers"),
+        # Ours, below hyper's buffer: refused whether or not hyper saw the head whole.
+        (b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 300_000 + b"\r\n\r\n", 431, "/headers"),
         # A body whose chunked framing is broken.
         (b"POST /connectors/canvas/" + b"0" * 32 + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
          b"zz\r\nxx\r\n", 400, ""),

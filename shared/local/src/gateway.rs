@@ -81,6 +81,23 @@ pub fn router(
 
 async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    // Hyper refuses a head only once its read buffer (~400 KiB) is full and unparsed: whether a
+    // larger one arrived whole first is timing. Ours is the bound, well under that.
+    let head: usize = parts.uri.to_string().len()
+        + parts
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if head > MAX_HEAD_BYTES {
+        let message = format!(
+            "The request's headers are larger than this server reads ({} KiB in all, 100 headers at most)",
+            MAX_HEAD_BYTES >> 10
+        );
+        let problem = Problem::new("/headers", message.clone());
+        let error = ApiError::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message);
+        return closing(to_axum(error.with_errors(vec![problem]).into_response()));
+    }
     let path = parts.uri.path().to_owned();
     let method = parts.method.as_str().to_owned();
 
@@ -438,6 +455,8 @@ fn busy(gateway: &Gateway, waiting: Waiting) -> Response {
 
 /// A body's first buffer: most bodies fit in it at once.
 const MIN_BODY_BUFFER: usize = 64 << 10;
+/// A request's URI and headers at most (API Gateway's own bound is far lower, 10 KiB).
+const MAX_HEAD_BYTES: usize = 256 << 10;
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers

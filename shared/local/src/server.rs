@@ -386,7 +386,7 @@ fn hyper_refusal(buf: &[u8]) -> Option<(usize, Vec<u8>)> {
     let (line, path, message) = match status {
         "400" => ("400 Bad Request", "", "The request could not be read as HTTP/1.1: its request line or a header is malformed"),
         "414" => ("414 URI Too Long", "", "The request's URI is longer than this server reads; send the parameters in the body or fewer of them"),
-        "431" => ("431 Request Header Fields Too Large", "/headers", "The request's headers are larger than this server reads (about 400 KiB in all, 100 headers at most)"),
+        "431" => ("431 Request Header Fields Too Large", "/headers", "The request's headers are larger than this server reads (256 KiB in all, 100 headers at most)"),
         _ => return None,
     };
     let body = serde_json::json!({
