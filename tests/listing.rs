@@ -462,3 +462,38 @@ caliper_tests::on_every_backend!(
     listings_match_a_brute_force_filter,
     a_stored_event_is_listed_whole,
 );
+
+/// `CALIPER_INDEX_SHARDS` may be raised on a table that holds events: a listing reads shards 0 to
+/// the count − 1, so what fewer shards wrote is all still there. Lowered, it would not be (which is
+/// why the setting's documentation forbids it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_raised_shard_count_lists_what_fewer_shards_wrote() {
+    let aws = caliper_tests::aws_world(5).await;
+    let with_shards = |shards: u64| {
+        let settings = caliper_aws::AwsSettings {
+            index_shards: shards,
+            ..aws.settings.clone()
+        };
+        caliper_aws::ports(&aws.sdk, &settings)
+    };
+    let written: Vec<StoredEvent> = world().into_iter().take(300).collect();
+    store(&with_shards(3), &written).await;
+    let every = EventQuery {
+        visibility: Visibility::All,
+        filter: EventFilter::default(),
+        order: Order::NewestFirst,
+    };
+    let mut expected = written.clone();
+    expected.sort_by_key(|e| std::cmp::Reverse(Position::of(e)));
+    for shards in [3, 8, 64] {
+        let reader = with_shards(shards).reader;
+        let page = reader
+            .list(&every, &Start::Offset(0), 1000)
+            .await
+            .expect("list");
+        assert_eq!(ids(&page.events), ids(&expected), "{shards} shards");
+        assert_eq!(reader.count(&every).await.expect("count"), 300);
+    }
+    let fewer = with_shards(2).reader.count(&every).await.expect("count");
+    assert!(fewer < 300, "2 shards still counted {fewer}");
+}

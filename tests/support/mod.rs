@@ -43,6 +43,7 @@ pub async fn aws_world(max_receives: u32) -> AwsWorld {
         queue_name: format!("queue-{suffix}"),
         max_receives,
         job_ttl_days: 30,
+        index_shards: 8,
         webhooks_table: format!("webhooks-{suffix}"),
         delivery_queue_url: None,
         delivery_queue_name: format!("deliveries-{suffix}"),

@@ -12,6 +12,10 @@ pub struct AwsSettings {
     pub max_receives: u32,
     /// `CALIPER_JOB_TTL_DAYS`, default 30: how long job records are kept.
     pub job_ttl_days: i64,
+    /// `CALIPER_INDEX_SHARDS`, default 8: write partitions per listing key, so that one key takes
+    /// this many times DynamoDB's 1,000 writes/s of a partition. Only ever raised on a table:
+    /// entries written in a shard above a lowered count would drop out of listings.
+    pub index_shards: u64,
     /// `CALIPER_WEBHOOKS_TABLE`, default `caliper-webhooks`.
     pub webhooks_table: String,
     /// `CALIPER_DELIVERY_QUEUE_URL`; when unset, found by `CALIPER_DELIVERY_QUEUE_NAME` (default
@@ -88,6 +92,7 @@ impl AwsSettings {
             // SQS's maxReceiveCount is from 1 to 1000.
             max_receives: vars.number("CALIPER_MAX_RECEIVES", 5, 1, 1000)?,
             job_ttl_days: vars.number("CALIPER_JOB_TTL_DAYS", 30, 1, 36_500)?,
+            index_shards: vars.number("CALIPER_INDEX_SHARDS", 8, 1, crate::indexes::MAX_SHARDS)?,
             webhooks_table: text("CALIPER_WEBHOOKS_TABLE", "caliper-webhooks"),
             delivery_queue_url: vars.text("CALIPER_DELIVERY_QUEUE_URL"),
             delivery_queue_name: text("CALIPER_DELIVERY_QUEUE_NAME", "caliper-deliveries"),

@@ -2,7 +2,8 @@
 //! client, written with a condition so that each client's event of an id is stored once. An admin finds every client's event of one id with one Query of its partition. The
 //! id counter is one reserved item of the same table, updated once per batch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
@@ -14,9 +15,10 @@ use futures::future::{join_all, try_join_all};
 
 use crate::errors::store_error;
 use crate::event_item::{
-    self, allocated_id, from_item, key, key_of, Item, CLIENT_APP_ID, COUNTER, DOCUMENT_PROJECTION,
-    EXTERNAL_ID, ID_PROJECTION, LAST_ID,
+    self, allocated_id, from_item, key, key_of, Item, CLIENTS, CLIENT_APP_ID, CLIENT_SET, COUNTER,
+    DOCUMENT_PROJECTION, EXTERNAL_ID, ID_PROJECTION, LAST_ID,
 };
+use crate::indexes::{DEFAULT_SHARDS, MAX_SHARDS};
 
 /// Concurrent writes per batch: enough to hide latency, few enough to stay polite to the table.
 const WRITE_CONCURRENCY: usize = 16;
@@ -27,6 +29,11 @@ const BATCH_GET_KEYS: usize = 100;
 pub struct DynamoEvents {
     pub(crate) client: Client,
     pub(crate) table: String,
+    /// Write partitions per listing key (see `indexes`).
+    pub(crate) shards: u64,
+    /// Clients this process has seen in the directory of clients ([`CLIENTS`]): each is added
+    /// once per process, not once per event.
+    directory: Arc<Mutex<HashSet<String>>>,
 }
 
 impl DynamoEvents {
@@ -34,6 +41,69 @@ impl DynamoEvents {
         Self {
             client,
             table: table.into(),
+            shards: DEFAULT_SHARDS,
+            directory: Arc::default(),
+        }
+    }
+
+    /// Adds the clients of `events` to the directory of clients, before their events are written:
+    /// a listing of every event reads the clients the directory names.
+    async fn enter_clients(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        let new: Vec<String> = {
+            let known = self
+                .directory
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let new: BTreeSet<&String> = events
+                .iter()
+                .map(|e| &e.client_app_id)
+                .filter(|c| !known.contains(*c))
+                .collect();
+            new.into_iter().cloned().collect()
+        };
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CLIENTS.0, CLIENTS.1)))
+            .update_expression(format!("ADD {CLIENT_SET} :clients"))
+            .expression_attribute_values(":clients", AttributeValue::Ss(new.clone()))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem (client directory)", e))?;
+        self.directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(new);
+        Ok(())
+    }
+
+    /// Every client that ever stored an event, in no order.
+    pub(crate) async fn clients(&self) -> Result<Vec<String>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CLIENTS.0, CLIENTS.1)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem (client directory)", e))?;
+        Ok(output
+            .item()
+            .and_then(|item| item.get(CLIENT_SET))
+            .and_then(|set| set.as_ss().ok())
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The same table with `shards` write partitions per listing key.
+    pub fn with_shards(self, shards: u64) -> Self {
+        Self {
+            shards: shards.clamp(1, MAX_SHARDS),
+            ..self
         }
     }
 
@@ -47,7 +117,7 @@ impl DynamoEvents {
         // BatchGetItem refuses duplicate keys.
         let unique: Vec<&EventKey> = keys
             .iter()
-            .filter(|k| k.external_id != COUNTER.1)
+            .filter(|k| k.external_id != COUNTER.1 && k.external_id != CLIENTS.1)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -126,7 +196,7 @@ impl DynamoEvents {
             ))),
             _ => Err(error),
         };
-        let item = match event_item::to_item(event) {
+        let item = match event_item::to_item(event, self.shards) {
             Ok(item) => item,
             Err(error) => return refused(error),
         };
@@ -215,6 +285,7 @@ impl EventStore for DynamoEvents {
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
+        self.enter_clients(events).await?;
         let mut outcomes = Vec::with_capacity(events.len());
         for chunk in events.chunks(WRITE_CONCURRENCY) {
             outcomes.extend(try_join_all(chunk.iter().map(|event| self.insert_one(event))).await?);
@@ -271,7 +342,7 @@ impl EventStore for DynamoEvents {
     }
 
     async fn get(&self, event: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
-        if event.external_id == COUNTER.1 {
+        if event.external_id == COUNTER.1 || event.external_id == CLIENTS.1 {
             return Ok(None);
         }
         let output = self
@@ -287,7 +358,7 @@ impl EventStore for DynamoEvents {
     }
 
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
-        if external_id == COUNTER.1 {
+        if external_id == COUNTER.1 || external_id == CLIENTS.1 {
             return Ok(Vec::new());
         }
         let mut clients = Vec::new();

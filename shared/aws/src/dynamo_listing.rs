@@ -1,15 +1,15 @@
-//! Listings on DynamoDB: each is a Query of one index key's shards, in parallel, merged by position.
-//! Pages read index entries (keys, and the fields a filter tests) and then fetch only the page's
-//! events; counts read entries, never events.
+//! Listings on DynamoDB: each is a Query of one index key's shards (every client's key, for every
+//! event), in parallel, merged by position. Pages read index entries (keys, and the fields a
+//! filter tests) and then fetch only the page's events; counts read entries, never events.
 
 use std::collections::VecDeque;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
-use caliper_core::query::Plan;
+use caliper_core::query::{Index, Plan};
 use caliper_core::{EventKey, EventPage, EventQuery, EventReader, Order, Start, StoreError};
-use futures::future::try_join_all;
+use futures::{stream, StreamExt, TryStreamExt};
 
 use crate::dynamo_events::DynamoEvents;
 use crate::errors::store_error;
@@ -17,7 +17,11 @@ use crate::event_item::{
     key_of, version_field, Item, ACTOR_EMAIL, ACTOR_ID, CLIENT_APP_ID, DATA_VERSION, EXTERNAL_ID,
     NOT_CONFORMANT, POSITION, SENSOR,
 };
-use crate::indexes::{partition, table_plan, Gsi, SHARDS};
+use crate::indexes::{partition, table_plan, Gsi};
+
+/// Queries in flight at once for one listing: every client's shards, for every event, can be
+/// hundreds.
+const PARALLEL_QUERIES: usize = 32;
 
 /// One index entry: where it sits and which event it names.
 struct Entry {
@@ -25,7 +29,7 @@ struct Entry {
     event: EventKey,
 }
 
-/// A shard's entries read so far, and where its next page begins.
+/// A partition's entries read so far, and where its next page begins.
 #[derive(Default)]
 struct Shard {
     entries: VecDeque<Entry>,
@@ -39,18 +43,21 @@ impl Shard {
     }
 }
 
-/// The Query of one shard of a plan, between two sort keys, with the plan's residual as filter.
+/// The Query of one partition of a plan (a shard of one of its keys), between two sort keys, with
+/// the plan's residual as filter.
 struct ShardQuery<'a> {
     events: &'a DynamoEvents,
     index: Gsi,
     plan: Plan,
+    /// The partition key values to read and merge: each key's shards.
+    partitions: Vec<String>,
     low: String,
     high: String,
     order: Order,
 }
 
 impl ShardQuery<'_> {
-    fn request(&self, shard: u64) -> QueryFluentBuilder {
+    fn request(&self, partition: &str) -> QueryFluentBuilder {
         let index = self.index;
         let mut request = self
             .events
@@ -61,7 +68,7 @@ impl ShardQuery<'_> {
             .key_condition_expression("#k = :k AND #p BETWEEN :low AND :high")
             .expression_attribute_names("#k", index.key)
             .expression_attribute_names("#p", POSITION)
-            .expression_attribute_values(":k", AttributeValue::S(partition(shard, &self.plan.key)))
+            .expression_attribute_values(":k", AttributeValue::S(partition.to_owned()))
             .expression_attribute_values(":low", AttributeValue::S(self.low.clone()))
             .expression_attribute_values(":high", AttributeValue::S(self.high.clone()))
             .scan_index_forward(self.order == Order::OldestFirst);
@@ -112,15 +119,15 @@ impl ShardQuery<'_> {
         request
     }
 
-    /// One page of a shard's entries (at most `limit` read), and where the next begins.
+    /// One page of a partition's entries (at most `limit` read), and where the next begins.
     async fn page(
         &self,
-        shard: u64,
+        partition: &str,
         resume: Option<Item>,
         limit: i32,
     ) -> Result<(Vec<Entry>, Option<Item>), StoreError> {
         let output = self
-            .request(shard)
+            .request(partition)
             .projection_expression(format!("{EXTERNAL_ID}, {CLIENT_APP_ID}, #p"))
             .limit(limit)
             .set_exclusive_start_key(resume)
@@ -140,13 +147,13 @@ impl ShardQuery<'_> {
         Ok((entries, output.last_evaluated_key))
     }
 
-    /// How many entries of a shard pass the filter.
-    async fn count(&self, shard: u64) -> Result<u64, StoreError> {
+    /// How many entries of a partition pass the filter.
+    async fn count(&self, partition: &str) -> Result<u64, StoreError> {
         let mut total = 0u64;
         let mut resume = None;
         loop {
             let output = self
-                .request(shard)
+                .request(partition)
                 .select(Select::Count)
                 .set_exclusive_start_key(resume)
                 .send()
@@ -160,12 +167,15 @@ impl ShardQuery<'_> {
         }
     }
 
-    /// Entries across every shard, in order, from the `skip`-th on, at most `take`: each shard is
-    /// read a chunk at a time, and only when the merge has used up what was read of it. Skipped
-    /// entries are read but not kept.
+    /// Entries across every partition, in order, from the `skip`-th on, at most `take`: each
+    /// partition is read a chunk at a time, and only when the merge has used up what was read of
+    /// it. Skipped entries are read but not kept.
     async fn merged(&self, skip: usize, take: usize) -> Result<Vec<Entry>, StoreError> {
         let wanted = skip.saturating_add(take);
-        let shards_len = SHARDS as usize;
+        let shards_len = self.partitions.len();
+        if shards_len == 0 {
+            return Ok(Vec::new());
+        }
         // Enough per shard for the whole page when events spread evenly, and a little over.
         let chunk = i32::try_from((wanted.div_ceil(shards_len) + 8).min(1000)).unwrap_or(1000);
         let mut shards: Vec<Shard> = (0..shards_len).map(|_| Shard::default()).collect();
@@ -176,12 +186,13 @@ impl ShardQuery<'_> {
                 .filter(|&s| shards[s].entries.is_empty() && shards[s].may_have_more())
                 .collect();
             if !empty.is_empty() {
-                let pages = try_join_all(
-                    empty
-                        .iter()
-                        .map(|&s| self.page(s as u64, shards[s].resume.take(), chunk)),
-                )
-                .await?;
+                let resumes: Vec<Option<Item>> =
+                    empty.iter().map(|&s| shards[s].resume.take()).collect();
+                let pages: Vec<_> = stream::iter(empty.clone().into_iter().zip(resumes))
+                    .map(|(s, resume)| self.page(&self.partitions[s], resume, chunk))
+                    .buffered(PARALLEL_QUERIES)
+                    .try_collect()
+                    .await?;
                 for (s, (entries, resume)) in empty.into_iter().zip(pages) {
                     let shard = &mut shards[s];
                     shard.entries.extend(entries);
@@ -212,17 +223,33 @@ impl ShardQuery<'_> {
 }
 
 impl DynamoEvents {
-    fn shard_query(&self, query: &EventQuery, start: &Start) -> Option<ShardQuery<'_>> {
-        let (low, high) = query.key_range(start)?;
+    async fn shard_query(
+        &self,
+        query: &EventQuery,
+        start: &Start,
+    ) -> Result<Option<ShardQuery<'_>>, StoreError> {
+        let Some((low, high)) = query.key_range(start) else {
+            return Ok(None);
+        };
         let (index, plan) = table_plan(query);
-        Some(ShardQuery {
+        // Every event is every client's events.
+        let keys = match plan.index {
+            Index::All => self.clients().await?,
+            _ => vec![plan.key.clone()],
+        };
+        let partitions = keys
+            .iter()
+            .flat_map(|key| (0..self.shards).map(move |shard| partition(shard, key)))
+            .collect();
+        Ok(Some(ShardQuery {
             events: self,
             index,
             plan,
+            partitions,
             low,
             high,
             order: query.order,
-        })
+        }))
     }
 }
 
@@ -238,7 +265,7 @@ impl EventReader for DynamoEvents {
             events: Vec::new(),
             more: false,
         };
-        let Some(reader) = self.shard_query(query, start) else {
+        let Some(reader) = self.shard_query(query, start).await? else {
             return Ok(empty);
         };
         let skip = match start {
@@ -265,10 +292,14 @@ impl EventReader for DynamoEvents {
     }
 
     async fn count(&self, query: &EventQuery) -> Result<u64, StoreError> {
-        let Some(reader) = self.shard_query(query, &Start::Offset(0)) else {
+        let Some(reader) = self.shard_query(query, &Start::Offset(0)).await? else {
             return Ok(0);
         };
-        let counts = try_join_all((0..SHARDS).map(|s| reader.count(s))).await?;
+        let counts: Vec<u64> = stream::iter(0..reader.partitions.len())
+            .map(|p| reader.count(&reader.partitions[p]))
+            .buffered(PARALLEL_QUERIES)
+            .try_collect()
+            .await?;
         Ok(counts.into_iter().sum())
     }
 }

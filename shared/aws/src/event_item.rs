@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use caliper_core::{EventKey, Position, StoreError, StoredEvent};
 use serde_json::Value;
 
-use crate::indexes::{gsi, partition, SHARDS, TABLE_INDEXES};
+use crate::indexes::{gsi, partition, TABLE_INDEXES};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -49,6 +49,11 @@ pub const EXPIRES_AT: &str = "expiresAt";
 
 /// The id counter's item: a key no event can have (not an IRI).
 pub const COUNTER: (&str, &str) = ("#counter", "#counter:event-id");
+/// The directory of clients that ever stored an event, one item beside the counter's (no app
+/// client's id has a `#`): a listing of every event reads each one's key of the client index.
+pub const CLIENTS: (&str, &str) = ("#counter", "#clients");
+/// The directory's one attribute: a string set of client ids (400 KB: about 10,000 clients).
+pub const CLIENT_SET: &str = "clients";
 
 /// The attributes every index keeps for the filters its key does not settle ([`CLIENT_APP_ID`], a
 /// key of the table, is in every index).
@@ -124,7 +129,7 @@ pub fn version_field(data_version: &str) -> String {
 
 /// The item of `event`: its key, its compressed document, its index keys and kept fields. An
 /// event of about a kilobyte then fits, with its index keys, in one write unit (1 KB).
-pub fn to_item(event: &StoredEvent) -> Result<Item, StoreError> {
+pub fn to_item(event: &StoredEvent, shards: u64) -> Result<Item, StoreError> {
     let mut doc = serde_json::to_value(event)
         .map_err(|e| StoreError::invalid("an event not writable as JSON").caused_by(e))?;
     if let Value::Object(fields) = &mut doc {
@@ -164,7 +169,7 @@ pub fn to_item(event: &StoredEvent) -> Result<Item, StoreError> {
         )),
     );
     // Its entry in each index it belongs to, in the shard of its allocated id.
-    let shard = event.id % SHARDS;
+    let shard = event.id % shards;
     for index in TABLE_INDEXES {
         if let (Some(gsi), Some(key)) = (gsi(index), index.key_of(event)) {
             put(gsi.key, s(&partition(shard, &key)));
@@ -239,7 +244,7 @@ mod tests {
     #[test]
     fn an_event_reads_back_from_its_item_as_it_was_stored() {
         let event = event();
-        let item = to_item(&event).unwrap_or_else(|e| panic!("{e}"));
+        let item = to_item(&event, 8).unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(item.get(DOC), Some(AttributeValue::B(_))));
         assert_eq!(
             key_of(&item),
@@ -257,7 +262,7 @@ mod tests {
 
     #[test]
     fn the_item_holds_every_kept_field_and_each_index_key() {
-        let item = to_item(&event()).unwrap_or_else(|e| panic!("{e}"));
+        let item = to_item(&event(), 8).unwrap_or_else(|e| panic!("{e}"));
         for field in KEPT_FIELDS {
             assert!(item.contains_key(field), "{field}");
         }
@@ -266,7 +271,7 @@ mod tests {
             problems: vec![caliper_core::Problem::new("/object/type", "unknown")],
             ..event()
         };
-        let item = to_item(&flagged).unwrap_or_else(|e| panic!("{e}"));
+        let item = to_item(&flagged, 8).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(text(&item, DATA_VERSION).as_deref(), Some("v1p2!"));
         assert_eq!(
             from_item(&item).and_then(Result::ok),

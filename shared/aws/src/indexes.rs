@@ -2,27 +2,34 @@
 //! `caliper_core::query` is read from them (an item's index keys are written by `event_item`).
 //!
 //! Every index entry costs a write unit per event, the largest part of what ingesting costs
-//! (shared/aws/README.md, "Cost"), so the table has four indexes, not one per plan: the caller's own events,
-//! every event, an actor's and an email's. Each keeps the fields a filter tests, so that a sensor
-//! or Caliper version (few per client) is tested on the entries of the client's (or every) events
-//! instead of having indexes of its own.
+//! (shared/aws/README.md, "Cost"), so the table has three indexes, not one per plan: a client's
+//! events, an actor's and an email's. Every event (an admin's listing) is the clients' keys of the
+//! client index merged: the clients that ever stored an event are kept in one directory item
+//! (`dynamo_events`), so no key is written by every event. Each index keeps the fields a filter
+//! tests, so that a sensor or Caliper version (few per client) is tested on the entries of the
+//! client's (or every) events instead of having indexes of its own.
 //!
 //! Every index is sorted by `position` (event time, then allocated id) and partitioned by its key
-//! with a shard number in front: `"{shard}|{key}"`, the shard being the allocated id modulo
-//! [`SHARDS`]. No key is then written by every event (the "all events" key alone would be), and a
-//! listing reads the shards of its key in parallel and merges them.
+//! with a shard number in front: `"{shard}|{key}"`, the shard being the allocated id modulo the
+//! table's shard count (`CALIPER_INDEX_SHARDS`, [`DEFAULT_SHARDS`]). No key then takes more than
+//! its shards' share of the writes (the "all events" key would take every event's), and a
+//! listing reads the shards of its key in parallel and merges them. The count may be raised on a
+//! table, never lowered: a listing reads shards 0 to count − 1, so every entry written under a
+//! smaller count is still read.
 
 use caliper_core::query::{Index, Plan, Residual, Visibility};
 use caliper_core::EventQuery;
 use sha2::{Digest, Sha256};
 
-/// Write partitions per index key. Fixed for the life of a table: stored keys carry it.
-pub const SHARDS: u64 = 8;
+/// Write partitions per index key unless `CALIPER_INDEX_SHARDS` says otherwise.
+pub const DEFAULT_SHARDS: u64 = 8;
+/// The most shards a key may have: a listing page queries each of them.
+pub const MAX_SHARDS: u64 = 64;
 
 pub use crate::event_item::{KEPT_FIELDS, POSITION};
 
 /// The domain's indexes that the table has; plans on the others are read through these.
-pub const TABLE_INDEXES: [Index; 4] = [Index::All, Index::Client, Index::Actor, Index::Email];
+pub const TABLE_INDEXES: [Index; 3] = [Index::Client, Index::Actor, Index::Email];
 
 /// One index as DynamoDB knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,18 +41,18 @@ pub struct Gsi {
     pub keeps_fields: bool,
 }
 
-/// Every event's index.
-const ALL: Gsi = Gsi {
-    name: "byAll",
-    key: "kAll",
+/// A client's events: with every client's key, every event.
+const CLIENT: Gsi = Gsi {
+    name: "byClient",
+    key: "kClient",
     keeps_fields: true,
 };
 
-/// The table's index of one of [`TABLE_INDEXES`] (`None` for the others).
+/// The table's index of one of [`TABLE_INDEXES`], and the client index for every event
+/// ([`Index::All`], read by the keys of every client); `None` for the others.
 pub fn gsi(index: Index) -> Option<Gsi> {
     let (name, key) = match index {
-        Index::All => return Some(ALL),
-        Index::Client => ("byClient", "kClient"),
+        Index::All | Index::Client => return Some(CLIENT),
         Index::Actor => ("byActor", "kActor"),
         Index::Email => ("byEmail", "kEmail"),
         Index::Sensor | Index::ClientSensor | Index::Version | Index::ClientVersion => return None,
@@ -79,7 +86,7 @@ pub fn table_plan(query: &EventQuery) -> (Gsi, Plan) {
             ..Residual::default()
         },
     };
-    (gsi(index).unwrap_or(ALL), plan)
+    (gsi(index).unwrap_or(CLIENT), plan)
 }
 
 /// The indexes in the template's terms (`GlobalSecondaryIndexes`), for the check that it agrees.

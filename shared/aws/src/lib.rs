@@ -94,7 +94,10 @@ pub fn ports(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
     let queue = |url: &Option<String>, setting: &'static str| -> Arc<SqsQueue> {
         Arc::new(SqsQueue::new(sqs.clone(), url.clone(), setting))
     };
-    let events = Arc::new(DynamoEvents::new(dynamo.clone(), &settings.events_table));
+    let events = Arc::new(
+        DynamoEvents::new(dynamo.clone(), &settings.events_table)
+            .with_shards(settings.index_shards),
+    );
     let records: Arc<dyn caliper_core::RecordStore> =
         Arc::new(DynamoRecords::new(dynamo.clone(), &settings.webhooks_table));
     Ports {
