@@ -1,6 +1,7 @@
 //! Events in DynamoDB (each item as `event_item` maps it), keyed by their Caliper id and their
 //! client, written with a condition so that each client's event of an id is stored once. An admin finds every client's event of one id with one Query of its partition. The
-//! id counter is one reserved item of the same table, updated once per batch.
+//! id counter is one reserved item of the same table, updated once per batch; the directory of
+//! clients with events another, read by a listing of every event (`dynamo_listing`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
