@@ -92,7 +92,7 @@ pub async fn parts_complete_once_in_part_order(ports: Ports) {
     assert_eq!(
         ports
             .jobs
-            .complete_part(&job.id, 2, &[result(5), result(6)], now)
+            .complete_part(&job.id, 2, job.parts, &[result(5), result(6)], now)
             .await
             .expect("part 2"),
         JobState::Active
@@ -100,7 +100,7 @@ pub async fn parts_complete_once_in_part_order(ports: Ports) {
     assert_eq!(
         ports
             .jobs
-            .complete_part(&job.id, 0, &[result(1)], now)
+            .complete_part(&job.id, 0, job.parts, &[result(1)], now)
             .await
             .expect("part 0"),
         JobState::Active
@@ -109,7 +109,7 @@ pub async fn parts_complete_once_in_part_order(ports: Ports) {
     assert_eq!(
         ports
             .jobs
-            .complete_part(&job.id, 0, &[result(99)], now)
+            .complete_part(&job.id, 0, job.parts, &[result(99)], now)
             .await
             .expect("part 0 again"),
         JobState::Active
@@ -117,7 +117,7 @@ pub async fn parts_complete_once_in_part_order(ports: Ports) {
     assert_eq!(
         ports
             .jobs
-            .complete_part(&job.id, 1, &[result(3)], now)
+            .complete_part(&job.id, 1, job.parts, &[result(3)], now)
             .await
             .expect("part 1"),
         JobState::Completed
@@ -142,6 +142,45 @@ pub async fn parts_complete_once_in_part_order(ports: Ports) {
     );
 }
 
+pub async fn a_one_part_job_completes_from_waiting_and_keeps_its_first_results(ports: Ports) {
+    let job = new_job(1);
+    ports.jobs.create(&job).await.expect("create");
+    let now = Utc::now();
+    let state = ports
+        .jobs
+        .complete_part(&job.id, 0, job.parts, &[result(1), result(2)], now)
+        .await
+        .expect("part 0");
+    assert_eq!(state, JobState::Completed);
+    // Delivered again (after an activation, as a redelivery does): nothing changes.
+    ports.jobs.mark_active(&job.id).await.expect("active");
+    let again = ports
+        .jobs
+        .complete_part(&job.id, 0, job.parts, &[result(9)], Utc::now())
+        .await
+        .expect("part 0 again");
+    assert_eq!(again, JobState::Completed);
+    let read = ports.jobs.get(&job.id).await.expect("get").expect("exists");
+    assert_eq!(
+        (read.state, read.results, read.processed_on.is_some()),
+        (JobState::Completed, vec![result(1), result(2)], true)
+    );
+    // A failed one-part job stays failed when its part comes after.
+    let failed = new_job(1);
+    ports.jobs.create(&failed).await.expect("create");
+    ports
+        .jobs
+        .mark_failed(&failed.id, "given up", Utc::now())
+        .await
+        .expect("fail");
+    let state = ports
+        .jobs
+        .complete_part(&failed.id, 0, failed.parts, &[result(3)], Utc::now())
+        .await
+        .expect("late part");
+    assert_eq!(state, JobState::Failed);
+}
+
 pub async fn failed_is_final_and_says_why(ports: Ports) {
     let job = new_job(2);
     ports.jobs.create(&job).await.expect("create");
@@ -152,13 +191,13 @@ pub async fn failed_is_final_and_says_why(ports: Ports) {
         .expect("fail");
     let state = ports
         .jobs
-        .complete_part(&job.id, 0, &[result(1)], Utc::now())
+        .complete_part(&job.id, 0, job.parts, &[result(1)], Utc::now())
         .await
         .expect("part 0");
     let state = if state == JobState::Failed {
         ports
             .jobs
-            .complete_part(&job.id, 1, &[result(2)], Utc::now())
+            .complete_part(&job.id, 1, job.parts, &[result(2)], Utc::now())
             .await
             .expect("part 1")
     } else {
@@ -841,6 +880,7 @@ caliper_tests::on_every_backend!(
     a_purged_event_is_gone_and_leaves_no_tombstone,
     a_new_job_waits,
     parts_complete_once_in_part_order,
+    a_one_part_job_completes_from_waiting_and_keeps_its_first_results,
     failed_is_final_and_says_why,
     ids_are_allocated_in_disjoint_increasing_ranges,
     each_event_is_stored_once,

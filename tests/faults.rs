@@ -122,10 +122,11 @@ impl JobStore for RecordingJobs {
         &self,
         id: &str,
         part: u32,
+        parts: u32,
         results: &[caliper_core::EventResult],
         at: chrono::DateTime<Utc>,
     ) -> Result<JobState, StoreError> {
-        self.inner.complete_part(id, part, results, at).await
+        self.inner.complete_part(id, part, parts, results, at).await
     }
     async fn mark_failed(
         &self,

@@ -62,6 +62,7 @@ impl JobStore for MemoryJobs {
         &self,
         id: &str,
         part: u32,
+        _parts: u32,
         results: &[EventResult],
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError> {

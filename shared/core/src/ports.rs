@@ -107,11 +107,13 @@ pub trait JobStore: Send + Sync {
 
     /// Records one part's results, once: a part recorded before keeps its first results. When every
     /// part is recorded the job becomes `completed` with `processed_on = now` (a `failed` job stays
-    /// failed). Returns the state after the call.
+    /// failed). Returns the state after the call. `parts` is the job's part count as the part's
+    /// message says: a store may finish a one-part job in a single write.
     async fn complete_part(
         &self,
         id: &str,
         part: u32,
+        parts: u32,
         results: &[EventResult],
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError>;

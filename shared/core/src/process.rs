@@ -81,7 +81,11 @@ impl Processor {
         message: &JobMessage,
         redelivered: bool,
     ) -> Result<JobState, StoreError> {
-        self.jobs.mark_active(&message.job_id).await?;
+        // A one-part job goes from waiting to completed in the write that records its part; one
+        // of several parts, or a part delivered again, shows the job at work meanwhile.
+        if message.parts > 1 || redelivered {
+            self.jobs.mark_active(&message.job_id).await?;
+        }
 
         let external_ids: Vec<String> = message.events.iter().map(external_id).collect();
         // Under the `flag` policy (a part with problems), items that cannot be stored at all.
@@ -268,7 +272,13 @@ impl Processor {
         }
         let state = self
             .jobs
-            .complete_part(&message.job_id, message.part, &results, Utc::now())
+            .complete_part(
+                &message.job_id,
+                message.part,
+                message.parts,
+                &results,
+                Utc::now(),
+            )
             .await?;
         // The job's latency so far: from its acceptance to this part's record (the dashboard's).
         let latency_ms = message

@@ -118,6 +118,7 @@ impl JobStore for Embedded {
         &self,
         id: &str,
         part: u32,
+        _parts: u32,
         results: &[EventResult],
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError> {
