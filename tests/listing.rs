@@ -497,3 +497,206 @@ async fn a_raised_shard_count_lists_what_fewer_shards_wrote() {
     let fewer = with_shards(2).reader.count(&every).await.expect("count");
     assert!(fewer < 300, "2 shards still counted {fewer}");
 }
+
+/// An email's events are its actors' in DynamoDB (no email index): the item naming an email's
+/// actors loses an actor when its last event of the email is deleted or purged, in any client,
+/// is gone with the last, and takes the actor again when one of its events is stored after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_emails_actors_are_forgotten_with_their_last_event_and_entered_again() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use caliper_aws::event_item::{email_key, EMAIL_ACTORS, EMAIL_FORGETTING, EMAIL_WRITES};
+    use caliper_core::EventKey;
+
+    let aws = caliper_tests::aws_world(5).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let table = aws.settings.events_table.clone();
+    let email = "ann@example.edu";
+    let item = || {
+        let dynamo = dynamo.clone();
+        let table = table.clone();
+        async move {
+            dynamo
+                .get_item()
+                .table_name(table)
+                .set_key(Some(email_key(email)))
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("GetItem")
+                .item
+        }
+    };
+    let actors = |item: &Option<std::collections::HashMap<String, AttributeValue>>| {
+        let mut set: Vec<String> = item
+            .as_ref()
+            .and_then(|i| i.get(EMAIL_ACTORS))
+            .and_then(|s| s.as_ss().ok())
+            .cloned()
+            .unwrap_or_default();
+        set.sort();
+        set
+    };
+    let event = |id: u64, client: &str, actor: &str| {
+        let caliper = json!({
+            "id": format!("urn:uuid:00000000-0000-4000-8000-{id:012}"), "type": "ToolUseEvent",
+            "action": "Used",
+            "actor": {"id": actor, "type": "Person", "extensions": {"email": "Ann@Example.edu"}},
+            "object": {"id": "https://example.edu", "type": "SoftwareApplication"},
+            "eventTime": "2024-05-01T12:00:00.000Z"
+        });
+        StoredEvent::from_event(
+            &caliper,
+            id,
+            "https://example.edu/sensors/1",
+            "2024-05-01T12:00:01.000Z",
+            caliper_validation::CALIPER_V1P2,
+            client,
+            Utc::now(),
+        )
+    };
+    let (one, two) = ("https://example.edu/users/1", "https://example.edu/users/2");
+    let written = vec![
+        event(1, "client-a", one),
+        event(2, "client-b", one),
+        event(3, "client-a", two),
+    ];
+    store(&aws.ports, &written).await;
+    assert_eq!(actors(&item().await), vec![one, two]);
+    let by_email = EventQuery {
+        visibility: Visibility::All,
+        filter: EventFilter {
+            actor_email: Some(email.to_owned()),
+            ..EventFilter::default()
+        },
+        order: Order::OldestFirst,
+    };
+    let listed = |ports: Ports| {
+        let query = by_email.clone();
+        async move {
+            let page = ports
+                .reader
+                .list(&query, &Start::Offset(0), 100)
+                .await
+                .expect("list");
+            let mut found = ids(&page.events);
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(listed(aws.ports.clone()).await, vec![1, 2, 3]);
+
+    let key = |e: &StoredEvent| EventKey::new(&e.client_app_id, &e.external_id);
+    // Actor one still has an event in client-b.
+    aws.ports
+        .events
+        .delete(&[key(&written[0])])
+        .await
+        .expect("delete");
+    assert_eq!(actors(&item().await), vec![one, two]);
+    // Its last one, purged: forgotten.
+    aws.ports
+        .events
+        .purge(&[key(&written[1])])
+        .await
+        .expect("purge");
+    assert_eq!(actors(&item().await), vec![two]);
+    aws.ports
+        .events
+        .delete(&[key(&written[2])])
+        .await
+        .expect("delete");
+    assert!(item().await.is_none(), "nothing of the email is left");
+    assert_eq!(listed(aws.ports.clone()).await, Vec::<u64>::new());
+
+    // Stored again after the erasure: entered again, and listed.
+    store(&aws.ports, &[event(4, "client-c", one)]).await;
+    assert_eq!(actors(&item().await), vec![one]);
+    assert_eq!(listed(aws.ports.clone()).await, vec![4]);
+    // While an erasure is deciding, an event of an actor the item has writes it all the same (so
+    // that the erasure's removal fails and it looks again).
+    dynamo
+        .update_item()
+        .table_name(&table)
+        .set_key(Some(email_key(email)))
+        .update_expression("SET #f = :now")
+        .expression_attribute_names("#f", EMAIL_FORGETTING)
+        .expression_attribute_values(":now", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("mark");
+    let writes = |item: &Option<std::collections::HashMap<String, AttributeValue>>| {
+        item.as_ref()
+            .and_then(|i| i.get(EMAIL_WRITES))
+            .and_then(|n| n.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    let before = writes(&item().await);
+    store(&aws.ports, &[event(5, "client-c", one)]).await;
+    let after = item().await;
+    assert_eq!(writes(&after), before.map(|n| n + 1));
+    assert!(after.is_some_and(|i| !i.contains_key(EMAIL_FORGETTING)));
+    // Without the mark, an actor the item has is not written again.
+    store(&aws.ports, &[event(6, "client-c", one)]).await;
+    assert_eq!(writes(&item().await), before.map(|n| n + 1));
+}
+
+/// A table written before the directory of clients and the emails' items: the upgrade adds them
+/// from its events, and listings of every event and of an email find them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upgrade_gives_an_older_table_its_directory_and_email_items() {
+    use caliper_aws::event_item::{email_key, key, CLIENTS};
+
+    let aws = caliper_tests::aws_world(5).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let table = aws.settings.events_table.clone();
+    let written: Vec<StoredEvent> = world().into_iter().take(200).collect();
+    store(&aws.ports, &written).await;
+    // What an older version wrote: the events alone.
+    let emails: std::collections::BTreeSet<String> =
+        written.iter().filter_map(|e| e.actor_email()).collect();
+    assert!(emails.len() > 3, "{emails:?}");
+    let mut reserved: Vec<_> = emails.iter().map(|e| email_key(e)).collect();
+    reserved.push(key(CLIENTS.0, CLIENTS.1));
+    for item in reserved {
+        dynamo
+            .delete_item()
+            .table_name(&table)
+            .set_key(Some(item))
+            .send()
+            .await
+            .expect("DeleteItem");
+    }
+    let count = |filter: EventFilter| {
+        let reader = caliper_aws::ports(&aws.sdk, &aws.settings).reader;
+        async move {
+            let query = EventQuery {
+                visibility: Visibility::All,
+                filter,
+                order: Order::NewestFirst,
+            };
+            reader.count(&query).await.expect("count")
+        }
+    };
+    let email = emails.first().cloned().unwrap_or_default();
+    let of_email = || EventFilter {
+        actor_email: Some(email.clone()),
+        ..EventFilter::default()
+    };
+    let expected = written
+        .iter()
+        .filter(|e| e.actor_email().as_ref() == Some(&email))
+        .count() as u64;
+    assert_eq!(count(EventFilter::default()).await, 0);
+    assert_eq!(count(of_email()).await, 0);
+
+    let events = caliper_aws::DynamoEvents::new(dynamo.clone(), &table);
+    let upgraded = events.upgrade().await.expect("upgrade");
+    assert_eq!(upgraded.events, 200);
+    let with_email = written.iter().filter(|e| e.actor_email().is_some()).count() as u64;
+    assert_eq!(upgraded.with_email, with_email);
+    assert_eq!(count(EventFilter::default()).await, 200);
+    assert_eq!(count(of_email()).await, expected);
+    // Again: nothing changes.
+    assert_eq!(events.upgrade().await.expect("again"), upgraded);
+    assert_eq!(count(of_email()).await, expected);
+}

@@ -5,6 +5,7 @@
 //!   new client calls the API at once, without a redeploy.
 //! - `keys create|list|revoke`: API keys, for producers that cannot fetch tokens (Open edX, the
 //!   IMS sensors), kept in the stack's records table as the API's `/keys` keeps them;
+//! - `upgrade-events`: what an events table written by an earlier version lacks, added;
 //! - `resources`: the tables, queues and keys the functions need, made in an emulator (moto) for
 //!   `cargo lambda watch`, printed as the environment the functions read.
 //!
@@ -44,6 +45,14 @@ enum Command {
         table: String,
         #[command(subcommand)]
         action: KeyAction,
+    },
+    /// Adds what an events table written by an earlier version lacks (the directory of clients,
+    /// each email's actors), from its events: run once after deploying over such a table, before
+    /// answering erasures by email. Running it again adds nothing.
+    UpgradeEvents {
+        /// The events table (stack output `EventsTableName`).
+        #[arg(long, env = "CALIPER_EVENTS_TABLE")]
+        table: String,
     },
     /// Makes the tables, queues, keys and a user pool in the emulator at AWS_ENDPOINT_URL where
     /// missing, and prints the functions' environment (KEY=value lines, for
@@ -152,6 +161,18 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             println!("{answer:#}");
+        }
+        Command::UpgradeEvents { table } => {
+            let events =
+                caliper_aws::DynamoEvents::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+            let done = events
+                .upgrade()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot upgrade the events table {table}: {e}"))?;
+            println!(
+                "{:#}",
+                json!({"events": done.events, "withEmail": done.with_email})
+            );
         }
         Command::Resources => {
             let settings = caliper_aws::AwsSettings::from_env()?;

@@ -1,7 +1,8 @@
 //! Events in DynamoDB (each item as `event_item` maps it), keyed by their Caliper id and their
 //! client, written with a condition so that each client's event of an id is stored once. An admin finds every client's event of one id with one Query of its partition. The
 //! id counter is one reserved item of the same table, updated once per batch; the directory of
-//! clients with events another, read by a listing of every event (`dynamo_listing`).
+//! clients with events another, read by a listing of every event (`dynamo_listing`); each email's
+//! actors are items of their own (`dynamo_emails`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,6 +15,7 @@ use aws_sdk_dynamodb::Client;
 use caliper_core::{ErrorKind, EventKey, EventStore, InsertOutcome, StoreError, StoredEvent};
 use futures::future::{join_all, try_join_all};
 
+use crate::dynamo_emails::EmailActor;
 use crate::errors::store_error;
 use crate::event_item::{
     self, allocated_id, from_item, key, key_of, Item, CLIENTS, CLIENT_APP_ID, CLIENT_SET, COUNTER,
@@ -47,17 +49,19 @@ impl DynamoEvents {
         }
     }
 
-    /// Adds the clients of `events` to the directory of clients, before their events are written:
-    /// a listing of every event reads the clients the directory names.
-    async fn enter_clients(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
+    /// Adds clients to the directory of clients, before their events are written: a listing of
+    /// every event reads the clients the directory names.
+    pub(crate) async fn enter_clients<'a>(
+        &self,
+        clients: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), StoreError> {
         let new: Vec<String> = {
             let known = self
                 .directory
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let new: BTreeSet<&String> = events
-                .iter()
-                .map(|e| &e.client_app_id)
+            let new: BTreeSet<&String> = clients
+                .into_iter()
                 .filter(|c| !known.contains(*c))
                 .collect();
             new.into_iter().cloned().collect()
@@ -112,7 +116,7 @@ impl DynamoEvents {
     pub(crate) async fn batch_get(
         &self,
         keys: &[EventKey],
-        projection: &str,
+        projection: Option<&str>,
         consistent: bool,
     ) -> Result<Vec<Item>, StoreError> {
         // BatchGetItem refuses duplicate keys.
@@ -133,7 +137,7 @@ impl DynamoEvents {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
                     .consistent_read(consistent)
-                    .projection_expression(projection)
+                    .set_projection_expression(projection.map(str::to_owned))
                     .build()
                     .map_err(|e| StoreError::new(e.to_string()))?;
                 let mut output = self
@@ -178,7 +182,7 @@ impl DynamoEvents {
     ) -> Result<HashMap<EventKey, StoredEvent>, StoreError> {
         let mut events = HashMap::with_capacity(keys.len());
         for item in self
-            .batch_get(keys, DOCUMENT_PROJECTION, consistent)
+            .batch_get(keys, Some(DOCUMENT_PROJECTION), consistent)
             .await?
         {
             let (Some(key), Some(event)) = (key_of(&item), from_item(&item)) else {
@@ -190,11 +194,17 @@ impl DynamoEvents {
     }
 
     /// One conditional put; an event DynamoDB refuses as it is is [`InsertOutcome::Refused`].
-    async fn insert_one(&self, event: &StoredEvent) -> Result<InsertOutcome, StoreError> {
+    /// With it, the actor and email of the event stored under its key (this one, or the one
+    /// before it), for the email's item.
+    async fn insert_one(
+        &self,
+        event: &StoredEvent,
+    ) -> Result<(InsertOutcome, Option<EmailActor>), StoreError> {
         let refused = |error: StoreError| match error.kind {
-            ErrorKind::Invalid => Ok(InsertOutcome::Refused(format!(
-                "the event cannot be stored as it is: {error}"
-            ))),
+            ErrorKind::Invalid => Ok((
+                InsertOutcome::Refused(format!("the event cannot be stored as it is: {error}")),
+                None,
+            )),
             _ => Err(error),
         };
         let item = match event_item::to_item(event, self.shards) {
@@ -211,7 +221,7 @@ impl DynamoEvents {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(InsertOutcome::Inserted),
+            Ok(_) => Ok((InsertOutcome::Inserted, EmailActor::of_event(event))),
             Err(e) => match e.as_service_error() {
                 Some(failed) if failed.is_conditional_check_failed_exception() => {
                     let old = match failed {
@@ -219,11 +229,12 @@ impl DynamoEvents {
                         _ => None,
                     };
                     if old.is_some_and(event_item::is_tombstone) {
-                        return Ok(InsertOutcome::Erased);
+                        return Ok((InsertOutcome::Erased, None));
                     }
                     let existing = old.and_then(allocated_id);
+                    let stored = old.and_then(EmailActor::of_item);
                     match existing {
-                        Some(id) => Ok(InsertOutcome::Exists(id)),
+                        Some(id) => Ok((InsertOutcome::Exists(id), stored)),
                         None => self
                             .find_ids(
                                 &event.client_app_id,
@@ -231,7 +242,7 @@ impl DynamoEvents {
                             )
                             .await?
                             .get(&event.external_id)
-                            .map(|id| InsertOutcome::Exists(*id))
+                            .map(|id| (InsertOutcome::Exists(*id), None))
                             .ok_or_else(|| {
                                 StoreError::retryable(format!(
                                     "event {} was neither stored nor found",
@@ -278,7 +289,7 @@ impl EventStore for DynamoEvents {
             .iter()
             .map(|id| EventKey::new(client_app_id, id))
             .collect();
-        let items = self.batch_get(&keys, ID_PROJECTION, true).await?;
+        let items = self.batch_get(&keys, Some(ID_PROJECTION), true).await?;
         Ok(items
             .iter()
             .filter_map(|item| Some((key_of(item)?.external_id, allocated_id(item)?)))
@@ -286,17 +297,28 @@ impl EventStore for DynamoEvents {
     }
 
     async fn insert_new(&self, events: &[StoredEvent]) -> Result<Vec<InsertOutcome>, StoreError> {
-        self.enter_clients(events).await?;
+        self.enter_clients(events.iter().map(|e| &e.client_app_id))
+            .await?;
         let mut outcomes = Vec::with_capacity(events.len());
+        let mut stored = Vec::new();
         for chunk in events.chunks(WRITE_CONCURRENCY) {
-            outcomes.extend(try_join_all(chunk.iter().map(|event| self.insert_one(event))).await?);
+            for (outcome, email) in
+                try_join_all(chunk.iter().map(|event| self.insert_one(event))).await?
+            {
+                outcomes.push(outcome);
+                stored.extend(email);
+            }
         }
+        // After the events (see `dynamo_emails`); a failure here retries the batch, whose events
+        // are then found stored, and entered again.
+        self.enter_emails(stored).await?;
         Ok(outcomes)
     }
 
     async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
         let now = chrono::Utc::now().timestamp();
         let mut deleted = 0;
+        let mut forgotten = Vec::new();
         for chunk in keys.chunks(WRITE_CONCURRENCY) {
             let puts = chunk.iter().map(|key| {
                 self.client
@@ -312,13 +334,16 @@ impl EventStore for DynamoEvents {
                     .attributes()
                     .is_some_and(|item| allocated_id(item).is_some());
                 deleted += u64::from(was_event);
+                forgotten.extend(old.attributes().and_then(EmailActor::of_item));
             }
         }
+        self.forget_emails(forgotten).await?;
         Ok(deleted)
     }
 
     async fn purge(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
         let mut purged = 0;
+        let mut forgotten = Vec::new();
         for chunk in keys.chunks(WRITE_CONCURRENCY) {
             // An event's item only: a tombstone (no allocated id) stays.
             let deletes = chunk.iter().map(|key| {
@@ -327,11 +352,15 @@ impl EventStore for DynamoEvents {
                     .table_name(&self.table)
                     .set_key(Some(event_item::key(&key.client_app_id, &key.external_id)))
                     .condition_expression(format!("attribute_exists({})", event_item::ALLOCATED_ID))
+                    .return_values(ReturnValue::AllOld)
                     .send()
             });
             for delete in join_all(deletes).await {
                 match delete {
-                    Ok(_) => purged += 1,
+                    Ok(old) => {
+                        purged += 1;
+                        forgotten.extend(old.attributes().and_then(EmailActor::of_item));
+                    }
                     Err(e)
                         if e.as_service_error()
                             .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
@@ -339,6 +368,7 @@ impl EventStore for DynamoEvents {
                 }
             }
         }
+        self.forget_emails(forgotten).await?;
         Ok(purged)
     }
 

@@ -1,5 +1,5 @@
 //! Listings on DynamoDB: each is a Query of one index key's shards (every client's key, for every
-//! event), in parallel, merged by position. Pages read index entries (keys, and the fields a
+//! event; every actor's of an email, for an email), in parallel, merged by position. Pages read index entries (keys, and the fields a
 //! filter tests) and then fetch only the page's events; counts read entries, never events.
 
 use std::collections::VecDeque;
@@ -232,9 +232,10 @@ impl DynamoEvents {
             return Ok(None);
         };
         let (index, plan) = table_plan(query);
-        // Every event is every client's events.
+        // Every event is every client's events; an email's, its actors'.
         let keys = match plan.index {
             Index::All => self.clients().await?,
+            Index::Email => self.actors_of(&plan.key).await?,
             _ => vec![plan.key.clone()],
         };
         let partitions = keys

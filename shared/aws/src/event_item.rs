@@ -55,6 +55,18 @@ pub const CLIENTS: (&str, &str) = ("#counter", "#clients");
 /// The directory's one attribute: a string set of client ids (400 KB: about 10,000 clients).
 pub const CLIENT_SET: &str = "clients";
 
+/// An email's actors ([`email_key`]): one item per email, beside the events, read by a listing or
+/// an erasure of an email, which then reads those actors' keys of the actor index
+/// (`dynamo_emails`). Its sort key is no client's (no app client's id has a `#`).
+pub const EMAIL_ITEM: &str = "#actors";
+/// The email item's actors: a string set of actor ids.
+pub const EMAIL_ACTORS: &str = "actors";
+/// How often the email item was added to (a number): what an erasure's removal is conditional on.
+pub const EMAIL_WRITES: &str = "additions";
+/// Set while an erasure decides which actors to forget: any event with the email stored then
+/// adds its actor again, so that the removal's condition fails.
+pub const EMAIL_FORGETTING: &str = "forgetting";
+
 /// The attributes every index keeps for the filters its key does not settle ([`CLIENT_APP_ID`], a
 /// key of the table, is in every index).
 pub const KEPT_FIELDS: [&str; 4] = [SENSOR, ACTOR_ID, ACTOR_EMAIL, DATA_VERSION];
@@ -83,6 +95,25 @@ pub fn key(client_app_id: &str, external_id: &str) -> Item {
         (EXTERNAL_ID.to_owned(), s(external_id)),
         (CLIENT_APP_ID.to_owned(), s(client_app_id)),
     ])
+}
+
+/// The key of the item of an email's actors (an email longer than a partition key may be is
+/// replaced by its SHA-256, which only the same email shares).
+pub fn email_key(email: &str) -> Item {
+    key(
+        EMAIL_ITEM,
+        &partition(0, email).replacen("0|", "#email|", 1),
+    )
+}
+
+/// The actor and the email of an event's item, when it has both.
+pub fn actor_and_email(item: &Item) -> Option<(String, String)> {
+    Some((text(item, ACTOR_ID)?, text(item, ACTOR_EMAIL)?))
+}
+
+/// When an event's item expires (none: it is kept).
+pub fn expires_at(item: &Item) -> Option<i64> {
+    item.get(EXPIRES_AT)?.as_n().ok()?.parse().ok()
 }
 
 /// The key of a read item (one projected with both key attributes).

@@ -2,12 +2,14 @@
 //! `caliper_core::query` is read from them (an item's index keys are written by `event_item`).
 //!
 //! Every index entry costs a write unit per event, the largest part of what ingesting costs
-//! (shared/aws/README.md, "Cost"), so the table has three indexes, not one per plan: a client's
-//! events, an actor's and an email's. Every event (an admin's listing) is the clients' keys of the
-//! client index merged: the clients that ever stored an event are kept in one directory item
-//! (`dynamo_events`), so no key is written by every event. Each index keeps the fields a filter
-//! tests, so that a sensor or Caliper version (few per client) is tested on the entries of the
-//! client's (or every) events instead of having indexes of its own.
+//! (shared/aws/README.md, "Cost"), so the table has two indexes, not one per plan: a client's
+//! events and an actor's. Every event (an admin's listing) is the clients' keys of the client
+//! index merged: the clients that ever stored an event are kept in one directory item
+//! (`dynamo_events`), so no key is written by every event. An email's events are its actors'
+//! keys of the actor index merged, with the email tested per entry: an item per email names its
+//! actors (`dynamo_emails`), written when an event brings an actor it lacks, not per event. Each
+//! index keeps the fields a filter tests, so that a sensor or Caliper version (few per client) is
+//! tested on the entries of the client's (or every) events instead of having indexes of its own.
 //!
 //! Every index is sorted by `position` (event time, then allocated id) and partitioned by its key
 //! with a shard number in front: `"{shard}|{key}"`, the shard being the allocated id modulo the
@@ -29,7 +31,7 @@ pub const MAX_SHARDS: u64 = 64;
 pub use crate::event_item::{KEPT_FIELDS, POSITION};
 
 /// The domain's indexes that the table has; plans on the others are read through these.
-pub const TABLE_INDEXES: [Index; 3] = [Index::Client, Index::Actor, Index::Email];
+pub const TABLE_INDEXES: [Index; 2] = [Index::Client, Index::Actor];
 
 /// One index as DynamoDB knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,27 +50,32 @@ const CLIENT: Gsi = Gsi {
     keeps_fields: true,
 };
 
-/// The table's index of one of [`TABLE_INDEXES`], and the client index for every event
-/// ([`Index::All`], read by the keys of every client); `None` for the others.
+/// An actor's events: with the actors of an email, the email's.
+const ACTOR: Gsi = Gsi {
+    name: "byActor",
+    key: "kActor",
+    keeps_fields: true,
+};
+
+/// The table's index of one of [`TABLE_INDEXES`], the client index for every event
+/// ([`Index::All`], read by the keys of every client) and the actor index for an email (read by
+/// the keys of the email's actors); `None` for the others.
 pub fn gsi(index: Index) -> Option<Gsi> {
-    let (name, key) = match index {
-        Index::All | Index::Client => return Some(CLIENT),
-        Index::Actor => ("byActor", "kActor"),
-        Index::Email => ("byEmail", "kEmail"),
-        Index::Sensor | Index::ClientSensor | Index::Version | Index::ClientVersion => return None,
-    };
-    Some(Gsi {
-        name,
-        key,
-        keeps_fields: true,
-    })
+    match index {
+        Index::All | Index::Client => Some(CLIENT),
+        Index::Actor | Index::Email => Some(ACTOR),
+        Index::Sensor | Index::ClientSensor | Index::Version | Index::ClientVersion => None,
+    }
 }
 
-/// How the table answers `query`: the domain's plan, or where it names an index the table does
-/// not have (a sensor or a version), the caller's or every event, with the sensor and version
-/// tested per entry.
+/// How the table answers `query`: the domain's plan (an email's on its actors' keys, with the
+/// email tested per entry), or where it names an index the table does not have (a sensor or a
+/// version), the caller's or every event, with the sensor and version tested per entry.
 pub fn table_plan(query: &EventQuery) -> (Gsi, Plan) {
-    let plan = query.plan();
+    let mut plan = query.plan();
+    if plan.index == Index::Email {
+        plan.residual.actor_email = Some(plan.key.clone());
+    }
     if let Some(gsi) = gsi(plan.index) {
         return (gsi, plan);
     }

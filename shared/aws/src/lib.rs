@@ -1,11 +1,13 @@
 //! DynamoDB, SQS, S3 and KMS adapters for the domain's ports, and the settings that name the resources.
 
 mod config;
+mod dynamo_emails;
 mod dynamo_events;
 mod dynamo_jobs;
 mod dynamo_listing;
 mod dynamo_quarantine;
 mod dynamo_records;
+mod dynamo_upgrade;
 mod errors;
 pub mod event_item;
 pub mod indexes;
@@ -20,6 +22,7 @@ pub use dynamo_events::DynamoEvents;
 pub use dynamo_jobs::DynamoJobs;
 pub use dynamo_quarantine::DynamoQuarantine;
 pub use dynamo_records::DynamoRecords;
+pub use dynamo_upgrade::Upgraded;
 pub use kms::{create_cursor_key, create_secrets_key, KmsSecrets, KmsSigner};
 pub use lambda_sqs::{dead_letters_sqs_event, process_sqs_event, Redelivery};
 pub use resources::{create_queue, create_resources, Queues};
