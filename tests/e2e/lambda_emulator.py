@@ -7,6 +7,8 @@ import queue
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -238,15 +240,109 @@ def make_resources(moto_url):
             "ErasureQueue": made["CALIPER_ERASURE_QUEUE_URL"]}
 
 
-class Stack:
-    """One stack's resources in moto, and its functions started as they are needed."""
+# Batch and transaction calls as IAM authorizes them: by the action on each item.
+IAM_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+               "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
+TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                    "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
 
-    def __init__(self, endpoint, resources, extra_env):
+
+class Calls:
+    """What each function asks of AWS, as IAM would judge it: a proxy in front of moto per
+    function, recording each request as (action, resource), the resource by its logical id in the
+    template (`Table/index/*` for an index, `Bucket/*` for an object)."""
+
+    def __init__(self, moto, resources):
+        self.moto, self.lock, self.made = moto, threading.Lock(), {}
+        self.names = {}
+        for logical, value in resources.items():
+            for one in str(value).split(","):
+                # Tables and buckets by name, queues by their URL's last part, keys by id or ARN.
+                self.names[one] = logical
+                self.names[one.rsplit("/", 1)[-1]] = logical
+        self.proxies = {}
+
+    def endpoint(self, binary):
+        if binary not in self.proxies:
+            self.proxies[binary] = self._proxy(binary)
+        return self.proxies[binary]
+
+    def _record(self, binary, pairs):
+        with self.lock:
+            self.made.setdefault(binary, set()).update(pairs)
+
+    def _name(self, physical):
+        return self.names.get(physical) or self.names.get(str(physical).rsplit("/", 1)[-1], f"unknown:{physical}")
+
+    def judge(self, method, path, target, body):
+        """The (action, resource) pairs IAM checks for one request."""
+        if not target:  # S3's REST calls
+            bucket = path.lstrip("/").split("/", 1)[0].split("?", 1)[0]
+            action = {"PUT": "s3:PutObject", "GET": "s3:GetObject", "HEAD": "s3:GetObject",
+                      "DELETE": "s3:DeleteObject"}.get(method, f"s3:{method}")
+            return {(action, f"{self._name(bucket)}/*")}
+        service, operation = target.split(".", 1)
+        request = json.loads(body or b"{}")
+        if service.startswith("DynamoDB"):
+            if operation in ("TransactWriteItems", "TransactGetItems"):
+                return {(f"dynamodb:{TRANSACT_ACTIONS[kind]}", self._name(item["TableName"]))
+                        for entry in request["TransactItems"] for kind, item in entry.items()}
+            tables = list(request.get("RequestItems", {})) or [request.get("TableName")]
+            suffix = "/index/*" if request.get("IndexName") else ""
+            return {(f"dynamodb:{operation}", self._name(table) + suffix) for table in tables}
+        if service == "AmazonSQS":
+            return {(f"sqs:{IAM_ACTIONS.get(operation, operation)}", self._name(request.get("QueueUrl", "")))}
+        if service == "TrentService":
+            return {(f"kms:{operation}", self._name(request.get("KeyId", "")))}
+        return {(f"{service}:{operation}", "?")}
+
+    def _proxy(self, binary):
+        calls = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                calls._record(binary, calls.judge(self.command, self.path, self.headers.get("X-Amz-Target", ""), body))
+                request = urllib.request.Request(calls.moto + self.path, data=body if body else None, method=self.command)
+                for name, value in self.headers.items():
+                    if name.lower() not in ("host", "content-length", "connection"):
+                        request.add_header(name, value)
+                try:
+                    with urllib.request.urlopen(request) as answer:
+                        status, headers, reply = answer.status, answer.headers, answer.read()
+                except urllib.error.HTTPError as error:
+                    status, headers, reply = error.code, error.headers, error.read()
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_GET = do_PUT = do_DELETE = do_HEAD = do_POST
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class Stack:
+    """One stack's resources in moto, and its functions started as they are needed (each behind
+    its own recording proxy when `calls` is given)."""
+
+    def __init__(self, endpoint, resources, extra_env, calls=None):
         self.endpoint, self.resources, self.extra_env, self.running = endpoint, resources, extra_env, {}
+        self.calls = calls
         LOGS.mkdir(parents=True, exist_ok=True)
 
     def env(self, binary):
-        return {**template_env(binary, self.resources), "AWS_ENDPOINT_URL": self.endpoint, **self.extra_env}
+        endpoint = self.calls.endpoint(binary) if self.calls else self.endpoint
+        return {**template_env(binary, self.resources), "AWS_ENDPOINT_URL": endpoint, **self.extra_env}
 
     def function(self, binary):
         if binary not in self.running:
