@@ -289,7 +289,10 @@ impl EventStore for DynamoEvents {
             .iter()
             .map(|id| EventKey::new(client_app_id, id))
             .collect();
-        let items = self.batch_get(&keys, Some(ID_PROJECTION), true).await?;
+        // Eventually consistent, at half the read units: this read only saves an event sent
+        // again from taking a new id; the conditional put is what stores each id once (one
+        // missed here is found by it, `InsertOutcome::Exists`).
+        let items = self.batch_get(&keys, Some(ID_PROJECTION), false).await?;
         Ok(items
             .iter()
             .filter_map(|item| Some((key_of(item)?.external_id, allocated_id(item)?)))

@@ -1,12 +1,14 @@
-//! Jobs in DynamoDB: one item per job, keyed by `jobId`. Each part's results are a JSON string in
-//! their own attribute (`p0`, `p1`, ...), set only if absent, so recording a part is a single
-//! idempotent UpdateItem however often a message is redelivered, and the parts recorded are the
-//! attributes present. (Items written before kept a `doneParts` set too; it is no longer read:
-//! an emulator's non-atomic ADD could lose one of two concurrent parts from it.)
+//! Jobs in DynamoDB: one item per job, keyed by `jobId`. Each part's results are compressed JSON
+//! in their own attribute (`p0`, `p1`, ...; JSON text in items written before), set only if
+//! absent, so recording a part is a single idempotent UpdateItem however often a message is
+//! redelivered, and the parts recorded are the attributes present. (Items written before kept a
+//! `doneParts` set too; it is no longer read: an emulator's non-atomic ADD could lose one of two
+//! concurrent parts from it.)
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use caliper_core::{EventResult, Job, JobKind, JobState, JobStore, NewJob, StoreError};
@@ -44,6 +46,34 @@ fn time(item: &Item, key: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The largest part's results, unpacked (a part holds at most a few thousand results).
+const RESULTS_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// A part's results as the item keeps them: zstd-compressed JSON (binary), about half the JSON,
+/// since the job item is written again for each part and a write unit is a KB of it.
+fn pack_results(results: &[EventResult]) -> Result<AttributeValue, StoreError> {
+    let json = serde_json::to_vec(results).map_err(|e| StoreError::new(e.to_string()))?;
+    let packed = zstd::bulk::compress(&json, 3)
+        .map_err(|e| StoreError::new(format!("cannot compress a part's results: {e}")))?;
+    Ok(AttributeValue::B(Blob::new(packed)))
+}
+
+/// A part's results as [`pack_results`] keeps them, or as JSON text (items written before).
+fn unpack_results(value: &AttributeValue) -> Result<Vec<EventResult>, StoreError> {
+    let unreadable = |e: String| StoreError::new(format!("job item has unreadable results: {e}"));
+    match value {
+        AttributeValue::S(json) => {
+            serde_json::from_str(json).map_err(|e| unreadable(e.to_string()))
+        }
+        AttributeValue::B(packed) => {
+            let json = zstd::bulk::decompress(packed.as_ref(), RESULTS_MAX_BYTES)
+                .map_err(|e| unreadable(e.to_string()))?;
+            serde_json::from_slice(&json).map_err(|e| unreadable(e.to_string()))
+        }
+        _ => Err(unreadable("neither text nor binary".into())),
+    }
+}
+
 impl DynamoJobs {
     pub fn new(client: Client, table: impl Into<String>, ttl_days: i64) -> Self {
         Self {
@@ -66,11 +96,8 @@ impl DynamoJobs {
             .ok_or_else(|| bad("parts"))?;
         let mut results = Vec::new();
         for part in 0..parts {
-            if let Some(json) = text(item, &format!("p{part}")) {
-                let mut chunk: Vec<EventResult> = serde_json::from_str(json).map_err(|e| {
-                    StoreError::new(format!("job item has unreadable results: {e}"))
-                })?;
-                results.append(&mut chunk);
+            if let Some(packed) = item.get(&format!("p{part}")) {
+                results.append(&mut unpack_results(packed)?);
             }
         }
         let document = |name: &str| {
@@ -144,7 +171,7 @@ impl DynamoJobs {
     async fn complete_alone(
         &self,
         id: &str,
-        results: &str,
+        results: AttributeValue,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let result = self
@@ -157,7 +184,7 @@ impl DynamoJobs {
                 "parts = :one AND attribute_not_exists(p0) AND #state IN (:waiting, :active)",
             )
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":results", s(results))
+            .expression_attribute_values(":results", results)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":waiting", s("waiting"))
             .expression_attribute_values(":active", s("active"))
@@ -238,8 +265,8 @@ impl JobStore for DynamoJobs {
         results: &[EventResult],
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError> {
-        let json = serde_json::to_string(results).map_err(|e| StoreError::new(e.to_string()))?;
-        if parts == 1 && self.complete_alone(id, &json, now).await? {
+        let packed = pack_results(results)?;
+        if parts == 1 && self.complete_alone(id, packed.clone(), now).await? {
             return Ok(JobState::Completed);
         }
         let output = self
@@ -250,7 +277,7 @@ impl JobStore for DynamoJobs {
             .update_expression("SET #part = if_not_exists(#part, :results)")
             .condition_expression("attribute_exists(jobId)")
             .expression_attribute_names("#part", format!("p{part}"))
-            .expression_attribute_values(":results", s(json))
+            .expression_attribute_values(":results", packed)
             .return_values(ReturnValue::AllNew)
             .send()
             .await
@@ -349,5 +376,26 @@ impl JobStore for DynamoJobs {
             values,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_read_back_packed_or_as_text_written_before() {
+        let results = vec![EventResult::new(
+            7,
+            "urn:uuid:7e10e4f3-a0d8-4430-95bd-783ffae4d916".into(),
+            caliper_core::ResultStatus::Stored,
+            Vec::new(),
+        )];
+        let packed = pack_results(&results).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(packed, AttributeValue::B(_)));
+        assert_eq!(unpack_results(&packed).ok(), Some(results.clone()));
+        let text = s(serde_json::to_string(&results).unwrap_or_default());
+        assert_eq!(unpack_results(&text).ok(), Some(results));
+        assert!(unpack_results(&AttributeValue::Bool(true)).is_err());
     }
 }
