@@ -504,7 +504,10 @@ async fn a_raised_shard_count_lists_what_fewer_shards_wrote() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_emails_actors_are_forgotten_with_their_last_event_and_entered_again() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use caliper_aws::event_item::{email_key, EMAIL_ACTORS, EMAIL_FORGETTING, EMAIL_WRITES};
+    use caliper_aws::event_item::{
+        email_key, key as item_key, EMAIL_ACTORS, EMAIL_FORGETTING, EMAIL_WRITES, FORGETTING,
+        FORGETTING_EPOCH,
+    };
     use caliper_core::EventKey;
 
     let aws = caliper_tests::aws_world(5).await;
@@ -612,8 +615,19 @@ async fn an_emails_actors_are_forgotten_with_their_last_event_and_entered_again(
     store(&aws.ports, &[event(4, "client-c", one)]).await;
     assert_eq!(actors(&item().await), vec![one]);
     assert_eq!(listed(aws.ports.clone()).await, vec![4]);
-    // While an erasure is deciding, an event of an actor the item has writes it all the same (so
-    // that the erasure's removal fails and it looks again).
+    // While an erasure is deciding (it moved the forgetting epoch, then marked the item), an event
+    // of an actor the item has writes it all the same, so that the erasure's removal fails and it
+    // looks again.
+    dynamo
+        .update_item()
+        .table_name(&table)
+        .set_key(Some(item_key(FORGETTING.0, FORGETTING.1)))
+        .update_expression("ADD #e :one")
+        .expression_attribute_names("#e", FORGETTING_EPOCH)
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("epoch");
     dynamo
         .update_item()
         .table_name(&table)
@@ -635,8 +649,13 @@ async fn an_emails_actors_are_forgotten_with_their_last_event_and_entered_again(
     let after = item().await;
     assert_eq!(writes(&after), before.map(|n| n + 1));
     assert!(after.is_some_and(|i| !i.contains_key(EMAIL_FORGETTING)));
-    // Without the mark, an actor the item has is not written again.
+    // Without the mark, an actor the item has is not written again, nor read (this process
+    // knows it, and the epoch has not moved).
     store(&aws.ports, &[event(6, "client-c", one)]).await;
+    assert_eq!(writes(&item().await), before.map(|n| n + 1));
+    // Nor by another process, which reads the item once.
+    let other = caliper_aws::ports(&aws.sdk, &aws.settings);
+    store(&other, &[event(7, "client-c", one)]).await;
     assert_eq!(writes(&item().await), before.map(|n| n + 1));
 }
 

@@ -199,8 +199,11 @@ class Meter:
                 reads = [(request.get("ConsistentRead", False), [answer.get("Item")] if answer.get("Item") else [])]
                 per_item = True
             elif operation == "BatchGetItem":
-                reads = [(request["RequestItems"][t].get("ConsistentRead", False), items)
-                         for t, items in answer.get("Responses", {}).items()]
+                # Each key is read as a GetItem would: a key with no item still costs a unit.
+                found = answer.get("Responses", {})
+                reads = [(asked.get("ConsistentRead", False),
+                          found.get(t, []) + [{}] * (len(asked["Keys"]) - len(found.get(t, []))))
+                         for t, asked in request["RequestItems"].items()]
                 per_item = True
             else:
                 items = answer.get("Items", [])

@@ -9,11 +9,15 @@
 //! run at once without losing an actor that still has events:
 //! - a batch is stored first and then its actors entered; an actor the item has is not written
 //!   again unless the item says it is being forgotten ([`EMAIL_FORGETTING`]);
-//! - forgetting marks the item, then looks for events left of each actor, then removes those with
-//!   none on condition that nothing was added since the mark ([`EMAIL_WRITES`]), else looks again.
+//! - forgetting bumps the forgetting epoch ([`FORGETTING`]), marks the item, then looks for events
+//!   left of each actor, then removes those with none on condition that nothing was added since
+//!   the mark ([`EMAIL_WRITES`]), else looks again.
 //!
-//! A batch that read the item before the mark stored its events before it too, so the look finds
-//! them; one that read it after writes, and so fails the removal or comes after it. (The look
+//! A process remembers which actors it entered ([`Known`]) and reads, after each batch, only the
+//! epoch (one small consistent read), trusting what it remembers while the epoch stays; when it
+//! moved, the emails' items are read again. A batch that read the epoch (and so the items) before
+//! the mark stored its events before it too, so the look finds them; one that read it after reads
+//! the items, sees the mark and writes, and so fails the removal or comes after it. (The look
 //! reads the actor index, which DynamoDB updates within about a second: an event stored in that
 //! second before an erasure of the same learner can be missed by it, as by any index read.)
 //!
@@ -21,6 +25,7 @@
 //! most: it is written again when an event outlives it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::PoisonError;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use caliper_core::{EventKey, StoreError, StoredEvent};
@@ -29,8 +34,8 @@ use futures::future::try_join_all;
 use crate::dynamo_events::DynamoEvents;
 use crate::errors::store_error;
 use crate::event_item::{
-    email_key, key_of, text, Item, ACTOR_EMAIL, EMAIL_ACTORS, EMAIL_FORGETTING, EMAIL_WRITES,
-    EXPIRES_AT, EXTERNAL_ID,
+    email_key, key, key_of, text, Item, ACTOR_EMAIL, EMAIL_ACTORS, EMAIL_FORGETTING, EMAIL_WRITES,
+    EXPIRES_AT, EXTERNAL_ID, FORGETTING, FORGETTING_EPOCH,
 };
 use crate::indexes::{gsi, partition};
 
@@ -99,7 +104,48 @@ fn later(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     Some(a?.max(b?))
 }
 
+/// The most (email, actor) pairs a process remembers; past it, it starts over.
+const KNOWN_MOST: usize = 100_000;
+
+/// What a process knows of the emails' items: for the forgetting epoch it read, the (email, actor)
+/// pairs the items hold, each with an expiry the item's is no sooner than (`None`: never).
+#[derive(Default)]
+pub(crate) struct Known {
+    epoch: Option<i64>,
+    pairs: HashMap<(String, String), Option<i64>>,
+}
+
+impl Known {
+    /// Whether the item of `pair`'s email holds its actor until its event expires, as known.
+    fn covers(&self, pair: &EmailActor) -> bool {
+        let key = (pair.email.clone(), pair.actor.clone());
+        match (self.pairs.get(&key), pair.expires_at) {
+            (None, _) => false,
+            (Some(None), _) => true,
+            (Some(Some(_)), None) => false,
+            (Some(Some(item)), Some(event)) => event <= *item,
+        }
+    }
+}
+
 impl DynamoEvents {
+    /// The forgetting epoch, read consistently (0 before any erasure).
+    async fn forgetting_epoch(&self) -> Result<i64, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(FORGETTING.0, FORGETTING.1)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem (forgetting epoch)", e))?;
+        Ok(output
+            .item()
+            .and_then(|item| item.get(FORGETTING_EPOCH)?.as_n().ok()?.parse().ok())
+            .unwrap_or(0))
+    }
+
     /// The actors of `email`'s events (and perhaps a few whose events of it are gone).
     pub(crate) async fn actors_of(&self, email: &str) -> Result<Vec<String>, StoreError> {
         let output = self
@@ -119,6 +165,38 @@ impl DynamoEvents {
 
     /// Enters the actors of stored events in their emails' items, where missing.
     pub(crate) async fn enter_emails(&self, stored: Vec<EmailActor>) -> Result<(), StoreError> {
+        if stored.is_empty() {
+            return Ok(());
+        }
+        let epoch = self.forgetting_epoch().await?;
+        let unknown: Vec<EmailActor> = {
+            let mut known = self.emails.lock().unwrap_or_else(PoisonError::into_inner);
+            if known.epoch != Some(epoch) || known.pairs.len() >= KNOWN_MOST {
+                *known = Known {
+                    epoch: Some(epoch),
+                    pairs: HashMap::new(),
+                };
+            }
+            stored.into_iter().filter(|p| !known.covers(p)).collect()
+        };
+        let learnt: Vec<EmailActor> = unknown.clone();
+        self.enter_unknown(unknown).await?;
+        let mut known = self.emails.lock().unwrap_or_else(PoisonError::into_inner);
+        if known.epoch == Some(epoch) {
+            for pair in learnt {
+                let expiry = known
+                    .pairs
+                    .get(&(pair.email.clone(), pair.actor.clone()))
+                    .map_or(pair.expires_at, |was| later(*was, pair.expires_at));
+                known.pairs.insert((pair.email, pair.actor), expiry);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::enter_emails`] for the pairs this process does not know: their items read, and
+    /// written where they lack an actor, expire too soon or are being forgotten.
+    async fn enter_unknown(&self, stored: Vec<EmailActor>) -> Result<(), StoreError> {
         let mut wanted: BTreeMap<String, (BTreeSet<String>, Option<i64>)> = BTreeMap::new();
         for pair in stored {
             let expiry = pair.expires_at;
@@ -222,6 +300,20 @@ impl DynamoEvents {
         for pair in deleted {
             by_email.entry(pair.email).or_default().insert(pair.actor);
         }
+        if by_email.is_empty() {
+            return Ok(());
+        }
+        // First: from now on, every process reads the items again before trusting what it knows.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(FORGETTING.0, FORGETTING.1)))
+            .update_expression("ADD #e :one")
+            .expression_attribute_names("#e", FORGETTING_EPOCH)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem (forgetting epoch)", e))?;
         for (email, actors) in by_email {
             self.forget(&email, &actors).await?;
         }
@@ -366,6 +458,27 @@ mod tests {
         assert_eq!(later(Some(3), Some(5)), Some(5));
         assert_eq!(later(None, Some(5)), None);
         assert_eq!(later(Some(3), None), None);
+    }
+
+    #[test]
+    fn a_known_pair_covers_events_expiring_no_later_than_its_item() {
+        let pair = |expires_at| EmailActor {
+            email: "ann@e.edu".into(),
+            actor: "https://e.edu/ann".into(),
+            expires_at,
+        };
+        let mut known = Known::default();
+        assert!(!known.covers(&pair(Some(5))));
+        known
+            .pairs
+            .insert(("ann@e.edu".into(), "https://e.edu/ann".into()), Some(10));
+        assert!(known.covers(&pair(Some(10))));
+        assert!(!known.covers(&pair(Some(11))), "outlives the item");
+        assert!(!known.covers(&pair(None)), "kept for ever");
+        known
+            .pairs
+            .insert(("ann@e.edu".into(), "https://e.edu/ann".into()), None);
+        assert!(known.covers(&pair(None)) && known.covers(&pair(Some(99))));
     }
 
     #[test]

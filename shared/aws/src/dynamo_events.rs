@@ -37,6 +37,8 @@ pub struct DynamoEvents {
     /// Clients this process has seen in the directory of clients ([`CLIENTS`]): each is added
     /// once per process, not once per event.
     directory: Arc<Mutex<HashSet<String>>>,
+    /// What this process knows of emails' items (`dynamo_emails`).
+    pub(crate) emails: Arc<Mutex<crate::dynamo_emails::Known>>,
 }
 
 impl DynamoEvents {
@@ -46,6 +48,7 @@ impl DynamoEvents {
             table: table.into(),
             shards: DEFAULT_SHARDS,
             directory: Arc::default(),
+            emails: Arc::default(),
         }
     }
 
@@ -122,7 +125,7 @@ impl DynamoEvents {
         // BatchGetItem refuses duplicate keys.
         let unique: Vec<&EventKey> = keys
             .iter()
-            .filter(|k| k.external_id != COUNTER.1 && k.external_id != CLIENTS.1)
+            .filter(|k| !event_item::is_reserved(&k.external_id))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -376,7 +379,7 @@ impl EventStore for DynamoEvents {
     }
 
     async fn get(&self, event: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
-        if event.external_id == COUNTER.1 || event.external_id == CLIENTS.1 {
+        if event_item::is_reserved(&event.external_id) {
             return Ok(None);
         }
         let output = self
@@ -392,7 +395,7 @@ impl EventStore for DynamoEvents {
     }
 
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
-        if external_id == COUNTER.1 || external_id == CLIENTS.1 {
+        if event_item::is_reserved(external_id) {
             return Ok(Vec::new());
         }
         let mut clients = Vec::new();

@@ -54,6 +54,17 @@ pub const COUNTER: (&str, &str) = ("#counter", "#counter:event-id");
 pub const CLIENTS: (&str, &str) = ("#counter", "#clients");
 /// The directory's one attribute: a string set of client ids (400 KB: about 10,000 clients).
 pub const CLIENT_SET: &str = "clients";
+/// How many times an erasure began forgetting emails' actors, one small item beside the
+/// counter's: a process trusts what it knows of the emails' items while this stays the same
+/// (`dynamo_emails`).
+pub const FORGETTING: (&str, &str) = ("#counter", "#forgetting");
+/// The forgetting item's one attribute (a number).
+pub const FORGETTING_EPOCH: &str = "epoch";
+
+/// Whether an id is one of the reserved items' beside the events (no Caliper id: not an IRI).
+pub fn is_reserved(external_id: &str) -> bool {
+    [COUNTER.1, CLIENTS.1, FORGETTING.1].contains(&external_id)
+}
 
 /// An email's actors ([`email_key`]): one item per email, beside the events, read by a listing or
 /// an erasure of an email, which then reads those actors' keys of the actor index
