@@ -27,21 +27,23 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::PoisonError;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use caliper_core::{EventKey, StoreError, StoredEvent};
 use futures::future::try_join_all;
 
 use crate::dynamo_events::DynamoEvents;
 use crate::errors::store_error;
 use crate::event_item::{
-    email_key, key, key_of, text, Item, ACTOR_EMAIL, EMAIL_ACTORS, EMAIL_FORGETTING, EMAIL_WRITES,
-    EXPIRES_AT, EXTERNAL_ID, FORGETTING, FORGETTING_EPOCH,
+    allocated_id, email_key, key, key_of, text, Item, ACTOR_EMAIL, CLIENT_APP_ID, EMAIL_ACTORS,
+    EMAIL_FORGETTING, EMAIL_WRITES, EXPIRES_AT, EXTERNAL_ID, FORGETTING, FORGETTING_EPOCH,
 };
 use crate::indexes::{gsi, partition};
 
 /// How much later than its last event an email's item may expire: an event outliving the item by
 /// less than this does not write it again.
 const EXPIRY_SLACK_SECONDS: i64 = 86_400;
+/// What confirming that an index entry's event is still stored reads of its item.
+const CONFIRM_PROJECTION: &str = "externalId, clientAppId, allocatedId, actorId, actorEmail";
 /// Looks for an actor's events before forgetting gives up (each failed removal means an event of
 /// the email was stored meanwhile).
 const FORGET_ATTEMPTS: u32 = 8;
@@ -412,7 +414,9 @@ impl DynamoEvents {
         ))
     }
 
-    /// Whether any event of `actor` with `email` is stored, in any client.
+    /// Whether any event of `actor` with `email` is stored, in any client. The index names the
+    /// candidates; each is confirmed in the table (strongly consistent), since the index may still
+    /// hold the entries of events deleted a moment ago.
     async fn has_events(&self, actor: &str, email: &str) -> Result<bool, StoreError> {
         let index = gsi(caliper_core::query::Index::Actor)
             .ok_or_else(|| StoreError::new("the table has no actor index"))?;
@@ -430,13 +434,24 @@ impl DynamoEvents {
                     .expression_attribute_names("#m", ACTOR_EMAIL)
                     .expression_attribute_values(":k", AttributeValue::S(partition(shard, actor)))
                     .expression_attribute_values(":m", AttributeValue::S(email.to_owned()))
-                    .select(Select::Count)
+                    .projection_expression(format!("{EXTERNAL_ID}, {CLIENT_APP_ID}"))
                     .set_exclusive_start_key(resume)
                     .send()
                     .await
                     .map_err(|e| store_error("Query (an actor's events of an email)", e))?;
-                if output.count > 0 {
-                    return Ok(true);
+                let candidates: Vec<EventKey> = output.items().iter().filter_map(key_of).collect();
+                if !candidates.is_empty() {
+                    let stored = self
+                        .batch_get(&candidates, Some(CONFIRM_PROJECTION), true)
+                        .await?;
+                    let confirmed = stored.iter().any(|item| {
+                        allocated_id(item).is_some()
+                            && EmailActor::of_item(item)
+                                .is_some_and(|pair| pair.actor == actor && pair.email == email)
+                    });
+                    if confirmed {
+                        return Ok(true);
+                    }
                 }
                 resume = output.last_evaluated_key;
                 if resume.is_none() {
