@@ -278,17 +278,18 @@ impl EventReader for DynamoEvents {
         let more = page.len() > limit;
         let keys: Vec<EventKey> = page.into_iter().take(limit).map(|e| e.event).collect();
         let mut docs = self.stored_events(&keys, false).await?;
-        let events = keys
+        // One the eventually consistent read missed is read again, strongly consistent: an event
+        // stored a moment ago is found then; one still missing was deleted a moment ago (an
+        // erasure, a purge, its TTL), and the index has not caught up yet.
+        let missed: Vec<EventKey> = keys
             .iter()
-            .map(|key| {
-                docs.remove(key).ok_or_else(|| {
-                    StoreError::retryable(format!(
-                        "the index names {} of {}, which could not be read",
-                        key.external_id, key.client_app_id
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+            .filter(|key| !docs.contains_key(*key))
+            .cloned()
+            .collect();
+        if !missed.is_empty() {
+            docs.extend(self.stored_events(&missed, true).await?);
+        }
+        let events = keys.iter().filter_map(|key| docs.remove(key)).collect();
         Ok(EventPage { events, more })
     }
 
