@@ -294,65 +294,11 @@ def main():
     resources = make_resources(moto)
     receiver = Receiver()
     stack = Stack(meter.url, resources, {"CALIPER_WEBHOOK_ALLOW_PRIVATE": "true", "CALIPER_JWKS_URL": resources["jwks"]})
-    submit = json.loads((EVENTS_DIR / "submit-events.json").read_text())
-    envelopes = args.events // args.per_envelope
-    report = {"events": envelopes * args.per_envelope}
     try:
-        meter.phase = "ingest"
-        started = time.monotonic()
-        api_requests = 0
-        sample = json.dumps(envelope(0, 0, args.per_envelope), separators=(",", ":"))
-        for n in range(envelopes):
-            event = dict(submit, body=json.dumps(envelope(0, n, args.per_envelope), separators=(",", ":")))
-            status, reply = stack.http("submit-events", event)
-            assert status == 200, reply
-            api_requests += 1
-        while meter_queue_depth(meter, resources["EventsQueue"]):
-            stack.trigger("EventsQueue", "process-events")
-        # The stored events announced to webhook delivery: no webhook yet, so nothing is sent.
-        while meter_queue_depth(meter, resources["DeliveryQueue"]):
-            stack.trigger("DeliveryQueue", "deliver-webhooks")
-        report["ingest_seconds"] = time.monotonic() - started
-        report["ingest_invocations"] = sum(f.invocations for f in stack.running.values())
-        report["ingest_busy_seconds"] = sum(f.busy_seconds for f in stack.running.values())
-        report["ingest_api_requests"] = api_requests
-
-        meter.phase = "list"
-        listing = json.loads((EVENTS_DIR / "query-events-list.json").read_text())
-        cursor, read, pages = None, 0, 0
-        while True:
-            query = f"limit={args.page}" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
-            status, page = stack.http("query-events", dict(listing, rawQueryString=query))
-            assert status == 200, page
-            read += len(page["events"])
-            pages += 1
-            cursor = page.get("nextCursor")
-            if not cursor:
-                break
-        report.update(listed=read, pages=pages)
-
-        meter.phase = "fan-out"
-        create = json.loads((EVENTS_DIR / "webhooks-create.json").read_text())
-        body = dict(json.loads(create["body"]), targetUrl=receiver.url, sensor="https://example.edu/sensors/math")
-        status, made = stack.http("webhooks", dict(create, body=json.dumps(body)))
-        assert status == 201, made
-        fan_out = max(1, args.events // 10)
-        for n in range(fan_out // args.per_envelope):
-            event = dict(submit, body=json.dumps(envelope(0, envelopes + n, args.per_envelope), separators=(",", ":")))
-            assert stack.http("submit-events", event)[0] == 200
-        meter.phase = "fan-out-ingest"
-        while meter_queue_depth(meter, resources["EventsQueue"]):
-            stack.trigger("EventsQueue", "process-events")
-        meter.phase = "fan-out"
-        while meter_queue_depth(meter, resources["DeliveryQueue"]):
-            stack.trigger("DeliveryQueue", "deliver-webhooks")
-        with receiver.arrived:
-            receiver.arrived.wait_for(lambda: len(receiver.posts) >= fan_out // args.per_envelope * args.per_envelope, 120)
-        report["delivered"] = len(receiver.posts)
-
+        report = workload(stack, resources, receiver, moto, args.events, args.per_envelope, args.page,
+                          phase=lambda name: setattr(meter, "phase", name))
         storage = stored_bytes(meter, resources["EventsTable"])
         report["storage_bytes_per_event"] = storage / max(1, report["events"] + report["delivered"])
-        report["sample_envelope_bytes"] = len(sample)
     finally:
         stack.stop()
         receiver.close()
@@ -362,8 +308,71 @@ def main():
         args.json.write_text(json.dumps(figures, indent=2))
 
 
-def meter_queue_depth(meter, url):
-    attributes = client("sqs", meter.moto).get_queue_attributes(
+def workload(stack, resources, receiver, moto, events, per_envelope, page, phase):
+    """The workload counted: `events` submitted in envelopes of `per_envelope`, processed and
+    announced; every event read back by listing in pages of `page`; a webhook made and a tenth as
+    many events again fanned out to it. `phase(name)` is told as each phase begins. Its figures."""
+    submit = json.loads((EVENTS_DIR / "submit-events.json").read_text())
+    envelopes = events // per_envelope
+    report = {"events": envelopes * per_envelope}
+    phase("ingest")
+    started = time.monotonic()
+    api_requests = 0
+    sample = json.dumps(envelope(0, 0, per_envelope), separators=(",", ":"))
+    for n in range(envelopes):
+        event = dict(submit, body=json.dumps(envelope(0, n, per_envelope), separators=(",", ":")))
+        status, reply = stack.http("submit-events", event)
+        assert status == 200, reply
+        api_requests += 1
+    while queue_depth(moto, resources["EventsQueue"]):
+        stack.trigger("EventsQueue", "process-events")
+    # The stored events announced to webhook delivery: no webhook yet, so nothing is sent.
+    while queue_depth(moto, resources["DeliveryQueue"]):
+        stack.trigger("DeliveryQueue", "deliver-webhooks")
+    report["ingest_seconds"] = time.monotonic() - started
+    report["ingest_invocations"] = sum(f.invocations for f in stack.running.values())
+    report["ingest_busy_seconds"] = sum(f.busy_seconds for f in stack.running.values())
+    report["ingest_api_requests"] = api_requests
+
+    phase("list")
+    listing = json.loads((EVENTS_DIR / "query-events-list.json").read_text())
+    cursor, read, pages = None, 0, 0
+    while True:
+        query = f"limit={page}" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+        status, answer = stack.http("query-events", dict(listing, rawQueryString=query))
+        assert status == 200, answer
+        read += len(answer["events"])
+        pages += 1
+        cursor = answer.get("nextCursor")
+        if not cursor:
+            break
+    report.update(listed=read, pages=pages)
+
+    phase("fan-out")
+    create = json.loads((EVENTS_DIR / "webhooks-create.json").read_text())
+    body = dict(json.loads(create["body"]), targetUrl=receiver.url, sensor="https://example.edu/sensors/math")
+    status, made = stack.http("webhooks", dict(create, body=json.dumps(body)))
+    assert status == 201, made
+    fan_out = max(1, events // 10)
+    for n in range(fan_out // per_envelope):
+        event = dict(submit, body=json.dumps(envelope(0, envelopes + n, per_envelope), separators=(",", ":")))
+        assert stack.http("submit-events", event)[0] == 200
+    phase("fan-out-ingest")
+    while queue_depth(moto, resources["EventsQueue"]):
+        stack.trigger("EventsQueue", "process-events")
+    phase("fan-out")
+    while queue_depth(moto, resources["DeliveryQueue"]):
+        stack.trigger("DeliveryQueue", "deliver-webhooks")
+    with receiver.arrived:
+        receiver.arrived.wait_for(lambda: len(receiver.posts) >= fan_out // per_envelope * per_envelope, 120)
+    report["delivered"] = len(receiver.posts)
+    report["sample_envelope_bytes"] = len(sample)
+    return report
+
+
+def queue_depth(moto, url):
+    """Messages on the queue at `url`, asked of moto itself (not through the meter)."""
+    attributes = client("sqs", moto).get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
@@ -425,13 +434,14 @@ def print_report(meter, stack, report):
     for (phase, service, operation), n in sorted(meter.calls.items()):
         print(f"  {phase:15} {service:9} {operation:24} {n}")
     print("\nInvocations:", dict(invocations))
+    print("* Lambda compute: the functions' wall time under the emulator against moto, at 256 MB with the whole"
+          " machine's CPU; tests/e2e/memory.py measures it per memory size")
     return {"ingest_per_million": total, "listing_per_million": listing * 1e6 / max(1, listed),
             "delivery_per_million": fan_out * 1e6 / delivered, "storage_gb_per_million": gb,
             "write_units_per_event": units[("ingest", "write")] / report["events"],
             "event_item_units": units[("ingest", "event item units")] / stored,
             "index_units_per_event": units[("ingest", "index units")] / stored,
             "listed": listed, "delivered": report["delivered"]}
-    print("* Lambda compute: wall time of debug builds against moto under the emulator, 256 MB: an upper bound")
 
 
 if __name__ == "__main__":

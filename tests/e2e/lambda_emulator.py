@@ -95,16 +95,19 @@ class RuntimeApi:
 class Function:
     """One function's binary, running under its own Runtime API."""
 
-    def __init__(self, binary, env, log_dir):
+    def __init__(self, binary, env, log_dir, memory_mb=256, place=None):
         self.binary, self.api = binary, RuntimeApi()
         self.log_path = log_dir / f"{binary}-{uuid.uuid4().hex[:8]}.log"
         self.log = open(self.log_path, "wb")
         self.started = time.monotonic()
-        self.invocations, self.busy_seconds = 0, 0.0
+        self.invocations, self.busy_seconds, self.durations = 0, 0.0, []
+        self.cpu_before_work = None
         self.process = subprocess.Popen(
             [str(DEBUG / binary)],
-            env={**runtime_env(binary), **env, "AWS_LAMBDA_RUNTIME_API": self.api.address},
+            env={**runtime_env(binary, memory_mb), **env, "AWS_LAMBDA_RUNTIME_API": self.api.address},
             stdout=self.log, stderr=subprocess.STDOUT)
+        if place:
+            place(binary, self.process.pid)
 
     def init_seconds(self):
         """From the process's start to its first request for work: Lambda's Init duration."""
@@ -114,12 +117,27 @@ class Function:
     def invoke(self, payload):
         """("response", answer) or ("error", {"errorType", "errorMessage"})."""
         request_id = str(uuid.uuid4())
+        if self.cpu_before_work is None:
+            self.cpu_before_work = self.cpu_seconds()
         began = time.monotonic()
         self.api.pending.put((request_id, json.dumps(payload).encode()))
         self.wait_for(lambda: request_id in self.api.answers, "an answer")
         self.invocations += 1
-        self.busy_seconds += time.monotonic() - began
+        self.durations.append(time.monotonic() - began)
+        self.busy_seconds += self.durations[-1]
         return self.api.answers.pop(request_id)
+
+    def cpu_seconds(self):
+        """The process's CPU time so far, every thread, user and system (from /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_bytes(self):
+        """The most memory the process has held resident (from /proc)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return 0
 
     def wait_for(self, condition, what):
         deadline = time.monotonic() + INVOKE_SECONDS
@@ -152,11 +170,11 @@ class FunctionExited(Exception):
         super().__init__(f"{function.binary} exited ({self.code}): {self.output}")
 
 
-def runtime_env(binary):
+def runtime_env(binary, memory_mb=256):
     """What Lambda sets in every function's environment."""
     keep = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
     return {**keep, "AWS_LAMBDA_FUNCTION_NAME": binary, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{binary}",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb), "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{binary}",
             "AWS_LAMBDA_LOG_STREAM_NAME": "emulated", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "RUST_LOG": "info"}
 
@@ -335,9 +353,11 @@ class Stack:
     """One stack's resources in moto, and its functions started as they are needed (each behind
     its own recording proxy when `calls` is given)."""
 
-    def __init__(self, endpoint, resources, extra_env, calls=None):
+    def __init__(self, endpoint, resources, extra_env, calls=None, memory_mb=256, place=None):
         self.endpoint, self.resources, self.extra_env, self.running = endpoint, resources, extra_env, {}
-        self.calls = calls
+        # The memory size the functions are told, and what is done with each new process
+        # (`place(binary, pid)`: memory.py gives it that size's CPU).
+        self.calls, self.memory_mb, self.place = calls, memory_mb, place
         LOGS.mkdir(parents=True, exist_ok=True)
 
     def env(self, binary):
@@ -346,7 +366,7 @@ class Stack:
 
     def function(self, binary):
         if binary not in self.running:
-            self.running[binary] = Function(binary, self.env(binary), LOGS)
+            self.running[binary] = Function(binary, self.env(binary), LOGS, self.memory_mb, self.place)
         return self.running[binary]
 
     def http(self, binary, event):

@@ -10,13 +10,15 @@ from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# AWS's default quotas (US East, December 2026) and the model's two estimates.
+# AWS's default quotas (US East, December 2026).
 API_ACCOUNT_RPS = 10_000          # API Gateway, per account and region
 LAMBDA_CONCURRENCY = 1_000        # per account and region
 PARTITION_WRITES = 1_000          # DynamoDB write units/s of one partition (one key, one item)
 TABLE_WRITES = 40_000             # on demand, per table and per index
-PROCESSOR_BATCH_SECONDS = 0.1     # estimate: a batch's messages run at once, each 5–6 calls in a row
-SUBMISSION_SECONDS = 0.05         # estimate
+# Measured at the template's 256 MB (tests/e2e/memory.py, release builds, 2026-12-07): a batch of
+# ten messages of one event, and of ten events each; a submission of ten events (the mean).
+PROCESSOR_BATCH_SECONDS = {1: 0.28, 10: 0.70}
+SUBMISSION_SECONDS = 0.025
 
 ENVELOPE = 10                     # the table's first column: envelopes of 10; the second: one event
 
@@ -55,6 +57,13 @@ def queue_mappings(params):
             yield name, int(p.get("BatchSize", 10)), resolve(p["ScalingConfig"]["MaximumConcurrency"], params)
 
 
+def batch_seconds(per_request):
+    """A processor batch's time with messages of `per_request` events: the line through the two
+    measurements (its CPU grows with the events, at 256 MB it is CPU-bound)."""
+    (few, short), (many, long) = sorted(PROCESSOR_BATCH_SECONDS.items())
+    return short + (long - short) * (per_request - few) / (many - few)
+
+
 def model(params, per_request):
     """Events/s each limit allows when every request carries `per_request` events."""
     mappings = {name: (batch, most) for name, batch, most in queue_mappings(params)}
@@ -64,7 +73,7 @@ def model(params, per_request):
         "API throttle": int(params["ThrottleRateLimit"]) * per_request,
         "Event ids": PARTITION_WRITES * per_request,
         "Listing indexes": int(params["IndexShards"]) * PARTITION_WRITES,
-        "Processor": round(processors * batch / PROCESSOR_BATCH_SECONDS) * per_request,
+        "Processor": round(processors * batch / batch_seconds(per_request)) * per_request,
         "Events table": int(TABLE_WRITES / (1 + 1 / per_request)),
         "API Gateway quota": API_ACCOUNT_RPS * per_request,
         "Lambda concurrency": round((LAMBDA_CONCURRENCY - reserved) / SUBMISSION_SECONDS) * per_request,
