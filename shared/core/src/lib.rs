@@ -13,6 +13,7 @@
 //! - [`submit`]: an envelope becomes a job and its queue messages ([`message`]);
 //! - [`process`]: a message's events are stored once ([`record`]: the job's progress);
 //! - [`query`]: what a listing asks and which index answers it;
+//! - [`packed`]: stored events compressed, with a dictionary of Caliper's vocabulary;
 //! - [`records`]: small typed records (webhooks, filters) by kind and id;
 //! - [`webhooks`]: subscriptions, filters, fan-out and signed delivery;
 //! - [`work`]: background work of many kinds, each a [`Consumer`] of its queue by one delivery
@@ -30,6 +31,7 @@ pub mod identity;
 pub mod intake;
 pub mod message;
 pub mod model;
+pub mod packed;
 pub mod ports;
 pub mod process;
 pub mod quarantine;
