@@ -2,14 +2,20 @@
 //! issuer's JWKS, not expired, not before its `nbf` nor issued in the future, the right issuer, an
 //! access token of an admitted client (its `aud` when it has one, else its `client_id`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
+use sha2::Digest;
 
 use crate::jwks::KeySet;
+
+/// The most verified tokens kept (each its claims, about a kilobyte): a bound on the memory a
+/// flood of distinct tokens takes.
+const MOST_KEPT: usize = 4096;
 
 /// How far ahead of our clock a token's `nbf` or `iat` may be: the issuer's clock may run a little
 /// ahead of ours. (`exp` has no leeway.)
@@ -31,6 +37,7 @@ pub struct Verifier {
     /// Client ids admitted (API Gateway's `audience`); `None` admits every client of the issuer.
     audience: Option<HashSet<String>>,
     validation: Validation,
+    verified: Verified,
 }
 
 impl Verifier {
@@ -59,6 +66,7 @@ impl Verifier {
             keys,
             audience,
             validation,
+            verified: Verified::default(),
         }
     }
 
@@ -80,6 +88,19 @@ impl Verifier {
         let Some(token) = credentials(authorization, "Bearer") else {
             return refuse("The Authorization header is not `Bearer <token>`".into());
         };
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(claims) = self.verified.get(&digest, now) {
+            return Ok(claims);
+        }
+        let claims = self.verify_afresh(token).await?;
+        self.verified.keep(digest, &claims, now);
+        Ok(claims)
+    }
+
+    /// Every check of [`Verifier::verify`], on a token not verified before.
+    async fn verify_afresh(&self, token: &str) -> Result<Map<String, Value>, TokenError> {
+        let refuse = |why: String| Err(TokenError(why));
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| TokenError(explain(e.kind(), &self.issuer)))?;
         if header.alg != Algorithm::RS256 {
@@ -158,6 +179,44 @@ impl Verifier {
     }
 }
 
+/// Tokens verified already, by their SHA-256, with their claims until they expire: a token's
+/// signature and claims are checked once in its lifetime, not on every request it comes with (an
+/// RS256 verification is most of what letting a request in costs). What a verified token says
+/// cannot change; a key its issuer withdraws meanwhile no longer admits new tokens, while those
+/// already verified run out their hour, as with API Gateway's JWT authorizer.
+#[derive(Default)]
+struct Verified(Mutex<HashMap<Digest32, Kept>>);
+
+/// A token's SHA-256.
+type Digest32 = [u8; 32];
+/// A verified token's expiry (unix seconds) and claims.
+type Kept = (u64, Map<String, Value>);
+
+impl Verified {
+    /// The claims of a token verified before, unless it has expired by `now`.
+    fn get(&self, digest: &[u8; 32], now: u64) -> Option<Map<String, Value>> {
+        let kept = self.0.lock().ok()?;
+        let (expires, claims) = kept.get(digest)?;
+        (now < *expires).then(|| claims.clone())
+    }
+
+    /// Keeps a token just verified; when full, first drops the expired, then (a flood of distinct
+    /// tokens) everything.
+    fn keep(&self, digest: [u8; 32], claims: &Map<String, Value>, now: u64) {
+        let Some(expires) = claims.get("exp").and_then(Value::as_u64) else {
+            return;
+        };
+        let Ok(mut kept) = self.0.lock() else { return };
+        if kept.len() >= MOST_KEPT {
+            kept.retain(|_, (at, _)| now < *at);
+            if kept.len() >= MOST_KEPT {
+                kept.clear();
+            }
+        }
+        kept.insert(digest, (expires, claims.clone()));
+    }
+}
+
 fn explain(kind: &ErrorKind, issuer: &str) -> String {
     match kind {
         ErrorKind::ExpiredSignature => "The access token has expired: get a new one".into(),
@@ -222,6 +281,44 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(got.get("client_id"), Some(&json!("app")));
+    }
+
+    /// A good token is verified once and then answered from what was kept; a refused one is not
+    /// kept, so it is checked (and refused) every time.
+    #[tokio::test]
+    async fn a_good_token_is_kept_and_a_refused_one_is_not() {
+        let (_dir, key, verifier) = setup();
+        let kept = |v: &Verifier| v.verified.0.lock().map(|k| k.len()).unwrap_or(usize::MAX);
+        let token = key.sign(&claims()).unwrap_or_else(|e| panic!("{e}"));
+        let bearer = format!("Bearer {token}");
+        let first = verifier.verify(Some(&bearer)).await;
+        assert_eq!(kept(&verifier), 1);
+        assert_eq!(verifier.verify(Some(&bearer)).await, first);
+        let mut foreign = claims();
+        foreign["iss"] = json!("https://elsewhere.example");
+        let refused = key.sign(&foreign).unwrap_or_else(|e| panic!("{e}"));
+        assert!(verifier
+            .verify(Some(&format!("Bearer {refused}")))
+            .await
+            .is_err());
+        assert_eq!(kept(&verifier), 1);
+    }
+
+    #[test]
+    fn a_kept_token_expires_and_the_kept_are_bounded() {
+        let verified = Verified::default();
+        let claims = json!({"exp": 100, "client_id": "app"});
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        verified.keep([1; 32], &claims, 50);
+        assert!(verified.get(&[1; 32], 99).is_some());
+        assert!(verified.get(&[1; 32], 100).is_none(), "expired at exp");
+        for n in 0..=MOST_KEPT {
+            let mut digest = [0; 32];
+            digest[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            verified.keep(digest, &claims, 50);
+        }
+        let kept = verified.0.lock().map(|k| k.len()).unwrap_or(usize::MAX);
+        assert!(kept <= MOST_KEPT, "{kept}");
     }
 
     #[tokio::test]
