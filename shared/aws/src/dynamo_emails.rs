@@ -30,6 +30,7 @@ use std::sync::PoisonError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use caliper_core::{EventKey, StoreError, StoredEvent};
 use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::dynamo_events::DynamoEvents;
 use crate::errors::store_error;
@@ -44,6 +45,8 @@ use crate::indexes::{gsi, partition};
 const EXPIRY_SLACK_SECONDS: i64 = 86_400;
 /// What confirming that an index entry's event is still stored reads of its item.
 const CONFIRM_PROJECTION: &str = "externalId, clientAppId, allocatedId, actorId, actorEmail";
+/// Emails forgotten at once by one erasure or purge (each a few requests in a row).
+const FORGOTTEN_AT_ONCE: usize = 16;
 /// Looks for an actor's events before forgetting gives up (each failed removal means an event of
 /// the email was stored meanwhile).
 const FORGET_ATTEMPTS: u32 = 8;
@@ -316,10 +319,13 @@ impl DynamoEvents {
             .send()
             .await
             .map_err(|e| store_error("UpdateItem (forgetting epoch)", e))?;
-        for (email, actors) in by_email {
-            self.forget(&email, &actors).await?;
-        }
-        Ok(())
+        // Several emails at once (a retention sweep's page may hold hundreds of learners), each
+        // email's steps in order.
+        futures::stream::iter(by_email)
+            .map(|(email, actors)| async move { self.forget(&email, &actors).await })
+            .buffer_unordered(FORGOTTEN_AT_ONCE)
+            .try_collect::<()>()
+            .await
     }
 
     async fn forget(&self, email: &str, actors: &BTreeSet<String>) -> Result<(), StoreError> {

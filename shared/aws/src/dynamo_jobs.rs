@@ -49,16 +49,18 @@ fn time(item: &Item, key: &str) -> Option<DateTime<Utc>> {
 /// The largest part's results, unpacked (a part holds at most a few thousand results).
 const RESULTS_MAX_BYTES: usize = 16 * 1024 * 1024;
 
-/// A part's results as the item keeps them: zstd-compressed JSON (binary), about half the JSON,
-/// since the job item is written again for each part and a write unit is a KB of it.
+/// A part's results as the item keeps them: packed as stored events are (zstd, reusing its
+/// contexts; binary), about half the JSON, since the job item is written again for each part and
+/// a write unit is a KB of it.
 fn pack_results(results: &[EventResult]) -> Result<AttributeValue, StoreError> {
     let json = serde_json::to_vec(results).map_err(|e| StoreError::new(e.to_string()))?;
-    let packed = zstd::bulk::compress(&json, 3)
+    let packed = caliper_core::packed::pack(&json)
         .map_err(|e| StoreError::new(format!("cannot compress a part's results: {e}")))?;
     Ok(AttributeValue::B(Blob::new(packed)))
 }
 
-/// A part's results as [`pack_results`] keeps them, or as JSON text (items written before).
+/// A part's results as [`pack_results`] keeps them, or as written before: a bare zstd frame, or
+/// JSON text.
 fn unpack_results(value: &AttributeValue) -> Result<Vec<EventResult>, StoreError> {
     let unreadable = |e: String| StoreError::new(format!("job item has unreadable results: {e}"));
     match value {
@@ -66,7 +68,7 @@ fn unpack_results(value: &AttributeValue) -> Result<Vec<EventResult>, StoreError
             serde_json::from_str(json).map_err(|e| unreadable(e.to_string()))
         }
         AttributeValue::B(packed) => {
-            let json = zstd::bulk::decompress(packed.as_ref(), RESULTS_MAX_BYTES)
+            let json = caliper_core::packed::unpack(packed.as_ref(), RESULTS_MAX_BYTES)
                 .map_err(|e| unreadable(e.to_string()))?;
             serde_json::from_slice(&json).map_err(|e| unreadable(e.to_string()))
         }
@@ -394,8 +396,11 @@ mod tests {
         let packed = pack_results(&results).unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(packed, AttributeValue::B(_)));
         assert_eq!(unpack_results(&packed).ok(), Some(results.clone()));
-        let text = s(serde_json::to_string(&results).unwrap_or_default());
-        assert_eq!(unpack_results(&text).ok(), Some(results));
+        let json = serde_json::to_string(&results).unwrap_or_default();
+        let frame = zstd::bulk::compress(json.as_bytes(), 3).unwrap_or_default();
+        let bare = AttributeValue::B(Blob::new(frame));
+        assert_eq!(unpack_results(&bare).ok(), Some(results.clone()));
+        assert_eq!(unpack_results(&s(json)).ok(), Some(results));
         assert!(unpack_results(&AttributeValue::Bool(true)).is_err());
     }
 }
