@@ -136,35 +136,19 @@ impl Known {
 impl DynamoEvents {
     /// The forgetting epoch, read consistently (0 before any erasure).
     async fn forgetting_epoch(&self) -> Result<i64, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(FORGETTING.0, FORGETTING.1)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem (forgetting epoch)", e))?;
-        Ok(output
-            .item()
+        let item = self
+            .reserved_item(key(FORGETTING.0, FORGETTING.1), "forgetting epoch")
+            .await?;
+        Ok(item
             .and_then(|item| item.get(FORGETTING_EPOCH)?.as_n().ok()?.parse().ok())
             .unwrap_or(0))
     }
 
     /// The actors of `email`'s events (and perhaps a few whose events of it are gone).
     pub(crate) async fn actors_of(&self, email: &str) -> Result<Vec<String>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(email_key(email)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem (email)", e))?;
-        Ok(output
-            .item()
-            .map(|item| EmailItem::of(item).actors.into_iter().collect())
+        let item = self.reserved_item(email_key(email), "email").await?;
+        Ok(item
+            .map(|item| EmailItem::of(&item).actors.into_iter().collect())
             .unwrap_or_default())
     }
 

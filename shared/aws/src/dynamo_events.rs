@@ -90,21 +90,35 @@ impl DynamoEvents {
 
     /// Every client that ever stored an event, in no order.
     pub(crate) async fn clients(&self) -> Result<Vec<String>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CLIENTS.0, CLIENTS.1)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem (client directory)", e))?;
-        Ok(output
-            .item()
+        let item = self
+            .reserved_item(key(CLIENTS.0, CLIENTS.1), "client directory")
+            .await?;
+        Ok(item
+            .as_ref()
             .and_then(|item| item.get(CLIENT_SET))
             .and_then(|set| set.as_ss().ok())
             .cloned()
             .unwrap_or_default())
+    }
+
+    /// One of the table's reserved items (the directory, the forgetting epoch, an email's actors),
+    /// read strongly consistent: each is read to decide what to write or trust next. `what` names
+    /// it in errors.
+    pub(crate) async fn reserved_item(
+        &self,
+        key: Item,
+        what: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(&format!("GetItem ({what})"), e))?;
+        Ok(output.item)
     }
 
     /// The same table with `shards` write partitions per listing key.
