@@ -49,6 +49,9 @@ class CpuQuotas:
         self.made.append(group)
         quota = max(1000, int(self.PERIOD_US * self.share))
         if self.v2:
+            if not (group / "cpu.max").exists():
+                # The cpu controller is not enabled for the root's children: enable it.
+                (self.root / "cgroup.subtree_control").write_text("+cpu")
             (group / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
         else:
             (group / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
