@@ -3,58 +3,143 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use caliper_core::StoreError;
-use redb::{Database, TableDefinition, WriteTransaction};
+use fjall::{KeyspaceCreateOptions, Readable, SingleWriterTxDatabase, Snapshot};
 
+use crate::queue::{Tables, JOB_PARTS, WEBHOOK_DELIVERIES};
 use crate::writer::{Writer, Writes};
 
-pub(crate) const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
-/// Stored events by their allocated id (unique across clients) → the event, compressed.
-pub(crate) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("stored_events");
-/// (Caliper id, client) → the allocated id. A Caliper id names an event within its client's
-/// events; the id first, so that an admin finds every client's event of one id in one range.
-pub(crate) const EVENT_KEYS: TableDefinition<(&str, &str), u64> =
-    TableDefinition::new("event_keys");
-/// Listing indexes: (index, key, time key, allocated id), each entry a position of
-/// `caliper_core::query` and nothing else. See [`crate::listing`].
-pub(crate) const LISTING: TableDefinition<(u8, &str, &str, u64), ()> =
-    TableDefinition::new("listing");
-pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
-/// (when it expires, in unix seconds; allocated id) → (): the events a retention will purge, in
-/// the order it purges them ([`crate::sweep`]).
-pub(crate) const EXPIRY: TableDefinition<(i64, u64), ()> = TableDefinition::new("expiry");
-/// A queue: sequence number → the message; and (visible from, in ms, sequence number) → (), the
-/// order in which its messages can be taken (`i64::MAX` while in flight).
-pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
-pub(crate) const QUEUE_VISIBLE: TableDefinition<(i64, u64), ()> =
-    TableDefinition::new("queue_visible");
-pub(crate) const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
-/// Small records (webhooks, filters, …): (kind, id) → the JSON document. The table keeps the name
-/// it had when it held webhooks only.
-pub(crate) const RECORDS: TableDefinition<(&str, &str), &str> = TableDefinition::new("webhooks");
-/// Quarantined items by id (time-ordered), as JSON ([`caliper_core::quarantine`]).
-pub(crate) const QUARANTINE: TableDefinition<&str, &str> = TableDefinition::new("quarantine");
-/// The same items' ids by client, for one client's listing; each client's count is in
-/// [`COUNTERS`] under `quarantine:<client>`.
-pub(crate) const QUARANTINE_BY_CLIENT: TableDefinition<(&str, &str), ()> =
-    TableDefinition::new("quarantine_by_client");
-pub(crate) const DELIVERY_QUEUE: TableDefinition<u64, &[u8]> =
-    TableDefinition::new("delivery_queue");
-pub(crate) const DELIVERY_QUEUE_VISIBLE: TableDefinition<(i64, u64), ()> =
-    TableDefinition::new("delivery_queue_visible");
-pub(crate) const DELIVERY_DEAD_LETTERS: TableDefinition<u64, &[u8]> =
-    TableDefinition::new("delivery_dead_letters");
+/// A keyspace of the database (a table: its keys sort by their bytes, see [`crate::tuple`]).
+pub(crate) type Space = fjall::SingleWriterTxKeyspace;
+
+/// The directory of the database, in the data directory.
+pub const STORE_DIR: &str = "caliper.fjall";
+
+/// The most of the journal kept before the changes it holds are written to the keyspaces' files
+/// (the least the engine allows).
+const JOURNAL_BYTES: u64 = 64 << 20;
+
+/// How every keyspace is made: changes held in memory up to 16 MiB each, below the journal's
+/// bound, so that a busy keyspace's changes are written out before the journal forces them all.
+pub(crate) fn space_options() -> KeyspaceCreateOptions {
+    KeyspaceCreateOptions::default().max_memtable_size(16 << 20)
+}
+
+/// The keyspaces every store has; each queue's are its own ([`crate::queue`]).
+pub(crate) struct Spaces {
+    /// Job id → the job record, packed.
+    pub jobs: Space,
+    /// Stored events by their allocated id (unique across clients) → the event, packed.
+    pub events: Space,
+    /// (Caliper id, client) → the allocated id. A Caliper id names an event within its client's
+    /// events; the id first, so that an admin finds every client's event of one id in one range.
+    pub event_keys: Space,
+    /// Listing indexes: (index, key, time key, allocated id) → nothing, each entry a position of
+    /// `caliper_core::query` and nothing else. See [`crate::listing`].
+    pub listing: Space,
+    /// Name → a number (8 bytes big-endian): id and sequence counters, quarantine counts.
+    pub counters: Space,
+    /// (when it expires, in unix seconds; allocated id) → nothing: the events a retention will
+    /// purge, in the order it purges them ([`crate::sweep`]).
+    pub expiry: Space,
+    /// Small records (webhooks, filters, …): (kind, id) → the JSON document.
+    pub records: Space,
+    /// Quarantined items by id (time-ordered) → JSON ([`caliper_core::quarantine`]).
+    pub quarantine: Space,
+    /// (client, item id) → nothing, for one client's listing; each client's count is in
+    /// `counters` under `quarantine:<client>`.
+    pub quarantine_by_client: Space,
+    /// The queues the store's writes are made for: job parts, and webhook deliveries.
+    pub job_parts: Tables,
+    pub deliveries: Tables,
+}
+
+impl Spaces {
+    pub(crate) fn open(db: &SingleWriterTxDatabase) -> Result<Self, StoreError> {
+        let open = |name: &str| db.keyspace(name, space_options).map_err(fail);
+        Ok(Self {
+            jobs: open("jobs")?,
+            events: open("stored_events")?,
+            event_keys: open("event_keys")?,
+            listing: open("listing")?,
+            counters: open("counters")?,
+            expiry: open("expiry")?,
+            records: open("records")?,
+            quarantine: open("quarantine")?,
+            quarantine_by_client: open("quarantine_by_client")?,
+            job_parts: Tables::open(db, JOB_PARTS)?,
+            deliveries: Tables::open(db, WEBHOOK_DELIVERIES)?,
+        })
+    }
+}
+
+/// A write transaction of the writer, with the store's keyspaces.
+pub(crate) struct Txn<'a> {
+    pub tx: fjall::SingleWriterWriteTx<'a>,
+    pub spaces: &'a Spaces,
+}
+
+impl Txn<'_> {
+    pub(crate) fn get(
+        &self,
+        space: &Space,
+        key: impl AsRef<[u8]>,
+    ) -> Result<Option<fjall::UserValue>, StoreError> {
+        self.tx.get(space, key).map_err(fail)
+    }
+
+    pub(crate) fn insert(
+        &mut self,
+        space: &Space,
+        key: impl Into<fjall::UserKey>,
+        value: impl Into<fjall::UserValue>,
+    ) {
+        self.tx.insert(space, key, value);
+    }
+
+    pub(crate) fn remove(&mut self, space: &Space, key: impl Into<fjall::UserKey>) {
+        self.tx.remove(space, key);
+    }
+
+    /// A counter's value (0 when never set).
+    pub(crate) fn counter(&self, name: &str) -> Result<u64, StoreError> {
+        self.get(&self.spaces.counters, name)?
+            .map_or(Ok(0), |bytes| crate::tuple::u64_value(&bytes))
+    }
+
+    pub(crate) fn set_counter(&mut self, name: &str, value: u64) {
+        let counters = &self.spaces.counters;
+        self.tx.insert(counters, name, value.to_be_bytes());
+    }
+}
+
+/// A consistent view of the database for one piece of reading work.
+pub(crate) struct View<'a> {
+    pub snapshot: Snapshot,
+    pub spaces: &'a Spaces,
+}
+
+impl View<'_> {
+    pub(crate) fn get(
+        &self,
+        space: &Space,
+        key: impl AsRef<[u8]>,
+    ) -> Result<Option<fjall::UserValue>, StoreError> {
+        self.snapshot.get(space, key).map_err(fail)
+    }
+}
 
 /// The embedded database: implements the job and event stores; [`crate::EmbeddedQueue`] shares it.
 ///
-/// Reads run on the blocking pool, each in its own read transaction. Writes go to one writer
-/// thread, which commits every write waiting for it in one transaction (see [`crate::writer`]).
+/// Reads run on the blocking pool, each on its own snapshot. Writes go to one writer thread,
+/// which commits every write waiting for it in one transaction (see [`crate::writer`]).
 ///
 /// When the last handle goes, it waits for the database work still running (a cancelled request's
-/// work runs to its end), so that the file is closed once every handle is gone and can be opened
-/// again at once.
+/// work runs to its end), so that the database is closed once every handle is gone and can be
+/// opened again at once.
 #[derive(Clone)]
 pub struct Embedded {
-    pub(crate) db: Arc<Database>,
+    pub(crate) db: SingleWriterTxDatabase,
+    pub(crate) spaces: Arc<Spaces>,
     open: Arc<Open>,
 }
 
@@ -114,13 +199,15 @@ impl Drop for Working {
 }
 
 impl Embedded {
-    /// Opens (or creates) `dir/caliper.redb` with the default cache.
+    /// Opens (or creates) the database in `dir` with the default cache.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         Self::open_with(dir, &StoreSettings::default())
     }
 
-    /// Opens (or creates) `dir/caliper.redb`. It holds learners' data and webhook secrets: a
-    /// directory made here is its owner's only (0700), and the file is (0600) whatever it was.
+    /// Opens (or creates) the database in `dir/caliper.fjall`, moving into it what a data
+    /// directory of an earlier version holds (`caliper.redb`, [`crate::layouts`]). It holds
+    /// learners' data and webhook secrets: the directories made here are their owner's only
+    /// (0700), and the database's is made so whatever it was.
     pub fn open_with(dir: &Path, settings: &StoreSettings) -> Result<Self, StoreError> {
         private_dir(dir).map_err(|e| {
             StoreError::new(format!(
@@ -128,39 +215,25 @@ impl Embedded {
                 dir.display()
             ))
         })?;
-        let path = dir.join("caliper.redb");
-        let db = Database::builder()
-            .set_cache_size(settings.cache_bytes)
-            .create(&path)
-            .map_err(|e| StoreError::new(format!("cannot open {}: {e}", path.display())))?;
-        owner_only(&path, 0o600)
+        let path = dir.join(STORE_DIR);
+        private_dir(&path)
+            .map_err(|e| StoreError::new(format!("cannot create {}: {e}", path.display())))?;
+        owner_only(&path, 0o700)
             .map_err(|e| StoreError::new(format!("cannot make {} private: {e}", path.display())))?;
-        // Create every table up front so that readers never meet a missing one.
-        let txn = db.begin_write().map_err(fail)?;
-        txn.open_table(JOBS).map_err(fail)?;
-        txn.open_table(EVENTS).map_err(fail)?;
-        txn.open_table(EVENT_KEYS).map_err(fail)?;
-        txn.open_table(LISTING).map_err(fail)?;
-        txn.open_table(COUNTERS).map_err(fail)?;
-        txn.open_table(EXPIRY).map_err(fail)?;
-        txn.open_table(QUEUE).map_err(fail)?;
-        txn.open_table(QUEUE_VISIBLE).map_err(fail)?;
-        txn.open_table(DEAD_LETTERS).map_err(fail)?;
-        txn.open_table(RECORDS).map_err(fail)?;
-        txn.open_table(DELIVERY_QUEUE).map_err(fail)?;
-        txn.open_table(DELIVERY_QUEUE_VISIBLE).map_err(fail)?;
-        txn.open_table(DELIVERY_DEAD_LETTERS).map_err(fail)?;
-        txn.open_table(QUARANTINE).map_err(fail)?;
-        txn.open_table(QUARANTINE_BY_CLIENT).map_err(fail)?;
-        crate::queue::create_tables(&txn, crate::queue::EXPORT_STEPS)?;
-        crate::queue::create_tables(&txn, crate::queue::ERASURE_STEPS)?;
-        txn.commit().map_err(fail)?;
-        crate::layouts::upgrade(&db)?;
-        let db = Arc::new(db);
-        let (writes, writer) = Writer::start(db.clone())
+        let db = SingleWriterTxDatabase::builder(&path)
+            .cache_size(u64::try_from(settings.cache_bytes).unwrap_or(u64::MAX))
+            // Changes are held in memory until the journal that has them reaches this: it bounds
+            // the memory they take, whatever the write rate.
+            .max_journaling_size(JOURNAL_BYTES)
+            .open()
+            .map_err(|e| StoreError::new(format!("cannot open {}: {e}", path.display())))?;
+        let spaces = Arc::new(Spaces::open(&db)?);
+        crate::layouts::move_older(dir, &db, &spaces)?;
+        let (writes, writer) = Writer::start(db.clone(), spaces.clone())
             .map_err(|e| StoreError::new(format!("cannot start the store's writer: {e}")))?;
         Ok(Self {
             db,
+            spaces,
             open: Arc::new(Open {
                 in_flight: Arc::default(),
                 writes: Mutex::new(Some(writes)),
@@ -175,7 +248,7 @@ impl Embedded {
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&mut Txn) -> Result<T, StoreError> + Send + 'static,
     {
         let (pending, answer) = crate::writer::pending(work);
         let sent = self
@@ -196,14 +269,19 @@ impl Embedded {
     pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&View) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = self.db.clone();
+        let (db, spaces) = (self.db.clone(), self.spaces.clone());
         let working = self.open.in_flight.enter();
         tokio::task::spawn_blocking(move || {
-            let result = work(&db);
+            let view = View {
+                snapshot: db.read_tx(),
+                spaces: &spaces,
+            };
+            let result = work(&view);
             // The database first, then the count: a waiting last handle sees it released.
-            drop(db);
+            drop(view);
+            drop((db, spaces));
             drop(working);
             result
         })
@@ -215,8 +293,8 @@ impl Embedded {
 /// How the database file is opened.
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
-    /// Bytes of pages the database keeps in memory: what bounds its resident memory whatever
-    /// the size of the file.
+    /// Bytes of blocks the database keeps in memory, and (a bound of its own) of changes not
+    /// yet written to its tables: what bounds its resident memory whatever its size.
     pub cache_bytes: usize,
 }
 
@@ -265,7 +343,7 @@ pub(crate) fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Any redb error as a store error.
+/// Any engine error as a store error.
 pub(crate) fn fail(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::new("embedded store").caused_by(error)
 }
@@ -279,7 +357,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn the_data_directory_and_its_file_are_the_owners_only() {
+    fn the_data_directory_and_its_database_are_the_owners_only() {
         use std::os::unix::fs::PermissionsExt;
         let parent = tempfile::tempdir().expect("a temporary directory");
         let dir = parent.path().join("data").join("caliper");
@@ -290,15 +368,12 @@ mod tests {
         };
         drop(Embedded::open(&dir).expect("open"));
         assert_eq!(mode(&dir), Some(0o700));
-        assert_eq!(mode(&dir.join("caliper.redb")), Some(0o600));
-        // A file left readable by an older version is tightened when opened.
-        std::fs::set_permissions(
-            dir.join("caliper.redb"),
-            std::fs::Permissions::from_mode(0o644),
-        )
-        .expect("loosen");
+        assert_eq!(mode(&dir.join(STORE_DIR)), Some(0o700));
+        // A database directory left open by a copy is closed again when opened.
+        std::fs::set_permissions(dir.join(STORE_DIR), std::fs::Permissions::from_mode(0o755))
+            .expect("loosen");
         drop(Embedded::open(&dir).expect("reopen"));
-        assert_eq!(mode(&dir.join("caliper.redb")), Some(0o600));
+        assert_eq!(mode(&dir.join(STORE_DIR)), Some(0o700));
     }
 
     /// A request cancelled while its database work runs: the last handle's drop waits for that

@@ -1,5 +1,6 @@
-//! Embedded adapters for local runs: everything in one redb file under a data directory, so that
-//! jobs, events and queued messages survive a restart, with no AWS and no emulator.
+//! Embedded adapters for local runs: everything in one database (fjall, a log-structured merge
+//! tree) under a data directory, so that jobs, events and queued messages survive a restart, with
+//! no AWS and no emulator.
 
 mod codec;
 mod db;
@@ -12,11 +13,13 @@ mod queue;
 mod records;
 mod store;
 mod sweep;
+mod tuple;
 mod writer;
 
-pub use db::{private_dir, Embedded, StoreSettings};
+pub use db::{private_dir, Embedded, StoreSettings, STORE_DIR};
 pub use files::{DirFiles, EXPORTS_DIR};
 pub use keys::{cursor_signer, CURSOR_KEYS_FILE};
+pub use layouts::REDB_FILE;
 pub use queue::{
     EmbeddedQueue, QueueSettings, ERASURE_STEPS, EXPORT_STEPS, JOB_PARTS, WEBHOOK_DELIVERIES,
 };
@@ -79,8 +82,8 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
     let signer = Arc::new(cursor_signer(dir)?);
     let jobs = EmbeddedQueue::new(store.clone(), settings.jobs.clone());
     let deliveries = jobs.delivery_queue(settings.deliveries.clone());
-    let exports = jobs.sibling(EXPORT_STEPS, settings.steps.clone());
-    let erasures = jobs.sibling(ERASURE_STEPS, settings.steps.clone());
+    let exports = jobs.sibling(EXPORT_STEPS, settings.steps.clone())?;
+    let erasures = jobs.sibling(ERASURE_STEPS, settings.steps.clone())?;
     // Every write of a record goes through this one cache (the file has no other writer), so
     // its listings are never stale; the lifetime only bounds what an idle kind holds.
     let records: Arc<dyn caliper_core::RecordStore> =

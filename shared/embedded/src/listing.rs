@@ -8,10 +8,11 @@ use caliper_core::query::{Index, IndexFields, Plan};
 use caliper_core::{
     EventPage, EventQuery, EventReader, Order, Position, Start, StoreError, StoredEvent,
 };
-use redb::{ReadTransaction, ReadableDatabase, Table};
+use fjall::Readable;
 
-use crate::db::{fail, Embedded, EVENTS, LISTING};
-use crate::store::decode;
+use crate::db::{fail, Embedded, Txn, View};
+use crate::store::{decode, event_id};
+use crate::tuple::{u64_value, Key};
 
 fn tag(index: Index) -> u8 {
     match index {
@@ -51,31 +52,51 @@ impl Entries {
         self.id
     }
 
+    /// The entries as (index tag, key, time key, id), as the redb file of earlier versions kept
+    /// them.
+    #[cfg(test)]
+    pub(crate) fn tuples(event: &StoredEvent) -> Vec<(u8, String, String, u64)> {
+        let entries = Self::of(event);
+        let (time, id) = (entries.time.clone(), entries.id);
+        entries
+            .keys
+            .into_iter()
+            .map(|(tag, key)| (tag, key, time.clone(), id))
+            .collect()
+    }
+
+    fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.keys
+            .iter()
+            .map(|(tag, key)| entry(*tag, key, &self.time, self.id))
+    }
+
     /// Removes them, inside the caller's write transaction.
-    pub(crate) fn remove(
-        &self,
-        table: &mut Table<(u8, &str, &str, u64), ()>,
-    ) -> Result<(), StoreError> {
-        for (tag, key) in &self.keys {
-            table
-                .remove((*tag, key.as_str(), self.time.as_str(), self.id))
-                .map_err(fail)?;
-        }
-        Ok(())
+    pub(crate) fn remove(&self, txn: &mut Txn) {
+        let spaces = txn.spaces;
+        self.keys().for_each(|key| txn.remove(&spaces.listing, key));
     }
 
     /// Inserts them, inside the caller's write transaction.
-    pub(crate) fn insert(
-        &self,
-        table: &mut Table<(u8, &str, &str, u64), ()>,
-    ) -> Result<(), StoreError> {
-        for (tag, key) in &self.keys {
-            table
-                .insert((*tag, key.as_str(), self.time.as_str(), self.id), ())
-                .map_err(fail)?;
-        }
-        Ok(())
+    pub(crate) fn insert(&self, txn: &mut Txn) {
+        let spaces = txn.spaces;
+        self.keys()
+            .for_each(|key| txn.insert(&spaces.listing, key, []));
     }
+}
+
+/// A listing entry's key: (index tag, index key, time key, allocated id).
+pub(crate) fn entry(tag: u8, key: &str, time: &str, id: u64) -> Key {
+    Key::new().u8(tag).str(key).str(time).u64(id)
+}
+
+/// The allocated id that ends an entry's key.
+fn entry_id(entry: &[u8]) -> Result<u64, StoreError> {
+    u64_value(
+        entry
+            .get(entry.len().saturating_sub(8)..)
+            .unwrap_or_default(),
+    )
 }
 
 /// A bound of [`EventQuery::key_range`] (a position key, a bare time with `#` or `#~`, or the
@@ -92,18 +113,19 @@ fn bound(key: &str, high: bool) -> (String, u64) {
     }
 }
 
-fn stored(txn: &ReadTransaction, id: u64) -> Result<StoredEvent, StoreError> {
-    let events = txn.open_table(EVENTS).map_err(fail)?;
-    let event = events.get(id).map_err(fail)?.ok_or_else(|| {
-        StoreError::new(format!("the index names event {id}, which is not stored"))
-    })?;
-    decode(event.value())
+fn stored(view: &View, id: u64) -> Result<StoredEvent, StoreError> {
+    let event = view
+        .get(&view.spaces.events, event_id(id))?
+        .ok_or_else(|| {
+            StoreError::new(format!("the index names event {id}, which is not stored"))
+        })?;
+    decode(&event)
 }
 
 /// Walks the entries of a plan in order, keeping those its residual admits (with their event,
 /// read to test it), until `visit` says stop.
 fn walk(
-    txn: &ReadTransaction,
+    view: &View,
     query: &EventQuery,
     start: &Start,
     mut visit: impl FnMut(u64, Option<StoredEvent>) -> bool,
@@ -117,25 +139,21 @@ fn walk(
         return Ok(());
     };
     let ((low_time, low_id), (high_time, high_id)) = (bound(&low, false), bound(&high, true));
-    let table = txn.open_table(LISTING).map_err(fail)?;
     let tag = tag(index);
-    let range = table
-        .range(
-            (tag, key.as_str(), low_time.as_str(), low_id)
-                ..=(tag, key.as_str(), high_time.as_str(), high_id),
-        )
-        .map_err(fail)?;
+    let range = view.snapshot.range(
+        &view.spaces.listing,
+        entry(tag, &key, &low_time, low_id)..=entry(tag, &key, &high_time, high_id),
+    );
     let entries: Box<dyn Iterator<Item = _>> = match query.order {
         Order::NewestFirst => Box::new(range.rev()),
         Order::OldestFirst => Box::new(range),
     };
     for entry in entries {
-        let (entry, _) = entry.map_err(fail)?;
-        let id = entry.value().3;
+        let id = entry_id(&entry.key().map_err(fail)?)?;
         let event = if residual.is_empty() {
             None
         } else {
-            let event = stored(txn, id)?;
+            let event = stored(view, id)?;
             if !residual.admits(&IndexFields::of(&event)) {
                 continue;
             }
@@ -157,15 +175,14 @@ impl EventReader for Embedded {
         limit: usize,
     ) -> Result<EventPage, StoreError> {
         let (query, start) = (query.clone(), start.clone());
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
+        self.blocking(move |view| {
             let mut skip = match start {
                 Start::Offset(n) => n,
                 Start::After(_) => 0,
             };
             let mut found = Vec::with_capacity(limit + 1);
             // One more than the page, to know whether another follows.
-            walk(&txn, &query, &start, |id, event| {
+            walk(view, &query, &start, |id, event| {
                 if skip > 0 {
                     skip -= 1;
                 } else {
@@ -177,7 +194,7 @@ impl EventReader for Embedded {
             found.truncate(limit);
             let events = found
                 .into_iter()
-                .map(|(id, event)| event.map_or_else(|| stored(&txn, id), Ok))
+                .map(|(id, event)| event.map_or_else(|| stored(view, id), Ok))
                 .collect::<Result<_, _>>()?;
             Ok(EventPage { events, more })
         })
@@ -186,10 +203,9 @@ impl EventReader for Embedded {
 
     async fn count(&self, query: &EventQuery) -> Result<u64, StoreError> {
         let query = query.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
+        self.blocking(move |view| {
             let mut count = 0;
-            walk(&txn, &query, &Start::Offset(0), |_, _| {
+            walk(view, &query, &Start::Offset(0), |_, _| {
                 count += 1;
                 true
             })?;

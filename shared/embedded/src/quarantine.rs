@@ -4,16 +4,30 @@
 use async_trait::async_trait;
 use caliper_core::quarantine::Quarantined;
 use caliper_core::{QuarantineStore, StoreError};
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use fjall::Readable;
 
-use crate::db::{fail, Embedded, COUNTERS, QUARANTINE, QUARANTINE_BY_CLIENT};
+use crate::db::{fail, Embedded, Txn, View};
+use crate::tuple::{Key, Parts};
 
 fn count_key(client: &str) -> String {
     format!("quarantine:{client}")
 }
 
-fn decode(json: &str) -> Result<Quarantined, StoreError> {
+pub(crate) fn by_client(client: &str, id: &str) -> Key {
+    Key::new().str(client).str(id)
+}
+
+fn decode(json: &[u8]) -> Result<Quarantined, StoreError> {
+    let json = std::str::from_utf8(json)
+        .map_err(|_| StoreError::corrupt("embedded store holds a quarantined item not in UTF-8"))?;
     Quarantined::from_json(json)
+}
+
+/// The item `id`, if kept.
+fn item(view: &View, id: &str) -> Result<Option<Quarantined>, StoreError> {
+    view.get(&view.spaces.quarantine, id)?
+        .map(|json| decode(&json))
+        .transpose()
 }
 
 #[async_trait]
@@ -21,26 +35,19 @@ impl QuarantineStore for Embedded {
     async fn keep(&self, item: &Quarantined, most: u64) -> Result<bool, StoreError> {
         let json = item.to_json()?;
         let (id, client) = (item.id.clone(), item.client_app_id.clone());
-        self.write(move |txn: &WriteTransaction| {
-            let mut items = txn.open_table(QUARANTINE).map_err(fail)?;
-            if items.get(id.as_str()).map_err(fail)?.is_some() {
+        self.write(move |txn: &mut Txn| {
+            let spaces = txn.spaces;
+            if txn.get(&spaces.quarantine, &id)?.is_some() {
                 return Ok(true);
             }
-            let mut counts = txn.open_table(COUNTERS).map_err(fail)?;
             let key = count_key(&client);
-            let kept = counts
-                .get(key.as_str())
-                .map_err(fail)?
-                .map_or(0, |c| c.value());
+            let kept = txn.counter(&key)?;
             if kept >= most {
                 return Ok(false);
             }
-            counts.insert(key.as_str(), kept + 1).map_err(fail)?;
-            items.insert(id.as_str(), json.as_str()).map_err(fail)?;
-            txn.open_table(QUARANTINE_BY_CLIENT)
-                .map_err(fail)?
-                .insert((client.as_str(), id.as_str()), ())
-                .map_err(fail)?;
+            txn.set_counter(&key, kept + 1);
+            txn.insert(&spaces.quarantine, id.as_str(), json.as_bytes());
+            txn.insert(&spaces.quarantine_by_client, by_client(&client, &id), []);
             Ok(true)
         })
         .await
@@ -48,13 +55,7 @@ impl QuarantineStore for Embedded {
 
     async fn get(&self, id: &str) -> Result<Option<Quarantined>, StoreError> {
         let id = id.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
-            let table = txn.open_table(QUARANTINE).map_err(fail)?;
-            let found = table.get(id.as_str()).map_err(fail)?;
-            found.map(|json| decode(json.value())).transpose()
-        })
-        .await
+        self.blocking(move |view| item(view, &id)).await
     }
 
     async fn page(
@@ -64,51 +65,45 @@ impl QuarantineStore for Embedded {
         limit: usize,
     ) -> Result<Vec<Quarantined>, StoreError> {
         let (client, after) = (client_app_id.map(str::to_owned), after.map(str::to_owned));
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
-            let items = txn.open_table(QUARANTINE).map_err(fail)?;
-            let mut page = Vec::new();
-            let mut take = |id: &str| -> Result<bool, StoreError> {
-                if let Some(json) = items.get(id).map_err(fail)? {
-                    page.push(decode(json.value())?);
-                }
-                Ok(page.len() < limit)
-            };
-            match client {
-                // Newest first: down from just below `after`.
+        self.blocking(move |view| {
+            // Newest first: down from just below `after`.
+            let ids: Box<dyn Iterator<Item = Result<String, StoreError>>> = match &client {
                 Some(client) => {
-                    let by_client = txn.open_table(QUARANTINE_BY_CLIENT).map_err(fail)?;
-                    let range = match &after {
-                        Some(after) => by_client
-                            .range((client.as_str(), "")..(client.as_str(), after.as_str())),
-                        // Ids are UUIDs: "~" sorts after every one.
-                        None => by_client.range((client.as_str(), "")..(client.as_str(), "~")),
-                    }
-                    .map_err(fail)?;
-                    for entry in range.rev() {
-                        let (key, _) = entry.map_err(fail)?;
-                        let (owner, id) = key.value();
-                        if owner != client {
-                            continue;
-                        }
-                        if !take(id)? {
-                            break;
-                        }
-                    }
+                    let space = &view.spaces.quarantine_by_client;
+                    let entries = match &after {
+                        Some(after) => view
+                            .snapshot
+                            .range(space, Key::new().str(client)..by_client(client, after)),
+                        None => view.snapshot.prefix(space, Key::new().str(client)),
+                    };
+                    Box::new(entries.rev().map(|entry| {
+                        let key = entry.key().map_err(fail)?;
+                        let mut parts = Parts::of(&key);
+                        parts.str()?;
+                        parts.str()
+                    }))
                 }
                 None => {
-                    let ids = txn.open_table(QUARANTINE).map_err(fail)?;
-                    let range = match &after {
-                        Some(after) => ids.range(..after.as_str()),
-                        None => ids.range::<&str>(..),
-                    }
-                    .map_err(fail)?;
-                    for entry in range.rev() {
-                        let (key, _) = entry.map_err(fail)?;
-                        if !take(key.value())? {
-                            break;
-                        }
-                    }
+                    let space = &view.spaces.quarantine;
+                    let entries = match &after {
+                        Some(after) => view.snapshot.range(space, ..after.as_bytes()),
+                        None => view.snapshot.iter(space),
+                    };
+                    Box::new(entries.rev().map(|entry| {
+                        let key = entry.key().map_err(fail)?;
+                        String::from_utf8(key.to_vec()).map_err(|_| {
+                            StoreError::corrupt("a quarantined item's id is not UTF-8")
+                        })
+                    }))
+                }
+            };
+            let mut page = Vec::new();
+            for id in ids {
+                if page.len() >= limit {
+                    break;
+                }
+                if let Some(found) = item(view, &id?)? {
+                    page.push(found);
                 }
             }
             Ok(page)
@@ -118,26 +113,20 @@ impl QuarantineStore for Embedded {
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();
-        self.write(move |txn: &WriteTransaction| {
-            let mut items = txn.open_table(QUARANTINE).map_err(fail)?;
-            let Some(json) = items.remove(id.as_str()).map_err(fail)? else {
+        self.write(move |txn: &mut Txn| {
+            let spaces = txn.spaces;
+            let Some(json) = txn.get(&spaces.quarantine, &id)? else {
                 return Ok(false);
             };
-            let item = decode(json.value())?;
-            drop(json);
-            txn.open_table(QUARANTINE_BY_CLIENT)
-                .map_err(fail)?
-                .remove((item.client_app_id.as_str(), id.as_str()))
-                .map_err(fail)?;
-            let mut counts = txn.open_table(COUNTERS).map_err(fail)?;
+            let item = decode(&json)?;
+            txn.remove(&spaces.quarantine, id.as_str());
+            txn.remove(
+                &spaces.quarantine_by_client,
+                by_client(&item.client_app_id, &id),
+            );
             let key = count_key(&item.client_app_id);
-            let kept = counts
-                .get(key.as_str())
-                .map_err(fail)?
-                .map_or(0, |c| c.value());
-            counts
-                .insert(key.as_str(), kept.saturating_sub(1))
-                .map_err(fail)?;
+            let kept = txn.counter(&key)?;
+            txn.set_counter(&key, kept.saturating_sub(1));
             Ok(true)
         })
         .await

@@ -3,99 +3,74 @@
 //! dead-letter table after the last allowed receive. Two live in one database: the job parts
 //! (for the processor) and the webhook deliveries (for the dispatcher).
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use caliper_core::{Consumer, Message, Queue, QueueRunner, StoreError, Verdict};
-use redb::{
-    ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
-};
+use fjall::{Readable, SingleWriterTxDatabase};
 use serde::Deserialize;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::db::{
-    fail, Embedded, COUNTERS, DEAD_LETTERS, DELIVERY_DEAD_LETTERS, DELIVERY_QUEUE,
-    DELIVERY_QUEUE_VISIBLE, QUEUE, QUEUE_VISIBLE,
-};
+use crate::db::{fail, Embedded, Space, Txn};
+use crate::tuple::{Key, Parts};
 
-type Table = TableDefinition<'static, u64, &'static [u8]>;
-type Visible = TableDefinition<'static, (i64, u64), ()>;
-
-/// Where one queue keeps its messages, their visibility order, its dead letters and its
-/// sequence counter.
-#[derive(Clone, Copy)]
-struct Tables {
-    queue: Table,
-    visible: Visible,
-    dead_letters: Table,
-    sequence: &'static str,
+/// Where one queue keeps its messages (sequence number → message), the order in which they
+/// become visible ((visible from, in ms; sequence number) → nothing; `i64::MAX` while in
+/// flight), its dead letters, and its sequence counter: `queue:{name}`, `queue:{name}:visible`,
+/// `queue:{name}:dead_letters`, and the counter `queue:{name}:seq`.
+#[derive(Clone)]
+pub(crate) struct Tables {
+    queue: Space,
+    visible: Space,
+    dead_letters: Space,
+    sequence: Arc<str>,
 }
 
-/// The job parts' queue, and the webhook deliveries': their tables keep the names they had before
-/// queues were named.
+/// The job parts' queue, and the webhook deliveries'.
 pub const JOB_PARTS: &str = "jobs";
 pub const WEBHOOK_DELIVERIES: &str = "deliveries";
 /// The steps of exports and of erasures (`caliper_core::steps`).
 pub const EXPORT_STEPS: &str = "exports";
 pub const ERASURE_STEPS: &str = "erasures";
 
-/// Makes the tables of the queue `name` when they are not there yet (at open, so that a
-/// queue's readers never meet a missing one).
-pub(crate) fn create_tables(txn: &WriteTransaction, name: &str) -> Result<(), StoreError> {
-    let tables = Tables::named(name);
-    txn.open_table(tables.queue).map_err(fail)?;
-    txn.open_table(tables.visible).map_err(fail)?;
-    txn.open_table(tables.dead_letters).map_err(fail)?;
-    Ok(())
-}
-
-const JOB_TABLES: Tables = Tables {
-    queue: QUEUE,
-    visible: QUEUE_VISIBLE,
-    dead_letters: DEAD_LETTERS,
-    sequence: "queue_seq",
-};
-const DELIVERY_TABLES: Tables = Tables {
-    queue: DELIVERY_QUEUE,
-    visible: DELIVERY_QUEUE_VISIBLE,
-    dead_letters: DELIVERY_DEAD_LETTERS,
-    sequence: "delivery_queue_seq",
-};
-
 impl Tables {
-    /// The tables of the queue `name`: `queue:{name}`, `queue:{name}:visible`,
-    /// `queue:{name}:dead_letters`, and its counter `queue:{name}:seq`.
-    fn named(name: &str) -> Self {
-        match name {
-            JOB_PARTS => JOB_TABLES,
-            WEBHOOK_DELIVERIES => DELIVERY_TABLES,
-            _ => Self {
-                queue: TableDefinition::new(interned(format!("queue:{name}"))),
-                visible: TableDefinition::new(interned(format!("queue:{name}:visible"))),
-                dead_letters: TableDefinition::new(interned(format!("queue:{name}:dead_letters"))),
-                sequence: interned(format!("queue:{name}:seq")),
-            },
-        }
+    /// The tables of the queue `name`, made when they are not there yet.
+    pub(crate) fn open(db: &SingleWriterTxDatabase, name: &str) -> Result<Self, StoreError> {
+        let open = |name: String| db.keyspace(&name, crate::db::space_options).map_err(fail);
+        Ok(Self {
+            queue: open(format!("queue:{name}"))?,
+            visible: open(format!("queue:{name}:visible"))?,
+            dead_letters: open(format!("queue:{name}:dead_letters"))?,
+            sequence: format!("queue:{name}:seq").into(),
+        })
+    }
+
+    pub(crate) fn dead_letters(&self) -> &Space {
+        &self.dead_letters
+    }
+
+    pub(crate) fn sequence(&self) -> &str {
+        &self.sequence
+    }
+
+    /// Puts a message under `seq`, visible when it says.
+    pub(crate) fn put(&self, txn: &mut Txn, seq: u64, queued: &Queued) {
+        txn.insert(&self.queue, seq.to_be_bytes(), queued.to_bytes());
+        txn.insert(&self.visible, visible_key(queued.visible_at_ms, seq), []);
     }
 }
 
-/// A table name that lives as long as the process (redb's definitions borrow theirs); each name
-/// is kept once, however many queues of it are opened.
-fn interned(name: String) -> &'static str {
-    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-    let Ok(mut names) = NAMES.lock() else {
-        return Box::leak(name.into_boxed_str());
-    };
-    if let Some(kept) = names.get(name.as_str()) {
-        return kept;
-    }
-    let kept: &'static str = Box::leak(name.into_boxed_str());
-    names.insert(kept);
-    kept
+/// A message's key in its queue's visibility order.
+fn visible_key(at: i64, seq: u64) -> Key {
+    Key::new().i64(at).u64(seq)
+}
+
+fn read_visible(key: &[u8]) -> Result<(i64, u64), StoreError> {
+    let mut parts = Parts::of(key);
+    Ok((parts.i64()?, parts.u64()?))
 }
 
 /// The visibility of a message in flight: after every time, so never taken until settled.
@@ -139,16 +114,16 @@ impl Default for QueueSettings {
 /// A message as kept: a format byte, then its receive count, its visibility (ms) and its body.
 /// A data directory of an earlier version holds the same fields as JSON (`{` first).
 #[derive(Deserialize)]
-struct Queued {
+pub(crate) struct Queued {
     receives: u32,
-    visible_at_ms: i64,
+    pub(crate) visible_at_ms: i64,
     body: String,
 }
 
 const FORMAT: u8 = 1;
 
 impl Queued {
-    fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(13 + self.body.len());
         bytes.push(FORMAT);
         bytes.extend_from_slice(&self.receives.to_le_bytes());
@@ -157,7 +132,7 @@ impl Queued {
         bytes
     }
 
-    fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
         let unreadable = || StoreError::new("embedded store holds an unreadable queue message");
         if bytes.first() == Some(&b'{') {
             return serde_json::from_slice(bytes).map_err(|_| unreadable());
@@ -177,29 +152,6 @@ impl Queued {
             _ => Err(unreadable()),
         }
     }
-}
-
-/// Builds the visibility order of queues that lack it (a data directory of an earlier version),
-/// inside the opening transaction; answers whether it changed anything.
-pub(crate) fn index_visibility(txn: &WriteTransaction) -> Result<bool, StoreError> {
-    let mut changed = false;
-    for tables in [JOB_TABLES, DELIVERY_TABLES] {
-        let queue = txn.open_table(tables.queue).map_err(fail)?;
-        let mut visible = txn.open_table(tables.visible).map_err(fail)?;
-        if queue.len().map_err(fail)? == visible.len().map_err(fail)? {
-            continue;
-        }
-        visible.retain(|_, _| false).map_err(fail)?;
-        for entry in queue.iter().map_err(fail)? {
-            let (seq, record) = entry.map_err(fail)?;
-            let queued = Queued::from_bytes(record.value())?;
-            visible
-                .insert((queued.visible_at_ms, seq.value()), ())
-                .map_err(fail)?;
-        }
-        changed = true;
-    }
-    Ok(changed)
 }
 
 /// What a receive found: messages, or none before a time (ms), or none at all.
@@ -243,7 +195,8 @@ fn now_ms() -> i64 {
 impl EmbeddedQueue {
     /// The queue of job parts.
     pub fn new(store: Embedded, settings: QueueSettings) -> Self {
-        Self::with_tables(store, settings, JOB_TABLES)
+        let tables = store.spaces.job_parts.clone();
+        Self::with_tables(store, settings, tables)
     }
 
     /// The queue `name` in `store`, its tables made if they are not there yet: each kind of work
@@ -253,15 +206,7 @@ impl EmbeddedQueue {
         name: &str,
         settings: QueueSettings,
     ) -> Result<Self, StoreError> {
-        let tables = Tables::named(name);
-        store
-            .write(move |txn| {
-                txn.open_table(tables.queue).map_err(fail)?;
-                txn.open_table(tables.visible).map_err(fail)?;
-                txn.open_table(tables.dead_letters).map_err(fail)?;
-                Ok(())
-            })
-            .await?;
+        let tables = Tables::open(&store.db, name)?;
         Ok(Self::with_tables(store, settings, tables))
     }
 
@@ -272,13 +217,14 @@ impl EmbeddedQueue {
             backlog_limit: None,
             ..settings
         };
-        Self::with_tables(self.store.clone(), settings, DELIVERY_TABLES)
+        let tables = self.store.spaces.deliveries.clone();
+        Self::with_tables(self.store.clone(), settings, tables)
     }
 
-    /// The queue `name` of this queue's database, whose tables the store made when it opened
-    /// ([`EXPORT_STEPS`], [`ERASURE_STEPS`]).
-    pub fn sibling(&self, name: &str, settings: QueueSettings) -> Self {
-        Self::with_tables(self.store.clone(), settings, Tables::named(name))
+    /// The queue `name` of this queue's database ([`EXPORT_STEPS`], [`ERASURE_STEPS`]).
+    pub fn sibling(&self, name: &str, settings: QueueSettings) -> Result<Self, StoreError> {
+        let tables = Tables::open(&self.store.db, name)?;
+        Ok(Self::with_tables(self.store.clone(), settings, tables))
     }
 
     fn with_tables(store: Embedded, settings: QueueSettings, tables: Tables) -> Self {
@@ -371,53 +317,46 @@ impl EmbeddedQueue {
     }
 
     /// Takes up to `limit` visible messages, oldest visible first, counting a receive and hiding
-    /// each until settled. Looks first in a read transaction: an idle queue writes nothing.
+    /// each until settled. Looks first on a snapshot: an idle queue writes nothing.
     async fn receive(&self, limit: usize) -> Result<Taken, StoreError> {
-        let tables = self.tables;
+        let tables = self.tables.clone();
         let now = now_ms();
         let next = self
             .store
-            .blocking(move |db| {
-                let txn = db.begin_read().map_err(fail)?;
-                let visible = txn.open_table(tables.visible).map_err(fail)?;
-                let first = visible
-                    .range(..(IN_FLIGHT, 0))
-                    .map_err(fail)?
+            .blocking(move |view| {
+                let first = view
+                    .snapshot
+                    .range(&tables.visible, ..visible_key(IN_FLIGHT, 0))
                     .next()
-                    .transpose()
-                    .map_err(fail)?;
-                Ok(first.map(|(key, _)| key.value().0))
+                    .map(|entry| entry.key().map_err(fail))
+                    .transpose()?;
+                first.map(|key| Ok(read_visible(&key)?.0)).transpose()
             })
             .await?;
         match next {
             Some(at) if at <= now => {}
             other => return Ok(Taken::NoneUntil(other)),
         }
+        let tables = self.tables.clone();
         let taken = self
             .store
-            .write(move |txn| {
-                let mut visible = txn.open_table(tables.visible).map_err(fail)?;
-                let mut queue = txn.open_table(tables.queue).map_err(fail)?;
-                let ready: Vec<(i64, u64)> = visible
-                    .range(..=(now, u64::MAX))
-                    .map_err(fail)?
+            .write(move |txn: &mut Txn| {
+                let ready: Vec<(i64, u64)> = txn
+                    .tx
+                    .range(&tables.visible, ..=visible_key(now, u64::MAX))
                     .take(limit)
-                    .map(|entry| entry.map(|(key, _)| key.value()).map_err(fail))
+                    .map(|entry| read_visible(&entry.key().map_err(fail)?))
                     .collect::<Result<_, _>>()?;
                 let mut taken = Vec::with_capacity(ready.len());
                 for (at, seq) in ready {
-                    visible.remove((at, seq)).map_err(fail)?;
-                    let Some(record) = queue.get(seq).map_err(fail)?.map(|g| g.value().to_vec())
-                    else {
+                    txn.remove(&tables.visible, visible_key(at, seq));
+                    let Some(record) = txn.get(&tables.queue, seq.to_be_bytes())? else {
                         continue;
                     };
                     let mut queued = Queued::from_bytes(&record)?;
                     queued.receives += 1;
                     queued.visible_at_ms = IN_FLIGHT;
-                    queue
-                        .insert(seq, queued.to_bytes().as_slice())
-                        .map_err(fail)?;
-                    visible.insert((IN_FLIGHT, seq), ()).map_err(fail)?;
+                    tables.put(txn, seq, &queued);
                     taken.push((seq, queued.receives, queued.body));
                 }
                 Ok(taken)
@@ -427,36 +366,26 @@ impl EmbeddedQueue {
     }
 
     async fn settle(&self, seq: u64, how: Settle) {
-        let tables = self.tables;
+        let tables = self.tables.clone();
         let result = self
             .store
-            .write(move |txn| {
-                let mut queue = txn.open_table(tables.queue).map_err(fail)?;
-                let mut visible = txn.open_table(tables.visible).map_err(fail)?;
-                let record = queue.remove(seq).map_err(fail)?.map(|g| g.value().to_vec());
-                let Some(record) = record else {
+            .write(move |txn: &mut Txn| {
+                let Some(record) = txn.get(&tables.queue, seq.to_be_bytes())? else {
                     return Ok(());
                 };
+                txn.remove(&tables.queue, seq.to_be_bytes());
                 let mut queued = Queued::from_bytes(&record)?;
-                visible.remove((queued.visible_at_ms, seq)).map_err(fail)?;
+                txn.remove(&tables.visible, visible_key(queued.visible_at_ms, seq));
                 match how {
                     Settle::Done => {}
                     Settle::DeadLetter => {
-                        txn.open_table(tables.dead_letters)
-                            .map_err(fail)?
-                            .insert(seq, record.as_slice())
-                            .map_err(fail)?;
+                        txn.insert(&tables.dead_letters, seq.to_be_bytes(), record);
                     }
                     Settle::RetryAfter(delay) => {
                         queued.visible_at_ms = now_ms().saturating_add(
                             i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
                         );
-                        queue
-                            .insert(seq, queued.to_bytes().as_slice())
-                            .map_err(fail)?;
-                        visible
-                            .insert((queued.visible_at_ms, seq), ())
-                            .map_err(fail)?;
+                        tables.put(txn, seq, &queued);
                     }
                 }
                 Ok(())
@@ -473,29 +402,23 @@ impl EmbeddedQueue {
     }
 
     async fn release_in_flight(&self) -> Result<(), StoreError> {
-        let tables = self.tables;
+        let tables = self.tables.clone();
         let now = now_ms();
         self.store
-            .write(move |txn| {
-                let mut queue = txn.open_table(tables.queue).map_err(fail)?;
-                let mut visible = txn.open_table(tables.visible).map_err(fail)?;
-                let stuck: Vec<u64> = visible
-                    .range((IN_FLIGHT, 0)..)
-                    .map_err(fail)?
-                    .map(|entry| entry.map(|(key, _)| key.value().1).map_err(fail))
-                    .collect::<Result<_, _>>()?;
+            .write(move |txn: &mut Txn| {
+                let stuck: Vec<u64> = txn
+                    .tx
+                    .range(&tables.visible, visible_key(IN_FLIGHT, 0)..)
+                    .map(|entry| Ok(read_visible(&entry.key().map_err(fail)?)?.1))
+                    .collect::<Result<_, StoreError>>()?;
                 for seq in stuck {
-                    visible.remove((IN_FLIGHT, seq)).map_err(fail)?;
-                    let Some(record) = queue.get(seq).map_err(fail)?.map(|g| g.value().to_vec())
-                    else {
+                    txn.remove(&tables.visible, visible_key(IN_FLIGHT, seq));
+                    let Some(record) = txn.get(&tables.queue, seq.to_be_bytes())? else {
                         continue;
                     };
                     let mut queued = Queued::from_bytes(&record)?;
                     queued.visible_at_ms = now;
-                    queue
-                        .insert(seq, queued.to_bytes().as_slice())
-                        .map_err(fail)?;
-                    visible.insert((now, seq), ()).map_err(fail)?;
+                    tables.put(txn, seq, &queued);
                 }
                 Ok(())
             })
@@ -504,26 +427,18 @@ impl EmbeddedQueue {
 
     /// How many messages wait (or are in flight), and how many went to the dead letters.
     pub async fn depth(&self) -> Result<(u64, u64), StoreError> {
-        let tables = self.tables;
+        let tables = self.tables.clone();
         self.store
-            .blocking(move |db| {
-                let txn = db.begin_read().map_err(fail)?;
-                let waiting = txn
-                    .open_table(tables.queue)
-                    .map_err(fail)?
-                    .len()
-                    .map_err(fail)?;
-                let dead = txn
-                    .open_table(tables.dead_letters)
-                    .map_err(fail)?
-                    .len()
-                    .map_err(fail)?;
-                Ok((waiting, dead))
+            .blocking(move |view| {
+                let count = |space: &Space| -> Result<u64, StoreError> {
+                    let n = view.snapshot.len(space).map_err(fail)?;
+                    Ok(u64::try_from(n).unwrap_or(u64::MAX))
+                };
+                Ok((count(&tables.queue)?, count(&tables.dead_letters)?))
             })
             .await
     }
 }
-
 #[async_trait]
 impl QueueRunner for EmbeddedQueue {
     async fn run(&self, consumer: Arc<dyn Consumer>) {
@@ -571,38 +486,27 @@ impl EmbeddedQueue {
         }
     }
 
-    async fn send_bodies(&self, bodies: Vec<String>) -> Result<(), StoreError> {
+    pub(crate) async fn send_bodies(&self, bodies: Vec<String>) -> Result<(), StoreError> {
         self.room().await;
         let count = bodies.len();
-        let tables = self.tables;
+        let tables = self.tables.clone();
         let now = now_ms();
-        let records: Vec<Vec<u8>> = bodies
+        let messages: Vec<Queued> = bodies
             .into_iter()
-            .map(|body| {
-                let queued = Queued {
-                    receives: 0,
-                    visible_at_ms: now,
-                    body,
-                };
-                queued.to_bytes()
+            .map(|body| Queued {
+                receives: 0,
+                visible_at_ms: now,
+                body,
             })
             .collect();
         self.store
-            .write(move |txn| {
-                let mut counters = txn.open_table(COUNTERS).map_err(fail)?;
-                let mut seq = counters
-                    .get(tables.sequence)
-                    .map_err(fail)?
-                    .map(|g| g.value())
-                    .unwrap_or(0);
-                let mut queue = txn.open_table(tables.queue).map_err(fail)?;
-                let mut visible = txn.open_table(tables.visible).map_err(fail)?;
-                for record in &records {
+            .write(move |txn: &mut Txn| {
+                let mut seq = txn.counter(&tables.sequence)?;
+                for queued in &messages {
                     seq += 1;
-                    queue.insert(seq, record.as_slice()).map_err(fail)?;
-                    visible.insert((now, seq), ()).map_err(fail)?;
+                    tables.put(txn, seq, queued);
                 }
-                counters.insert(tables.sequence, seq).map_err(fail)?;
+                txn.set_counter(&tables.sequence, seq);
                 Ok(())
             })
             .await?;

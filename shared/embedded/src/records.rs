@@ -3,51 +3,50 @@
 
 use async_trait::async_trait;
 use caliper_core::{RecordKind, RecordStore, StoreError};
-use redb::ReadableDatabase;
+use fjall::Readable;
 
-use crate::db::{fail, Embedded, RECORDS};
+use crate::db::{fail, Embedded, Txn};
+use crate::tuple::Key;
+
+pub(crate) fn record_key(kind: &str, id: &str) -> Key {
+    Key::new().str(kind).str(id)
+}
+
+fn text(bytes: &[u8]) -> Result<String, StoreError> {
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| StoreError::corrupt("embedded store holds a record that is not UTF-8"))
+}
 
 #[async_trait]
 impl RecordStore for Embedded {
     async fn put(&self, kind: RecordKind, id: &str, document: &str) -> Result<(), StoreError> {
-        let (id, document) = (id.to_owned(), document.to_owned());
-        self.write(move |txn| {
-            txn.open_table(RECORDS)
-                .map_err(fail)?
-                .insert((kind.as_str(), id.as_str()), document.as_str())
-                .map_err(fail)?;
+        let (key, document) = (record_key(kind.as_str(), id), document.to_owned());
+        self.write(move |txn: &mut Txn| {
+            let spaces = txn.spaces;
+            txn.insert(&spaces.records, key.clone(), document.as_bytes());
             Ok(())
         })
         .await
     }
 
     async fn get(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError> {
-        let id = id.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
-            let table = txn.open_table(RECORDS).map_err(fail)?;
-            let found = table.get((kind.as_str(), id.as_str())).map_err(fail)?;
-            Ok(found.map(|g| g.value().to_owned()))
+        let key = record_key(kind.as_str(), id);
+        self.blocking(move |view| {
+            view.get(&view.spaces.records, &key)?
+                .map(|bytes| text(&bytes))
+                .transpose()
         })
         .await
     }
 
     async fn list(&self, kind: RecordKind) -> Result<Vec<String>, StoreError> {
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
-            let table = txn.open_table(RECORDS).map_err(fail)?;
-            let name = kind.as_str();
-            // Keys sort by kind first: one range holds every record of it.
-            let range = table.range((name, "")..).map_err(fail)?;
-            let mut documents = Vec::new();
-            for entry in range {
-                let (key, value) = entry.map_err(fail)?;
-                if key.value().0 != name {
-                    break;
-                }
-                documents.push(value.value().to_owned());
-            }
-            Ok(documents)
+        self.blocking(move |view| {
+            // Keys begin with their kind: one prefix holds every record of it.
+            let prefix = Key::new().str(kind.as_str());
+            view.snapshot
+                .prefix(&view.spaces.records, &prefix)
+                .map(|entry| text(&entry.value().map_err(fail)?))
+                .collect()
         })
         .await
     }

@@ -1,6 +1,6 @@
-//! The job and event stores on redb. Each write is one piece of work of the writer
-//! ([`crate::writer`]), whose transactions redb serialises: that alone makes allocation atomic and
-//! inserts conditional.
+//! The job and event stores on the embedded database. Each write is one piece of work of the
+//! writer ([`crate::writer`]), whose transactions are serialised: that alone makes allocation
+//! atomic and inserts conditional.
 
 use std::collections::HashMap;
 
@@ -10,40 +10,51 @@ use caliper_core::{
     StoreError, StoredEvent,
 };
 use chrono::{DateTime, Utc};
-use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
+use fjall::Readable;
 
 pub(crate) use crate::codec::{decode, encode};
-use crate::db::{fail, Embedded, COUNTERS, EVENTS, EVENT_KEYS, EXPIRY, JOBS, LISTING};
+use crate::db::{fail, Embedded, Spaces, Txn, View};
 use crate::listing::Entries;
+use crate::tuple::{u64_value, Key, Parts};
 
 const EVENT_COUNTER: &str = "event_id";
 
-/// What `EVENT_KEYS` holds under a deleted event's key: its tombstone. No event is allocated this
+/// What `event_keys` holds under a deleted event's key: its tombstone. No event is allocated this
 /// id (ids start at 1 and stop short of it).
 const ERASED: u64 = u64::MAX;
 
-/// The table key of an event.
-fn key_of(key: &EventKey) -> (&str, &str) {
-    (key.external_id.as_str(), key.client_app_id.as_str())
+/// The key of an event in `event_keys`.
+pub(crate) fn event_key(external_id: &str, client: &str) -> Key {
+    Key::new().str(external_id).str(client)
+}
+
+fn key_of(key: &EventKey) -> Key {
+    event_key(&key.external_id, &key.client_app_id)
+}
+
+/// The key of an event in `stored_events`.
+pub(crate) fn event_id(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+/// The allocated id under an event's key (or its tombstone), if any.
+fn allocated(read: &impl Readable, spaces: &Spaces, key: &Key) -> Result<Option<u64>, StoreError> {
+    read.get(&spaces.event_keys, key)
+        .map_err(fail)?
+        .map(|bytes| u64_value(&bytes))
+        .transpose()
 }
 
 /// The stored event of `key`, if any.
-fn read_event(txn: &ReadTransaction, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
-    let keys = txn.open_table(EVENT_KEYS).map_err(fail)?;
-    let Some(id) = keys
-        .get(key_of(key))
-        .map_err(fail)?
-        .map(|g| g.value())
-        .filter(|id| *id != ERASED)
+fn read_event(view: &View, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
+    let Some(id) = allocated(&view.snapshot, view.spaces, &key_of(key))?.filter(|id| *id != ERASED)
     else {
         return Ok(None);
     };
-    let events = txn.open_table(EVENTS).map_err(fail)?;
-    let event = events
-        .get(id)
-        .map_err(fail)?
+    let event = view
+        .get(&view.spaces.events, event_id(id))?
         .ok_or_else(|| StoreError::new(format!("event {id} is keyed but not stored")))?;
-    decode(event.value()).map(Some)
+    decode(&event).map(Some)
 }
 
 impl Embedded {
@@ -56,12 +67,11 @@ impl Embedded {
     ) -> Result<Option<T>, StoreError> {
         let id = id.to_owned();
         let mut change = change;
-        self.write(move |txn| {
-            let mut table = txn.open_table(JOBS).map_err(fail)?;
-            let record = table
-                .get(id.as_str())
-                .map_err(fail)?
-                .map(|g| decode::<JobRecord>(g.value()))
+        self.write(move |txn: &mut Txn| {
+            let jobs = &txn.spaces.jobs;
+            let record = txn
+                .get(jobs, &id)?
+                .map(|bytes| decode::<JobRecord>(&bytes))
                 .transpose()?;
             let Some(mut record) = record else {
                 return Ok(None);
@@ -69,9 +79,7 @@ impl Embedded {
             let before = record.clone();
             let outcome = change(&mut record);
             if record != before {
-                table
-                    .insert(id.as_str(), encode(&record)?.as_slice())
-                    .map_err(fail)?;
+                txn.insert(jobs, id.as_str(), encode(&record)?);
             }
             Ok(Some(outcome))
         })
@@ -84,11 +92,9 @@ impl JobStore for Embedded {
     async fn create(&self, job: &NewJob) -> Result<(), StoreError> {
         let bytes = encode(&JobRecord::new(job))?;
         let id = job.id.clone();
-        self.write(move |txn| {
-            txn.open_table(JOBS)
-                .map_err(fail)?
-                .insert(id.as_str(), bytes.as_slice())
-                .map_err(fail)?;
+        self.write(move |txn: &mut Txn| {
+            let jobs = &txn.spaces.jobs;
+            txn.insert(jobs, id.as_str(), bytes.as_slice());
             Ok(())
         })
         .await
@@ -96,13 +102,10 @@ impl JobStore for Embedded {
 
     async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
         let id = id.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
-            let table = txn.open_table(JOBS).map_err(fail)?;
-            let record = table
-                .get(id.as_str())
-                .map_err(fail)?
-                .map(|g| decode::<JobRecord>(g.value()))
+        self.blocking(move |view| {
+            let record = view
+                .get(&view.spaces.jobs, &id)?
+                .map(|bytes| decode::<JobRecord>(&bytes))
                 .transpose()?;
             Ok(record.as_ref().map(JobRecord::to_job))
         })
@@ -169,14 +172,9 @@ impl JobStore for Embedded {
 #[async_trait]
 impl EventStore for Embedded {
     async fn allocate_ids(&self, count: u64) -> Result<u64, StoreError> {
-        self.write(move |txn| {
-            let mut table = txn.open_table(COUNTERS).map_err(fail)?;
-            let last = table
-                .get(EVENT_COUNTER)
-                .map_err(fail)?
-                .map(|g| g.value())
-                .unwrap_or(0);
-            table.insert(EVENT_COUNTER, last + count).map_err(fail)?;
+        self.write(move |txn: &mut Txn| {
+            let last = txn.counter(EVENT_COUNTER)?;
+            txn.set_counter(EVENT_COUNTER, last + count);
             Ok(last + 1)
         })
         .await
@@ -188,14 +186,13 @@ impl EventStore for Embedded {
         external_ids: &[String],
     ) -> Result<HashMap<String, u64>, StoreError> {
         let (client, ids) = (client_app_id.to_owned(), external_ids.to_vec());
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
-            let keys = txn.open_table(EVENT_KEYS).map_err(fail)?;
+        self.blocking(move |view| {
             let mut found = HashMap::new();
             for id in ids {
-                if let Some(number) = keys.get((id.as_str(), client.as_str())).map_err(fail)? {
-                    if number.value() != ERASED {
-                        found.insert(id, number.value());
+                let key = event_key(&id, &client);
+                if let Some(number) = allocated(&view.snapshot, view.spaces, &key)? {
+                    if number != ERASED {
+                        found.insert(id, number);
                     }
                 }
             }
@@ -210,39 +207,33 @@ impl EventStore for Embedded {
         let rows: Vec<Result<_, String>> = events
             .iter()
             .map(|event| {
-                let key = (event.external_id.clone(), event.client_app_id.clone());
+                let key = event_key(&event.external_id, &event.client_app_id);
                 encode(event)
                     .map(|bytes| (key, bytes, Entries::of(event), event.expires_at))
                     .map_err(|e| format!("the event cannot be stored as it is: {e}"))
             })
             .collect();
-        self.write(move |txn| {
-            let mut keys = txn.open_table(EVENT_KEYS).map_err(fail)?;
-            let mut stored = txn.open_table(EVENTS).map_err(fail)?;
-            let mut listing = txn.open_table(LISTING).map_err(fail)?;
-            let mut expiry = txn.open_table(EXPIRY).map_err(fail)?;
+        self.write(move |txn: &mut Txn| {
+            let spaces = txn.spaces;
             let mut outcomes = Vec::with_capacity(rows.len());
             for row in &rows {
-                let ((external_id, client), bytes, entries, expires_at) = match row {
+                let (key, bytes, entries, expires_at) = match row {
                     Ok(row) => row,
                     Err(why) => {
                         outcomes.push(InsertOutcome::Refused(why.clone()));
                         continue;
                     }
                 };
-                let key = (external_id.as_str(), client.as_str());
-                let existing = keys.get(key).map_err(fail)?.map(|g| g.value());
-                match existing {
+                match allocated(&txn.tx, spaces, key)? {
                     Some(ERASED) => outcomes.push(InsertOutcome::Erased),
                     Some(id) => outcomes.push(InsertOutcome::Exists(id)),
                     None => {
-                        keys.insert(key, entries.id()).map_err(fail)?;
-                        stored
-                            .insert(entries.id(), bytes.as_slice())
-                            .map_err(fail)?;
-                        entries.insert(&mut listing)?;
+                        let id = entries.id();
+                        txn.insert(&spaces.event_keys, key.clone(), id.to_be_bytes());
+                        txn.insert(&spaces.events, event_id(id), bytes.as_slice());
+                        entries.insert(txn);
                         if let Some(at) = expires_at {
-                            expiry.insert((*at, entries.id()), ()).map_err(fail)?;
+                            txn.insert(&spaces.expiry, crate::sweep::expiry_key(*at, id), []);
                         }
                         outcomes.push(InsertOutcome::Inserted);
                     }
@@ -254,23 +245,21 @@ impl EventStore for Embedded {
     }
 
     async fn delete(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
-        let keys = keys.to_vec();
-        self.write(move |txn| {
-            let mut ids = txn.open_table(EVENT_KEYS).map_err(fail)?;
-            let mut stored = txn.open_table(EVENTS).map_err(fail)?;
-            let mut listing = txn.open_table(LISTING).map_err(fail)?;
+        let keys: Vec<Key> = keys.iter().map(key_of).collect();
+        self.write(move |txn: &mut Txn| {
+            let spaces = txn.spaces;
             let mut deleted = 0;
             for key in &keys {
-                let id = ids.get(key_of(key)).map_err(fail)?.map(|g| g.value());
+                let id = allocated(&txn.tx, spaces, key)?;
                 if let Some(id) = id.filter(|id| *id != ERASED) {
-                    let bytes = stored.remove(id).map_err(fail)?;
-                    if let Some(bytes) = bytes {
-                        let event: StoredEvent = decode(bytes.value())?;
-                        Entries::of(&event).remove(&mut listing)?;
+                    if let Some(bytes) = txn.get(&spaces.events, event_id(id))? {
+                        txn.remove(&spaces.events, event_id(id));
+                        let event: StoredEvent = decode(&bytes)?;
+                        Entries::of(&event).remove(txn);
                         deleted += 1;
                     }
                 }
-                ids.insert(key_of(key), ERASED).map_err(fail)?;
+                txn.insert(&spaces.event_keys, key.clone(), ERASED.to_be_bytes());
             }
             Ok(deleted)
         })
@@ -278,22 +267,13 @@ impl EventStore for Embedded {
     }
 
     async fn purge(&self, keys: &[EventKey]) -> Result<u64, StoreError> {
-        let keys = keys.to_vec();
-        self.write(move |txn| {
-            let mut stored = crate::sweep::Stored {
-                events: txn.open_table(EVENTS).map_err(fail)?,
-                keys: txn.open_table(EVENT_KEYS).map_err(fail)?,
-                listing: txn.open_table(LISTING).map_err(fail)?,
-            };
+        let keys: Vec<Key> = keys.iter().map(key_of).collect();
+        self.write(move |txn: &mut Txn| {
             let mut purged = 0;
             for key in &keys {
-                let id = stored
-                    .keys
-                    .get(key_of(key))
-                    .map_err(fail)?
-                    .map(|g| g.value());
+                let id = allocated(&txn.tx, txn.spaces, key)?;
                 if let Some(id) = id.filter(|id| *id != ERASED) {
-                    purged += u64::from(stored.remove(id)?);
+                    purged += u64::from(crate::sweep::remove_event(txn, id)?);
                 }
             }
             Ok(purged)
@@ -303,25 +283,23 @@ impl EventStore for Embedded {
 
     async fn get(&self, key: &EventKey) -> Result<Option<StoredEvent>, StoreError> {
         let key = key.clone();
-        self.blocking(move |db| read_event(&db.begin_read().map_err(fail)?, &key))
-            .await
+        self.blocking(move |view| read_event(view, &key)).await
     }
 
     async fn holders(&self, external_id: &str) -> Result<Vec<String>, StoreError> {
         let id = external_id.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
-            let table = txn.open_table(EVENT_KEYS).map_err(fail)?;
+        self.blocking(move |view| {
+            // Every key of the id begins with it: one prefix holds every client's.
+            let prefix = Key::new().str(&id);
             let mut clients = Vec::new();
-            for entry in table.range((id.as_str(), "")..).map_err(fail)? {
-                let (key, number) = entry.map_err(fail)?;
-                let (entry_id, client) = key.value();
-                if entry_id != id {
-                    break;
+            for entry in view.snapshot.prefix(&view.spaces.event_keys, &prefix) {
+                let (key, number) = entry.into_inner().map_err(fail)?;
+                if u64_value(&number)? == ERASED {
+                    continue;
                 }
-                if number.value() != ERASED {
-                    clients.push(client.to_owned());
-                }
+                let mut parts = Parts::of(&key);
+                parts.str()?;
+                clients.push(parts.str()?);
             }
             Ok(clients)
         })
@@ -333,11 +311,10 @@ impl EventStore for Embedded {
         keys: &[EventKey],
     ) -> Result<HashMap<EventKey, StoredEvent>, StoreError> {
         let keys = keys.to_vec();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(fail)?;
+        self.blocking(move |view| {
             let mut found = HashMap::with_capacity(keys.len());
             for key in keys {
-                if let Some(event) = read_event(&txn, &key)? {
+                if let Some(event) = read_event(view, &key)? {
                     found.insert(key, event);
                 }
             }

@@ -4,56 +4,52 @@
 //! tombstone is left: an expired event sent again is expired again, and not stored.
 
 use caliper_core::{StoreError, StoredEvent};
-use redb::{ReadableTable, Table};
+use fjall::Readable;
 
 use crate::codec::decode;
-use crate::db::{fail, Embedded, EVENTS, EVENT_KEYS, EXPIRY, LISTING};
+use crate::db::{fail, Embedded, Txn};
 use crate::listing::Entries;
+use crate::store::{event_id, event_key};
+use crate::tuple::{Key, Parts};
 
-/// The tables an event lives in, open in one write transaction.
-pub(crate) struct Stored<'t> {
-    pub events: Table<'t, u64, &'static [u8]>,
-    pub keys: Table<'t, (&'static str, &'static str), u64>,
-    pub listing: Table<'t, (u8, &'static str, &'static str, u64), ()>,
+/// An event's key in `expiry`: (when it expires, in unix seconds; allocated id).
+pub(crate) fn expiry_key(at: i64, id: u64) -> Key {
+    Key::new().i64(at).u64(id)
 }
 
-impl Stored<'_> {
-    /// Removes the event of allocated id `id` with its key and every listing entry (a tombstone
-    /// under its key stays): whether there was one.
-    pub(crate) fn remove(&mut self, id: u64) -> Result<bool, StoreError> {
-        let Some(bytes) = self.events.remove(id).map_err(fail)? else {
-            return Ok(false);
-        };
-        let event: StoredEvent = decode(bytes.value())?;
-        drop(bytes);
-        Entries::of(&event).remove(&mut self.listing)?;
-        let key = (event.external_id.as_str(), event.client_app_id.as_str());
-        if self.keys.get(key).map_err(fail)?.map(|g| g.value()) == Some(id) {
-            self.keys.remove(key).map_err(fail)?;
-        }
-        Ok(true)
+/// Removes the event of allocated id `id` with its key and every listing entry (a tombstone under
+/// its key stays), inside the caller's write transaction: whether there was one.
+pub(crate) fn remove_event(txn: &mut Txn, id: u64) -> Result<bool, StoreError> {
+    let spaces = txn.spaces;
+    let Some(bytes) = txn.get(&spaces.events, event_id(id))? else {
+        return Ok(false);
+    };
+    txn.remove(&spaces.events, event_id(id));
+    let event: StoredEvent = decode(&bytes)?;
+    Entries::of(&event).remove(txn);
+    let key = event_key(&event.external_id, &event.client_app_id);
+    if txn.get(&spaces.event_keys, &key)?.as_deref() == Some(&id.to_be_bytes()[..]) {
+        txn.remove(&spaces.event_keys, key);
     }
+    Ok(true)
 }
 
 impl Embedded {
     /// Purges up to `most` events expired by `now` (unix seconds), in one transaction: how many.
     pub async fn purge_expired(&self, now: i64, most: usize) -> Result<usize, StoreError> {
-        self.write(move |txn| {
-            let mut expiry = txn.open_table(EXPIRY).map_err(fail)?;
-            let mut stored = Stored {
-                events: txn.open_table(EVENTS).map_err(fail)?,
-                keys: txn.open_table(EVENT_KEYS).map_err(fail)?,
-                listing: txn.open_table(LISTING).map_err(fail)?,
-            };
-            let due: Vec<(i64, u64)> = expiry
-                .range(..=(now, u64::MAX))
-                .map_err(fail)?
+        self.write(move |txn: &mut Txn| {
+            let spaces = txn.spaces;
+            let due: Vec<fjall::UserKey> = txn
+                .tx
+                .range(&spaces.expiry, ..=expiry_key(now, u64::MAX))
                 .take(most)
-                .map(|entry| entry.map(|(key, _)| key.value()).map_err(fail))
+                .map(|entry| entry.key().map_err(fail))
                 .collect::<Result<_, _>>()?;
-            for (at, id) in &due {
-                expiry.remove((*at, *id)).map_err(fail)?;
-                stored.remove(*id)?;
+            for key in &due {
+                let mut parts = Parts::of(key);
+                let (_, id) = (parts.i64()?, parts.u64()?);
+                txn.remove(&spaces.expiry, key.clone());
+                remove_event(txn, id)?;
             }
             Ok(due.len())
         })

@@ -1,13 +1,13 @@
 //! The data directory's secret files, held to their owner on every start: the IdP's signing key
 //! (whoever reads it can sign an admin's token), the cursor keys, the development client's
 //! credentials and the database. A file others may read (after a copy or a backup restore, say)
-//! is made 0600 before anything reads it, with a warning that names it: what was readable may
-//! have been read, and the warning says what to replace.
+//! is made 0600 (the database's directory 0700) before anything reads it, with a warning that
+//! names it: what was readable may have been read, and the warning says what to replace.
 
 use std::path::Path;
 
 /// Each secret file, by its path in the data directory, and what to do if others read it.
-const SECRET_FILES: [(&str, &str); 4] = [
+const SECRET_FILES: [(&str, &str); 5] = [
     (
         "idp/signing-key.der",
         "delete it to make a new key (every token issued before stops working)",
@@ -20,7 +20,9 @@ const SECRET_FILES: [(&str, &str); 4] = [
         "idp/development-client.json",
         "delete it to make a new development secret",
     ),
-    ("caliper.redb", "its events may have been read"),
+    (caliper_embedded::STORE_DIR, "its events may have been read"),
+    // An earlier version's database, until it is moved into the current one.
+    (caliper_embedded::REDB_FILE, "its events may have been read"),
 ];
 
 /// Makes every secret file of `data_dir` that exists readable by its owner only.
@@ -31,15 +33,15 @@ pub fn hold_private(data_dir: &Path) -> anyhow::Result<()> {
             tracing::warn!(
                 file = %path.display(),
                 mode = format!("{mode:o}"),
-                "a secret file was open to other users; it is 0600 now. If another user may have read it, {remedy}"
+                "a secret file was open to other users; it is its owner's only now. If another user may have read it, {remedy}"
             );
         }
     }
     Ok(())
 }
 
-/// The mode `path` had when it was open to others (now 0600); none when it was private or is
-/// missing.
+/// The mode `path` had when it was open to others (now 0600, or 0700 for a directory); none when
+/// it was private or is missing.
 #[cfg(unix)]
 fn repair(path: &Path) -> anyhow::Result<Option<u32>> {
     use anyhow::Context;
@@ -51,12 +53,15 @@ fn repair(path: &Path) -> anyhow::Result<Option<u32>> {
     if mode & 0o077 == 0 {
         return Ok(None);
     }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).with_context(|| {
-        format!(
-            "{} is open to other users and cannot be made 0600",
-            path.display()
-        )
-    })?;
+    let private = if metadata.is_dir() { 0o700 } else { 0o600 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(private)).with_context(
+        || {
+            format!(
+                "{} is open to other users and cannot be made {private:o}",
+                path.display()
+            )
+        },
+    )?;
     Ok(Some(mode))
 }
 
@@ -82,7 +87,11 @@ mod tests {
         };
         for (name, _) in SECRET_FILES {
             let path = dir.path().join(name);
-            std::fs::write(&path, b"secret").unwrap_or_else(|e| panic!("{e}"));
+            if name == caliper_embedded::STORE_DIR {
+                std::fs::create_dir(&path).unwrap_or_else(|e| panic!("{e}"));
+            } else {
+                std::fs::write(&path, b"secret").unwrap_or_else(|e| panic!("{e}"));
+            }
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
                 .unwrap_or_else(|e| panic!("{e}"));
         }
@@ -95,7 +104,12 @@ mod tests {
 
         hold_private(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         for (name, _) in SECRET_FILES {
-            assert_eq!(mode(name), 0o600, "{name}");
+            let private = if name == caliper_embedded::STORE_DIR {
+                0o700
+            } else {
+                0o600
+            };
+            assert_eq!(mode(name), private, "{name}");
         }
         assert_eq!(mode("notes.txt"), 0o644, "not ours to change");
         hold_private(dir.path()).unwrap_or_else(|e| panic!("{e}"));
