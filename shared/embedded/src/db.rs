@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -5,7 +6,7 @@ use std::thread::JoinHandle;
 use caliper_core::StoreError;
 use fjall::{KeyspaceCreateOptions, Readable, SingleWriterTxDatabase, Snapshot};
 
-use crate::queue::{Tables, JOB_PARTS, WEBHOOK_DELIVERIES};
+use crate::queue::Shared;
 use crate::writer::{Writer, Writes};
 
 /// A keyspace of the database (a table: its keys sort by their bytes, see [`crate::tuple`]).
@@ -48,9 +49,6 @@ pub(crate) struct Spaces {
     /// (client, item id) → nothing, for one client's listing; each client's count is in
     /// `counters` under `quarantine:<client>`.
     pub quarantine_by_client: Space,
-    /// The queues the store's writes are made for: job parts, and webhook deliveries.
-    pub job_parts: Tables,
-    pub deliveries: Tables,
 }
 
 impl Spaces {
@@ -66,8 +64,6 @@ impl Spaces {
             records: open("records")?,
             quarantine: open("quarantine")?,
             quarantine_by_client: open("quarantine_by_client")?,
-            job_parts: Tables::open(db, JOB_PARTS)?,
-            deliveries: Tables::open(db, WEBHOOK_DELIVERIES)?,
         })
     }
 }
@@ -140,6 +136,8 @@ impl View<'_> {
 pub struct Embedded {
     pub(crate) db: SingleWriterTxDatabase,
     pub(crate) spaces: Arc<Spaces>,
+    /// Each queue opened, by name: its handles share it.
+    queues: Arc<Mutex<HashMap<String, Arc<Shared>>>>,
     open: Arc<Open>,
 }
 
@@ -234,12 +232,27 @@ impl Embedded {
         Ok(Self {
             db,
             spaces,
+            queues: Arc::default(),
             open: Arc::new(Open {
                 in_flight: Arc::default(),
                 writes: Mutex::new(Some(writes)),
                 writer: Mutex::new(Some(writer)),
             }),
         })
+    }
+
+    /// The queue `name`, opened (and its tables made) on first use.
+    pub(crate) fn queue(&self, name: &str) -> Result<Arc<Shared>, StoreError> {
+        let mut queues = self
+            .queues
+            .lock()
+            .map_err(|_| StoreError::new("the embedded store's queues were poisoned by a panic"))?;
+        if let Some(queue) = queues.get(name) {
+            return Ok(queue.clone());
+        }
+        let queue = Arc::new(Shared::open(&self.db, name)?);
+        queues.insert(name.to_owned(), queue.clone());
+        Ok(queue)
     }
 
     /// Runs `work` in a write transaction and answers once that transaction is committed (and

@@ -728,7 +728,7 @@ mod tests {
         assert_eq!(store.purge_expired(150, 10).await.expect("sweep"), 1);
         assert_eq!(listed(&store, "c1", EventFilter::default()).await, [2]);
 
-        let jobs = EmbeddedQueue::new(store.clone(), QueueSettings::default());
+        let jobs = EmbeddedQueue::new(store.clone(), QueueSettings::default()).expect("the queue");
         assert_eq!(jobs.depth().await.expect("depth"), (3, 1));
         // The sequence went on: a new message does not take an old one's place.
         jobs.send_bodies(vec!["d".into()]).await.expect("send");

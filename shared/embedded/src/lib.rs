@@ -80,8 +80,8 @@ pub fn open(dir: &Path, settings: &Settings) -> Result<Backend, StoreError> {
     let store = Embedded::open_with(dir, &settings.store)?;
     let sweeper = store.clone();
     let signer = Arc::new(cursor_signer(dir)?);
-    let jobs = EmbeddedQueue::new(store.clone(), settings.jobs.clone());
-    let deliveries = jobs.delivery_queue(settings.deliveries.clone());
+    let jobs = EmbeddedQueue::new(store.clone(), settings.jobs.clone())?;
+    let deliveries = jobs.delivery_queue(settings.deliveries.clone())?;
     let exports = jobs.sibling(EXPORT_STEPS, settings.steps.clone())?;
     let erasures = jobs.sibling(ERASURE_STEPS, settings.steps.clone())?;
     // Every write of a record goes through this one cache (the file has no other writer), so

@@ -1,10 +1,12 @@
 //! An in-process queue that keeps its messages in the embedded database, with the semantics of
 //! the SQS setup in AWS: at-least-once delivery, a receive count, retries after a delay, and a
-//! dead-letter table after the last allowed receive. Two live in one database: the job parts
-//! (for the processor) and the webhook deliveries (for the dispatcher).
+//! dead-letter table after the last allowed receive. Each kind of work has one: the job parts
+//! (for the processor), the webhook deliveries (for the dispatcher), the steps of exports and of
+//! erasures. The order in which waiting messages become visible is kept in memory ([`Shared`]).
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,16 +17,13 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::db::{fail, Embedded, Space, Txn};
-use crate::tuple::{Key, Parts};
 
-/// Where one queue keeps its messages (sequence number → message), the order in which they
-/// become visible ((visible from, in ms; sequence number) → nothing; `i64::MAX` while in
-/// flight), its dead letters, and its sequence counter: `queue:{name}`, `queue:{name}:visible`,
+/// Where one queue keeps its messages (sequence number → message, which says when it becomes
+/// visible), its dead letters, and its sequence counter: `queue:{name}`,
 /// `queue:{name}:dead_letters`, and the counter `queue:{name}:seq`.
 #[derive(Clone)]
 pub(crate) struct Tables {
     queue: Space,
-    visible: Space,
     dead_letters: Space,
     sequence: Arc<str>,
 }
@@ -42,7 +41,6 @@ impl Tables {
         let open = |name: String| db.keyspace(&name, crate::db::space_options).map_err(fail);
         Ok(Self {
             queue: open(format!("queue:{name}"))?,
-            visible: open(format!("queue:{name}:visible"))?,
             dead_letters: open(format!("queue:{name}:dead_letters"))?,
             sequence: format!("queue:{name}:seq").into(),
         })
@@ -56,21 +54,72 @@ impl Tables {
         &self.sequence
     }
 
-    /// Puts a message under `seq`, visible when it says.
+    /// Puts a message under `seq`.
     pub(crate) fn put(&self, txn: &mut Txn, seq: u64, queued: &Queued) {
         txn.insert(&self.queue, seq.to_be_bytes(), queued.to_bytes());
-        txn.insert(&self.visible, visible_key(queued.visible_at_ms, seq), []);
+    }
+
+    fn get(&self, txn: &Txn, seq: u64) -> Result<Option<Queued>, StoreError> {
+        txn.get(&self.queue, seq.to_be_bytes())?
+            .map(|record| Queued::from_bytes(&record))
+            .transpose()
     }
 }
 
-/// A message's key in its queue's visibility order.
-fn visible_key(at: i64, seq: u64) -> Key {
-    Key::new().i64(at).u64(seq)
+/// One queue as every handle of it in this process shares it: its tables, and the order in which
+/// its waiting messages become visible, kept in memory.
+///
+/// The order is made from the messages when the queue is first opened, and this process is the
+/// database's only user, so it stays whole: a worker takes the first visible messages without
+/// reading past the ones it took before (in a log-structured store, what was removed is still
+/// read over until compacted). An entry is added once its message's write is committed, and an
+/// entry that no longer matches its message (settled meanwhile) is dropped when met. It holds
+/// 16 bytes for each waiting message.
+pub(crate) struct Shared {
+    tables: Tables,
+    /// (visible from, in ms; sequence number) of each waiting message.
+    visible: Mutex<BTreeSet<(i64, u64)>>,
+    /// Messages in flight: taken and not yet settled (or left so by an earlier process). A worker
+    /// that starts releases them, as the worker that took them has gone (see
+    /// [`EmbeddedQueue::run`]).
+    in_flight: Mutex<BTreeSet<u64>>,
+    wake: Notify,
+    backlog: Backlog,
 }
 
-fn read_visible(key: &[u8]) -> Result<(i64, u64), StoreError> {
-    let mut parts = Parts::of(key);
-    Ok((parts.i64()?, parts.u64()?))
+impl Shared {
+    /// Opens the queue `name` of `db` and reads its messages' order.
+    pub(crate) fn open(db: &SingleWriterTxDatabase, name: &str) -> Result<Self, StoreError> {
+        let tables = Tables::open(db, name)?;
+        let (mut visible, mut in_flight) = (BTreeSet::new(), BTreeSet::new());
+        for entry in db.read_tx().iter(&tables.queue) {
+            let (seq, record) = entry.into_inner().map_err(fail)?;
+            let seq = crate::tuple::u64_value(&seq)?;
+            match Queued::from_bytes(&record)?.visible_at_ms {
+                IN_FLIGHT => {
+                    in_flight.insert(seq);
+                }
+                at => {
+                    visible.insert((at, seq));
+                }
+            }
+        }
+        Ok(Self {
+            tables,
+            visible: Mutex::new(visible),
+            in_flight: Mutex::new(in_flight),
+            wake: Notify::new(),
+            backlog: Backlog::default(),
+        })
+    }
+
+    /// Adds committed messages to the order, and wakes a worker.
+    fn visible(&self, entries: impl IntoIterator<Item = (i64, u64)>) {
+        if let Ok(mut visible) = self.visible.lock() {
+            visible.extend(entries);
+        }
+        self.wake.notify_one();
+    }
 }
 
 /// The visibility of a message in flight: after every time, so never taken until settled.
@@ -163,9 +212,7 @@ enum Taken {
 #[derive(Clone)]
 pub struct EmbeddedQueue {
     store: Embedded,
-    tables: Tables,
-    wake: Arc<Notify>,
-    backlog: Arc<Backlog>,
+    shared: Arc<Shared>,
     settings: QueueSettings,
 }
 
@@ -194,9 +241,8 @@ fn now_ms() -> i64 {
 
 impl EmbeddedQueue {
     /// The queue of job parts.
-    pub fn new(store: Embedded, settings: QueueSettings) -> Self {
-        let tables = store.spaces.job_parts.clone();
-        Self::with_tables(store, settings, tables)
+    pub fn new(store: Embedded, settings: QueueSettings) -> Result<Self, StoreError> {
+        Self::of(store, JOB_PARTS, settings)
     }
 
     /// The queue `name` in `store`, its tables made if they are not there yet: each kind of work
@@ -206,35 +252,31 @@ impl EmbeddedQueue {
         name: &str,
         settings: QueueSettings,
     ) -> Result<Self, StoreError> {
-        let tables = Tables::open(&store.db, name)?;
-        Ok(Self::with_tables(store, settings, tables))
+        Self::of(store, name, settings)
     }
 
     /// The webhook delivery queue in this queue's database. Its sends never wait: the sender is
     /// the job queue's worker, which must not stall on slow webhook receivers.
-    pub fn delivery_queue(&self, settings: QueueSettings) -> Self {
+    pub fn delivery_queue(&self, settings: QueueSettings) -> Result<Self, StoreError> {
         let settings = QueueSettings {
             backlog_limit: None,
             ..settings
         };
-        let tables = self.store.spaces.deliveries.clone();
-        Self::with_tables(self.store.clone(), settings, tables)
+        Self::of(self.store.clone(), WEBHOOK_DELIVERIES, settings)
     }
 
     /// The queue `name` of this queue's database ([`EXPORT_STEPS`], [`ERASURE_STEPS`]).
     pub fn sibling(&self, name: &str, settings: QueueSettings) -> Result<Self, StoreError> {
-        let tables = Tables::open(&self.store.db, name)?;
-        Ok(Self::with_tables(self.store.clone(), settings, tables))
+        Self::of(self.store.clone(), name, settings)
     }
 
-    fn with_tables(store: Embedded, settings: QueueSettings, tables: Tables) -> Self {
-        Self {
+    fn of(store: Embedded, name: &str, settings: QueueSettings) -> Result<Self, StoreError> {
+        let shared = store.queue(name)?;
+        Ok(Self {
             store,
-            tables,
-            wake: Arc::new(Notify::new()),
-            backlog: Arc::default(),
+            shared,
             settings,
-        }
+        })
     }
 
     /// Hands messages to `consumer`, up to the set concurrency at once, until the task is dropped
@@ -246,7 +288,10 @@ impl EmbeddedQueue {
         }
         if let Ok((waiting, _)) = self.depth().await {
             let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
-            self.backlog.unsettled.store(waiting, Ordering::Release);
+            self.shared
+                .backlog
+                .unsettled
+                .store(waiting, Ordering::Release);
         }
         let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut handling = JoinSet::new();
@@ -280,7 +325,7 @@ impl EmbeddedQueue {
                     let wait = next.map_or(Duration::from_secs(60), |at| {
                         Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))
                     });
-                    let _ = tokio::time::timeout(wait, self.wake.notified()).await;
+                    let _ = tokio::time::timeout(wait, self.shared.wake.notified()).await;
                 }
                 Err(error) => {
                     drop(slot);
@@ -317,117 +362,144 @@ impl EmbeddedQueue {
     }
 
     /// Takes up to `limit` visible messages, oldest visible first, counting a receive and hiding
-    /// each until settled. Looks first on a snapshot: an idle queue writes nothing.
+    /// each until settled. An idle queue writes nothing.
     async fn receive(&self, limit: usize) -> Result<Taken, StoreError> {
-        let tables = self.tables.clone();
         let now = now_ms();
-        let next = self
-            .store
-            .blocking(move |view| {
-                let first = view
-                    .snapshot
-                    .range(&tables.visible, ..visible_key(IN_FLIGHT, 0))
-                    .next()
-                    .map(|entry| entry.key().map_err(fail))
-                    .transpose()?;
-                first.map(|key| Ok(read_visible(&key)?.0)).transpose()
-            })
-            .await?;
-        match next {
-            Some(at) if at <= now => {}
-            other => return Ok(Taken::NoneUntil(other)),
-        }
-        let tables = self.tables.clone();
+        let ready: Vec<(i64, u64)> = {
+            let Ok(mut visible) = self.shared.visible.lock() else {
+                return Err(StoreError::new("a queue's order was poisoned by a panic"));
+            };
+            match visible.first() {
+                Some(&(at, _)) if at <= now => {}
+                other => return Ok(Taken::NoneUntil(other.map(|&(at, _)| at))),
+            }
+            let mut ready = Vec::new();
+            while ready.len() < limit {
+                match visible.first() {
+                    Some(&(at, _)) if at <= now => ready.extend(visible.pop_first()),
+                    _ => break,
+                }
+            }
+            ready
+        };
+        let shared = self.shared.clone();
         let taken = self
             .store
-            .write(move |txn: &mut Txn| {
-                let ready: Vec<(i64, u64)> = txn
-                    .tx
-                    .range(&tables.visible, ..=visible_key(now, u64::MAX))
-                    .take(limit)
-                    .map(|entry| read_visible(&entry.key().map_err(fail)?))
-                    .collect::<Result<_, _>>()?;
-                let mut taken = Vec::with_capacity(ready.len());
-                for (at, seq) in ready {
-                    txn.remove(&tables.visible, visible_key(at, seq));
-                    let Some(record) = txn.get(&tables.queue, seq.to_be_bytes())? else {
-                        continue;
-                    };
-                    let mut queued = Queued::from_bytes(&record)?;
-                    queued.receives += 1;
-                    queued.visible_at_ms = IN_FLIGHT;
-                    tables.put(txn, seq, &queued);
-                    taken.push((seq, queued.receives, queued.body));
+            .write({
+                let ready = ready.clone();
+                move |txn: &mut Txn| {
+                    let mut taken = Vec::with_capacity(ready.len());
+                    for &(at, seq) in &ready {
+                        // Settled, or moved, since its entry was made: the entry goes.
+                        let Some(mut queued) = shared.tables.get(txn, seq)? else {
+                            continue;
+                        };
+                        if queued.visible_at_ms != at {
+                            continue;
+                        }
+                        queued.receives += 1;
+                        queued.visible_at_ms = IN_FLIGHT;
+                        shared.tables.put(txn, seq, &queued);
+                        taken.push((seq, queued.receives, queued.body));
+                    }
+                    Ok(taken)
                 }
-                Ok(taken)
             })
-            .await?;
-        Ok(Taken::Messages(taken))
+            .await;
+        match taken {
+            Ok(taken) => {
+                if let Ok(mut in_flight) = self.shared.in_flight.lock() {
+                    in_flight.extend(taken.iter().map(|(seq, _, _)| *seq));
+                }
+                Ok(Taken::Messages(taken))
+            }
+            Err(error) => {
+                // Nothing was taken: the messages wait in their places again.
+                self.shared.visible(ready);
+                Err(error)
+            }
+        }
     }
 
     async fn settle(&self, seq: u64, how: Settle) {
-        let tables = self.tables.clone();
+        let shared = self.shared.clone();
+        let retry_at = match how {
+            Settle::RetryAfter(delay) => Some(
+                now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2)),
+            ),
+            Settle::Done | Settle::DeadLetter => None,
+        };
         let result = self
             .store
             .write(move |txn: &mut Txn| {
+                let tables = &shared.tables;
                 let Some(record) = txn.get(&tables.queue, seq.to_be_bytes())? else {
                     return Ok(());
                 };
                 txn.remove(&tables.queue, seq.to_be_bytes());
-                let mut queued = Queued::from_bytes(&record)?;
-                txn.remove(&tables.visible, visible_key(queued.visible_at_ms, seq));
-                match how {
-                    Settle::Done => {}
-                    Settle::DeadLetter => {
+                match (how, retry_at) {
+                    (Settle::DeadLetter, _) => {
                         txn.insert(&tables.dead_letters, seq.to_be_bytes(), record);
                     }
-                    Settle::RetryAfter(delay) => {
-                        queued.visible_at_ms = now_ms().saturating_add(
-                            i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
-                        );
+                    (_, Some(at)) => {
+                        let mut queued = Queued::from_bytes(&record)?;
+                        queued.visible_at_ms = at;
                         tables.put(txn, seq, &queued);
                     }
+                    _ => {}
                 }
                 Ok(())
             })
             .await;
-        match result {
-            // A retry's time may come before anything the loop waits for.
-            Ok(()) if matches!(how, Settle::RetryAfter(_)) => self.wake.notify_one(),
-            Ok(()) => self.backlog.settled(),
-            Err(error) => {
+        if result.is_ok() {
+            if let Ok(mut in_flight) = self.shared.in_flight.lock() {
+                in_flight.remove(&seq);
+            }
+        }
+        match (result, retry_at) {
+            // A retry's time may come before anything the worker waits for.
+            (Ok(()), Some(at)) => self.shared.visible([(at, seq)]),
+            (Ok(()), None) => self.shared.backlog.settled(),
+            (Err(error), _) => {
                 tracing::error!(seq, %error, "could not settle a queue message; it will be delivered again");
             }
         }
     }
 
     async fn release_in_flight(&self) -> Result<(), StoreError> {
-        let tables = self.tables.clone();
+        let stuck = self
+            .shared
+            .in_flight
+            .lock()
+            .map(|mut in_flight| std::mem::take(&mut *in_flight))
+            .unwrap_or_default();
+        if stuck.is_empty() {
+            return Ok(());
+        }
+        let shared = self.shared.clone();
         let now = now_ms();
-        self.store
+        let released = self
+            .store
             .write(move |txn: &mut Txn| {
-                let stuck: Vec<u64> = txn
-                    .tx
-                    .range(&tables.visible, visible_key(IN_FLIGHT, 0)..)
-                    .map(|entry| Ok(read_visible(&entry.key().map_err(fail)?)?.1))
-                    .collect::<Result<_, StoreError>>()?;
-                for seq in stuck {
-                    txn.remove(&tables.visible, visible_key(IN_FLIGHT, seq));
-                    let Some(record) = txn.get(&tables.queue, seq.to_be_bytes())? else {
+                let mut released = Vec::with_capacity(stuck.len());
+                for &seq in &stuck {
+                    let Some(mut queued) = shared.tables.get(txn, seq)? else {
                         continue;
                     };
-                    let mut queued = Queued::from_bytes(&record)?;
                     queued.visible_at_ms = now;
-                    tables.put(txn, seq, &queued);
+                    shared.tables.put(txn, seq, &queued);
+                    released.push((now, seq));
                 }
-                Ok(())
+                Ok(released)
             })
-            .await
+            .await?;
+        self.shared.visible(released);
+        Ok(())
     }
 
     /// How many messages wait (or are in flight), and how many went to the dead letters.
     pub async fn depth(&self) -> Result<(u64, u64), StoreError> {
-        let tables = self.tables.clone();
+        let tables = self.shared.tables.clone();
         self.store
             .blocking(move |view| {
                 let count = |space: &Space| -> Result<u64, StoreError> {
@@ -469,11 +541,11 @@ impl EmbeddedQueue {
         };
         let deadline = tokio::time::Instant::now() + QueueSettings::MOST_WAIT;
         loop {
-            let room = self.backlog.room.notified();
+            let room = self.shared.backlog.room.notified();
             tokio::pin!(room);
             // Registered before the look: a settle in between still wakes this sender.
             room.as_mut().enable();
-            if self.backlog.unsettled.load(Ordering::Acquire) < limit {
+            if self.shared.backlog.unsettled.load(Ordering::Acquire) < limit {
                 return;
             }
             if tokio::time::timeout_at(deadline, room).await.is_err() {
@@ -489,7 +561,7 @@ impl EmbeddedQueue {
     pub(crate) async fn send_bodies(&self, bodies: Vec<String>) -> Result<(), StoreError> {
         self.room().await;
         let count = bodies.len();
-        let tables = self.tables.clone();
+        let shared = self.shared.clone();
         let now = now_ms();
         let messages: Vec<Queued> = bodies
             .into_iter()
@@ -499,19 +571,25 @@ impl EmbeddedQueue {
                 body,
             })
             .collect();
-        self.store
+        let sent = self
+            .store
             .write(move |txn: &mut Txn| {
-                let mut seq = txn.counter(&tables.sequence)?;
+                let tables = &shared.tables;
+                let first = txn.counter(&tables.sequence)? + 1;
+                let mut seq = first - 1;
                 for queued in &messages {
                     seq += 1;
                     tables.put(txn, seq, queued);
                 }
                 txn.set_counter(&tables.sequence, seq);
-                Ok(())
+                Ok(first..=seq)
             })
             .await?;
-        self.backlog.unsettled.fetch_add(count, Ordering::AcqRel);
-        self.wake.notify_one();
+        self.shared
+            .backlog
+            .unsettled
+            .fetch_add(count, Ordering::AcqRel);
+        self.shared.visible(sent.map(|seq| (now, seq)));
         Ok(())
     }
 }
@@ -571,10 +649,10 @@ mod tests {
             backlog_limit: Some(2),
             ..QueueSettings::default()
         };
-        let queue = EmbeddedQueue::new(store, settings.clone());
+        let queue = EmbeddedQueue::new(store, settings.clone()).expect("the queue");
         send(&queue, "1").await.expect("first");
         send(&queue, "2").await.expect("second");
-        let deliveries = queue.delivery_queue(settings);
+        let deliveries = queue.delivery_queue(settings).expect("the delivery queue");
         for n in 0..5 {
             send(&deliveries, &n.to_string())
                 .await
@@ -607,8 +685,10 @@ mod tests {
     async fn each_queue_counts_its_own_dead_letters() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = Embedded::open(dir.path()).expect("open");
-        let jobs = EmbeddedQueue::new(store, QueueSettings::default());
-        let deliveries = jobs.delivery_queue(QueueSettings::default());
+        let jobs = EmbeddedQueue::new(store, QueueSettings::default()).expect("the queue");
+        let deliveries = jobs
+            .delivery_queue(QueueSettings::default())
+            .expect("the delivery queue");
         send(&jobs, "part").await.expect("job send");
         send(&deliveries, "a").await.expect("delivery send");
         send(&deliveries, "b").await.expect("delivery send");

@@ -3,6 +3,8 @@
 //! transactions, so that the sweep never holds the writer long enough to stall ingestion. No
 //! tombstone is left: an expired event sent again is expired again, and not stored.
 
+use std::ops::Bound;
+
 use caliper_core::{StoreError, StoredEvent};
 use fjall::Readable;
 
@@ -37,34 +39,55 @@ pub(crate) fn remove_event(txn: &mut Txn, id: u64) -> Result<bool, StoreError> {
 impl Embedded {
     /// Purges up to `most` events expired by `now` (unix seconds), in one transaction: how many.
     pub async fn purge_expired(&self, now: i64, most: usize) -> Result<usize, StoreError> {
+        Ok(self.purge_after(now, most, None).await?.0)
+    }
+
+    /// Purges up to `most` events expired by `now` whose expiry entries come after `after`: how
+    /// many, and the last entry purged. A sweep goes on from there: the entries it removed are
+    /// still read over until the engine compacts them.
+    async fn purge_after(
+        &self,
+        now: i64,
+        most: usize,
+        after: Option<fjall::UserKey>,
+    ) -> Result<(usize, Option<fjall::UserKey>), StoreError> {
         self.write(move |txn: &mut Txn| {
             let spaces = txn.spaces;
-            let due: Vec<fjall::UserKey> = txn
-                .tx
-                .range(&spaces.expiry, ..=expiry_key(now, u64::MAX))
-                .take(most)
-                .map(|entry| entry.key().map_err(fail))
-                .collect::<Result<_, _>>()?;
+            let last = expiry_key(now, u64::MAX);
+            let due: Vec<fjall::UserKey> = match &after {
+                Some(after) => txn.tx.range::<&[u8], _>(
+                    &spaces.expiry,
+                    (
+                        Bound::Excluded(after.as_ref()),
+                        Bound::Included(last.as_ref()),
+                    ),
+                ),
+                None => txn.tx.range::<&[u8], _>(&spaces.expiry, ..=last.as_ref()),
+            }
+            .take(most)
+            .map(|entry| entry.key().map_err(fail))
+            .collect::<Result<_, _>>()?;
             for key in &due {
                 let mut parts = Parts::of(key);
                 let (_, id) = (parts.i64()?, parts.u64()?);
                 txn.remove(&spaces.expiry, key.clone());
                 remove_event(txn, id)?;
             }
-            Ok(due.len())
+            Ok((due.len(), due.last().cloned()))
         })
         .await
     }
 
     /// Purges every event expired by `now`, `batch` at a time: how many.
     pub async fn sweep_expired(&self, now: i64, batch: usize) -> Result<usize, StoreError> {
-        let mut purged = 0;
+        let (mut purged, mut after) = (0, None);
         loop {
-            let done = self.purge_expired(now, batch).await?;
+            let (done, last) = self.purge_after(now, batch, after).await?;
             purged += done;
             if done < batch {
                 return Ok(purged);
             }
+            after = last;
         }
     }
 }
