@@ -151,7 +151,7 @@ impl Processor {
         // The events this run stored, by position and by Caliper id: every other occurrence of an
         // id is compared with what is stored under it.
         let mut stored_at = std::collections::HashSet::new();
-        let mut originals: HashMap<String, StoredEvent> = HashMap::new();
+        let (mut inserted, mut inserted_ids) = (Vec::new(), std::collections::HashSet::new());
         let mut announce: Vec<String> = if redelivered {
             allocated.keys().cloned().collect()
         } else {
@@ -188,7 +188,7 @@ impl Processor {
                     InsertOutcome::Inserted => {
                         announce.push(event.external_id.clone());
                         stored_at.insert(*position);
-                        originals.insert(event.external_id.clone(), event.clone());
+                        inserted_ids.insert(event.external_id.clone());
                         event.id
                     }
                     InsertOutcome::Exists(id) => id,
@@ -210,6 +210,7 @@ impl Processor {
                 };
                 allocated.insert(event.external_id.clone(), id);
             }
+            inserted = stored;
         }
 
         if let (Some(deliveries), false) = (&self.deliveries, announce.is_empty()) {
@@ -228,17 +229,28 @@ impl Processor {
                     && !expired.contains(position)
                     && !stored_at.contains(position)
                     && !not_stored.contains_key(*id)
-                    && !originals.contains_key(*id)
+                    && !inserted_ids.contains(*id)
             })
             .map(|(_, id)| EventKey::new(&message.client_app_id, id))
             .collect::<std::collections::HashSet<_>>()
             .into_iter()
             .collect();
-        if !earlier.is_empty() {
-            for (key, event) in self.events.get_many(&earlier).await? {
-                originals.insert(key.external_id, event);
-            }
-        }
+        let earlier = if earlier.is_empty() {
+            HashMap::new()
+        } else {
+            self.events.get_many(&earlier).await?
+        };
+        // What each Caliper id is stored as: by this run, or before it.
+        let originals: HashMap<&str, &StoredEvent> = inserted
+            .iter()
+            .filter(|event| inserted_ids.contains(&event.external_id))
+            .map(|event| (event.external_id.as_str(), event))
+            .chain(
+                earlier
+                    .iter()
+                    .map(|(key, event)| (key.external_id.as_str(), event)),
+            )
+            .collect();
         let mut results = Vec::with_capacity(external_ids.len());
         for (position, external_id) in external_ids.into_iter().enumerate() {
             let found = problems_at(message, position);
@@ -261,7 +273,11 @@ impl Processor {
             let status = match not_stored.get(&external_id) {
                 Some(status) => status.clone(),
                 None if stored_at.contains(&position) => ResultStatus::Stored,
-                None => compare(message, position, originals.get(&external_id)),
+                None => compare(
+                    message,
+                    position,
+                    originals.get(external_id.as_str()).copied(),
+                ),
             };
             let found = if status.is_stored() {
                 found
