@@ -1,6 +1,6 @@
-//! The embedded store's write pattern on two engines, same run: redb (the B-tree the store uses)
-//! and fjall (a log-structured merge tree; in batches, and in the write transactions the store
-//! would need), each committing groups of jobs with an fsync.
+//! The embedded store's write pattern on two engines, same run: redb (the B-tree the store used
+//! until it moved) and fjall (a log-structured merge tree, the store's engine now; in batches, and
+//! in the write transactions the store uses), each committing groups of jobs with an fsync.
 //!
 //! Per job (an envelope of ten events): its submission writes the queued message and the job
 //! record; its processing, in a later commit, bumps the id counter, writes each event (zstd, as
@@ -232,7 +232,7 @@ fn fjall_run(dir: &Path, commits: &[Vec<Write>]) -> Result<u64, Box<dyn std::err
     Ok(disk_bytes(&dir.join("fjall")))
 }
 
-/// fjall as the store would use it: each commit a write transaction (reads see its own writes,
+/// fjall as the store uses it: each commit a write transaction (reads see its own writes,
 /// one writer at a time), persisted with an fsync.
 fn fjall_tx_run(dir: &Path, commits: &[Vec<Write>]) -> Result<u64, Box<dyn std::error::Error>> {
     use fjall::{KeyspaceCreateOptions, PersistMode, SingleWriterTxDatabase};

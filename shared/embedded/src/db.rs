@@ -4,6 +4,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use caliper_core::StoreError;
+use fjall::config::PinningPolicy;
 use fjall::{KeyspaceCreateOptions, Readable, SingleWriterTxDatabase, Snapshot};
 
 use crate::queue::Shared;
@@ -19,10 +20,15 @@ pub const STORE_DIR: &str = "caliper.fjall";
 /// (the least the engine allows).
 const JOURNAL_BYTES: u64 = 64 << 20;
 
-/// How every keyspace is made: changes held in memory up to 16 MiB each, below the journal's
-/// bound, so that a busy keyspace's changes are written out before the journal forces them all.
+/// How every keyspace is made: changes held in memory up to 8 MiB each, below the journal's
+/// bound, so that a busy keyspace's changes are written out before the journal forces them all;
+/// the tables' index and filter blocks read through the block cache rather than pinned in memory,
+/// so that the cache bounds them whatever the size of the data.
 pub(crate) fn space_options() -> KeyspaceCreateOptions {
-    KeyspaceCreateOptions::default().max_memtable_size(16 << 20)
+    KeyspaceCreateOptions::default()
+        .max_memtable_size(8 << 20)
+        .index_block_pinning_policy(PinningPolicy::all(false))
+        .filter_block_pinning_policy(PinningPolicy::all(false))
 }
 
 /// The keyspaces every store has; each queue's are its own ([`crate::queue`]).

@@ -27,7 +27,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Backend {
-    /// A redb file under --data-dir and an in-process queue: no AWS, no emulator.
+    /// A fjall database under --data-dir and an in-process queue: no AWS, no emulator.
     Embedded,
     /// DynamoDB and SQS from the standard AWS environment (e.g. AWS_ENDPOINT_URL for moto).
     Aws,
@@ -43,8 +43,9 @@ struct Args {
     /// Directory of the embedded store; data survives restarts.
     #[arg(long, env = "CALIPER_DATA_DIR", default_value = "./.caliper-data")]
     data_dir: PathBuf,
-    /// MiB of the embedded database's pages kept in memory: with the process's own needs, what
-    /// bounds its resident memory whatever the size of the data.
+    /// MiB of the embedded database's blocks kept in memory: with its unwritten changes (bounded
+    /// by its journal) and the process's own needs, what bounds its resident memory whatever the
+    /// size of the data.
     #[arg(long, env = "CALIPER_CACHE_MIB", default_value_t = 64,
           value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     cache_mib: u64,
