@@ -209,32 +209,15 @@ impl<'db> Move<'db> {
         let spaces = self.spaces;
         let mut txn = self.begin();
 
-        if has(JOBS.name()) {
-            for row in read.open_table(JOBS).map_err(fail)?.iter().map_err(fail)? {
-                let (id, record) = row.map_err(fail)?;
-                txn = self.row(txn, |txn| {
-                    txn.insert(&spaces.jobs, id.value(), record.value())
-                })?;
-            }
-        }
-        if has(EVENT_KEYS.name()) {
-            for row in read
-                .open_table(EVENT_KEYS)
-                .map_err(fail)?
-                .iter()
-                .map_err(fail)?
-            {
-                let (key, id) = row.map_err(fail)?;
-                let (external_id, client) = key.value();
-                txn = self.row(txn, |txn| {
-                    txn.insert(
-                        &spaces.event_keys,
-                        event_key(external_id, client),
-                        id.value().to_be_bytes(),
-                    )
-                })?;
-            }
-        }
+        txn = self.table(txn, &read, JOBS, &spaces.jobs, |id, record| {
+            (id.as_bytes().to_vec(), record.to_vec())
+        })?;
+        txn = self.table(txn, &read, EVENT_KEYS, &spaces.event_keys, |key, id| {
+            (
+                event_key(key.0, key.1).as_ref().to_vec(),
+                id.to_be_bytes().to_vec(),
+            )
+        })?;
         let layout = match read.open_table(COUNTERS) {
             Ok(counters) => counters
                 .get(LAYOUT_COUNTER)
@@ -264,79 +247,30 @@ impl<'db> Move<'db> {
                 })?;
             }
         }
-        if layout >= LAYOUT && has(LISTING.name()) {
-            for row in read
-                .open_table(LISTING)
-                .map_err(fail)?
-                .iter()
-                .map_err(fail)?
-            {
-                let (key, _) = row.map_err(fail)?;
-                let (tag, key, time, id) = key.value();
-                txn = self.row(txn, |txn| {
-                    txn.insert(&spaces.listing, entry(tag, key, time, id), [])
-                })?;
-            }
+        if layout >= LAYOUT {
+            txn = self.table(txn, &read, LISTING, &spaces.listing, |key, ()| {
+                let (tag, key, time, id) = key;
+                (entry(tag, key, time, id).as_ref().to_vec(), Vec::new())
+            })?;
         }
-        if has(EXPIRY.name()) {
-            for row in read
-                .open_table(EXPIRY)
-                .map_err(fail)?
-                .iter()
-                .map_err(fail)?
-            {
-                let (key, _) = row.map_err(fail)?;
-                let (at, id) = key.value();
-                txn = self.row(txn, |txn| {
-                    txn.insert(&spaces.expiry, crate::sweep::expiry_key(at, id), [])
-                })?;
-            }
-        }
-        if has(RECORDS.name()) {
-            for row in read
-                .open_table(RECORDS)
-                .map_err(fail)?
-                .iter()
-                .map_err(fail)?
-            {
-                let (key, document) = row.map_err(fail)?;
-                let (kind, id) = key.value();
-                txn = self.row(txn, |txn| {
-                    txn.insert(
-                        &spaces.records,
-                        crate::records::record_key(kind, id),
-                        document.value().as_bytes(),
-                    )
-                })?;
-            }
-        }
-        if has(QUARANTINE.name()) {
-            for row in read
-                .open_table(QUARANTINE)
-                .map_err(fail)?
-                .iter()
-                .map_err(fail)?
-            {
-                let (id, json) = row.map_err(fail)?;
-                txn = self.row(txn, |txn| {
-                    txn.insert(&spaces.quarantine, id.value(), json.value().as_bytes())
-                })?;
-            }
-        }
-        if has(QUARANTINE_BY_CLIENT.name()) {
-            let table = read.open_table(QUARANTINE_BY_CLIENT).map_err(fail)?;
-            for row in table.iter().map_err(fail)? {
-                let (key, _) = row.map_err(fail)?;
-                let (client, id) = key.value();
-                txn = self.row(txn, |txn| {
-                    txn.insert(
-                        &spaces.quarantine_by_client,
-                        crate::quarantine::by_client(client, id),
-                        [],
-                    )
-                })?;
-            }
-        }
+        txn = self.table(txn, &read, EXPIRY, &spaces.expiry, |(at, id), ()| {
+            (
+                crate::sweep::expiry_key(at, id).as_ref().to_vec(),
+                Vec::new(),
+            )
+        })?;
+        txn = self.table(txn, &read, RECORDS, &spaces.records, |key, document| {
+            let key = crate::records::record_key(key.0, key.1);
+            (key.as_ref().to_vec(), document.as_bytes().to_vec())
+        })?;
+        txn = self.table(txn, &read, QUARANTINE, &spaces.quarantine, |id, json| {
+            (id.as_bytes().to_vec(), json.as_bytes().to_vec())
+        })?;
+        let by_client = &spaces.quarantine_by_client;
+        txn = self.table(txn, &read, QUARANTINE_BY_CLIENT, by_client, |key, ()| {
+            let key = crate::quarantine::by_client(key.0, key.1);
+            (key.as_ref().to_vec(), Vec::new())
+        })?;
 
         // The queues, and the counters (a queue's sequence is renamed with it).
         let mut queues = vec![OldQueue::of(JOB_PARTS), OldQueue::of(WEBHOOK_DELIVERIES)];
@@ -361,12 +295,14 @@ impl<'db> Move<'db> {
                     txn = self.row(txn, |txn| tables.put(txn, seq.value(), &queued))?;
                 }
             }
-            if has(&queue.dead_letters) {
-                let table = read
-                    .open_table(QueueTable::new(&queue.dead_letters))
-                    .map_err(fail)?;
-                txn = self.copy(txn, &table, tables.dead_letters())?;
-            }
+            let dead_letters = QueueTable::new(&queue.dead_letters);
+            txn = self.table(
+                txn,
+                &read,
+                dead_letters,
+                tables.dead_letters(),
+                |seq, bytes| (seq.to_be_bytes().to_vec(), bytes.to_vec()),
+            )?;
             renamed.push((queue.sequence.as_str(), tables.sequence().to_owned()));
         }
         if has(COUNTERS.name()) {
@@ -415,18 +351,25 @@ impl<'db> Move<'db> {
         Ok(self.begin())
     }
 
-    /// Copies a table of (sequence number → bytes) as it is.
-    fn copy(
+    /// Copies the table `table` of the file, if it has one, into `into`, each row as `row` makes
+    /// it (its key and value as bytes).
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
         &mut self,
         mut txn: Txn<'db>,
-        table: &redb::ReadOnlyTable<u64, &[u8]>,
+        read: &redb::ReadTransaction,
+        table: TableDefinition<K, V>,
         into: &Space,
+        row: impl for<'r> Fn(K::SelfType<'r>, V::SelfType<'r>) -> (Vec<u8>, Vec<u8>),
     ) -> Result<Txn<'db>, StoreError> {
-        for row in table.iter().map_err(fail)? {
-            let (seq, bytes) = row.map_err(fail)?;
-            txn = self.row(txn, |txn| {
-                txn.insert(into, seq.value().to_be_bytes(), bytes.value())
-            })?;
+        let rows = match read.open_table(table) {
+            Ok(rows) => rows,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(txn),
+            Err(error) => return Err(fail(error)),
+        };
+        for entry in rows.iter().map_err(fail)? {
+            let (key, value) = entry.map_err(fail)?;
+            let (key, value) = row(key.value(), value.value());
+            txn = self.row(txn, |txn| txn.insert(into, key, value))?;
         }
         Ok(txn)
     }
