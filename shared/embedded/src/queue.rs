@@ -679,6 +679,47 @@ mod tests {
         assert!(consumer.0.load(Ordering::SeqCst) >= 1);
     }
 
+    /// Takes every message, and says so.
+    #[derive(Default)]
+    struct Signals(Notify);
+
+    #[async_trait]
+    impl Consumer for Signals {
+        async fn consume(&self, _: &str, _: u32, _: u32) -> Verdict {
+            self.0.notify_one();
+            Verdict::Done
+        }
+
+        fn retry_delay(&self, _: u32) -> Duration {
+            Duration::from_millis(10)
+        }
+    }
+
+    /// Every handle of one queue shares its order: a message sent through one handle is taken by
+    /// a worker running on another, woken by the send.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handles_of_one_queue_share_its_order() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Embedded::open(dir.path()).expect("open");
+        let worker_side = EmbeddedQueue::named(store.clone(), "shared", QueueSettings::default())
+            .await
+            .expect("a handle");
+        let sender_side = EmbeddedQueue::named(store, "shared", QueueSettings::default())
+            .await
+            .expect("another handle");
+        let consumer = Arc::new(Signals::default());
+        let worker = tokio::spawn({
+            let (queue, consumer) = (worker_side.clone(), consumer.clone());
+            async move { queue.run(consumer).await }
+        });
+        let taken = consumer.0.notified();
+        send(&sender_side, "x").await.expect("send");
+        // A bound only so that a worker that never wakes fails instead of hanging the suite.
+        let woke = tokio::time::timeout(Duration::from_secs(120), taken).await;
+        worker.abort();
+        assert!(woke.is_ok(), "the worker never took the message");
+    }
+
     /// Each queue counts its own messages and dead letters: the job queue's dead letters are
     /// not the delivery queue's.
     #[tokio::test]
