@@ -476,13 +476,13 @@ impl EmbeddedQueue {
         if stuck.is_empty() {
             return Ok(());
         }
-        let shared = self.shared.clone();
+        let (shared, kept) = (self.shared.clone(), stuck.clone());
         let now = now_ms();
         let released = self
             .store
             .write(move |txn: &mut Txn| {
-                let mut released = Vec::with_capacity(stuck.len());
-                for &seq in &stuck {
+                let mut released = Vec::with_capacity(kept.len());
+                for &seq in &kept {
                     let Some(mut queued) = shared.tables.get(txn, seq)? else {
                         continue;
                     };
@@ -492,9 +492,20 @@ impl EmbeddedQueue {
                 }
                 Ok(released)
             })
-            .await?;
-        self.shared.visible(released);
-        Ok(())
+            .await;
+        match released {
+            Ok(released) => {
+                self.shared.visible(released);
+                Ok(())
+            }
+            Err(error) => {
+                // Still in flight: the next worker to start tries again.
+                if let Ok(mut in_flight) = self.shared.in_flight.lock() {
+                    in_flight.extend(stuck);
+                }
+                Err(error)
+            }
+        }
     }
 
     /// How many messages wait (or are in flight), and how many went to the dead letters.
